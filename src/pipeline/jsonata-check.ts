@@ -51,6 +51,9 @@ export type QuotedOperand = "negated" | "key" | "update" | "deleted";
 /** Each check of a path's length and its bound names, as refused. */
 const TOO_LONG = (steps: number) => `a path of ${steps} steps is over the limit of ${TRANSFORM_LIMITS.pathSteps}: JSONata's parser goes through a path's steps again at each one`;
 const TOO_MANY_BINDINGS = `a path binds over ${TRANSFORM_LIMITS.bindings} names with %, # and @: each of its steps copies all of them for each item`;
+/** JSONata binds each of a lambda's parameters in a new frame at each call (~26 ns each in workerd). */
+const TOO_MANY_PARAMETERS = (n: number) =>
+  `a function of ${n} parameters is over the limit of ${TRANSFORM_LIMITS.lambdaParameters}: JSONata binds every one of them at each call`;
 const TOO_DEEP = `the expression is nested too deeply: over ${TRANSFORM_LIMITS.nesting} levels`;
 /**
  * `$eval` evaluates a string made while running: its regular expressions, nesting and the
@@ -201,28 +204,57 @@ export interface NodeCharges {
 }
 
 /**
+ * A signature's parameters as JSONata's parseSignature reads its text: each symbol up to the
+ * answer's type (`:`), a subtype (`<…>`, given to the type before it) as one `<` and a choice of
+ * types (`(sn)`, which holds no subtype) as one `(`.
+ */
+function parameterSymbols(definition: string): string[] {
+  const symbols: string[] = [];
+  for (let at = 1; at < definition.length; at++) {
+    const symbol = definition.charAt(at);
+    if (symbol === ":") break;
+    if (symbol === "<") {
+      for (let depth = 1; depth > 0 && ++at < definition.length; ) depth += definition.charAt(at) === "<" ? 1 : definition.charAt(at) === ">" ? -1 : 0;
+    } else if (symbol === "(") {
+      at = definition.indexOf(")", at);
+      if (at < 0) break;
+    }
+    symbols.push(symbol);
+  }
+  return symbols;
+}
+
+/**
  * Whether JSONata's check of a call's arguments against a lambda's signature goes through every item
- * of one: an array's items typed (`a<n>`, `a<s>`), read as its parseSignature reads the text (up to
- * the answer's type, a subtype given to the type before it and skipped whole). The other checks
- * (`x`, `j`, `o`, a plain `a`, a function's subtype) look at the argument alone, and a context taken
- * for a missing argument (`-`) is not checked item by item.
+ * of one: an array's items typed (`a<n>`, `a<s>`), the subtype given to the last type before it. The
+ * other checks (`x`, `j`, `o`, a plain `a`, a function's subtype) look at the argument alone, and a
+ * context taken for a missing argument (`-`) is not checked item by item.
  */
 export function typesArrayItems(definition: string): boolean {
   let last = "";
-  for (let at = 1; at < definition.length; at++) {
-    const symbol = definition.charAt(at);
-    if (symbol === ":") return false;
-    if (symbol === "<") {
-      if (last === "a") return true;
-      for (let depth = 1; depth > 0 && ++at < definition.length; ) depth += definition.charAt(at) === "<" ? 1 : definition.charAt(at) === ">" ? -1 : 0;
-    } else if (symbol === "(") {
-      // A choice of types (`(sn)`), which holds no subtype.
-      last = symbol;
-      at = definition.indexOf(")", at);
-      if (at < 0) return false;
-    } else if ("snbloafjx".includes(symbol)) last = symbol;
+  for (const symbol of parameterSymbols(definition)) {
+    if (symbol === "<" && last === "a") return true;
+    if ("snbloafjx(".includes(symbol)) last = symbol;
   }
   return false;
+}
+
+/**
+ * Why a lambda's signature is refused, else null. JSONata checks a call's arguments with one native
+ * regular expression built from it, a group a parameter, and each optional (`?`, `-`) or repeated
+ * (`+`) one doubles the ways it tries before it fails (or, repeated, multiplies them by the
+ * arguments): 30 optional parameters and one argument too many held the runtime ~5 s a call.
+ */
+export function signatureRefusal(definition: string): string | null {
+  const symbols = parameterSymbols(definition);
+  const repeated = symbols.filter((s) => s === "+").length;
+  const optional = symbols.filter((s) => s === "?" || s === "-").length;
+  if (repeated <= TRANSFORM_LIMITS.signatureRepeated && optional <= TRANSFORM_LIMITS.signatureOptional) return null;
+  return (
+    `the signature ${definition.length > 80 ? `${definition.slice(0, 79)}…` : definition} has ${optional} optional (? or -) and ${repeated} repeated (+) parameters; ` +
+    `the limit is ${TRANSFORM_LIMITS.signatureOptional} optional and ${TRANSFORM_LIMITS.signatureRepeated} repeated: ` +
+    "JSONata checks a call's arguments by trying each way they could fit"
+  );
 }
 
 /**
@@ -316,10 +348,15 @@ export function walk(root: unknown): {
       charged(node.rhs).booleanized = true;
     }
     if (node.type === "filter") charged(node.expr).booleanized = true;
-    if (node.type === "lambda" && isIndexable(node.signature) && typeof node.signature.definition === "string" && typesArrayItems(node.signature.definition)) {
-      charged(node).typedArrays = true;
-    }
     const position = positionOf(node);
+    if (node.type === "lambda" && isIndexable(node.signature) && typeof node.signature.definition === "string") {
+      if (typesArrayItems(node.signature.definition)) charged(node).typedArrays = true;
+      const refusal = signatureRefusal(node.signature.definition);
+      if (refusal) refusals.push({ message: refusal, position });
+    }
+    if (node.type === "lambda" && Array.isArray(node.arguments) && node.arguments.length > TRANSFORM_LIMITS.lambdaParameters) {
+      refusals.push({ message: TOO_MANY_PARAMETERS(node.arguments.length), position });
+    }
     if (node.type === "variable" && node.value === "eval") refusals.push({ message: NO_EVAL, position });
     if (node.type === "partial") refusals.push({ message: NO_PARTIAL, position });
     if (node.type === "path" && Array.isArray(node.steps) && node.steps.length > TRANSFORM_LIMITS.pathSteps) {

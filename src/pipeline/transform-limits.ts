@@ -42,6 +42,18 @@ export const TRANSFORM_LIMITS = {
    * node, 0.5–1.1 at this rate). Below 32 frames deep (any realistic expression) nothing more.
    */
   framesPerLookupStep: 32,
+  /**
+   * Parameters a lambda may declare: JSONata binds each at every call, given or not (1,750 of them,
+   * a step a call, ran ~45 µs a step in an audit; at 32, under a microsecond more).
+   */
+  lambdaParameters: 32,
+  /**
+   * Optional (`?`, `-`) and repeated (`+`) parameters of a lambda's signature: JSONata matches a call's
+   * arguments with a native regular expression, which tries up to 2^optional ways, times the
+   * arguments for a repeated one, before it fails (30 optional: ~5 s a call; 40 held the runtime for minutes).
+   */
+  signatureOptional: 3,
+  signatureRepeated: 1,
   /** JSONata call depth. */
   depth: 500,
   /** Levels an expression's parse tree may nest, so that nesting alone stays under the call depth. */

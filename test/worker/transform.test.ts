@@ -811,6 +811,36 @@ describe("bounds", () => {
     expect(stored).toMatchObject({ ok: false, permanent: true, reason: expect.stringMatching(/^transform: partial application/) });
   });
 
+  it("refuses a signature of many optional or repeated parameters, and a function of many parameters, when saved; a stored one fails its delivery for good", async () => {
+    const optional = (k: number) => `(function(${Array.from({ length: k }, (_, i) => `$a${i}`).join(",")})<${"n?".repeat(k)}:n>{1})(${"1,".repeat(k)}"s")`;
+    const parameters = (k: number) => `($f := function(${Array.from({ length: k }, (_, i) => `$p${i}`).join(",")}){1}; $count($map([1..3], $f)))`;
+    const refusals: [string, RegExp][] = [
+      [optional(TRANSFORM_LIMITS.signatureOptional + 1), /^the signature <(n\?){4}:n> has 4 optional \(\? or -\) and 0 repeated \(\+\) parameters; the limit is 3 optional and 1 repeated: .* \(at position \d+\)$/],
+      [`(function($a, $b)<n+n+:n>{1})(1, 2, 3, "s")`, /^the signature <n\+n\+:n> has 0 optional .* and 2 repeated/],
+      [`(function($a, $b, $c, $d)<n-n?s?b?:n>{1})(1)`, /^the signature <n-n\?s\?b\?:n> has 4 optional/],
+      [parameters(TRANSFORM_LIMITS.lambdaParameters + 1), /^a function of 33 parameters is over the limit of 32: JSONata binds every one of them at each call \(at position \d+\)$/],
+    ];
+    for (const [expr, message] of refusals) {
+      const c = compileTransform(expr);
+      expect(c.ok, expr).toBe(false);
+      if (!c.ok) expect(c.issues[0]?.message, expr).toMatch(message);
+    }
+    // At the limits (a subtype's and a choice's symbols are not parameters), saved, and answering as JSONata does.
+    for (const expr of [
+      `(function($a, $b, $c, $d)<n+s?(sn)?a<n?n?n?n?>?:n>{$a + $count($d)})(1, "x", 3, [1, 2])`,
+      parameters(TRANSFORM_LIMITS.lambdaParameters),
+      `(function($a, $b)<n-n?:n>{$a + ($b ? $b : 0)})(2)`,
+    ]) {
+      expect(compileTransform(expr).ok, expr).toBe(true);
+      expect((await transformed(`{"r": ${expr}}`, "{}")).body, expr).toEqual({ r: await jsonata(expr).evaluate({}) });
+    }
+    // One stored before the limit (30 optional held the runtime ~5 s a call, 40 for minutes) fails as refused, before it runs.
+    const stored = await runTransform({ body: optional(40), headers: {} }, "{}");
+    expect(stored).toMatchObject({ ok: false, permanent: true, reason: expect.stringMatching(/^transform: the signature <[n?]{78}… has 40 optional/) });
+    const many = await runTransform({ body: parameters(1750), headers: {} }, "{}");
+    expect(many).toMatchObject({ ok: false, permanent: true, reason: expect.stringMatching(/^transform: a function of 1750 parameters/) });
+  });
+
   it("charges a built-in function a built-in calls ($sort's comparator, $reduce's, $map's) a step a call and its result by size, with JSONata's answers", async () => {
     // $reduce's accumulated array is charged at each call by its length: its quadratic copying (2.7 s uncharged) stops early.
     expect((await failure(`$count($reduce([1..20000], $append))`, "{}")).reason).toMatch(/^transform: stopped after/);
