@@ -55,7 +55,8 @@ const rateLimited = (rejected: AppError, seconds: number) =>
   new AppError(
     "rate_limited",
     `${rejected.message} Too many rejected signatures from this address for this source; wait and retry (correctly signed events are still accepted).`,
-    undefined,
+    // What was refused, for a client to act on (the CLI's `send` hint), as a 409's reason says why.
+    { reason: rejected.code },
     seconds,
   );
 

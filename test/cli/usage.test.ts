@@ -178,6 +178,12 @@ describe("usage errors", () => {
     expect(JSON.parse(secret.stdout).status).toBe(401); // --json's stdout stays JSON lines
     expect(secret.stderr).toContain('Signed with the secret given with --secret, not a secret of the source "mine": pass one of its secrets with --secret.');
     expect(secret.stderr).not.toContain("restart"); // a secret given is not the folder's settings
+    // Once a run, however many are refused, and for the 429 that follows 20 refusals a minute (its details say what it refused).
+    const limited = await fakeApi({ routes: { "POST /webhooks/mine": new Status(429, { error: { code: "rate_limited", message: "…", details: { reason: "invalid_signature" } } }) } });
+    for (const api of [a, limited]) {
+      const again = await h.edgehook(["send", "--url", `${api.url}/webhooks/mine`, "--secret", "s", "--count", "3"]);
+      expect(again.stderr.split("Signed with the secret given with --secret").length - 1).toBe(1);
+    }
     // Read from the folder's settings: the file it came from, by its absolute path.
     writeFileSync(join(h.dir, ".dev.vars.example"), "PODIUM_WEBHOOK_SECRET=example-secret\n");
     const local = await h.edgehook(["send", "--url", `${a.url}/webhooks/mine`]);

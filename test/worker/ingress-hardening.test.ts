@@ -448,6 +448,7 @@ describe("rejected signatures are rate-limited per source and client", () => {
     expect(wrong.status).toBe(429);
     expect(wrong.json.error.code).toBe("rate_limited");
     expect(wrong.json.error.message).toMatch(/signature/);
+    expect(wrong.json.error.details).toEqual({ reason: "invalid_signature" });
     expect(Number(wrong.headers.get("retry-after"))).toBeGreaterThan(0);
     expect(Number(wrong.headers.get("retry-after"))).toBeLessThanOrEqual(60);
     expect(wrong.queued).toHaveLength(0);

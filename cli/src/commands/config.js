@@ -18,7 +18,7 @@ function savedUrl(raw) {
  * @param {string | undefined} token
  */
 const masked = (token) =>
-  token === undefined ? undefined : `${token.slice(0, 4)}…${token.length >= 28 ? token.slice(-4) : ""}(${token.length} characters)`;
+  token === undefined ? undefined : `${token.slice(0, 4)}…${token.length >= 28 ? token.slice(-4) : ""} (${token.length} characters)`;
 
 /** @param {import("commander").Command} program */
 export function registerConfig(program) {

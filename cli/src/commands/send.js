@@ -105,6 +105,8 @@ export function registerSend(program) {
       const secret = o.secret ?? local?.value.split(/\s+/)[0];
       if (!secret) throw noSecret(o.secret);
       let failed = 0;
+      /** @type {Set<string>} */
+      const hinted = new Set();
       for (let i = 0; i < o.count; i++) {
         const body = JSON.stringify(sampleEvent(o.type, o.location, o.organization, o.eventUid));
         const timestamp = String(Date.now());
@@ -125,7 +127,11 @@ export function registerSend(program) {
         // The source the URL names (a --url may name one of its own).
         const source = new URL(url).pathname.replace(/^\/webhooks\//, "");
         const hint = refusalHint(safeJson(text), source, local ? `the first PODIUM_WEBHOOK_SECRET of ${resolve(local.file)}` : "the secret given with --secret", Boolean(local) && isLoopback(url));
-        if (hint) process.stderr.write(`${hint}\n`);
+        // Once a run: a --count of refusals would repeat it at each.
+        if (hint && !hinted.has(hint)) {
+          hinted.add(hint);
+          process.stderr.write(`${hint}\n`);
+        }
       }
       if (failed) process.exitCode = 1;
     });
@@ -152,7 +158,9 @@ function noSecret(given) {
  * @param {boolean} [localSettings] the secret was read from the folder's settings and sent to this machine
  */
 function refusalHint(answer, source, secretFrom, localSettings = false) {
-  const code = isObject(answer) && isObject(answer.error) ? answer.error.code : undefined;
+  const error = isObject(answer) && isObject(answer.error) ? answer.error : undefined;
+  // Past 20 refusals a minute the ingress answers 429, saying what it refused.
+  const code = error?.code === "rate_limited" && isObject(error.details) ? error.details.reason : error?.code;
   if (code === "missing_signature") {
     return `\`edgehook send\` signs as Podium does (podium-timestamp, podium-signature); the source "${printable(source)}" checks another provider's signature: send to a Podium source (\`edgehook sources list\` shows each one's provider).`;
   }
