@@ -191,6 +191,11 @@ export interface NodeCharges {
   grouping?: true;
   /** A grouping's key: the grouping it belongs to. */
   group?: object;
+  /**
+   * A grouping's key over a tuple stream (its path binds names): JSONata appends each item's tuple
+   * to its group, then each name's value to those before it, out of the evaluator's sight.
+   */
+  groupsTuples?: true;
   /** Evaluated side by side with its siblings: an array constructor's item, an object constructor's or grouping's value. */
   sideBySide?: true;
   /** An item an array constructor appends (no array constructor itself): how many items that constructor appends. */
@@ -303,6 +308,7 @@ export function walk(root: unknown): {
     // A grouping's keys, of `items{key: value}` or of an object constructor (which groups its input
     // too): both for `{…}{…}`, which JSONata builds and then groups.
     const groupings = [isIndexable(node.group) ? node.group.lhs : null, node.type === "unary" && node.value === "{" ? node.lhs : null];
+    const tuples = node.tuple === true || (Array.isArray(node.steps) && node.steps.some((step: unknown) => isIndexable(step) && step.tuple === true));
     for (const pairs of groupings) {
       if (!Array.isArray(pairs)) continue;
       construct(node, TRANSFORM_LIMITS.constructedSteps);
@@ -312,6 +318,7 @@ export function walk(root: unknown): {
         const key = charged(pair[0]);
         key.group = node;
         key.quoted = "key";
+        if (tuples && pairs === groupings[0]) key.groupsTuples = true;
         charged(pair[1]).sideBySide = true;
       }
     }

@@ -49,6 +49,9 @@ interface Frame {
 }
 const isFrame = (value: unknown): value is Frame => isIndexable(value) && typeof value.bind === "function";
 
+/** What JSONata's append adds of a value: an array's items, else the value. */
+const itemsOf = (value: unknown): number => (Array.isArray(value) ? value.length : 1);
+
 /**
  * A lambda whose signature types an array's items (`function($v, $i, $a)<nna<n>:b>`): JSONata checks
  * every item of such an argument at each call, before its body runs, and `$filter` and `$map` pass
@@ -115,7 +118,10 @@ export async function evaluate(
     }
     // A grouping (`items{key: value}`) copies a key's whole group to add each item to it (JSONata's
     // append): 40,000 items under one key took 5.7 s, a step each. Each evaluation of a node that
-    // groups counts its items by key, and an item costs the items its group already has.
+    // groups counts what its groups hold by key, and an item costs what its group already holds: an
+    // item that is an array, its items (JSONata spreads them into the copy: 499 arrays of 200 under one
+    // key, 25 times, ran 3.6-7.8 s charged a step an item); over a tuple stream, what the item's tuple
+    // binds (each name's values are appended to those before it), tallied as its frame is bound.
     const groupings = new Map<unknown, Map<string, number>[]>();
     for (const [node, charged] of charges) if (charged.grouping) groupings.set(node, []);
     const chargeCopies = fractionally(charge);
@@ -128,12 +134,21 @@ export async function evaluate(
     // nests one more (lexically), and 385 blocks made every step ~13 µs. Bound on each new frame
     // instead, every hook is found in the first; the frame's depth is kept for name lookups' charge.
     const depths = new WeakMap<object, number>();
+    const tallied = [...charges.values()].some((c) => c.groupsTuples);
+    const boundItems = new WeakMap<object, number>();
     const push = (enclosing: unknown, frame: unknown) => {
       if (!isFrame(frame)) return;
       frame.bind(ENTRY, entry);
       frame.bind(EXIT, exit);
       frame.bind(PUSH, push);
       depths.set(frame, (isIndexable(enclosing) ? (depths.get(enclosing) ?? 0) : 0) + 1);
+      if (tallied) {
+        const bind = frame.bind;
+        frame.bind = (name, value) => {
+          boundItems.set(frame, (boundItems.get(frame) ?? 0) + itemsOf(value));
+          bind(name, value);
+        };
+      }
     };
     // JSONata evaluates an array constructor's items, and an object constructor's or a grouping's
     // values, all at once (Promise.all), and its call depth is one counter for the whole evaluation:
@@ -177,7 +192,7 @@ export async function evaluate(
         chargeStrings(result, charge);
       }
     };
-    const exit = (expr: unknown, _input: unknown, _env: unknown, result: unknown) => {
+    const exit = (expr: unknown, input: unknown, environment: unknown, result: unknown) => {
       // Given back as JSONata takes the item's own level off, once this hook's await resumes (the
       // next job queued): widened until then, as lockstep items were found to overflow without.
       const charged = charges.get(expr);
@@ -228,7 +243,9 @@ export async function evaluate(
         // A new key is a group whose value JSONata evaluates side by side with all the others
         // (Promise.all), each dearer the more are in flight: charged by the groups found before it.
         if (items === 0) chargeCopies(group.size / TRANSFORM_LIMITS.groupsBeforePerStep);
-        group.set(key, items + 1);
+        // (Over a tuple stream the key is evaluated in a frame of the item's tuple, on the tuple's `@`.)
+        const tuple = charged?.groupsTuples && isIndexable(environment) ? boundItems.get(environment) : undefined;
+        group.set(key, items + Math.max(1, tuple ?? itemsOf(input)));
         chargeCopies(items / TRANSFORM_LIMITS.itemsPerStep);
       }
     };
