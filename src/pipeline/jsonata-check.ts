@@ -215,19 +215,26 @@ export interface NodeCharges {
  */
 function parameterSymbols(definition: string): string[] {
   const symbols: string[] = [];
+  // Past the bracket that closes the one at `at`, counting depth (JSONata's findClosingBracket).
+  const closing = (at: number, open: string, close: string) => {
+    for (let depth = 1; depth > 0 && ++at < definition.length; ) depth += definition.charAt(at) === open ? 1 : definition.charAt(at) === close ? -1 : 0;
+    return at;
+  };
   for (let at = 1; at < definition.length; at++) {
     const symbol = definition.charAt(at);
     if (symbol === ":") break;
-    if (symbol === "<") {
-      for (let depth = 1; depth > 0 && ++at < definition.length; ) depth += definition.charAt(at) === "<" ? 1 : definition.charAt(at) === ">" ? -1 : 0;
-    } else if (symbol === "(") {
-      at = definition.indexOf(")", at);
-      if (at < 0) break;
-    }
+    if (symbol === "<") at = closing(at, "<", ">");
+    else if (symbol === "(") at = closing(at, "(", ")");
     symbols.push(symbol);
   }
   return symbols;
 }
+
+/**
+ * What a signature may be written with: JSONata puts a choice's text (`(sn)`) into its regular
+ * expression as it stands, so `]` there would open the rest to any pattern (`(n]([n]+)+[s)`: 28 s a call).
+ */
+const SIGNATURE_TEXT = /^<[snbloafjx?+\-:<>() ]*>$/;
 
 /**
  * Whether JSONata's check of a call's arguments against a lambda's signature goes through every item
@@ -251,12 +258,16 @@ export function typesArrayItems(definition: string): boolean {
  * arguments): 30 optional parameters and one argument too many held the runtime ~5 s a call.
  */
 export function signatureRefusal(definition: string): string | null {
+  const shown = definition.length > 80 ? `${definition.slice(0, 79)}…` : definition;
+  if (!SIGNATURE_TEXT.test(definition)) {
+    return `the signature ${shown} holds a character JSONata's signatures do not have: write it with the types s n b l o a f j x and ? + - : < > ( )`;
+  }
   const symbols = parameterSymbols(definition);
   const repeated = symbols.filter((s) => s === "+").length;
   const optional = symbols.filter((s) => s === "?" || s === "-").length;
   if (repeated <= TRANSFORM_LIMITS.signatureRepeated && optional <= TRANSFORM_LIMITS.signatureOptional) return null;
   return (
-    `the signature ${definition.length > 80 ? `${definition.slice(0, 79)}…` : definition} has ${optional} optional (? or -) and ${repeated} repeated (+) parameters; ` +
+    `the signature ${shown} has ${optional} optional (? or -) and ${repeated} repeated (+) parameters; ` +
     `the limit is ${TRANSFORM_LIMITS.signatureOptional} optional and ${TRANSFORM_LIMITS.signatureRepeated} repeated: ` +
     "JSONata checks a call's arguments by trying each way they could fit"
   );

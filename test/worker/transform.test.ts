@@ -835,6 +835,9 @@ describe("bounds", () => {
       [optional(TRANSFORM_LIMITS.signatureOptional + 1), /^the signature <(n\?){4}:n> has 4 optional \(\? or -\) and 0 repeated \(\+\) parameters; the limit is 3 optional and 1 repeated: .* \(at position \d+\)$/],
       [`(function($a, $b)<n+n+:n>{1})(1, 2, 3, "s")`, /^the signature <n\+n\+:n> has 0 optional .* and 2 repeated/],
       [`(function($a, $b, $c, $d)<n-n?s?b?:n>{1})(1)`, /^the signature <n-n\?s\?b\?:n> has 4 optional/],
+      // A choice's text goes into JSONata's regular expression as it stands: `]` would let any pattern in (28 s a call, round nineteen).
+      [`($f := function($a)<(n]([n]+)+[s)>{1}; $f(1, 1, true))`, /^the signature <\(n\]\(\[n\]\+\)\+\[s\)> holds a character JSONata's signatures do not have: /],
+      [`(function($a)<(n]${"[n]?".repeat(29)}[n):n>{1})(1, "s")`, /^the signature <\(n\](\[n\]\?)+.* holds a character/],
       [parameters(TRANSFORM_LIMITS.lambdaParameters + 1), /^a function of 33 parameters is over the limit of 32: JSONata binds every one of them at each call \(at position \d+\)$/],
     ];
     for (const [expr, message] of refusals) {
