@@ -84,11 +84,36 @@ export function parse(
     },
   };
   try {
-    return parsingRe2(() => JSONATA.parse(source, options));
+    return parsingRe2(() => copyingAtMost(TRANSFORM_LIMITS.parseCopiedChars, () => JSONATA.parse(source, options)));
   } catch (e) {
     // The parser recurses once per level.
     if (e instanceof RangeError) throw new BoundExceeded(TOO_DEEP);
     throw e;
+  }
+}
+
+const TOO_MUCH_COPIED = `the expression copies over ${TRANSFORM_LIMITS.parseCopiedChars} characters as it is parsed: JSONata copies the left operand of each ?? and ?:, so each nested on the left doubles it`;
+
+/**
+ * `parse()` with JSON.stringify counting what it writes, and stopping past `bound` characters: JSONata's
+ * parser copies with it (the left operand of `??` and `?:`), exponentially when nested. `parse` is
+ * synchronous, so nothing else meets the replacement.
+ */
+function copyingAtMost<T>(bound: number, parse: () => T): T {
+  const stringify = JSON.stringify;
+  let copied = 0;
+  const counting = (...args: unknown[]): unknown => {
+    const text: unknown = Reflect.apply(stringify, JSON, args);
+    copied += typeof text === "string" ? text.length : 0;
+    if (copied > bound) throw new BoundExceeded(TOO_MUCH_COPIED);
+    return text;
+  };
+  // Not a JSON.stringify (its overloads), so set as the property it is.
+  if (!Reflect.set(JSON, "stringify", counting)) throw new Error("JSON.stringify could not be replaced");
+  try {
+    return parse();
+  } finally {
+    JSON.stringify = stringify;
   }
 }
 
@@ -263,6 +288,12 @@ export function signatureRefusal(definition: string): string | null {
     return `the signature ${shown} holds a character JSONata's signatures do not have: write it with the types s n b l o a f j x and ? + - : < > ( )`;
   }
   const symbols = parameterSymbols(definition);
+  // Each a group of that expression; a call refused has JSONata compile one more for each, each longer
+  // (2,697 parameters: 2-3 s a call until V8 caches them).
+  const parameters = symbols.filter((s) => "snbloafjx(".includes(s)).length;
+  if (parameters > TRANSFORM_LIMITS.lambdaParameters) {
+    return `the signature ${shown} has ${parameters} parameters; the limit is ${TRANSFORM_LIMITS.lambdaParameters}: JSONata checks a call's arguments against each in turn`;
+  }
   const repeated = symbols.filter((s) => s === "+").length;
   const optional = symbols.filter((s) => s === "?" || s === "-").length;
   if (repeated <= TRANSFORM_LIMITS.signatureRepeated && optional <= TRANSFORM_LIMITS.signatureOptional) return null;

@@ -54,6 +54,12 @@ export const TRANSFORM_LIMITS = {
    */
   signatureOptional: 3,
   signatureRepeated: 1,
+  /**
+   * Characters JSONata's parser may copy: it deep-copies the left operand of each `??` and `?:` (as
+   * JSON), so each nested on the left doubles it (18 levels, 127 characters: 4.6 s to save, 4-6 s at
+   * each delivery). Realistic expressions copy a few kilobytes; a megabyte is milliseconds.
+   */
+  parseCopiedChars: 1_048_576,
   /** JSONata call depth. */
   depth: 500,
   /** Levels an expression's parse tree may nest, so that nesting alone stays under the call depth. */

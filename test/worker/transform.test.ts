@@ -838,6 +838,8 @@ describe("bounds", () => {
       // A choice's text goes into JSONata's regular expression as it stands: `]` would let any pattern in (28 s a call, round nineteen).
       [`($f := function($a)<(n]([n]+)+[s)>{1}; $f(1, 1, true))`, /^the signature <\(n\]\(\[n\]\+\)\+\[s\)> holds a character JSONata's signatures do not have: /],
       [`(function($a)<(n]${"[n]?".repeat(29)}[n):n>{1})(1, "s")`, /^the signature <\(n\](\[n\]\?)+.* holds a character/],
+      // Each parameter a group; a call refused has JSONata compile a longer expression for each (2,697: 2-3 s a call, round twenty).
+      [`($f := function($a)<(nj)${"x".repeat(2697)}>{1}; $f(1, 2))`, /^the signature <\(nj\)x+… has 2698 parameters; the limit is 32: /],
       [parameters(TRANSFORM_LIMITS.lambdaParameters + 1), /^a function of 33 parameters is over the limit of 32: JSONata binds every one of them at each call \(at position \d+\)$/],
     ];
     for (const [expr, message] of refusals) {
@@ -855,10 +857,28 @@ describe("bounds", () => {
       expect((await transformed(`{"r": ${expr}}`, "{}")).body, expr).toEqual({ r: await jsonata(expr).evaluate({}) });
     }
     // One stored before the limit (30 optional held the runtime ~5 s a call, 40 for minutes) fails as refused, before it runs.
-    const stored = await runTransform({ body: optional(40), headers: {} }, "{}");
-    expect(stored).toMatchObject({ ok: false, permanent: true, reason: expect.stringMatching(/^transform: the signature <[n?]{78}… has 40 optional/) });
+    const stored = await runTransform({ body: optional(30), headers: {} }, "{}");
+    expect(stored).toMatchObject({ ok: false, permanent: true, reason: expect.stringMatching(/^transform: the signature <(n\?){30}:n> has 30 optional/) });
     const many = await runTransform({ body: parameters(1750), headers: {} }, "{}");
     expect(many).toMatchObject({ ok: false, permanent: true, reason: expect.stringMatching(/^transform: a function of 1750 parameters/) });
+  });
+
+  it("refuses an expression whose parse copies over the bound: JSONata copies the left operand of each ?? and ?:, doubling with each nested on the left", async () => {
+    // 18 levels, 127 characters: 4.6 s to save and 4-6 s at each delivery (round twenty).
+    const nested = (op: string, k: number) => `${"(".repeat(k)}a${` ${op} a)`.repeat(k)}`;
+    const refused = `the expression copies over ${TRANSFORM_LIMITS.parseCopiedChars} characters as it is parsed: JSONata copies the left operand of each ?? and ?:, so each nested on the left doubles it`;
+    for (const op of ["??", "?:"]) {
+      const c = compileTransform(nested(op, 18));
+      expect(c.ok, op).toBe(false);
+      if (!c.ok) expect(c.issues[0]?.message, op).toBe(refused);
+      expect(await runTransform({ body: nested(op, 30), headers: {} }, "{}"), op).toMatchObject({ ok: false, permanent: true, reason: `transform: ${refused}` });
+    }
+    // Side by side, or nested a few levels, they copy little, and answer as JSONata does.
+    const fields = Array.from({ length: 40 }, (_, i) => `"f${i}": data.v${i} ?? (data.w ?: "none")`).join(", ");
+    for (const expr of [`{${fields}}`, nested("??", 6), `((data.x ?: data.y) ?? (data.z ?? 1)) ?: 2`]) {
+      const body = JSON.stringify({ data: { v3: "three", w: "", y: 0 }, a: 5 });
+      expect((await transformed(`{"r": ${expr}}`, body)).body, expr).toEqual({ r: await jsonata(expr).evaluate(JSON.parse(body)) });
+    }
   });
 
   it("charges a built-in function a built-in calls ($sort's comparator, $reduce's, $map's) a step a call and its result by size, with JSONata's answers", async () => {
