@@ -130,7 +130,9 @@ function apiHint(method: string, path: string): string {
   // A source's ingress URL opened with GET (a browser, a check): its API path is /v1/sources/{id},
   // and /v1/webhooks/{id} would answer "no webhook".
   const source = /^\/webhooks\/([^/]+)$/.exec(path)?.[1];
-  if (source !== undefined && SOURCE_ID.test(source) && !WEBHOOK_UID.test(source)) {
+  if (source !== undefined && !WEBHOOK_UID.test(source)) {
+    // An id no source can have (`%`) names no webhook either: /v1/webhooks/{it} would only answer 404.
+    if (!SOURCE_ID.test(source)) return "";
     const at = `/v1/sources/${source}`;
     return servedMethods(app.routes, at).includes(method) ? ` This URL receives a source's webhooks; the API serves ${method} ${at}.` : "";
   }

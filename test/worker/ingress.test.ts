@@ -400,6 +400,10 @@ describe("answers", () => {
       "GET is not served here; use POST. This URL receives a source's webhooks; the API serves GET /v1/sources/podium.",
     );
     expect((await errorOf(await call(new Request("https://edgehook.test/webhooks/podium", { method: "PUT" })))).message).toBe("PUT is not served here; use POST.");
+    // An id no source can have names no webhook either: not pointed to /v1/webhooks/{it} (an unrelated route).
+    for (const id of ["%", "Acme", "a.b", "%2e"]) {
+      expect((await errorOf(await call(new Request(`https://edgehook.test/webhooks/${id}`)))).message, id).toBe("GET is not served here; use POST.");
+    }
     // Only a method /v1 serves there is pointed to.
     expect((await errorOf(await call(new Request("https://edgehook.test/webhooks/podium/extra")))).message).toBe("GET is not served here; use POST.");
     expect((await errorOf(await call(new Request("https://edgehook.test/nowhere")))).message).toBe("No route for GET /nowhere: GET /openapi.json lists the API's routes.");
