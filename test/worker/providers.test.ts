@@ -64,6 +64,14 @@ describe("github (signed with @octokit/webhooks-methods)", () => {
     expect(p.queued[0]?.eventType).toBe("ping");
   });
 
+  it("stores an event without X-GitHub-Event as `unknown`, its body's action not appended", async () => {
+    const source = await createSource({ provider: "github", secrets: [secret] });
+    const body = JSON.stringify({ action: "opened", repository: { full_name: "acme/site" } });
+    const r = await send(source, body, { "x-hub-signature-256": await githubSign(secret, body) });
+    expect(r.status).toBe(202);
+    expect(r.queued[0]).toMatchObject({ eventType: "unknown", locationUid: "acme/site" });
+  });
+
   it("refuses a wrong or missing signature", async () => {
     const source = await createSource({ provider: "github", secrets: [secret] });
     const body = JSON.stringify({ action: "opened" });

@@ -14,9 +14,9 @@ const STORED_HEADERS = [
 const FORM_HINT = "set the GitHub webhook's Content type to application/json (its default, application/x-www-form-urlencoded, is not read)";
 
 /**
- * GitHub: the type is `X-GitHub-Event` plus `.action` when the body has one; `ping`
- * is stored like any other event. The signature covers the body only, so the dedupe
- * key is the body's hash: a captured request re-sent with another X-GitHub-Delivery
+ * GitHub: the type is `X-GitHub-Event` plus `.action` when the body has one (`unknown` without
+ * the header); `ping` is stored like any other event. The signature covers the body only, so the
+ * dedupe key is the body's hash: a captured request re-sent with another X-GitHub-Delivery
  * or X-GitHub-Event lands on the event already stored.
  */
 export const github: Provider = {
@@ -26,11 +26,13 @@ export const github: Provider = {
 
   async facts(req, body) {
     const event = jsonObject(body, "GitHub", FORM_HINT);
-    const name = header(req, "x-github-event") ?? "unknown";
+    const name = header(req, "x-github-event");
     const action = stringAt(event, "action");
     return {
       dedupeKey: await sha256Hex(req.raw),
-      eventType: action ? `${name}.${action}` : name,
+      // Without X-GitHub-Event the type is `unknown` as it stands (docs/providers.md): an action
+      // appended would make `unknown.opened`, a type that names no GitHub event.
+      eventType: name === null ? "unknown" : action ? `${name}.${action}` : name,
       locationUid: stringAt(event, "repository", "full_name"),
       organizationUid: stringAt(event, "organization", "login"),
     };
