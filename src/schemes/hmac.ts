@@ -20,6 +20,8 @@ export function hmacScheme(config: HmacConfig): HmacScheme {
       // sender's ("SHA256=" for "sha256="), it would refuse every event; the MAC is checked all the same.
       prefixAnyCase: true,
       encoding: config.encoding,
+      // Base64 in any spelling (URL-safe, unpadded) likewise: the same bytes, whoever sends them.
+      base64AnyForm: true,
       // Hex as the sender writes it: no library of its own to match, and the case carries no bits.
       hexAnyCase: true,
       hash: config.algorithm,

@@ -16,6 +16,12 @@ interface SchemeSpec {
   prefixAnyCase?: boolean;
   encoding: "hex" | "base64";
   /**
+   * Base64 in any spelling of the same bytes (URL-safe, unpadded, other padding bits): a generic
+   * source's sender is anyone. Otherwise only the canonical standard base64 of the MAC, the text the
+   * providers' own verifiers compare.
+   */
+  base64AnyForm?: boolean;
+  /**
    * Hex digits in either case (Podium's contract says so; a generic source's sender is anyone). Otherwise
    * lower case only: the providers' own verifiers compare the lower-case hex they compute as a string.
    */
@@ -24,10 +30,20 @@ interface SchemeSpec {
   /** The header may carry several signatures, separated by this. */
   separator?: string;
   /**
+   * The header is one signature, as its provider sends it: a list or a second copy (joined by ", ")
+   * is not one, and is refused whole.
+   */
+  oneValue?: boolean;
+  /**
+   * Entries are split at the separator only and read as they stand, none trimmed, as the provider's
+   * parser does (stripe-node): ` v1=…` after a `, ` is no `v1=`, nor ` t=…` a timestamp.
+   */
+  entriesAsSent?: boolean;
+  /**
    * The signed timestamp: its own header, or an entry of the signature header (`t=`).
    * In `s` it is epoch seconds; in `ms` it is signed in milliseconds, and seconds are accepted too.
    */
-  timestamp?: { header: string; unit: "s" | "ms" } | { entry: string; unit: "s" };
+  timestamp?: { header: string; unit: "s" | "ms" } | { entry: string; unit: "s"; futureAccepted?: boolean };
   /** The header naming the message, when the signed content includes it. */
   idHeader?: string;
   /** What is signed before the raw body; `{id}` and `{timestamp}` stand for those values. */
@@ -115,13 +131,15 @@ const asciiLower = (s: string) => s.replace(/[A-Z]/g, (c) => String.fromCharCode
 
 /**
  * Throws 401 timestamp_out_of_tolerance for a timestamp further than the tolerance from the
- * clock; tolerance 0 turns the check off. A timestamp in whole seconds is compared with the clock's
- * whole second, as the providers' own libraries do (stripe, standardwebhooks): one exactly the
- * tolerance old is within it, not refused for the fraction of a second the clock has moved on.
+ * clock (only one older, when `futureAccepted`); tolerance 0 turns the check off. A timestamp in
+ * whole seconds is compared with the clock's whole second, as the providers' own libraries do
+ * (stripe, standardwebhooks): one exactly the tolerance old is within it, not refused for the
+ * fraction of a second the clock has moved on.
  */
-function assertWithinTolerance(timestamp: string, inMs: boolean, nowMs: number, toleranceSeconds: number): void {
+function assertWithinTolerance(timestamp: string, inMs: boolean, nowMs: number, toleranceSeconds: number, futureAccepted: boolean): void {
   const ageSeconds = inMs ? (nowMs - Number(timestamp)) / 1000 : Math.floor(nowMs / 1000) - Number(timestamp);
-  if (toleranceSeconds !== 0 && Math.abs(ageSeconds) > toleranceSeconds) throw staleTimestamp(toleranceSeconds, ageSeconds);
+  const off = futureAccepted ? ageSeconds : Math.abs(ageSeconds);
+  if (toleranceSeconds !== 0 && off > toleranceSeconds) throw staleTimestamp(toleranceSeconds, ageSeconds);
 }
 
 /** What is signed before the body, as a function of the id and the timestamp: `content` parsed once. */
@@ -153,6 +171,9 @@ function decode(spec: SchemeSpec, entry: string): Uint8Array | null {
   const size = DIGEST_BYTES[spec.hash ?? "SHA-256"];
   const bytes = spec.encoding === "hex" ? hexToBytes(encoded, size) : base64ToBytes(encoded);
   if (!bytes || bytes.byteLength !== size) return null;
+  // Re-encoded, the bytes must give the text sent: one MAC, one spelling (compared before any HMAC, so
+  // it reveals nothing of the secret; the MAC itself is compared in constant time).
+  if (spec.encoding === "base64" && !spec.base64AnyForm && bytesToBase64(bytes) !== encoded) return null;
   return spec.encoding === "hex" && !spec.hexAnyCase && /[A-F]/.test(encoded) ? NO_MATCH : bytes;
 }
 
@@ -174,6 +195,21 @@ async function macMatchesAny(spec: SchemeSpec, secrets: readonly string[], candi
   return false;
 }
 
+/**
+ * The entries of a signature header. A header sent more than once arrives joined by ", " (Fetch's
+ * Headers): each copy's entries count, unless the scheme reads the header as one value, or its
+ * entries as sent (then what follows a ", " starts with a space, as its provider's parser sees it).
+ */
+function entriesOf(spec: SchemeSpec, value: string): string[] {
+  if (spec.oneValue) return [value];
+  if (spec.entriesAsSent && spec.separator) return value.split(spec.separator).filter(Boolean);
+  return value
+    .split(REPEATED)
+    .flatMap((copy) => (spec.separator ? copy.split(spec.separator) : [copy]))
+    .map((e) => e.trim())
+    .filter(Boolean);
+}
+
 async function verify(spec: SchemeSpec, render: Render, req: SignedRequest, secrets: readonly string[], toleranceSeconds: number): Promise<void> {
   const ts = spec.timestamp;
   const tsHeader = ts && "header" in ts ? ts.header : undefined;
@@ -190,12 +226,7 @@ async function verify(spec: SchemeSpec, render: Render, req: SignedRequest, secr
   }
   // Bounded before any HMAC, so an unauthenticated request cannot buy CPU time.
   if (value.length > MAX_SIGNATURE_HEADER_CHARS) throw invalidSignature(`${spec.header} is too long (over ${MAX_SIGNATURE_HEADER_CHARS} characters).`);
-  // A header sent more than once arrives joined by ", " (Fetch's Headers): each copy's entries count.
-  let entries = value
-    .split(REPEATED)
-    .flatMap((copy) => (spec.separator ? copy.split(spec.separator) : [copy]))
-    .map((e) => e.trim())
-    .filter(Boolean);
+  let entries = entriesOf(spec, value);
   if (ts && "entry" in ts) {
     for (const e of entries) if (e.startsWith(ts.entry)) timestamp = e.slice(ts.entry.length);
     entries = entries.filter((e) => !e.startsWith(ts.entry));
@@ -220,7 +251,7 @@ async function verify(spec: SchemeSpec, render: Render, req: SignedRequest, secr
     throw invalidSignature(`${spec.header} does not match the body under any of the source's secrets.`);
   }
   if (ts && timestamp) {
-    assertWithinTolerance(timestamp, ts.unit === "ms" && timestamp.length >= 13, req.now, toleranceSeconds);
+    assertWithinTolerance(timestamp, ts.unit === "ms" && timestamp.length >= 13, req.now, toleranceSeconds, "entry" in ts && ts.futureAccepted === true);
   }
 }
 

@@ -41,6 +41,15 @@ describe("stripe (signed with the stripe package)", () => {
     expect((await send(source, body, { "stripe-signature": await header(body, t - 600) })).json.error.code).toBe("timestamp_out_of_tolerance");
     expect((await send(source, body, {})).json.error.code).toBe("missing_signature");
     expect((await send(source, body, { "stripe-signature": good })).json.error.code).toBe("invalid_signature");
+    // Spaced after its comma, as stripe-node's parseHeader reads it: ` v1=` is no v1.
+    expect((await send(source, body, { "stripe-signature": `t=${t}, ${good}` })).json.error.code).toBe("invalid_signature");
+  });
+
+  it("accepts a timestamp ahead of the clock, as stripe-node does (it refuses only one older than the tolerance)", async () => {
+    const source = await createSource({ provider: "stripe", secrets: [secret] });
+    const ahead = await header(body, nowS() + 400);
+    await Stripe.webhooks.constructEventAsync(body, ahead, secret, 300, Stripe.createSubtleCryptoProvider());
+    expect((await send(source, body, { "stripe-signature": ahead })).status).toBe(202);
   });
 });
 
@@ -123,6 +132,19 @@ describe("shopify (signed by the Shopify scheme: base64 HMAC-SHA256 of the body)
     const body = "{}";
     expect((await send(source, body, await shopify.sign("nope", body))).json.error.code).toBe("invalid_signature");
     expect((await send(source, body, {})).json.error.code).toBe("missing_signature");
+  });
+
+  it("takes X-Shopify-Hmac-Sha256 as the one value Shopify sends: another value before the right one is refused", async () => {
+    const source = await createSource({ provider: "shopify", secrets: [secret] });
+    const body = "{}";
+    const good = (await shopify.sign(secret, body))["x-shopify-hmac-sha256"]!;
+    const wrong = (await shopify.sign("nope", body))["x-shopify-hmac-sha256"]!;
+    expect((await send(source, body, { "x-shopify-hmac-sha256": good })).status).toBe(202);
+    for (const value of [`garbage, ${good}`, `${wrong}, ${good}`, `${good}, ${good}`, `${good} ${good}`]) {
+      const r = await send(source, body, { "x-shopify-hmac-sha256": value });
+      expect(r.json.error?.code, value).toBe("invalid_signature");
+      expect(r.queued).toHaveLength(0);
+    }
   });
 });
 
