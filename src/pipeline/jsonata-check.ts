@@ -122,6 +122,10 @@ function copyingAtMost<T>(bound: number, parse: () => T): T {
  * text: it is not compiled), else null. Refused when saved, and a stored one fails when run.
  */
 export function programRefusal(regex: { value: RegexSource; position?: number }): string | null {
+  const openings = regex.value.source.split("[:").length - 1;
+  if (openings > TRANSFORM_LIMITS.regexClassOpenings) {
+    return `the regular expression ending at position ${regex.position ?? 0} holds ${openings} "[:"; the limit is ${TRANSFORM_LIMITS.regexClassOpenings}: RE2 looks for a class name's ":]" through the rest of the pattern at each`;
+  }
   const bound = programBound(regex.value);
   if (bound <= TRANSFORM_LIMITS.regexProgram) return null;
   return `the regular expression ending at position ${regex.position ?? 0} compiles to up to ${bound} RE2 instructions, ${REPETITIONS_COUNT}; the limit is ${TRANSFORM_LIMITS.regexProgram}`;
@@ -420,7 +424,7 @@ export function walk(root: unknown): {
         if (i === 0 || !isIndexable(step) || step.type !== "sort") return;
         charged(steps[i - 1]).feedsSort = step;
         const path = charged(node);
-        path.sorts = [...(path.sorts ?? []), step];
+        (path.sorts ??= []).push(step);
       });
     }
     // Children in reverse, so that they come off the stack in order (issues are reported as written).

@@ -57,9 +57,15 @@ export const TRANSFORM_LIMITS = {
   /**
    * Characters JSONata's parser may copy: it deep-copies the left operand of each `??` and `?:` (as
    * JSON), so each nested on the left doubles it (18 levels, 127 characters: 4.6 s to save, 4-6 s at
-   * each delivery). Realistic expressions copy a few kilobytes; a megabyte is milliseconds.
+   * each delivery), and what it copies is parsed and walked again at each attempt (a megabyte, ~20,000
+   * objects: 60-80 ms). 60 coalesced fields with long left operands copy ~32 KB.
    */
-  parseCopiedChars: 1_048_576,
+  parseCopiedChars: 131_072,
+  /**
+   * `[:` in a regular expression literal: RE2 looks for a POSIX class's `:]` through the rest of the
+   * pattern at each (2,700 in 8 KB: ~60-90 ms to compile, at each attempt).
+   */
+  regexClassOpenings: 16,
   /** JSONata call depth. */
   depth: 500,
   /** Levels an expression's parse tree may nest, so that nesting alone stays under the call depth. */

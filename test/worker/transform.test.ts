@@ -873,12 +873,28 @@ describe("bounds", () => {
       if (!c.ok) expect(c.issues[0]?.message, op).toBe(refused);
       expect(await runTransform({ body: nested(op, 30), headers: {} }, "{}"), op).toMatchObject({ ok: false, permanent: true, reason: `transform: ${refused}` });
     }
-    // Side by side, or nested a few levels, they copy little, and answer as JSONata does.
+    // What it copies is parsed and walked again at each attempt: 11 levels over `a{b:c}` (~930 KB, ~20,000 objects) took 60-80 ms.
+    const grouped = `${"(".repeat(11)}a{b:c}${" ?? 0)".repeat(11)}`;
+    expect(compileTransform(grouped)).toMatchObject({ ok: false, issues: [{ message: refused }] });
+    // Side by side, or nested a few levels, they copy little (60 fields with long left operands ~32 KB), and answer as JSONata does.
     const fields = Array.from({ length: 40 }, (_, i) => `"f${i}": data.v${i} ?? (data.w ?: "none")`).join(", ");
-    for (const expr of [`{${fields}}`, nested("??", 6), `((data.x ?: data.y) ?? (data.z ?? 1)) ?: 2`]) {
+    const long = Array.from({ length: 60 }, (_, i) => `"f${i}": $lookup(data.attributes[name = "a${i}"], "value") ?? $string(data.fallback.values[${i}])`).join(", ");
+    for (const expr of [`{${fields}}`, `{${long}}`, nested("??", 6), `((data.x ?: data.y) ?? (data.z ?? 1)) ?: 2`]) {
       const body = JSON.stringify({ data: { v3: "three", w: "", y: 0 }, a: 5 });
       expect((await transformed(`{"r": ${expr}}`, body)).body, expr).toEqual({ r: await jsonata(expr).evaluate(JSON.parse(body)) });
     }
+  });
+
+  it("refuses a regular expression literal holding over 16 \"[:\": RE2 looks for a class name's \":]\" through the rest of the pattern at each", async () => {
+    // 2,700 in 8 KB: ~60-90 ms to compile and as long to bound, at each attempt (round twenty-one).
+    const literal = (n: number) => `$match(x, /[${"[:".repeat(n)}x${")".repeat(n)}]/)`;
+    const c = compileTransform(literal(TRANSFORM_LIMITS.regexClassOpenings + 1));
+    expect(c.ok).toBe(false);
+    if (!c.ok) expect(c.issues[0]?.message).toMatch(/^the regular expression ending at position \d+ holds 17 "\[:"; the limit is 16: /);
+    expect(await runTransform({ body: literal(2700), headers: {} }, "{}")).toMatchObject({ ok: false, permanent: true, reason: expect.stringMatching(/ holds 2700 "\[:"/) });
+    // At the limit, and POSIX classes as RE2 reads them.
+    expect(compileTransform(literal(TRANSFORM_LIMITS.regexClassOpenings)).ok).toBe(true);
+    expect((await transformed(`{"r": $match("ab1:", /[[:digit:][:alpha:]]+/).match}`, "{}")).body).toEqual({ r: "ab1" });
   });
 
   it("charges a built-in function a built-in calls ($sort's comparator, $reduce's, $map's) a step a call and its result by size, with JSONata's answers", async () => {
