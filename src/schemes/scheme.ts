@@ -43,7 +43,7 @@ interface SchemeSpec {
    * The signed timestamp: its own header, or an entry of the signature header (`t=`).
    * In `s` it is epoch seconds; in `ms` it is signed in milliseconds, and seconds are accepted too.
    */
-  timestamp?: { header: string; unit: "s" | "ms" } | { entry: string; unit: "s"; futureAccepted?: boolean };
+  timestamp?: { header: string; unit: "s" | "ms" } | { entry: string; unit: "s"; aheadSeconds?: number };
   /** The header naming the message, when the signed content includes it. */
   idHeader?: string;
   /** What is signed before the raw body; `{id}` and `{timestamp}` stand for those values. */
@@ -131,15 +131,17 @@ const asciiLower = (s: string) => s.replace(/[A-Z]/g, (c) => String.fromCharCode
 
 /**
  * Throws 401 timestamp_out_of_tolerance for a timestamp further than the tolerance from the
- * clock (only one older, when `futureAccepted`); tolerance 0 turns the check off. A timestamp in
+ * clock (ahead of it, further than `aheadSeconds` when given); tolerance 0 turns the check off. A timestamp in
  * whole seconds is compared with the clock's whole second, as the providers' own libraries do
  * (stripe, standardwebhooks): one exactly the tolerance old is within it, not refused for the
  * fraction of a second the clock has moved on.
  */
-function assertWithinTolerance(timestamp: string, inMs: boolean, nowMs: number, toleranceSeconds: number, futureAccepted: boolean): void {
+function assertWithinTolerance(timestamp: string, inMs: boolean, nowMs: number, toleranceSeconds: number, aheadSeconds = 0): void {
+  if (toleranceSeconds === 0) return;
   const ageSeconds = inMs ? (nowMs - Number(timestamp)) / 1000 : Math.floor(nowMs / 1000) - Number(timestamp);
-  const off = futureAccepted ? ageSeconds : Math.abs(ageSeconds);
-  if (toleranceSeconds !== 0 && off > toleranceSeconds) throw staleTimestamp(toleranceSeconds, ageSeconds);
+  const ahead = Math.max(aheadSeconds, toleranceSeconds);
+  if (ageSeconds > toleranceSeconds) throw staleTimestamp(toleranceSeconds, ageSeconds);
+  if (-ageSeconds > ahead) throw staleTimestamp(ahead, ageSeconds);
 }
 
 /** What is signed before the body, as a function of the id and the timestamp: `content` parsed once. */
@@ -251,7 +253,7 @@ async function verify(spec: SchemeSpec, render: Render, req: SignedRequest, secr
     throw invalidSignature(`${spec.header} does not match the body under any of the source's secrets.`);
   }
   if (ts && timestamp) {
-    assertWithinTolerance(timestamp, ts.unit === "ms" && timestamp.length >= 13, req.now, toleranceSeconds, "entry" in ts && ts.futureAccepted === true);
+    assertWithinTolerance(timestamp, ts.unit === "ms" && timestamp.length >= 13, req.now, toleranceSeconds, "entry" in ts ? ts.aheadSeconds : undefined);
   }
 }
 

@@ -3,8 +3,10 @@ import { defineScheme } from "./scheme";
 /**
  * Stripe: `Stripe-Signature: t=<seconds>,v1=<hex>[,v1=<hex>…]`, each v1 the hex
  * HMAC-SHA256 of `${t}.${rawBody}` keyed by the whole `whsec_…` string. Read as stripe-node's
- * parseHeader reads it (split at `,`, keys untrimmed), and its `t` refused only when older than the
- * tolerance: stripe-node (Webhooks.ts) checks `timestampAge > tolerance`, never a future one.
+ * parseHeader reads it (split at `,`, keys untrimmed), and its `t` refused when older than the
+ * tolerance and, ahead of the clock, only past a day: stripe-node (Webhooks.ts) checks only
+ * `timestampAge > tolerance`, but a request signed far ahead could be sent again and stored as new
+ * once its event is purged (RETENTION_DAYS); a day is any clock's skew.
  */
 export const stripe = defineScheme({
   header: "stripe-signature",
@@ -12,6 +14,6 @@ export const stripe = defineScheme({
   encoding: "hex",
   separator: ",",
   entriesAsSent: true,
-  timestamp: { entry: "t=", unit: "s", futureAccepted: true },
+  timestamp: { entry: "t=", unit: "s", aheadSeconds: 86_400 },
   content: "{timestamp}.",
 });

@@ -401,7 +401,7 @@ describe("answers", () => {
     );
     expect((await errorOf(await call(new Request("https://edgehook.test/webhooks/podium", { method: "PUT" })))).message).toBe("PUT is not served here; use POST.");
     // An id no source can have names no webhook either: not pointed to /v1/webhooks/{it} (an unrelated route).
-    for (const id of ["%", "Acme", "a.b", "%2e"]) {
+    for (const id of ["%", "Acme", "a.b", "a_b"]) {
       expect((await errorOf(await call(new Request(`https://edgehook.test/webhooks/${id}`)))).message, id).toBe("GET is not served here; use POST.");
     }
     // Only a method /v1 serves there is pointed to.
