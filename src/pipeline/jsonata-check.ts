@@ -231,6 +231,8 @@ export interface NodeCharges {
   appended?: number;
   /** A step of a path that carries bound names: how many its tuples carry. */
   tupleNames?: number;
+  /** Number predicates and index stages JSONata applies at each evaluation without evaluating a node (predicatesPerStep). */
+  predicates?: number;
   /** An operand whose value JSONata's error quotes in full when it refuses it. */
   quoted?: QuotedOperand;
   /** A lambda whose signature types an array's items (`a<n>`): JSONata checks each item of such an argument at each call (typesArrayItems). */
@@ -401,6 +403,11 @@ export function walk(root: unknown): {
       charged(node.rhs).booleanized = true;
     }
     if (node.type === "filter") charged(node.expr).booleanized = true;
+    // A predicate other than a number is a node evaluated (and charged) for each item.
+    const unevaluated = [node.stages, node.predicate]
+      .flatMap((list) => (Array.isArray(list) ? list : []))
+      .filter((p) => isIndexable(p) && (p.type === "index" || (isIndexable(p.expr) && p.expr.type === "number"))).length;
+    if (unevaluated >= TRANSFORM_LIMITS.predicatesPerStep) charged(node).predicates = unevaluated;
     const position = positionOf(node);
     if (node.type === "lambda" && isIndexable(node.signature) && typeof node.signature.definition === "string") {
       if (typesArrayItems(node.signature.definition)) charged(node).typedArrays = true;

@@ -176,6 +176,8 @@ export async function evaluate(
       // An object constructor or grouping builds its object (and groups its input) at each evaluation,
       // an array constructor evaluates its items side by side and appends them.
       if (charged?.constructed !== undefined) charge(charged.constructed);
+      // Number predicates and index stages, which JSONata applies to what this node gives without evaluating a node.
+      if (charged?.predicates !== undefined) charge(Math.floor(charged.predicates / TRANSFORM_LIMITS.predicatesPerStep));
       if (charged?.sideBySide) callDepth.stack += depth;
       if (charged?.grouping) groupings.get(expr)?.push(new Map());
     };
