@@ -176,8 +176,12 @@ export async function evaluate(
       // An object constructor or grouping builds its object (and groups its input) at each evaluation,
       // an array constructor evaluates its items side by side and appends them.
       if (charged?.constructed !== undefined) charge(charged.constructed);
-      // Number predicates and index stages, which JSONata applies to what this node gives without evaluating a node.
-      if (charged?.predicates !== undefined) charge(Math.floor(charged.predicates / TRANSFORM_LIMITS.predicatesPerStep));
+      // Number predicates and index stages, which JSONata applies to what this node gives without evaluating a node;
+      // a sort step's once a path, where JSONata sorts without evaluating the sort node.
+      for (const node of [expr, ...(charged?.sorts ?? [])]) {
+        const predicates = charges.get(node)?.predicates;
+        if (predicates !== undefined) charge(Math.floor(predicates / TRANSFORM_LIMITS.predicatesPerStep));
+      }
       if (charged?.sideBySide) callDepth.stack += depth;
       if (charged?.grouping) groupings.get(expr)?.push(new Map());
     };
