@@ -483,6 +483,18 @@ describe("validation", () => {
     }
   });
 
+  it("bounds every POSIX class RE2 knows, negated and folded too, never below what RE2 compiles it to", () => {
+    const names = ["alnum", "alpha", "ascii", "blank", "cntrl", "digit", "graph", "lower", "print", "punct", "space", "upper", "word", "xdigit"];
+    for (const name of names) {
+      for (const negated of ["", "^"]) {
+        for (const flags of ["", "(?i)"]) {
+          const source = `${flags}[x[:${negated}${name}:]y]+z`;
+          expect(regexSizeBound(source), source).toBeGreaterThanOrEqual(RE2JS.compile(source).programSize());
+        }
+      }
+    }
+  });
+
   it("bounds a pattern's program from its text never below what RE2 compiles it to", () => {
     const atom = fc.constantFrom("a", "\\d", "\\pL", "\\p{Greek}", "\\x{263a}", "\\x41", "[a-z]", "[^]a]", "[[:alpha:]x]", ".", "^", "$", "\\b", "\\Qa{3}\\E", "(?i)", "(?i:k)", "é", "\\{", "[{]", "\\123");
     const repeat = fc.constantFrom("", "", "*", "+", "?", "*?", "{3}", "{2,5}", "{0,}", "{4,}", "{0,3}", "{100}", "??");
