@@ -568,6 +568,9 @@ const ITEM_WORK = [
   ["average", "<a<n>:n>"],
 ] as const;
 
+/** What JSONata's append adds of a value (a sequence's items, or the value; nothing for undefined): what a node gives, counted. */
+export const itemsOf = (value: unknown): number => (Array.isArray(value) ? value.length : value === undefined ? 0 : 1);
+
 /** Steps of the copying JSONata's merge sort does for `n` items: the rest of a run at each comparison (TRANSFORM_LIMITS.sortCopiesPerStep). */
 export const sortCopies = (n: number): number => Math.floor((n * n) / 4 / TRANSFORM_LIMITS.sortCopiesPerStep);
 
@@ -710,7 +713,7 @@ export function chargeLookup(input: unknown[], key: string, charge: (steps: numb
   const found = (v: unknown) => {
     if (!isIndexable(v) || isFunction(v) || !Object.hasOwn(v, key)) return 0;
     const value: unknown = Reflect.get(v, key);
-    return Array.isArray(value) ? value.length : value === undefined ? 0 : 1;
+    return itemsOf(value);
   };
   chargeNestedAnswers(input, charge, found, 1 / TRANSFORM_LIMITS.listedItemsPerStep);
 }

@@ -231,7 +231,7 @@ export interface NodeCharges {
   appended?: number;
   /** A step of a path that carries bound names: how many its tuples carry. */
   tupleNames?: number;
-  /** Number predicates and index stages JSONata applies at each evaluation without evaluating a node (predicatesPerStep). */
+  /** Number predicates and index stages JSONata applies at each evaluation without evaluating a node (predicatesPerStep); a path's, its sort steps'. */
   predicates?: number;
   /** An operand whose value JSONata's error quotes in full when it refuses it. */
   quoted?: QuotedOperand;
@@ -267,6 +267,9 @@ function parameterSymbols(definition: string): string[] {
  */
 const SIGNATURE_TEXT = /^<[snbloafjx?+\-:<>() ]*>$/;
 
+/** A parameter's symbol in parameterSymbols: a type, or a choice of types. */
+const PARAMETER_TYPES = "snbloafjx(";
+
 /**
  * Whether JSONata's check of a call's arguments against a lambda's signature goes through every item
  * of one: an array's items typed (`a<n>`, `a<s>`), the subtype given to the last type before it. The
@@ -277,7 +280,7 @@ export function typesArrayItems(definition: string): boolean {
   let last = "";
   for (const symbol of parameterSymbols(definition)) {
     if (symbol === "<" && last === "a") return true;
-    if ("snbloafjx(".includes(symbol)) last = symbol;
+    if (PARAMETER_TYPES.includes(symbol)) last = symbol;
   }
   return false;
 }
@@ -296,7 +299,7 @@ export function signatureRefusal(definition: string): string | null {
   const symbols = parameterSymbols(definition);
   // Each a group of that expression; a call refused has JSONata compile one more for each, each longer
   // (2,697 parameters: 2-3 s a call until V8 caches them).
-  const parameters = symbols.filter((s) => "snbloafjx(".includes(s)).length;
+  const parameters = symbols.filter((s) => PARAMETER_TYPES.includes(s)).length;
   if (parameters > TRANSFORM_LIMITS.lambdaParameters) {
     return `the signature ${shown} has ${parameters} parameters; the limit is ${TRANSFORM_LIMITS.lambdaParameters}: JSONata checks a call's arguments against each in turn`;
   }
@@ -403,10 +406,9 @@ export function walk(root: unknown): {
       charged(node.rhs).booleanized = true;
     }
     if (node.type === "filter") charged(node.expr).booleanized = true;
-    // A predicate other than a number is a node evaluated (and charged) for each item.
-    const unevaluated = [node.stages, node.predicate]
-      .flatMap((list) => (Array.isArray(list) ? list : []))
-      .filter((p) => isIndexable(p) && (p.type === "index" || (isIndexable(p.expr) && p.expr.type === "number"))).length;
+    // A sort step's are applied once its path's evaluation, where JSONata sorts without evaluating the sort node.
+    const sorting = node.type === "path" && Array.isArray(node.steps) ? node.steps.filter((step: unknown) => isIndexable(step) && step.type === "sort") : [];
+    const unevaluated = node.type === "sort" ? 0 : [node, ...sorting].reduce((sum: number, n: unknown) => sum + unevaluatedPredicates(n), 0);
     if (unevaluated >= TRANSFORM_LIMITS.predicatesPerStep) charged(node).predicates = unevaluated;
     const position = positionOf(node);
     if (node.type === "lambda" && isIndexable(node.signature) && typeof node.signature.definition === "string") {
@@ -471,6 +473,14 @@ function namesBoundBy(step: unknown, carried: Map<unknown, number>): number {
     node = node.type === "block" && Array.isArray(node.expressions) ? node.expressions.at(-1) : undefined;
   }
   return names;
+}
+
+/** A node's number predicates and index stages: applied without evaluating a node (a predicate other than a number is one, charged for each item). */
+function unevaluatedPredicates(node: unknown): number {
+  if (!isIndexable(node)) return 0;
+  return [node.stages, node.predicate]
+    .flatMap((list) => (Array.isArray(list) ? list : []))
+    .filter((p) => isIndexable(p) && (p.type === "index" || (isIndexable(p.expr) && p.expr.type === "number"))).length;
 }
 
 const positionOf = (node: unknown): number => (isIndexable(node) && typeof node.position === "number" ? node.position : 0);

@@ -7,7 +7,7 @@
 import { cutShort } from "../domain/cut-short";
 import { isIndexable } from "../domain/guards";
 import { jsonataError, parse, programRefusal, walk } from "./jsonata-check";
-import { boundBuiltins, chargeJoined, chargeQuoted, chargeLookup, chargeStrings, chargeTruth, chargeValues, fractionally, sortCopies } from "./jsonata-builtins";
+import { boundBuiltins, chargeJoined, chargeQuoted, chargeLookup, chargeStrings, chargeTruth, chargeValues, fractionally, itemsOf, sortCopies } from "./jsonata-builtins";
 import { meteredRegExp } from "./linear-regexp";
 import { chargeDescendants, chargeWildcard } from "./jsonata-walks";
 import { BoundExceeded, TRANSFORM_LIMITS } from "./transform-limits";
@@ -48,9 +48,6 @@ interface Frame {
   bind(name: string | symbol, value: unknown): void;
 }
 const isFrame = (value: unknown): value is Frame => isIndexable(value) && typeof value.bind === "function";
-
-/** What JSONata's append adds of a value: an array's items, else the value. */
-const itemsOf = (value: unknown): number => (Array.isArray(value) ? value.length : 1);
 
 /**
  * A lambda whose signature types an array's items (`function($v, $i, $a)<nna<n>:b>`): JSONata checks
@@ -176,12 +173,8 @@ export async function evaluate(
       // An object constructor or grouping builds its object (and groups its input) at each evaluation,
       // an array constructor evaluates its items side by side and appends them.
       if (charged?.constructed !== undefined) charge(charged.constructed);
-      // Number predicates and index stages, which JSONata applies to what this node gives without evaluating a node;
-      // a sort step's once a path, where JSONata sorts without evaluating the sort node.
-      for (const node of [expr, ...(charged?.sorts ?? [])]) {
-        const predicates = charges.get(node)?.predicates;
-        if (predicates !== undefined) charge(Math.floor(predicates / TRANSFORM_LIMITS.predicatesPerStep));
-      }
+      // Number predicates and index stages, which JSONata applies to what this node gives without evaluating a node.
+      if (charged?.predicates !== undefined) charge(Math.floor(charged.predicates / TRANSFORM_LIMITS.predicatesPerStep));
       if (charged?.sideBySide) callDepth.stack += depth;
       if (charged?.grouping) groupings.get(expr)?.push(new Map());
     };
@@ -207,7 +200,7 @@ export async function evaluate(
       // rest of a run at each comparison (`[1..3500]#$i^(>$i)` ran ~3 times a plain step's time).
       if (charged?.feedsSort !== undefined) {
         const before = sortedItems.get(charged.feedsSort) ?? 0;
-        const now = before + (Array.isArray(result) ? result.length : result === undefined ? 0 : 1);
+        const now = before + itemsOf(result);
         sortedItems.set(charged.feedsSort, now);
         charge(sortCopies(now) - sortCopies(before));
       }
@@ -219,8 +212,7 @@ export async function evaluate(
       // (JSONata evaluates them all first).
       const appends = charged?.appended;
       if (appends !== undefined && appends > 1) {
-        const size = Array.isArray(result) ? result.length : result === undefined ? 0 : 1;
-        chargeCopies((size * appends) / TRANSFORM_LIMITS.appendedItemsPerStep);
+        chargeCopies((itemsOf(result) * appends) / TRANSFORM_LIMITS.appendedItemsPerStep);
       }
       // A range (`[1..99999]`) builds its items one at a time, dearer than they cost as a value.
       if (Array.isArray(result) && isIndexable(expr) && expr.type === "binary" && expr.value === "..") {
@@ -237,8 +229,7 @@ export async function evaluate(
       // item the step gives: the names it and its path's steps before it bound.
       const names = charged?.tupleNames;
       if (names !== undefined) {
-        const given = Array.isArray(result) ? result.length : result === undefined ? 0 : 1;
-        chargeCopies((names * (1 + given)) / TRANSFORM_LIMITS.boundNamesPerStep);
+        chargeCopies((names * (1 + itemsOf(result))) / TRANSFORM_LIMITS.boundNamesPerStep);
       }
       if (charged?.grouping) groupings.get(expr)?.pop();
       const group = charged?.group === undefined ? undefined : groupings.get(charged.group)?.at(-1);
