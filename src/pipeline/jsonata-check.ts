@@ -68,19 +68,24 @@ const NO_EVAL = "$eval is not available in a transformation: it evaluates a stri
 const NO_PARTIAL = "partial application (a ? argument) is not available in a transformation: its held arguments would be worked through at each call uncharged; write a function instead";
 
 /**
- * The expression parsed, or BoundExceeded when it nests too deeply for the parser's stack. `depth`:
- * its call depth, read by JSONata at each check, so a caller may move it as it evaluates (jsonata-meter.ts).
+ * What JSONata reads of its options as it evaluates: the regular expression engine as each evaluation
+ * starts, the call depth (`depth.stack`) at each check, so a caller may move it as it evaluates. Read
+ * through this object, which a caller may point at each run's own (jsonata-meter.ts reuses a parse).
  */
-export function parse(
-  source: string,
-  RegexEngine: new (source: RegexSource) => LinearRegExp = LinearRegExp,
-  depth: { stack: number } = { stack: TRANSFORM_LIMITS.depth },
-): Evaluator {
+export interface RunOptions {
+  RegexEngine: new (source: RegexSource) => LinearRegExp;
+  depth: { stack: number };
+}
+
+/** The expression parsed, or BoundExceeded when it nests too deeply for the parser's stack. */
+export function parse(source: string, run: RunOptions = { RegexEngine: LinearRegExp, depth: { stack: TRANSFORM_LIMITS.depth } }): Evaluator {
   const options = {
-    RegexEngine,
     sequence: TRANSFORM_LIMITS.sequence,
+    get RegexEngine() {
+      return run.RegexEngine;
+    },
     get stack() {
-      return depth.stack;
+      return run.depth.stack;
     },
   };
   try {

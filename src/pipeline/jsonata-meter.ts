@@ -6,9 +6,10 @@
  */
 import { cutShort } from "../domain/cut-short";
 import { isIndexable } from "../domain/guards";
-import { jsonataError, parse, programRefusal, walk } from "./jsonata-check";
+import { jsonataError, parse, programRefusal, walk, type Evaluator, type RunOptions } from "./jsonata-check";
 import { boundBuiltins, chargeJoined, chargeQuoted, chargeLookup, chargeStrings, chargeTruth, chargeValues, fractionally, itemsOf, sortCopies } from "./jsonata-builtins";
-import { meteredRegExp } from "./linear-regexp";
+import { IdlePool } from "./idle-pool";
+import { LinearRegExp, meteredRegExp } from "./linear-regexp";
 import { chargeDescendants, chargeWildcard } from "./jsonata-walks";
 import { BoundExceeded, TRANSFORM_LIMITS } from "./transform-limits";
 /** Why an expression failed: in full, and without the values of the event it quotes. */
@@ -39,6 +40,38 @@ function unwrapped(expr: unknown, result: unknown): unknown {
   return result.length === 1 && !kept ? result[0] : result;
 }
 
+/**
+ * An expression parsed and walked once for many runs (a flat 8 KB one took 7–45 ms to, uncharged,
+ * when each attempt parsed its own), one run at a time: what JSONata reads of its options as it evaluates, and the
+ * signature checks wrapped in its tree, read `run`, pointed at the run that took it. Each run assigns
+ * its hooks and registers its built-ins anew on its evaluator.
+ */
+interface Parsed {
+  evaluator: Evaluator;
+  walked: ReturnType<typeof walk>;
+  run: RunOptions & { owe: (part: number) => void };
+}
+
+/** Parsed expressions no run is using, by their text. */
+const idleParsed = new IdlePool<Parsed>();
+
+/** `source` parsed and walked, or BoundExceeded with why it is refused as written (remembered by its text). */
+function parsed(source: string): Parsed {
+  const run: Parsed["run"] = { RegexEngine: LinearRegExp, depth: { stack: TRANSFORM_LIMITS.depth }, owe: () => {} };
+  const evaluator = parse(source, run);
+  const walked = walk(evaluator.ast());
+  // One stored before these were refused (checkExpression) fails as it would be refused, a
+  // literal over the program bound without compiling it.
+  const refusal = walked.refusals[0]?.message ?? walked.regexes.map(programRefusal).find((r) => r !== null);
+  if (refusal) {
+    if (refusedSources.size >= REFUSED_HELD) refusedSources.delete(refusedSources.keys().next().value ?? "");
+    refusedSources.set(source, refusal);
+    throw new BoundExceeded(refusal);
+  }
+  for (const [node, charged] of walked.charges) if (charged.typedArrays) chargeSignatureChecks(node, (part) => run.owe(part));
+  return { evaluator, walked, run };
+}
+
 const ENTRY = Symbol.for("jsonata.__evaluate_entry");
 const EXIT = Symbol.for("jsonata.__evaluate_exit");
 const PUSH = Symbol.for("jsonata.__createFrame_push");
@@ -53,8 +86,8 @@ const isFrame = (value: unknown): value is Frame => isIndexable(value) && typeof
  * A lambda whose signature types an array's items (`function($v, $i, $a)<nna<n>:b>`): JSONata checks
  * every item of such an argument at each call, before its body runs, and `$filter` and `$map` pass
  * the whole array at each call (`$filter([1..99999], …)` so: 71 s in workerd, a few steps a call).
- * Its check, wrapped on this run's parsed lambda (each run parses its own), first charges each array
- * it is given by its items.
+ * Its check, wrapped on the parsed lambda once, first charges each array it is given by its items
+ * (to the run evaluating it: `owe`).
  */
 function chargeSignatureChecks(lambda: unknown, owe: (part: number) => void): void {
   const signature = isIndexable(lambda) ? lambda.signature : undefined;
@@ -99,20 +132,13 @@ export async function evaluate(
       // Before compiling, by what its text can compile to: one literal can spell seconds of compiling.
       compiling: (bound) => charge(Math.ceil(bound / TRANSFORM_LIMITS.regexInstructionsPerStep)),
     });
-    // A fresh evaluator per run: the step counter above is this run's alone.
     const callDepth = { stack: TRANSFORM_LIMITS.depth };
     const known = refusedSources.get(source);
     if (known !== undefined) throw new BoundExceeded(known);
-    const evaluator = parse(source, engine, callDepth);
-    const { charges, refusals, regexes, depth } = walk(evaluator.ast());
-    // One stored before these were refused (checkExpression) fails as it would be refused, a
-    // literal over the program bound without compiling it.
-    const refusal = refusals[0]?.message ?? regexes.map(programRefusal).find((r) => r !== null);
-    if (refusal) {
-      if (refusedSources.size >= REFUSED_HELD) refusedSources.delete(refusedSources.keys().next().value ?? "");
-      refusedSources.set(source, refusal);
-      throw new BoundExceeded(refusal);
-    }
+    // Taken by this run alone, until its evaluation ends: no other run's hooks or built-ins meet it meanwhile.
+    const taken = idleParsed.take(source) ?? parsed(source);
+    const { evaluator, walked, run } = taken;
+    const { charges, depth } = walked;
     // A grouping (`items{key: value}`) copies a key's whole group to add each item to it (JSONata's
     // append): 40,000 items under one key took 5.7 s, a step each. Each evaluation of a node that
     // groups counts what its groups hold by key, and an item costs what its group already holds: an
@@ -124,8 +150,10 @@ export async function evaluate(
     const chargeCopies = fractionally(charge);
     // Items each order-by has been given in its path's evaluation (counted as the step before it gives them).
     const sortedItems = new Map<object, number>();
-    const chargeChecked = fractionally(charge);
-    for (const [node, charged] of charges) if (charged.typedArrays) chargeSignatureChecks(node, chargeChecked);
+    // What the parsed expression's options and signature checks read, this run's while it has it.
+    run.RegexEngine = engine;
+    run.depth = callDepth;
+    run.owe = fractionally(charge);
     // JSONata looks its hooks up by name at each node it evaluates and each frame it makes, through
     // every frame enclosing the current one to where they are assigned: each block and lambda call
     // nests one more (lexically), and 385 blocks made every step ~13 µs. Bound on each new frame
@@ -250,7 +278,11 @@ export async function evaluate(
     evaluator.assign(EXIT, exit);
     evaluator.assign(PUSH, push);
     await boundBuiltins(evaluator, charge, chargeResult, engine);
-    return { ok: true, value: await evaluator.evaluate(input), steps };
+    const value = await evaluator.evaluate(input);
+    // Given back only when its evaluation ended: one that failed can leave items evaluated side by side
+    // (Promise.all) still running, which would look up the next run's built-ins and charge its steps.
+    idleParsed.give(source, taken);
+    return { ok: true, value, steps };
   } catch (e) {
     if (e instanceof BoundExceeded) return { ok: false, ...quoting(e.message), steps };
     // (Writing a value thousands of levels deep, `$string` of an object chain, runs out of stack.)
