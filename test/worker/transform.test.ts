@@ -5,7 +5,7 @@ import { describe, expect, it, vi } from "vitest";
 import { type CompiledTransform, TRANSFORM_LIMITS, compileTransform, runTransform } from "../../src/pipeline/transform";
 import { JSONATA, typesArrayItems } from "../../src/pipeline/jsonata-check";
 import { evaluate } from "../../src/pipeline/jsonata-meter";
-import { meteredRegExp, programBound } from "../../src/pipeline/linear-regexp";
+import { captureFactor, meteredRegExp, programBound } from "../../src/pipeline/linear-regexp";
 import jsonataSource from "jsonata/jsonata.js?raw";
 // re2js exports no subpaths: its ES build (the file the bundler picks) is read by path.
 import re2jsSource from "../../node_modules/re2js/build/index.js?raw";
@@ -195,6 +195,32 @@ describe("transformations", () => {
     const plain = await runTransform(compile(`{"n": $count($match(a, /${"(?:a)".repeat(100)}/))}`), body);
     expect(plain).toMatchObject({ ok: true, body: '{"n":30}' });
     expect(plain.steps).toBeLessThan(1000);
+  });
+
+  it("charges a match by what RE2 read, which may be far past its end: it reads on while a branch it prefers may still match", async () => {
+    // `/a*b|a/` over a run of `a`: each match is one `a`, and RE2 first reads every `a` after it
+    // looking for a `b` (250,000 of them took ~25 ms a match in workerd, charged one step each).
+    const size = RE2JS.compile("a*b|a").programSize();
+    const body = JSON.stringify({ a: "a".repeat(20_000) });
+    const read = await runTransform(compile(`{"n": $count($match(a, /a*b|a/, 50))}`), body);
+    expect(read).toMatchObject({ ok: true, body: '{"n":50}' });
+    // The i-th match reads the 20,000 − i characters from where it starts (less the last, which ends the input).
+    let charged = 0;
+    for (let i = 0; i < 50; i++) charged += Math.ceil(((20_000 - i - 1) * size) / TRANSFORM_LIMITS.regexWorkPerStep);
+    expect(read.steps).toBeGreaterThanOrEqual(charged);
+    // Every match of it over 100,000: stopped within the steps, where each was one step.
+    const all = await failure(`$count($match($pad("", 100000, "a"), /a*b|a/))`, "{}");
+    expect(all.reason).toMatch(/^transform: stopped/);
+    // The same with the groups read again from the match's start (`(a*b|a)`): both runs counted.
+    // (Its captures make a character dearer: captureFactor.)
+    const grouped = await runTransform(compile(`{"n": $count($match(a, /(a*b|a)/, 5))}`), body);
+    expect(grouped).toMatchObject({ ok: true, body: '{"n":5}' });
+    const groupedSize = RE2JS.compile("(a*b|a)").programSize() * captureFactor(1);
+    expect(grouped.steps).toBeGreaterThanOrEqual(Math.floor((2 * 5 * 19_990 * groupedSize) / TRANSFORM_LIMITS.regexWorkPerStep));
+    // Where the branch preferred dies at the next character (`/ab|a/`), a match costs what it spans.
+    const brief = await runTransform(compile(`{"n": $count($match(a, /ab|a/, 50))}`), body);
+    expect(brief).toMatchObject({ ok: true, body: '{"n":50}' });
+    expect(brief.steps).toBeLessThan(200);
   });
 
   it("runs without eval or new Function (which workerd forbids)", async () => {
