@@ -53,6 +53,12 @@ export class IdlePool<T> {
     this.chars += key.length;
   }
 
+  /** None idle any more. */
+  clear(): void {
+    this.idle.length = 0;
+    this.chars = 0;
+  }
+
   /** How many are idle, and their keys' characters. */
   get size(): { items: number; chars: number } {
     return { items: this.idle.length, chars: this.chars };

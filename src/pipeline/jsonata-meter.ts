@@ -53,7 +53,7 @@ interface Parsed {
 }
 
 /** Parsed expressions no run is using, by their text. */
-const idleParsed = new IdlePool<Parsed>();
+export const idleParsed = new IdlePool<Parsed>();
 
 /** `source` parsed and walked, or BoundExceeded with why it is refused as written (remembered by its text). */
 function parsed(source: string): Parsed {

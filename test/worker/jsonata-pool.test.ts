@@ -1,6 +1,6 @@
-import { describe, expect, it, vi } from "vitest";
+import { beforeEach, describe, expect, it, vi } from "vitest";
 import { JSONATA } from "../../src/pipeline/jsonata-check";
-import { evaluate } from "../../src/pipeline/jsonata-meter";
+import { evaluate, idleParsed } from "../../src/pipeline/jsonata-meter";
 import { IdlePool } from "../../src/pipeline/idle-pool";
 
 const MAX_STEPS = 50_000;
@@ -34,6 +34,10 @@ const small = { nums: [1, 2, 3], name: "fo".repeat(2000) };
 const large = { nums: Array.from({ length: 400 }, (_, i) => i), name: "o".repeat(60_000) };
 
 describe("parsed expressions reused within the isolate", () => {
+  // Other files' runs in this runtime (one isolate for many files) may have filled the pool, leaving
+  // no room for the expressions these tests make.
+  beforeEach(() => idleParsed.clear());
+
   it("parses an expression once for runs one after the other, each charged as the first", async () => {
     const source = unique(CHARGED);
     const { parses, result } = await parsesOf(source, async () => {
@@ -127,5 +131,9 @@ describe("IdlePool", () => {
     pool.give("y".repeat(9), "nine again");
     expect(pool.size).toEqual({ items: 1, chars: 9 });
     expect([pool.take("a"), pool.take("y".repeat(9))]).toEqual([undefined, "nine again"]);
+    pool.give("a", "a");
+    pool.clear();
+    expect(pool.size).toEqual({ items: 0, chars: 0 });
+    expect(pool.take("a")).toBeUndefined();
   });
 });
