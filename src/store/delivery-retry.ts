@@ -198,7 +198,7 @@ export const RETRY_COUNT_ROWS = 1_000;
 
 /**
  * The webhooks a retry call walks, in id order from the cursor's: those with deliveries in the
- * status (their counts), still existing, the one named, and for a limited token those in its
+ * status (their counts), still existing, the one named (else webhooks alone, no notification endpoint), and for a limited token those in its
  * grant (its webhooks' ids listed while at most LISTED_DELIVERY_WEBHOOKS, else each webhook tested: webhookInGrantSql),
  * checked once per webhook (never row by row through another's range). Read before the
  * batch, whose own count changes must not change the walk between its statements; at most
@@ -222,11 +222,14 @@ async function webhooksToWalk(
   const conditions = ["c.webhook >= ?1", ...(named.length ? [`c.webhook = ${nameIdSql("?2")}`] : [])];
   const counts = listed === null ? "delivery_counts c" : `json_each(?${grantParam}) j CROSS JOIN delivery_counts c ON c.webhook = j.value`;
   const grantTest = tested ? ` AND ${webhookRowInGrantSql("x", grantParam)}` : "";
+  // A notification endpoint's alerts only when it is named: a retry of everything after an outage
+  // would page the operator again with old alerts (as a range replay sends them to nobody).
+  const kindTest = named.length ? "" : " AND x.kind = 'webhook'";
   // The webhook's row read only for a counts row with deliveries in the status: 1 + confined, or null (none to walk).
   const { results } = await db
     .prepare(
       `SELECT c.webhook, CASE WHEN ${statusSum(f.status)} > 0 THEN (SELECT 1 + (x.grant_organization_uid IS NOT NULL)
-         FROM names n CROSS JOIN webhooks x ON x.uid = n.name WHERE n.id = c.webhook${grantTest}) END AS walk
+         FROM names n CROSS JOIN webhooks x ON x.uid = n.name WHERE n.id = c.webhook${kindTest}${grantTest}) END AS walk
        FROM ${counts} WHERE ${conditions.join(" AND ")}${listed === null ? " ORDER BY c.webhook" : ""} LIMIT ${RETRY_COUNT_ROWS}`,
     )
     .bind(...binds)

@@ -273,6 +273,43 @@ describe("webhook health, auto-disable and alerts", () => {
     ]);
   });
 
+  it("a bulk retry leaves alerts alone unless it names their endpoint, as a range replay sends old alerts to nobody", async () => {
+    const p = pipeline({ RETRY_BASE_SECONDS: "0" });
+    const { key, org, webhook: hook } = await p.webhookOn("fail", { maxAttempts: 1, failingAfterAttempts: 1, autoDisableAfterMinutes: 60 });
+    const alertKey = `${key}-alerts`;
+    const notify = await endpoint(p, alertKey, { alertTypes: ["webhook.failing", "webhook.disabled", "webhook.recovered"] });
+    await p.ingest(podiumBody({ organizationUid: org }));
+    await settle(p);
+    expect((await runMaintenance(p.env, Date.now() + 61 * MINUTE)).disabled).toBe(1);
+    await settle(p);
+    expect((await p.api("PATCH", `/v1/webhooks/${hook.uid}`, { disabled: false, url: `https://downstream.test/ok/${key}` })).status).toBe(200);
+    await p.ingest(podiumBody({ organizationUid: org }));
+    await settle(p);
+    const raised = [["webhook.failing", 200], ["webhook.disabled", 200], ["webhook.recovered", 200]];
+    expect(await arrivalsAt(alertKey)).toEqual(raised);
+    const sent = (await received(key)).length;
+    /** Every page of a bulk retry, as the CLI follows it (the dashboard names its webhook): the deliveries retried. */
+    const retryAll = async (filter: Record<string, unknown>) => {
+      let count = 0;
+      let cursor: string | null = null;
+      do {
+        const res: Awaited<ReturnType<P["api"]>> = await p.api("POST", "/v1/deliveries/retry", { ...filter, ...(cursor ? { cursor } : {}) });
+        expect(res.status).toBe(202);
+        count += res.json.count;
+        cursor = res.json.nextCursor;
+      } while (cursor !== null);
+      await settle(p);
+      return count;
+    };
+    // Unnamed: the webhooks' deliveries go again (the one that succeeded), the endpoint's alerts do not.
+    expect(await retryAll({ status: "succeeded" })).toBeGreaterThan(0);
+    expect((await received(key)).length).toBeGreaterThan(sent);
+    expect(await arrivalsAt(alertKey)).toEqual(raised);
+    // Named: its alerts go again, in the order they were raised.
+    expect(await retryAll({ status: "succeeded", webhookUid: notify.uid })).toBe(3);
+    expect(await arrivalsAt(alertKey)).toEqual([...raised, ...raised]);
+  });
+
   it("a flaky downstream's dead letters make one episode: a success between them closes nothing; it resolves an hour after the last, once the webhook delivers again", async () => {
     const p = pipeline({ RETRY_BASE_SECONDS: "0" });
     const { key, org, webhook: hook } = await p.webhookOn("fail", { maxAttempts: 1 });
