@@ -18,7 +18,7 @@ interface Idle<T> {
  * taken by one user alone and given back when that user is done, several of a key kept when several
  * users had one at once. One given back past the bounds takes the room of those idle `staleMs` (the
  * longest idle first), or else is dropped: dropping the longest idle instead would miss every time when
- * a batch's deliveries go through more than the bounds hold in one order (as the filter cache's did).
+ * a batch's deliveries go through more than the bounds hold in one order.
  */
 export class IdlePool<T> {
   /** Longest idle first. */
@@ -41,6 +41,7 @@ export class IdlePool<T> {
 
   /** `item`, made for `key` and no longer in use, kept for a later `take` if there is room. */
   give(key: string, item: T): void {
+    if (key.length > this.limits.chars) return;
     const now = this.now();
     const fits = () => this.idle.length < this.limits.items && this.chars + key.length <= this.limits.chars;
     while (!fits()) {

@@ -77,8 +77,11 @@ export interface RunOptions {
   depth: { stack: number };
 }
 
+/** Options of no run in particular: the unmetered engine and JSONata's call depth. */
+export const unmeteredRun = (): RunOptions => ({ RegexEngine: LinearRegExp, depth: { stack: TRANSFORM_LIMITS.depth } });
+
 /** The expression parsed, or BoundExceeded when it nests too deeply for the parser's stack. */
-export function parse(source: string, run: RunOptions = { RegexEngine: LinearRegExp, depth: { stack: TRANSFORM_LIMITS.depth } }): Evaluator {
+export function parse(source: string, run: RunOptions = unmeteredRun()): Evaluator {
   const options = {
     sequence: TRANSFORM_LIMITS.sequence,
     get RegexEngine() {

@@ -6,10 +6,10 @@
  */
 import { cutShort } from "../domain/cut-short";
 import { isIndexable } from "../domain/guards";
-import { jsonataError, parse, programRefusal, walk, type Evaluator, type RunOptions } from "./jsonata-check";
+import { jsonataError, parse, programRefusal, unmeteredRun, walk, type Evaluator, type RunOptions } from "./jsonata-check";
 import { boundBuiltins, chargeJoined, chargeQuoted, chargeLookup, chargeStrings, chargeTruth, chargeValues, fractionally, itemsOf, sortCopies } from "./jsonata-builtins";
 import { IdlePool } from "./idle-pool";
-import { LinearRegExp, meteredRegExp } from "./linear-regexp";
+import { meteredRegExp, type CompiledRegExps } from "./linear-regexp";
 import { chargeDescendants, chargeWildcard } from "./jsonata-walks";
 import { BoundExceeded, TRANSFORM_LIMITS } from "./transform-limits";
 /** Why an expression failed: in full, and without the values of the event it quotes. */
@@ -57,7 +57,7 @@ export const idleParsed = new IdlePool<Parsed>();
 
 /** `source` parsed and walked, or BoundExceeded with why it is refused as written (remembered by its text). */
 function parsed(source: string): Parsed {
-  const run: Parsed["run"] = { RegexEngine: LinearRegExp, depth: { stack: TRANSFORM_LIMITS.depth }, owe: () => {} };
+  const run: Parsed["run"] = { ...unmeteredRun(), owe: () => {} };
   const evaluator = parse(source, run);
   const walked = walk(evaluator.ast());
   // One stored before these were refused (checkExpression) fails as it would be refused, a
@@ -122,6 +122,9 @@ export async function evaluate(
     // A regular expression's work is charged as it goes, and one match that could do more than the
     // steps left is not started: a single match is one evaluation step, however long it runs.
     const regexSteps = (work: number) => Math.ceil(work / TRANSFORM_LIMITS.regexWorkPerStep);
+    // Emptied when the run is done: an idle instance's built-ins still hold this run's engine (32 idle
+    // copies of four `/a{1000}…/` literals held ~46 MB of compiled programs).
+    const compiled: CompiledRegExps = new Map();
     const engine = meteredRegExp({
       before: (work) => {
         if (spent + steps + regexSteps(work) > maxSteps) {
@@ -131,7 +134,7 @@ export async function evaluate(
       after: (work) => charge(regexSteps(work)),
       // Before compiling, by what its text can compile to: one literal can spell seconds of compiling.
       compiling: (bound) => charge(Math.ceil(bound / TRANSFORM_LIMITS.regexInstructionsPerStep)),
-    });
+    }, compiled);
     const callDepth = { stack: TRANSFORM_LIMITS.depth };
     const known = refusedSources.get(source);
     if (known !== undefined) throw new BoundExceeded(known);
@@ -281,6 +284,7 @@ export async function evaluate(
     const value = await evaluator.evaluate(input);
     // Given back only when its evaluation ended: one that failed can leave items evaluated side by side
     // (Promise.all) still running, which would look up the next run's built-ins and charge its steps.
+    compiled.clear();
     idleParsed.give(source, taken);
     return { ok: true, value, steps };
   } catch (e) {

@@ -115,7 +115,7 @@ export class LinearRegExp {
   readonly #reads: ReadsCounted;
   readonly #meter: RegexMeter | undefined;
 
-  constructor(source: RegexSource, meter?: RegexMeter, compiled?: Map<RegexSource, Compiled>) {
+  constructor(source: RegexSource, meter?: RegexMeter, compiled?: CompiledRegExps) {
     let c = compiled?.get(source);
     if (!c) {
       const pattern = re2Source(source);
@@ -146,17 +146,24 @@ export class LinearRegExp {
       this.lastIndex = 0;
       return null;
     }
-    // (Reading the groups runs RE2 again from the match's start, counted with the find.)
-    const groups: (string | undefined)[] = [];
-    for (let i = 0; i <= m.groupCount(); i++) groups.push(m.group(i) ?? undefined);
-    // A match costs what RE2 read, which may be far past its end (countingReads).
-    // (Were its reads not noted, as if both runs read to the end.)
-    const read = this.#reads.read() ?? 2 * (input.length - from);
-    this.#meter?.after(Math.max(read, m.end() - from) * size);
+    // A match costs what RE2 read, which may be far past its end (countingReads); were its reads
+    // not noted, as if it read to the end.
+    this.#meter?.after(Math.max(this.#reads.read() ?? input.length - from, m.end() - from) * size);
+    // Reading the groups runs RE2 again from the match's start: a second match, checked and charged as one.
+    const groups: (string | undefined)[] = [m.group(0) ?? undefined];
+    if (m.groupCount() > 0) {
+      this.#meter?.before((input.length - m.start()) * size);
+      this.#reads.start();
+      for (let i = 1; i <= m.groupCount(); i++) groups.push(m.group(i) ?? undefined);
+      this.#meter?.after(Math.max(this.#reads.read() ?? input.length - m.start(), m.end() - m.start()) * size);
+    }
     this.lastIndex = m.end();
     return Object.assign(groups, { index: m.start(), input });
   }
 }
+
+/** One evaluation's patterns compiled, by their literal. */
+export type CompiledRegExps = Map<RegexSource, Compiled>;
 
 /** A pattern compiled, and how far its matches read. */
 interface Compiled {
@@ -222,7 +229,7 @@ function noteReads(input: unknown): boolean {
   if (typeof step !== "function") return false;
   proto.step = function (this: unknown, at: number): unknown {
     if (at > furthest) furthest = at;
-    return Reflect.apply(step, this, [at]);
+    return step.call(this, at);
   };
   notedInputs.add(proto);
   return true;
@@ -232,8 +239,7 @@ function noteReads(input: unknown): boolean {
  * LinearRegExp as one evaluation's regex engine (what JSONata constructs for each regex literal it
  * evaluates, again at each evaluation): its work told to `meter`, and each pattern compiled once.
  */
-export function meteredRegExp(meter: RegexMeter): new (source: RegexSource) => LinearRegExp {
-  const compiled = new Map<RegexSource, Compiled>();
+export function meteredRegExp(meter: RegexMeter, compiled: CompiledRegExps = new Map()): new (source: RegexSource) => LinearRegExp {
   return class extends LinearRegExp {
     constructor(source: RegexSource) {
       super(source, meter, compiled);

@@ -118,6 +118,16 @@ describe("IdlePool", () => {
     expect([pool.take("a"), pool.take("b"), pool.take("e"), pool.take("c")]).toEqual([undefined, "b", "e", "c"]);
   });
 
+  it("keeps what it holds when given a key longer than all its characters", () => {
+    let now = 0;
+    const pool = new IdlePool<string>(limits, () => now);
+    pool.give("a", "a");
+    now = 1000;
+    pool.give("x".repeat(11), "long");
+    expect(pool.size).toEqual({ items: 1, chars: 1 });
+    expect(pool.take("a")).toBe("a");
+  });
+
   it("holds keys of at most its characters in all", () => {
     let now = 0;
     const pool = new IdlePool<string>(limits, () => now);

@@ -217,6 +217,13 @@ describe("transformations", () => {
     expect(grouped).toMatchObject({ ok: true, body: '{"n":5}' });
     const groupedSize = RE2JS.compile("(a*b|a)").programSize() * captureFactor(1);
     expect(grouped.steps).toBeGreaterThanOrEqual(Math.floor((2 * 5 * 19_990 * groupedSize) / TRANSFORM_LIMITS.regexWorkPerStep));
+    // The groups' run is a match of its own: not started when the steps left cannot pay for it (here
+    // the find's, ~13,750 steps, but not twice that).
+    const twoPassSize = RE2JS.compile("(a*)b|(a)").programSize() * captureFactor(2);
+    const maxSteps = Math.ceil((250_000 * twoPassSize) / TRANSFORM_LIMITS.regexWorkPerStep) + 1000;
+    const twice = await runTransform(compile(`$match($pad("", 250000, "a"), /(a*)b|(a)/, 1)`), "{}", { maxSteps });
+    expect(twice).toMatchObject({ ok: false, reason: expect.stringMatching(/^transform: stopped: a regular expression's match could take more than the evaluation steps left/) });
+    expect(twice.steps).toBeLessThanOrEqual(maxSteps);
     // Where the branch preferred dies at the next character (`/ab|a/`), a match costs what it spans.
     const brief = await runTransform(compile(`{"n": $count($match(a, /ab|a/, 50))}`), body);
     expect(brief).toMatchObject({ ok: true, body: '{"n":50}' });
