@@ -1,15 +1,17 @@
 /**
- * How many idle parsed expressions an isolate keeps (jsonata-meter.ts), and their source text in
- * characters in all: eight of the longest (8 KiB), or those of a few dozen webhooks, each parsed tree
- * many times its text. One idle `staleMs` gives its room to another.
+ * How many idle parsed expressions an isolate keeps (jsonata-meter.ts), and their weight in all: the
+ * objects their trees are made of (~230 bytes each in V8, measured on a flat object constructor of 5.8 KB: ~2,400; a
+ * 57-character nest of eight `??` ~3,000, as JSONata's parser copies the left operand of each), so ~9 MB
+ * at most. One idle `staleMs` gives its room to another.
  */
-export const IDLE_POOL = { items: 32, chars: 64 * 1024, staleMs: 60_000 } as const;
+export const IDLE_POOL = { items: 32, weight: 40_000, staleMs: 60_000 } as const;
 
-type Limits = { items: number; chars: number; staleMs: number };
+type Limits = { items: number; weight: number; staleMs: number };
 
 interface Idle<T> {
   key: string;
   item: T;
+  weight: number;
   since: number;
 }
 
@@ -23,7 +25,7 @@ interface Idle<T> {
 export class IdlePool<T> {
   /** Longest idle first. */
   private readonly idle: Idle<T>[] = [];
-  private chars = 0;
+  private weight = 0;
 
   constructor(
     private readonly limits: Limits = IDLE_POOL,
@@ -35,33 +37,33 @@ export class IdlePool<T> {
     const at = this.idle.findLastIndex((idle) => idle.key === key);
     const [taken] = at < 0 ? [] : this.idle.splice(at, 1);
     if (taken === undefined) return undefined;
-    this.chars -= key.length;
+    this.weight -= taken.weight;
     return taken.item;
   }
 
-  /** `item`, made for `key` and no longer in use, kept for a later `take` if there is room. */
-  give(key: string, item: T): void {
-    if (key.length > this.limits.chars) return;
+  /** `item`, made for `key` and no longer in use, kept for a later `take` if there is room for its `weight`. */
+  give(key: string, item: T, weight: number): void {
+    if (weight > this.limits.weight) return;
     const now = this.now();
-    const fits = () => this.idle.length < this.limits.items && this.chars + key.length <= this.limits.chars;
+    const fits = () => this.idle.length < this.limits.items && this.weight + weight <= this.limits.weight;
     while (!fits()) {
       const oldest = this.idle[0];
       if (oldest === undefined || now - oldest.since < this.limits.staleMs) return;
       this.idle.shift();
-      this.chars -= oldest.key.length;
+      this.weight -= oldest.weight;
     }
-    this.idle.push({ key, item, since: now });
-    this.chars += key.length;
+    this.idle.push({ key, item, weight, since: now });
+    this.weight += weight;
   }
 
   /** None idle any more. */
   clear(): void {
     this.idle.length = 0;
-    this.chars = 0;
+    this.weight = 0;
   }
 
-  /** How many are idle, and their keys' characters. */
-  get size(): { items: number; chars: number } {
-    return { items: this.idle.length, chars: this.chars };
+  /** How many are idle, and their weight in all. */
+  get size(): { items: number; weight: number } {
+    return { items: this.idle.length, weight: this.weight };
   }
 }

@@ -285,7 +285,7 @@ export async function evaluate(
     // Given back only when its evaluation ended: one that failed can leave items evaluated side by side
     // (Promise.all) still running, which would look up the next run's built-ins and charge its steps.
     compiled.clear();
-    idleParsed.give(source, taken);
+    idleParsed.give(source, taken, walked.objects);
     return { ok: true, value, steps };
   } catch (e) {
     if (e instanceof BoundExceeded) return { ok: false, ...quoting(e.message), steps };

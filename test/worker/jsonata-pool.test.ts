@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it, vi } from "vitest";
-import { JSONATA } from "../../src/pipeline/jsonata-check";
+import { JSONATA, parse, walk } from "../../src/pipeline/jsonata-check";
 import { evaluate, idleParsed } from "../../src/pipeline/jsonata-meter";
 import { IdlePool } from "../../src/pipeline/idle-pool";
 
@@ -91,59 +91,72 @@ describe("parsed expressions reused within the isolate", () => {
   });
 });
 
+describe("a parsed expression's weight in the pool", () => {
+  it("is the objects of its tree, which JSONata's copies make many times its text", () => {
+    const flat = walk(parse(`{"a": a, "b": b.c, "d": $uppercase(d)}`).ast()).objects;
+    // Each `??` nested on the left copies its left operand (parseCopiedChars bounds that): 57 characters.
+    const nested = walk(parse("((((((((a ?? b) ?? c) ?? d) ?? e) ?? f) ?? g) ?? h) ?? i)").ast()).objects;
+    expect(flat).toBeGreaterThan(10);
+    expect(flat).toBeLessThan(50);
+    expect(nested).toBeGreaterThan(3000);
+  });
+});
+
 describe("IdlePool", () => {
-  const limits = { items: 3, chars: 10, staleMs: 1000 };
+  const limits = { items: 3, weight: 10, staleMs: 1000 };
+  // Weighed here by their keys' length.
+  const give = (pool: IdlePool<string>, key: string, item: string) => pool.give(key, item, key.length);
 
   it("gives each taken one to one taker, the last given back first", () => {
     const pool = new IdlePool<string>(limits, () => 0);
-    pool.give("a", "a1");
-    pool.give("b", "b1");
-    pool.give("a", "a2");
+    give(pool, "a", "a1");
+    give(pool, "b", "b1");
+    give(pool, "a", "a2");
     expect([pool.take("a"), pool.take("a"), pool.take("a"), pool.take("b"), pool.take("c")]).toEqual(["a2", "a1", undefined, "b1", undefined]);
-    expect(pool.size).toEqual({ items: 0, chars: 0 });
+    expect(pool.size).toEqual({ items: 0, weight: 0 });
   });
 
   it("holds at most its bounds, dropping one given back past them unless one held is stale", () => {
     let now = 0;
     const pool = new IdlePool<string>(limits, () => now);
-    for (const key of ["a", "b", "c", "d"]) pool.give(key, key);
-    expect(pool.size).toEqual({ items: 3, chars: 3 });
+    for (const key of ["a", "b", "c", "d"]) give(pool, key, key);
+    expect(pool.size).toEqual({ items: 3, weight: 3 });
     expect(pool.take("d")).toBeUndefined();
     now = 999;
-    pool.give("e", "e");
+    give(pool, "e", "e");
     expect(pool.take("e")).toBeUndefined();
     now = 1000;
-    pool.give("e", "e");
-    expect(pool.size).toEqual({ items: 3, chars: 3 });
+    give(pool, "e", "e");
+    expect(pool.size).toEqual({ items: 3, weight: 3 });
     expect([pool.take("a"), pool.take("b"), pool.take("e"), pool.take("c")]).toEqual([undefined, "b", "e", "c"]);
   });
 
-  it("keeps what it holds when given a key longer than all its characters", () => {
+  it("keeps what it holds when given one heavier than its bound", () => {
     let now = 0;
     const pool = new IdlePool<string>(limits, () => now);
-    pool.give("a", "a");
+    give(pool, "a", "a");
     now = 1000;
-    pool.give("x".repeat(11), "long");
-    expect(pool.size).toEqual({ items: 1, chars: 1 });
+    give(pool, "x".repeat(11), "long");
+    expect(pool.size).toEqual({ items: 1, weight: 1 });
     expect(pool.take("a")).toBe("a");
   });
 
-  it("holds keys of at most its characters in all", () => {
+  it("holds at most its weight in all", () => {
     let now = 0;
     const pool = new IdlePool<string>(limits, () => now);
-    pool.give("x".repeat(11), "long");
-    expect(pool.size).toEqual({ items: 0, chars: 0 });
-    pool.give("a", "a");
-    pool.give("y".repeat(9), "nine");
-    pool.give("y".repeat(9), "nine again");
-    expect(pool.size).toEqual({ items: 2, chars: 10 });
+    give(pool, "x".repeat(11), "long");
+    expect(pool.size).toEqual({ items: 0, weight: 0 });
+    give(pool, "a", "a");
+    give(pool, "y".repeat(9), "nine");
+    give(pool, "y".repeat(9), "nine again");
+    expect(pool.size).toEqual({ items: 2, weight: 10 });
     now = 1000;
-    pool.give("y".repeat(9), "nine again");
-    expect(pool.size).toEqual({ items: 1, chars: 9 });
+    give(pool, "y".repeat(9), "nine again");
+    expect(pool.size).toEqual({ items: 1, weight: 9 });
     expect([pool.take("a"), pool.take("y".repeat(9))]).toEqual([undefined, "nine again"]);
-    pool.give("a", "a");
+    give(pool, "a", "a");
     pool.clear();
-    expect(pool.size).toEqual({ items: 0, chars: 0 });
+    expect(pool.size).toEqual({ items: 0, weight: 0 });
     expect(pool.take("a")).toBeUndefined();
   });
 });
