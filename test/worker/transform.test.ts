@@ -230,6 +230,34 @@ describe("transformations", () => {
     expect(brief.steps).toBeLessThan(200);
   });
 
+  it("reads no more of a string matched than it charges: no prefilter scans ahead with indexOf", async () => {
+    // re2js first looks for the literals a match needs (`aq` and `w`, or `b`) with indexOf, through
+    // the rest of the input when one is missing: at every match, uncharged (`/aq[^,]*w|b/` over
+    // 250,000 characters: 35 s within the steps).
+    const text = "ab".repeat(10_000);
+    let read = 0;
+    const { indexOf, charCodeAt } = String.prototype;
+    String.prototype.indexOf = function (this: string, search: string, from?: number) {
+      const at = indexOf.call(this, search, from);
+      if (this.length === text.length) read += (at < 0 ? this.length : at + search.length) - (from ?? 0);
+      return at;
+    };
+    String.prototype.charCodeAt = function (this: string, at: number) {
+      if (this.length === text.length) read += 1;
+      return charCodeAt.call(this, at);
+    };
+    try {
+      const out = await runTransform(compile(`{"n": $count($match(s, /aq[^,]*w|b/, 100))}`), JSON.stringify({ s: text }));
+      expect(out).toMatchObject({ ok: true, body: '{"n":100}' });
+    } finally {
+      String.prototype.indexOf = indexOf;
+      String.prototype.charCodeAt = charCodeAt;
+    }
+    // 100 matches of one `b`, each after one `a`: a few characters each, not the 20,000 left.
+    expect(read).toBeGreaterThan(0);
+    expect(read).toBeLessThan(2_000);
+  });
+
   it("runs without eval or new Function (which workerd forbids)", async () => {
     // Neither library's source generates code…
     // (A call to eval, not a method definition named eval.)
