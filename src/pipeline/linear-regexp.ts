@@ -96,8 +96,8 @@ export const programBound = (source: RegexSource): number => regexSizeBound(re2S
  * a match without them on its DFA, and with them runs its NFA, which copies each thread's captures
  * at each step. In node, over 3,000 characters, a pattern of ~400 instructions took ~1 ns per
  * character × instruction without a capture, 40–70 ns with one, 76 with 16, 118 with 64, 340 with
- * 400, and 975 with 1,300 (`(a)(a)…`): about 50 + 0.75 per capture, against the 15 a step of
- * regexWorkPerStep is meant to allow.
+ * 400, and 975 with 1,300 (`(a)(a)…`): about 50 + 0.75 per capture, against the ~40 at most
+ * regexWorkPerStep allows for.
  */
 export const captureFactor = (captures: number): number => (captures === 0 ? 1 : 4 + Math.ceil(captures / 16));
 

@@ -221,12 +221,14 @@ export const TRANSFORM_LIMITS = {
   /** …so such a copy costs a step per this many of its items (~2 µs a step at 17,000 items, ~1 at 90,000). */
   largeCopiesPerStep: 25,
   /**
-   * Work of a regular expression per step: characters scanned times its program size (RE2
+   * Work of a regular expression per step: characters read times its program size (RE2
    * instructions). Linear is not cheap: `/[^,]{1000}/` over 250,000 characters took 3.7 s in one
-   * step. About 15 µs a step at worst, so 50,000 steps of matching stay under a second. A pattern
-   * with capture groups does more per character (captureFactor, linear-regexp.ts).
+   * step, and RE2's NFA through alternatives with case folding (`(?i)(?:ικ|.){200}[xy]`) ~40 ns a
+   * character × instruction in workerd (22 in node): 40 µs a step at 1,000, 9× a plain step in an
+   * audit; ~20 µs at this rate, so 50,000 steps of matching stay near a second. A pattern with
+   * capture groups does more per character (captureFactor, linear-regexp.ts).
    */
-  regexWorkPerStep: 1000,
+  regexWorkPerStep: 500,
   /**
    * Instructions of a regular expression compiled per step, charged before compiling by the most
    * its text can compile to (regexSizeBound, which counts a class by what building it takes: its
