@@ -26,7 +26,7 @@ export const PAGES_PER_SOCKET = 2;
  * Evaluation steps of webhook transformations (what a listener as a webhook is sent) one alarm
  * starts no new run past; the events left wait for the next alarm, set at once. Six events'
  * transformations at their limit (TRANSFORM_LIMITS.steps, 50,000 for the body's and headers'
- * expressions together: about 0.3–0.5 s of CPU each on a 250 KB body, at worst ~15 µs a step). The
+ * expressions together: about 0.3–0.5 s of CPU each on a 250 KB body, at worst ~20 µs a step). The
  * run under way when it is reached finishes (it is what moves a listener on), so an alarm evaluates
  * at most this plus one event's transformation, 350,000 steps: seconds
  * (with SIGNING_STEPS_PER_ALARM's), well under a Durable Object's 30 s of CPU, however many listeners

@@ -1,10 +1,11 @@
 /**
  * How many idle parsed expressions an isolate keeps (jsonata-meter.ts), and their weight in all: the
- * objects their trees are made of (~230 bytes each in V8, measured on a flat object constructor of 5.8 KB: ~2,400; a
- * 57-character nest of eight `??` ~3,000, as JSONata's parser copies the left operand of each), so ~9 MB
- * at most. One idle `staleMs` gives its room to another.
+ * objects their trees are made of, 55–125 bytes each as kept (a flat object constructor of 5.8 KB is
+ * ~2,400; a 57-character nest of eight `??` ~3,000, as JSONata's parser copies the left operand of
+ * each; the largest of 8 KB found, ~18,700), so 5–10 MB at most. One idle `staleMs` gives its room
+ * to another.
  */
-export const IDLE_POOL = { items: 32, weight: 40_000, staleMs: 60_000 } as const;
+export const IDLE_POOL = { items: 32, weight: 80_000, staleMs: 60_000 } as const;
 
 type Limits = { items: number; weight: number; staleMs: number };
 

@@ -49,7 +49,7 @@ function unwrapped(expr: unknown, result: unknown): unknown {
 interface Parsed {
   evaluator: Evaluator;
   walked: ReturnType<typeof walk>;
-  run: RunOptions & { owe: (part: number) => void };
+  run: RunOptions & { owe: (part: number) => void; compiled: CompiledRegExps };
 }
 
 /** Parsed expressions no run is using, by their text. */
@@ -57,7 +57,7 @@ export const idleParsed = new IdlePool<Parsed>();
 
 /** `source` parsed and walked, or BoundExceeded with why it is refused as written (remembered by its text). */
 function parsed(source: string): Parsed {
-  const run: Parsed["run"] = { ...unmeteredRun(), owe: () => {} };
+  const run: Parsed["run"] = { ...unmeteredRun(), owe: () => {}, compiled: new Map() };
   const evaluator = parse(source, run);
   const walked = walk(evaluator.ast());
   // One stored before these were refused (checkExpression) fails as it would be refused, a
@@ -122,9 +122,13 @@ export async function evaluate(
     // A regular expression's work is charged as it goes, and one match that could do more than the
     // steps left is not started: a single match is one evaluation step, however long it runs.
     const regexSteps = (work: number) => Math.ceil(work / TRANSFORM_LIMITS.regexWorkPerStep);
-    // Emptied when the run is done: an idle instance's built-ins still hold this run's engine (32 idle
-    // copies of four `/a{1000}…/` literals held ~46 MB of compiled programs).
-    const compiled: CompiledRegExps = new Map();
+    const callDepth = { stack: TRANSFORM_LIMITS.depth };
+    const known = refusedSources.get(source);
+    if (known !== undefined) throw new BoundExceeded(known);
+    // Taken by this run alone, until its evaluation ends: no other run's hooks or built-ins meet it meanwhile.
+    const taken = idleParsed.take(source) ?? parsed(source);
+    const { evaluator, walked, run } = taken;
+    const { charges, depth } = walked;
     const engine = meteredRegExp({
       before: (work) => {
         if (spent + steps + regexSteps(work) > maxSteps) {
@@ -134,14 +138,7 @@ export async function evaluate(
       after: (work) => charge(regexSteps(work)),
       // Before compiling, by what its text can compile to: one literal can spell seconds of compiling.
       compiling: (bound) => charge(Math.ceil(bound / TRANSFORM_LIMITS.regexInstructionsPerStep)),
-    }, compiled);
-    const callDepth = { stack: TRANSFORM_LIMITS.depth };
-    const known = refusedSources.get(source);
-    if (known !== undefined) throw new BoundExceeded(known);
-    // Taken by this run alone, until its evaluation ends: no other run's hooks or built-ins meet it meanwhile.
-    const taken = idleParsed.take(source) ?? parsed(source);
-    const { evaluator, walked, run } = taken;
-    const { charges, depth } = walked;
+    }, run.compiled);
     // A grouping (`items{key: value}`) copies a key's whole group to add each item to it (JSONata's
     // append): 40,000 items under one key took 5.7 s, a step each. Each evaluation of a node that
     // groups counts what its groups hold by key, and an item costs what its group already holds: an
@@ -284,7 +281,9 @@ export async function evaluate(
     const value = await evaluator.evaluate(input);
     // Given back only when its evaluation ended: one that failed can leave items evaluated side by side
     // (Promise.all) still running, which would look up the next run's built-ins and charge its steps.
-    compiled.clear();
+    // Without its patterns compiled: its built-ins still hold this run's engine (32 idle copies of
+    // four `/a{1000}…/` literals held ~46 MB of compiled programs).
+    run.compiled.clear();
     idleParsed.give(source, taken, walked.objects);
     return { ok: true, value, steps };
   } catch (e) {

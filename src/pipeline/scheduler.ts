@@ -10,12 +10,12 @@ const RUN_BUDGET_MS = 30_000;
 const RUN_MAX_STARTS = 2_000;
 /**
  * Nor does it start one once its transformations took this many evaluation steps: an attempt's
- * body and header expressions together may take 50,000 (TRANSFORM_LIMITS.steps, up to ~0.75 s of
- * CPU on a 250 KB body, ~15 µs a step at worst), so 2,000 costly attempts could pass a Durable
+ * body and header expressions together may take 50,000 (TRANSFORM_LIMITS.steps, up to ~1 s of
+ * CPU on a 250 KB body, ~20 µs a step at worst), so 2,000 costly attempts could pass a Durable
  * Object's 30 s of CPU and be killed mid-run, their unrecorded attempts made again by the next
- * alarm, over and over. 500,000 steps are ~7.5 s at worst; transformations run one at a time and
+ * alarm, over and over. 500,000 steps are ~10 s at worst; transformations run one at a time and
  * each start sees what those before it took, so the last one started below it adds at most one
- * attempt's 50,000 (~0.75 s): ~8.25 s in all, the rest left for the run's other work. Small transformations (tens of steps an attempt)
+ * attempt's 50,000 (~1 s): ~11 s in all, the rest left for the run's other work. Small transformations (tens of steps an attempt)
  * never come near it.
  */
 const RUN_TRANSFORM_STEPS = 500_000;

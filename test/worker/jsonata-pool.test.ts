@@ -70,6 +70,15 @@ describe("parsed expressions reused within the isolate", () => {
     expect(again.result).toEqual([alone[1], alone[0]]);
   });
 
+  it("keeps an idle expression weighed by its tree, without the patterns its last run compiled", async () => {
+    const source = unique(CHARGED);
+    expect(await run(source, small)).toMatchObject({ ok: true });
+    // Its one run is the pool's only idle one (cleared before each test).
+    expect(idleParsed.size).toEqual({ items: 1, weight: walk(parse(source).ast()).objects });
+    const idle = idleParsed.take(source);
+    expect(idle?.run.compiled.size).toBe(0);
+  });
+
   it("runs an expression as before after a run of it stopped at the bound", async () => {
     const source = unique(CHARGED);
     const alone = await run(source, large);

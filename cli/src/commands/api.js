@@ -325,7 +325,7 @@ export function registerApi(program) {
       printTable(attempts, [...attemptColumns((a) => a), ["STARTED", (a) => a.startedAt]]);
     });
   });
-  sub(deliveries, "retry [id]", "retry one delivery now, or every delivery matching --status")
+  sub(deliveries, "retry [id]", "retry one delivery now, or every delivery matching --status (without --webhook, webhooks' deliveries only: no notification endpoint's alerts)")
     .option("--status <status>", "bulk: pending, failed, expired or succeeded")
     .option("--webhook <uid>", "bulk: of this webhook")
     .option("--since <time>", "bulk: created at or after (ISO 8601)")
