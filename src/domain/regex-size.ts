@@ -44,8 +44,17 @@ const GROUP_OPENING = /^\(\?(?:[A-Za-z-]*:|P?<\w*>)/;
 /** What follows `[:` in the longest POSIX class name RE2 knows, `^xdigit:]`. */
 const POSIX_CLASS_CHARS = 9;
 
-export function regexSizeBound(pattern: string, flags = ""): number {
+export const regexSizeBound = (pattern: string, flags = ""): number => measured(pattern, flags).size;
+
+/**
+ * Whether a pattern has a `^` or `\A` outside its classes, so that RE2 may compile it anchored at its
+ * start (linear-regexp.ts keeps it from building a one-pass program then).
+ */
+export const mayBeginText = (pattern: string): boolean => measured(pattern, "").beginsText;
+
+function measured(pattern: string, flags: string): { size: number; beginsText: boolean } {
   const chars = [...pattern];
+  let beginsText = false;
   // Case folding anywhere (a flag, `(?i)`, `(?i:…)`) is taken as folding everywhere: counting more, never less.
   const fold = flags.includes("i") || /\(\?[A-Za-z-]*i/.test(pattern);
   /** Instructions' worth of building the pattern's classes, counted once however often a repetition copies one. */
@@ -65,6 +74,7 @@ export function regexSizeBound(pattern: string, flags = ""): number {
   for (let i = 0; i < chars.length; i++) {
     const c = chars[i];
     if (c === "\\") {
+      if (chars[i + 1] === "A") beginsText = true;
       const table = chars[i + 1] === "p" || chars[i + 1] === "P" ? tableRanges(chars, i + 2, fold).ranges : 0;
       building += classBuilding(table);
       i = escapeEnd(chars, i, item);
@@ -105,6 +115,7 @@ export function regexSizeBound(pattern: string, flags = ""): number {
       else grow(Math.max(1, Number(max) * sub + Math.max(0, Number(max) - n)));
       i += [...whole].length - 1;
     } else {
+      if (c === "^") beginsText = true;
       item(1);
     }
   }
@@ -114,7 +125,7 @@ export function regexSizeBound(pattern: string, flags = ""): number {
     g = stack.pop() ?? g;
     item(size);
   }
-  return alternation(g) + PROGRAM_OVERHEAD + building;
+  return { size: alternation(g) + PROGRAM_OVERHEAD + building, beginsText };
 }
 
 /** A group's alternatives, each at least one instruction (an empty one matches the empty string), and one per `|`. */
