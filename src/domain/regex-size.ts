@@ -41,6 +41,9 @@ const FLAGS = /^\(\?[A-Za-z-]*\)/;
 /** How a group opens: `(?:`, `(?i:`, `(?P<name>`, `(?<name>` (a name counts none, as it compiles to none). */
 const GROUP_OPENING = /^\(\?(?:[A-Za-z-]*:|P?<\w*>)/;
 
+/** Levels of groups a pattern nests without counting for them (regexSizeBound). */
+const FREE_NESTING = 8;
+
 /** What follows `[:` in the longest POSIX class name RE2 knows, `^xdigit:]`. */
 const POSIX_CLASS_CHARS = 9;
 
@@ -57,7 +60,7 @@ function measured(pattern: string, flags: string): { size: number; beginsText: b
   let beginsText = false;
   // Case folding anywhere (a flag, `(?i)`, `(?i:…)`) is taken as folding everywhere: counting more, never less.
   const fold = flags.includes("i") || /\(\?[A-Za-z-]*i/.test(pattern);
-  /** Instructions' worth of building the pattern's classes, counted once however often a repetition copies one. */
+  /** Instructions' worth of building the pattern's classes (counted once however often a repetition copies one) and parsing its deep groups. */
   let building = 0;
   const stack: Group[] = [];
   let g: Group = { alternatives: [], size: 0, last: 0, capture: false };
@@ -88,6 +91,9 @@ function measured(pattern: string, flags: string): { size: number; beginsText: b
       // `(?i)` sets flags: no item, so a repetition after it repeats the item before it.
       i = chars.indexOf(")", i);
     } else if (c === "(") {
+      // RE2 parses each group, even one that compiles to nothing: `(?:`×1,000 around an `a` is 3
+      // instructions and ~1 ms to compile. Deeper than a real pattern nests, a level counts one.
+      if (stack.length >= FREE_NESTING) building += 1;
       stack.push(g);
       const opening = GROUP_OPENING.exec(chars.slice(i, i + 40).join(""))?.[0] ?? "(";
       g = { alternatives: [], size: 0, last: 0, capture: opening === "(" || opening.endsWith(">") };

@@ -462,6 +462,12 @@ describe("validation", () => {
     for (const source of [tables("\\pL", 84), tables("\\PL", 84), tables("\\pL", 83, "[^"), tables("\\pL", 83, "(?i)["), "(?i)[B-\\x{1E942}]"]) {
       expect(issuesOf({ body: { s: { $regex: source } } })[0]?.message, source).toMatch(/^the pattern compiles to up to \d+ RE2 instructions, .*\\pL 14 more\); the limit is 1024$/);
     }
+    // Groups nested deeper than a real pattern's count a level each: RE2 parses each, and `(?:`×1,000
+    // around an `a` compiles to 3 instructions (~1 ms; eleven such literals an attempt went uncharged).
+    const nested = `${"(?:".repeat(1000)}a${")".repeat(1000)}`;
+    expect(RE2JS.compile(nested).programSize()).toBe(3);
+    expect(regexSizeBound(nested)).toBeGreaterThanOrEqual(990);
+    expect(regexSizeBound(`${"(?:".repeat(8)}a${")".repeat(8)}`)).toBe(regexSizeBound("a"));
     // What building takes grows faster than the tables: 13 \pL are 556, 34 of them 3,087.
     expect(regexSizeBound(tables("\\pL", 34))).toBe(3087);
     // A repetition copies a class, and matching first goes through each copy's ranges: one more per 1,024 a copy.
