@@ -47,17 +47,19 @@ const FREE_NESTING = 8;
 /** What follows `[:` in the longest POSIX class name RE2 knows, `^xdigit:]`. */
 const POSIX_CLASS_CHARS = 9;
 
-export const regexSizeBound = (pattern: string, flags = ""): number => measured(pattern, flags).size;
+export const regexSizeBound = (pattern: string, flags = ""): number => regexShape(pattern, flags).size;
 
 /**
- * Whether a pattern has a `^` or `\A` outside its classes, so that RE2 may compile it anchored at its
- * start (linear-regexp.ts keeps it from building a one-pass program then).
+ * A pattern read from its text: its size bound; whether it may begin the text, a `\A`, or a `^`
+ * outside its classes unless the `m` flag makes every `^` a line's (so that RE2 may compile it
+ * anchored at its start: linear-regexp.ts keeps it from building a one-pass program then); and
+ * whether its groups close as they open (RE2 refuses it otherwise).
  */
-export const mayBeginText = (pattern: string): boolean => measured(pattern, "").beginsText;
-
-function measured(pattern: string, flags: string): { size: number; beginsText: boolean } {
+export function regexShape(pattern: string, flags = ""): { size: number; beginsText: boolean; balanced: boolean } {
   const chars = [...pattern];
+  let caret = false;
   let beginsText = false;
+  let balanced = true;
   // Case folding anywhere (a flag, `(?i)`, `(?i:…)`) is taken as folding everywhere: counting more, never less.
   const fold = flags.includes("i") || /\(\?[A-Za-z-]*i/.test(pattern);
   /** Instructions' worth of building the pattern's classes (counted once however often a repetition copies one) and parsing its deep groups. */
@@ -121,17 +123,21 @@ function measured(pattern: string, flags: string): { size: number; beginsText: b
       else grow(Math.max(1, Number(max) * sub + Math.max(0, Number(max) - n)));
       i += [...whole].length - 1;
     } else {
-      if (c === "^") beginsText = true;
+      if (c === ")") balanced = false;
+      if (c === "^") caret = true;
       item(1);
     }
   }
   // An unclosed group (which RE2 refuses anyway) counts as closed.
+  if (stack.length > 0) balanced = false;
   while (stack.length > 0) {
     const size = close(g);
     g = stack.pop() ?? g;
     item(size);
   }
-  return { size: alternation(g) + PROGRAM_OVERHEAD + building, beginsText };
+  // (A flag turned off inline, `(?-m)`, may make a `^` the text's again.)
+  const lines = flags.includes("m") && !/\(\?[A-Za-z]*-/.test(pattern);
+  return { size: alternation(g) + PROGRAM_OVERHEAD + building, beginsText: beginsText || (caret && !lines), balanced };
 }
 
 /** A group's alternatives, each at least one instruction (an empty one matches the empty string), and one per `|`. */

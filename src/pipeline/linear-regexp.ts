@@ -1,6 +1,6 @@
 import { RE2JS } from "re2js";
 import { isIndexable } from "../domain/guards";
-import { mayBeginText, regexSizeBound } from "../domain/regex-size";
+import { regexShape, regexSizeBound } from "../domain/regex-size";
 
 /** A regular expression as written: its pattern and flags (a RegExp is one). */
 export interface RegexSource {
@@ -85,27 +85,32 @@ interface RegexMeter {
   compiling(bound: number): void;
 }
 
-/** A pattern as RE2 reads it: JavaScript's escapes (`\u00e9`) taken to RE2's, RE2's own syntax as it is. */
-const re2Source = (source: RegexSource): string => {
-  const pattern = RE2JS.translateRegExp(source.source);
-  return mayBeginText(pattern) ? NO_ONE_PASS + pattern : pattern;
-};
+/**
+ * A pattern as RE2 compiles it here: JavaScript's escapes (`\u00e9`) taken to RE2's, RE2's own syntax
+ * as it is, and one that may begin the text held after an empty alternative that always matches
+ * (NO_ONE_PASS); and the most RE2 instructions it compiles to, read from its text (regexSizeBound).
+ */
+export function re2Program(source: RegexSource): { pattern: string; bound: number } {
+  const written = RE2JS.translateRegExp(source.source);
+  const shape = regexShape(written, source.flags);
+  // (One RE2 refuses is compiled as written, to be refused as written.)
+  if (!shape.beginsText || !shape.balanced) return { pattern: written, bound: shape.size };
+  const pattern = `${NO_ONE_PASS}(?:${written})`;
+  return { pattern, bound: regexSizeBound(pattern, source.flags) };
+}
 
 /**
- * An empty alternative that always matches, put first in a pattern that may be anchored at its start
- * (`^`, `\A`): re2js builds a one-pass program when compiling such a pattern, in time growing with the
- * square of its alternatives times their classes' ranges (240 alternatives of 28 characters, `^(?:([…])|…)*$`:
- * 6.6 s in node, 4.6–6.1 s in workerd at each attempt, for a program bound of 965), which the
- * program's bound does not count. A program starting elsewhere gets none (50 ms); matching then runs
- * on the other engines, charged by what they read.
+ * re2js builds a one-pass program when compiling a pattern anchored at its start (`^`, `\A`), in
+ * time growing with the square of its alternatives times their classes' ranges (240 alternatives of
+ * 28 characters, `^(?:([…])|…)*$`: 6.6 s in node, 4.6–6.1 s in workerd at each attempt, for a bound
+ * of 965), which the bound does not count. After this the program starts elsewhere and gets none
+ * (50 ms); matching runs on the other engines, charged by what they read. Three instructions more,
+ * and a search from past the text's start reads on where RE2 stopped at once: both charged.
  */
 const NO_ONE_PASS = "(?:\\b|\\B)";
 
-/** A regular expression compiled on RE2 as LinearRegExp runs it. */
-export const compiledRe2 = (source: RegexSource): RE2JS => RE2JS.compile(re2Source(source), re2Flags(source.flags));
-
-/** The most RE2 instructions a regular expression compiles to, read from its text without compiling it (regexSizeBound). */
-export const programBound = (source: RegexSource): number => regexSizeBound(re2Source(source), source.flags);
+/** The most RE2 instructions a regular expression compiles to, read from its text without compiling it. */
+export const programBound = (source: RegexSource): number => re2Program(source).bound;
 
 /**
  * How many times dearer a character of matching is with `captures` groups than without: RE2 finds
@@ -134,9 +139,10 @@ export class LinearRegExp {
   constructor(source: RegexSource, meter?: RegexMeter, compiled?: CompiledRegExps) {
     let c = compiled?.get(source);
     if (!c) {
+      const program = re2Program(source);
       // Charged before, not after: compiling is the cost.
-      meter?.compiling(programBound(source));
-      const re = compiledRe2(source);
+      meter?.compiling(program.bound);
+      const re = RE2JS.compile(program.pattern, re2Flags(source.flags));
       c = { re, reads: countingReads(re) };
       compiled?.set(source, c);
     }

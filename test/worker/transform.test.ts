@@ -5,7 +5,7 @@ import { describe, expect, it, vi } from "vitest";
 import { type CompiledTransform, TRANSFORM_LIMITS, compileTransform, runTransform } from "../../src/pipeline/transform";
 import { JSONATA, typesArrayItems } from "../../src/pipeline/jsonata-check";
 import { evaluate } from "../../src/pipeline/jsonata-meter";
-import { captureFactor, compiledRe2, meteredRegExp, programBound } from "../../src/pipeline/linear-regexp";
+import { captureFactor, meteredRegExp, programBound, re2Program } from "../../src/pipeline/linear-regexp";
 import jsonataSource from "jsonata/jsonata.js?raw";
 // re2js exports no subpaths: its ES build (the file the bundler picks) is read by path.
 import re2jsSource from "../../node_modules/re2js/build/index.js?raw";
@@ -242,13 +242,19 @@ describe("transformations", () => {
   it("compiles a pattern that may begin the text without re2js's one-pass program, matching as RE2 does", () => {
     // re2js builds one for a pattern anchored at its start, in time growing with the square of its
     // alternatives (240 of 28 characters: 4.6-6.1 s at each attempt in workerd, charged ~1,000 steps).
-    for (const anchored of ["^(?:(a)|(b))*$", "\\A(?:x|y)", "(?i)^ab", "(?:^a|^b)c"]) {
-      expect(compiledRe2({ source: anchored, flags: "" }).re2().onepass).toBeNull();
+    const compiled = (source: string, flags = "") => RE2JS.compile(re2Program({ source, flags }).pattern);
+    // (An alternative that never matches is dropped by RE2's compiler: the anchored one after it comes first.)
+    for (const anchored of ["^(?:(a)|(b))*$", "\\A(?:x|y)", "(?i)^ab", "^abc$", "[^\\s\\S]|^(?:(a)|(b))*$"]) {
+      expect(RE2JS.compile(anchored).re2().onepass, anchored).not.toBeNull();
+      expect(compiled(anchored).re2().onepass, anchored).toBeNull();
     }
-    // A `^` in a class or escaped anchors nothing: such a pattern compiles as written.
-    for (const unanchored of ["[^,]+", "a\\^b", "\\Q^\\E"]) {
-      expect(compiledRe2({ source: unanchored, flags: "" }).programSize()).toBe(RE2JS.compile(RE2JS.translateRegExp(unanchored)).programSize());
+    // A `^` in a class, escaped, or a line's (`m`) anchors nothing at the text's start: compiled as written.
+    const unanchoredCases: [string, string][] = [["[^,]+", ""], ["a\\^b", ""], ["\\Q^\\E", ""], ["^id: (\\d+)", "m"]];
+    for (const [unanchored, flags] of unanchoredCases) {
+      expect(re2Program({ source: unanchored, flags }).pattern).toBe(RE2JS.translateRegExp(unanchored));
     }
+    // What RE2 refuses is refused as written: a leading repetition repeats nothing.
+    for (const refused of ["+^a", "?^a", "{2}^a"]) expect(compileTransform(`$match("a", /${refused}/)`).ok, refused).toBe(false);
     // Matching as RE2 alone does: where, what, and each group.
     const Engine = meteredRegExp({ before: () => {}, after: () => {}, compiling: () => {} });
     const cases: [string, string][] = [["^(a|b)+$", "abba"], ["^(a)|(b)", "ba"], ["(?m)^(\\w)", "x\ny"], ["\\A(x)?y", "y"], ["^$", ""]];
