@@ -255,6 +255,13 @@ describe("transformations", () => {
     }
     // What RE2 refuses is refused as written: a leading repetition repeats nothing.
     for (const refused of ["+^a", "?^a", "{2}^a"]) expect(compileTransform(`$match("a", /${refused}/)`).ok, refused).toBe(false);
+    // What RE2 runs as written runs so: a `\Q` never ended would quote a group's closing around it.
+    for (const quoted of ["^\\Qa", "\\A\\Qx", "^a\\Q"]) {
+      expect(re2Program({ source: quoted, flags: "" }).pattern, quoted).toBe(quoted);
+      expect(compileTransform(`$match("a", /${quoted}/)`).ok, quoted).toBe(true);
+    }
+    // Nor is a class never closed wrapped: RE2 refuses it with its own text.
+    expect(re2Program({ source: "^[a", flags: "" }).pattern).toBe("^[a");
     // Matching as RE2 alone does: where, what, and each group.
     const Engine = meteredRegExp({ before: () => {}, after: () => {}, compiling: () => {} });
     const cases: [string, string][] = [["^(a|b)+$", "abba"], ["^(a)|(b)", "ba"], ["(?m)^(\\w)", "x\ny"], ["\\A(x)?y", "y"], ["^$", ""]];
