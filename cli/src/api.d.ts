@@ -3444,7 +3444,7 @@ export interface operations {
     getSourceRejections: {
         parameters: {
             query?: {
-                /** @description Page size, at most 200. */
+                /** @description How many of the latest refused requests to answer, at most 200 (not a paged list). */
                 limit?: number;
             };
             header?: never;

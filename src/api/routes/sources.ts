@@ -81,7 +81,7 @@ const rejections = apiRoute({
   description:
     "Counted per source and reason (401, 404, 400, 413, 415, 429), never the body nor a signature. The admin may also read `(unknown)` (requests to a source id that names no enabled source: a wrong URL; each sample says which) and `(invalid)` (paths that are no source id). Tallies reach this within seconds of the refusal.",
   ...scoped("sources:read"),
-  request: { params: IdParam, query: strictQuery({ limit: pageSize(SAMPLES_KEPT) }) },
+  request: { params: IdParam, query: strictQuery({ limit: pageSize(SAMPLES_KEPT).openapi({ description: `How many of the latest refused requests to answer, at most ${SAMPLES_KEPT} (not a paged list).` }) }) },
   responses: { 200: json(RejectionsSchema, "The source's refused requests"), ...errors(404) },
 });
 
