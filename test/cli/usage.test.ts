@@ -166,6 +166,26 @@ describe("usage errors", () => {
     expect(a.seen).toEqual([]);
   });
 
+  it("a limit or subscription given empty (an unset shell variable) is refused, never sent as no limit: tokens create, webhooks create", async () => {
+    const a = await fakeApi({ routes: { "POST /v1/tokens": {}, "POST /v1/webhooks": {} } });
+    const h = cliHome();
+    const conn = ["--url", a.url, "--token", "t"];
+    for (const [flag, what] of [["--organizations", "organization"], ["--locations", "location"]] as const) {
+      for (const given of ["", ",", " "]) {
+        const r = await h.edgehook(["tokens", "create", "--name", "n", "--scopes", "events:read", flag, given, ...conn]);
+        expect(r.code, `${flag} "${given}"`).toBe(2);
+        expect(r.stderr).toContain(`${flag} names no ${what}`);
+      }
+    }
+    for (const [flag, what] of [["--sources", "source"], ["--types", "event type"]] as const) {
+      const args = { "--types": "message.received", "--sources": "podium", [flag]: "" };
+      const r = await h.edgehook(["webhooks", "create", "--endpoint", "https://example.com/h", "--organization", "o", ...Object.entries(args).flat(), ...conn]);
+      expect(r.code, flag).toBe(2);
+      expect(r.stderr).toContain(`${flag} names no ${what}`);
+    }
+    expect(a.seen).toEqual([]);
+  });
+
   it("send: a refused signature says what to do: another provider's source, or a source with a secret of its own", async () => {
     const refusal = (code: string) => new Status(401, { error: { code, message: "…" } });
     const a = await fakeApi({ routes: { "POST /webhooks/standard-webhooks": refusal("missing_signature"), "POST /webhooks/mine": refusal("invalid_signature") } });

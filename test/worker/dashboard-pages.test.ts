@@ -109,6 +109,13 @@ describe("the Tokens page", () => {
     expect(html).toMatch(/<input name="scopes" type="checkbox" value="admin" checked/);
     expect(html).toContain('value="org-x"');
     expect((await p.api("GET", "/v1/tokens?limit=100")).json.data.filter((t: { name: string }) => t.name === name)).toEqual([]);
+    // A box that names no uid (",") is no limit left out: refused as the API refuses [], never every organization.
+    for (const field of ["organizationUids", "locationUids"]) {
+      const blank = await dashboardForm("/dashboard/tokens", cookie, [["name", name], ["scopes", "events:read"], [field, " , "]]);
+      expect(blank.status, field).toBe(400);
+      expect(banners(await blank.text(), "alert")[0], field).toContain(`${field}: must not be empty`);
+    }
+    expect((await p.api("GET", "/v1/tokens?limit=100")).json.data.filter((t: { name: string }) => t.name === name)).toEqual([]);
     // No scope at all: refused too.
     const none = await dashboardForm("/dashboard/tokens", cookie, { name });
     expect(none.status).toBe(400);

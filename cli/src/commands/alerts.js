@@ -21,8 +21,7 @@ const isAlertType = (s) => ALERT_TYPES.has(s);
 function alertTypes(value) {
   if (value === undefined) return undefined;
   // "--alerts ," names nothing: refused here, not sent (create would get the API's 400, update would change nothing).
-  const given = list(value);
-  if (given === undefined) throw new CliError(`--alerts names no alert type; the types are ${[...ALERT_TYPES].join(", ")}.`, { exitCode: 2 });
+  const given = list(value, "--alerts", `alert type (the types are ${[...ALERT_TYPES].join(", ")})`) ?? [];
   const unknown = given.filter((t) => !isAlertType(t));
   if (unknown.length) throw new CliError(`Unknown alert type ${unknown.join(", ")}; the types are ${[...ALERT_TYPES].join(", ")}.`, { exitCode: 2 });
   return given.filter(isAlertType);

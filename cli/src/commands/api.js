@@ -19,7 +19,7 @@ const isScope = (s) => SCOPES.has(s);
 
 /** @param {string | undefined} value @returns {Scope[]} */
 function scopes(value) {
-  const given = list(value) ?? [];
+  const given = list(value, "--scopes", "scope") ?? [];
   const unknown = given.filter((s) => !isScope(s));
   if (unknown.length) throw new CliError(`Unknown scope ${unknown.join(", ")}; the scopes are ${[...SCOPES].join(", ")}.`, { exitCode: 2 });
   return given.filter(isScope);
@@ -94,10 +94,10 @@ export function registerApi(program) {
         apiClient(connectionOf(o)).POST("/v1/webhooks", {
           body: {
             url: o.endpoint,
-            eventTypes: list(o.types) ?? [],
+            eventTypes: list(o.types, "--types", "event type") ?? [],
             organizationUid: o.organization,
             locationUid: o.location,
-            sourceIds: list(o.sources),
+            sourceIds: list(o.sources, "--sources", "source"),
             secret: o.secret,
             disabled: o.disabled,
             timeoutMs: o.timeoutMs,
@@ -141,14 +141,10 @@ export function registerApi(program) {
     .option("--transform-headers <json|@file>", `${HEADERS_HELP}; replaces them all`, jsonObjectOrFile("--transform-headers"))
     .option("--no-transform-headers", "remove the extra headers")
     .action(async (uid, o) => {
-      // "--types ," names nothing: said so, not read as no option given ("nothing to change").
-      for (const [flag, given, what] of /** @type {const} */ ([["--types", o.types, "event type"], ["--sources", o.sources, "source"]])) {
-        if (given !== undefined && list(given) === undefined) throw new CliError(`${flag} names no ${what}; give at least one (comma-separated).`, { exitCode: 2 });
-      }
       const body = {
         url: o.endpoint,
-        eventTypes: list(o.types),
-        sourceIds: o.sources === "all" ? null : list(o.sources),
+        eventTypes: list(o.types, "--types", "event type"),
+        sourceIds: o.sources === "all" ? null : list(o.sources, "--sources", "source"),
         secret: o.secret,
         previousSecretValidSeconds: o.previousSecretValidSeconds,
         disabled: o.enable ? false : o.disable ? true : undefined,
@@ -534,7 +530,7 @@ export function registerApi(program) {
     .option("--organizations <uids>", "limit it to these organizations (comma-separated)")
     .option("--locations <uids>", "limit it to these locations (comma-separated)")
     .action(async (o) => {
-      const body = { name: o.name, scopes: scopes(o.scopes), organizationUids: list(o.organizations), locationUids: list(o.locations) };
+      const body = { name: o.name, scopes: scopes(o.scopes), organizationUids: list(o.organizations, "--organizations", "organization"), locationUids: list(o.locations, "--locations", "location") };
       const t = await unwrap(apiClient(connectionOf(o)).POST("/v1/tokens", { body }));
       show(o.json, t, () => {
         printTable([t], TOKEN_COLUMNS);

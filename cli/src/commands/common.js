@@ -17,11 +17,17 @@ export function withConnection(cmd) {
 /** The connection a command's options describe. @param {import("../config.js").ConnectionFlags} opts */
 export const connectionOf = (opts) => connection(opts);
 
-/** Splits a comma-separated flag value. @param {string | undefined} value */
-export function list(value) {
+/**
+ * Splits a comma-separated flag value. One given that names nothing (`""`, `","`: an unset shell
+ * variable) is refused, never read as the flag left out: for a limit or a subscription that would
+ * be every organization, location or source.
+ * @param {string | undefined} value @param {string} flag @param {string} what
+ */
+export function list(value, flag, what) {
   if (value === undefined) return undefined;
   const items = value.split(",").map((s) => s.trim()).filter(Boolean);
-  return items.length ? items : undefined;
+  if (items.length === 0) throw new CliError(`${flag} names no ${what}; give at least one (comma-separated).`, { exitCode: 2 });
+  return items;
 }
 
 /**

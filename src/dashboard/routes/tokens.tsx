@@ -34,8 +34,12 @@ async function tokensPage(c: C, refused?: Refusal<TokenEntered>) {
 
 tokenRoutes.get("/tokens", (c) => tokensPage(c));
 
-/** A box of uids as the API's list: split at commas and white space; none given leaves the field out (every one). */
-const uidsIn = (text: string) => text.split(/[\s,]+/).filter(Boolean);
+/**
+ * A box of uids as the API's list, split at commas and white space. An empty box leaves the field
+ * out (every one); one that names none (`,`) is sent as the empty list, which the API refuses, not
+ * read as empty: that would widen the token to every organization.
+ */
+const uidsIn = (text: string) => (text === "" ? undefined : text.split(/[\s,]+/).filter(Boolean));
 
 tokenRoutes.post("/tokens", async (c) => {
   const form = await c.req.parseBody({ all: true });
@@ -50,8 +54,8 @@ tokenRoutes.post("/tokens", async (c) => {
   const res = await callApi(c, "POST", "/tokens", TokenCreated, {
     name: entered.name,
     scopes: entered.scopes,
-    ...(orgs.length > 0 ? { organizationUids: orgs } : {}),
-    ...(locs.length > 0 ? { locationUids: locs } : {}),
+    ...(orgs ? { organizationUids: orgs } : {}),
+    ...(locs ? { locationUids: locs } : {}),
   });
   if (!res.ok) return tokensPage(c, refusedBy(entered, res));
   return showOnce(c, { title: "Token created", nav: "/dashboard/tokens", what: "API token", href: "/dashboard/tokens", secret: res.json.token });
