@@ -3,6 +3,7 @@
  * `REDACTED` in their place, and a write that gives `REDACTED` keeps the stored value, so a client
  * can read a webhook, change one field and write the whole object back.
  */
+import { base64ToBytes, bytesToBase64, bytesToBase64url, fromUtf8, utf8 } from "./crypto";
 import { AppError } from "./errors";
 
 /** What reads show instead of a credential header's value. Not a valid JSONata expression, so no stored value is ever equal to it. */
@@ -89,13 +90,33 @@ function valuesOf(word: string): string[] {
   return [value, value.split("/")[0] ?? ""].filter((v) => v.length >= MIN_WORD && !NAME.test(v));
 }
 
+/** Base64 of a form's UTF-8, standard and URL-safe, with and without its padding. */
+function base64Of(form: string): string[] {
+  const padded = bytesToBase64(utf8(form));
+  const url = bytesToBase64url(utf8(form));
+  return [padded, padded.replace(/=+$/, ""), url, url.padEnd(padded.length, "=")];
+}
+
+/** What a Basic value's base64 (`user:password`) decodes to, when it is that: the pair, and each side. */
+function basicPair(scheme: string, token: string): string[] {
+  if (scheme.toLowerCase() !== "basic") return [];
+  const bytes = base64ToBytes(token);
+  // Not UTF-8 text: nothing a receiver would echo as text.
+  const pair = bytes === null ? "" : fromUtf8(bytes);
+  const colon = pair.indexOf(":");
+  return colon < 0 || pair.includes("\uFFFD") ? [] : [pair, pair.slice(0, colon), pair.slice(colon + 1)];
+}
+
 /**
  * The forms a credential value may be echoed in: as sent; without its scheme (`Bearer`, `Basic`,
  * `AWS4-HMAC-SHA256`: all that follows it, spaces included); each of its words' values alone (a
- * receiver may echo one part: an account id, a key, a cookie's value); and each escaped as JSON, a
- * URL or HTML writes it, longest first. A copy cut off at the text's end counts from MIN_SCRUBBED
- * characters of the value as sent and of a single token after its scheme (as `Bearer sk_…`), from
- * MIN_WORD of a part of a value of several words.
+ * receiver may echo one part: an account id, a key, a cookie's value); a Basic value's
+ * `user:password` as decoded, and each side of it alone; the value as sent and without its scheme
+ * in base64 (a receiver logging the header it got as bytes); and each escaped as JSON, a URL or HTML
+ * writes it, longest first. A copy cut off at the text's end counts from MIN_SCRUBBED characters
+ * of the value as sent and of a single token after its scheme (as `Bearer sk_…`), from MIN_WORD of
+ * a part of a value of several words, or of a base64 form. Forms are matched in any case of letters
+ * (a receiver may upper-case what it echoes).
  */
 function echoesOf(value: string): Echo[] {
   // Sent trimmed (fetch trims a header's value), its scheme apart by spaces or tabs.
@@ -110,6 +131,10 @@ function echoesOf(value: string): Echo[] {
   add(sent, MIN_SCRUBBED);
   if (scheme) add(rest, words.length === 1 ? MIN_SCRUBBED : MIN_WORD);
   for (const v of words.flatMap(valuesOf)) add(v, MIN_WORD);
+  const [pair, ...sides] = scheme && words.length === 1 ? basicPair(first, rest) : [];
+  if (pair !== undefined) add(pair, MIN_SCRUBBED);
+  for (const v of sides.flatMap(valuesOf)) add(v, MIN_WORD);
+  for (const form of scheme ? [sent, rest] : [sent]) for (const b64 of base64Of(form)) add(b64, MIN_WORD);
   for (const [form, from] of [...cutFrom]) for (const escape of ESCAPES) add(escape(form), from);
   return [...cutFrom]
     .filter(([form]) => form.length >= MIN_SCRUBBED)
@@ -128,7 +153,7 @@ export function scrubCredentials(text: string | null, sent: Readonly<Record<stri
   for (const [name, value] of Object.entries(sent)) {
     if (!isCredentialHeader(name)) continue;
     const echoes = echoesOf(value);
-    for (const { form } of echoes) out = out.replaceAll(form, REDACTED);
+    for (const { form } of echoes) out = out.replace(new RegExp(literally(form), "gi"), REDACTED);
     for (const echo of echoes) {
       const cut = tailCut(out, echo);
       if (cut > 0) out = out.slice(0, out.length - cut) + REDACTED;
@@ -137,9 +162,14 @@ export function scrubCredentials(text: string | null, sent: Readonly<Record<stri
   return out;
 }
 
-/** How many characters at the end of `text` begin `form` (a cut-off copy), 0 when fewer than its `cutFrom`. */
+/** A RegExp source matching `text` as written. */
+const literally = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+
+/** How many characters at the end of `text` begin `form` (a cut-off copy), in any case, 0 when fewer than its `cutFrom`. */
 function tailCut(text: string, { form, cutFrom }: Echo): number {
-  for (let cut = Math.min(form.length - 1, text.length); cut >= cutFrom; cut--) if (text.endsWith(form.slice(0, cut))) return cut;
+  const end = text.slice(-form.length).toLowerCase();
+  const lower = form.toLowerCase();
+  for (let cut = Math.min(form.length - 1, text.length); cut >= cutFrom; cut--) if (end.endsWith(lower.slice(0, cut))) return cut;
   return 0;
 }
 

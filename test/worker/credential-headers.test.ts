@@ -118,6 +118,20 @@ describe("credential headers are write-only", () => {
     expect(scrubCredentials(`{"account":"acct`, words)).toBe(`{"account":"acct`);
     expect(scrubCredentials(`{"account":"acct-9F3`, words)).toBe(`{"account":"${REDACTED}`);
     expect(scrubCredentials(`{"token":"sk_l`, sent)).toBe(`{"token":"${REDACTED}`);
+    // In any case of letters (a receiver upper-casing what it echoes), whole or cut off.
+    expect(scrubCredentials(`{"keyUpper":"${API_KEY.toUpperCase()}"}`, sent)).toBe(`{"keyUpper":"${REDACTED}"}`);
+    expect(scrubCredentials(`TOKEN: ${BEARER.toUpperCase().slice(0, 12)}`, sent)).toBe(`TOKEN: ${REDACTED}`);
+    // In base64, as sent and without its scheme (standard or URL-safe, padded or not), whole or cut off from 8 characters.
+    const b64 = (s: string) => btoa(s);
+    const pad = { authorization: "Bearer abc+def/ghi==XYZ123" };
+    expect(scrubCredentials(`{"b64":"${b64(pad.authorization)}"}`, pad)).toBe(`{"b64":"${REDACTED}"}`);
+    expect(scrubCredentials(`raw=${b64("abc+def/ghi==XYZ123").replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "")}.`, pad)).toBe(`raw=${REDACTED}.`);
+    expect(scrubCredentials(`got ${b64(pad.authorization).slice(0, 10)}`, pad)).toBe(`got ${REDACTED}`);
+    // A Basic value decoded: the pair, and each side of 8 characters or more (not a name) alone.
+    const decoded = { authorization: `Basic ${b64("ops_user_7731:hunter2-Secret!")}` };
+    expect(scrubCredentials("login ops_user_7731:hunter2-Secret! refused", decoded)).toBe(`login ${REDACTED} refused`);
+    expect(scrubCredentials("unknown user ops_user_7731; password hunter2-Secret! wrong", decoded)).toBe(`unknown user ${REDACTED}; password ${REDACTED} wrong`);
+    expect(scrubCredentials("Basic realm=api", { authorization: `Basic ${b64("\u00ff\u00fe:x")}` })).toBe("Basic realm=api");
     // A value (or the part of one cut off) too short to be looked for: it would match by chance. A header not a credential's; nothing answered.
     expect(scrubCredentials("abc trace-1234 Bea", sent)).toBe("abc trace-1234 Bea");
     expect(scrubCredentials(null, sent)).toBeNull();
