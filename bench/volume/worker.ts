@@ -127,7 +127,7 @@ async function ingestMessages(n: number, places: Place[], now: number): Promise<
       const body = seedBody(rand, "message.received", place.locationUid, place.organizationUid, now);
       return {
         v: 1 as const,
-        eventId: await eventIdFor("podium", dedupeKey),
+        eventId: await eventIdFor("podium", { given: dedupeKey }),
         sourceId: "podium",
         dedupeKey,
         eventType: "message.received",

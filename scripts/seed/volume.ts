@@ -14,7 +14,7 @@ import { DEFAULT_MAX_CONCURRENCY } from "../../src/domain/flow";
 import { DEFAULT_AUTO_DISABLE_MINUTES, DEFAULT_FAILING_AFTER } from "../../src/domain/health";
 import { isRecord } from "../../src/domain/guards";
 import { eventIdFor } from "../../src/domain/ids";
-import type { Webhook } from "../../src/domain/types";
+import { dedupeKeyText, type Webhook } from "../../src/domain/types";
 import { podium } from "../../src/ingress/providers/podium";
 import { declaredSource } from "../../src/ingress/sources";
 import { failedDeliveryLetter } from "../../src/pipeline/attempt";
@@ -301,6 +301,7 @@ export async function seedVolume(db: D1Database, opts: SeedOptions): Promise<See
       rows.push({
         ...facts,
         eventId: await eventIdFor("podium", facts.dedupeKey),
+        dedupeKey: dedupeKeyText(facts.dedupeKey),
         sourceId: "podium",
         receivedAt: at,
         headers: { "content-type": "application/json", "user-agent": "Podium-Webhooks/1.0", "podium-timestamp": String(at) },

@@ -1,7 +1,7 @@
 import { concatBytes, sha256Hex, utf8 } from "./crypto";
 import { isWildcard } from "./event-types";
 import { CONTROL_CHARACTERS } from "./legible";
-import type { EventFacts } from "./types";
+import type { DedupeKey, ProviderFacts } from "./types";
 
 // What a provider reads out of a body or its headers is only as long as the rest of
 // Edgehook can use: the queue message that carries it must fit in 128 KB (the body may
@@ -11,7 +11,7 @@ import type { EventFacts } from "./types";
 export const MAX_EVENT_TYPE_CHARS = 200;
 /** The longest location or organization uid kept: the longest a webhook, a token or a query can name. */
 export const MAX_OWNER_UID_CHARS = 128;
-/** The longest dedupe key kept as given; a longer one is replaced by its SHA-256 (hex), so it still dedupes. */
+/** The longest dedupe key kept as given; a longer one is replaced by its SHA-256 (hex, a digest key), so it still dedupes. */
 export const MAX_DEDUPE_KEY_CHARS = 256;
 /** The type of an event whose type cannot be read (or is longer than any type). */
 const UNKNOWN_EVENT_TYPE = "unknown";
@@ -25,19 +25,27 @@ const ILL_FORMED = 0xff;
 const within = (value: string | null, max: number) => (value !== null && value.length <= max && value.isWellFormed() ? value : null);
 
 /**
- * The facts with each field within its bound and well-formed: a type too long (or ill-formed, with
- * a control character, or a wildcard) is unknown, a location or organization so is none, a dedupe key too
- * long is its hash, and an ill-formed one the hash of its JSON spelling (which escapes each lone surrogate, so keys that
- * differ stay apart) after a byte no UTF-8 text holds, so no well-formed key hashes the same.
+ * A given key within its bound and well-formed, else a digest: a key too long is its hash, and an
+ * ill-formed one the hash of its JSON spelling (which escapes each lone surrogate, so keys that
+ * differ stay apart) after a byte no UTF-8 text holds, so no well-formed key hashes the same. A
+ * digest (of a body) is both already.
  */
-export async function boundFacts(facts: EventFacts): Promise<EventFacts> {
+async function boundKey(key: DedupeKey): Promise<DedupeKey> {
+  if (!("given" in key)) return key;
+  const { given } = key;
+  if (!given.isWellFormed()) return { digest: await sha256Hex(concatBytes([Uint8Array.of(ILL_FORMED), utf8(JSON.stringify(given))])) };
+  return given.length <= MAX_DEDUPE_KEY_CHARS ? key : { digest: await sha256Hex(given) };
+}
+
+/**
+ * The facts with each field within its bound and well-formed: a type too long (or ill-formed, with
+ * a control character, or a wildcard) is unknown, a location or organization so is none, and a
+ * dedupe key too long or ill-formed a digest (boundKey).
+ */
+export async function boundFacts(facts: ProviderFacts): Promise<ProviderFacts> {
   const { dedupeKey, eventType, locationUid, organizationUid } = facts;
   return {
-    dedupeKey: !dedupeKey.isWellFormed()
-      ? await sha256Hex(concatBytes([Uint8Array.of(ILL_FORMED), utf8(JSON.stringify(dedupeKey))]))
-      : dedupeKey.length <= MAX_DEDUPE_KEY_CHARS
-        ? dedupeKey
-        : await sha256Hex(dedupeKey),
+    dedupeKey: await boundKey(dedupeKey),
     // With a control character no webhook or query can name the type, and as a delivery's
     // `edgehook-event-type` header it failed every attempt to every webhook owed it. A wildcard
     // (`*`, `message.*`) no list or replay can name either (they take exact types), and a webhook's

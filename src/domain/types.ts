@@ -38,12 +38,27 @@ export interface Source {
 /** Whether a source's events teach where locations belong: one the admin or configuration made, while it verifies signatures (anyone may post to one that does not). */
 export const teaches = (s: Pick<Source, "teachesLocations" | "verification">): boolean => s.teachesLocations && s.verification === "signature";
 
-/** What a provider reads out of a verified request. */
+/** What a provider reads out of a verified request (the dedupe key as stored). */
 export interface EventFacts {
   dedupeKey: string;
   eventType: string;
   locationUid: string | null;
   organizationUid: string | null;
+}
+
+/**
+ * A dedupe key as a provider has it: the sender's own id, or a digest (SHA-256 hex) Edgehook took
+ * of what it had instead. A given id may be any text, a digest's shape included, so the event id
+ * tells the two apart (ids.ts): a sender's id is never taken for another event's digest.
+ */
+export type DedupeKey = { given: string } | { digest: string };
+
+/** The key's text, as stored and shown. */
+export const dedupeKeyText = (key: DedupeKey): string => ("given" in key ? key.given : key.digest);
+
+/** What a provider reads out of a verified request, its dedupe key with what kind it is. */
+export interface ProviderFacts extends Omit<EventFacts, "dedupeKey"> {
+  dedupeKey: DedupeKey;
 }
 
 /** The message the ack path puts on the ingest queue. */

@@ -6,7 +6,7 @@ import { AppError } from "../domain/errors";
 import { boundFacts } from "../domain/facts";
 import { eventIdFor, SOURCE_ID } from "../domain/ids";
 import { isExampleSecret, secretsAtHost } from "../domain/secrets";
-import { teaches, type IngestMessage, type Source } from "../domain/types";
+import { dedupeKeyText, teaches, type IngestMessage, type Source } from "../domain/types";
 import type { Env } from "../env";
 import { BodyBrokeOff, readLimited } from "../http/body";
 import { enqueue, QUEUE_RETRY_AFTER_S } from "./enqueue";
@@ -215,6 +215,7 @@ async function accept(request: Request, sourceId: string, env: Env, judged: Judg
     receivedAt: now,
     headers: storableHeaders(request.headers, provider.storedHeaders(source)),
     ...facts,
+    dedupeKey: dedupeKeyText(facts.dedupeKey),
     body,
   };
   // A tenant's source sends only its own organization's events, whatever the body says

@@ -60,7 +60,7 @@ export async function announcement(endpoints: Webhook[], e: NewEpisode, closing:
   const dedupeKey = `${e.id}:${closing ? "closed" : "opened"}`;
   return {
     row: {
-      eventId: await eventIdFor(ALERT_SOURCE, dedupeKey),
+      eventId: await eventIdFor(ALERT_SOURCE, { given: dedupeKey }),
       sourceId: ALERT_SOURCE,
       dedupeKey,
       eventType: type,

@@ -275,7 +275,7 @@ describe("an event's deliveries", () => {
     const burst = await Promise.all(
       Array.from({ length: 60 }, async () => {
         const key = crypto.randomUUID();
-        return ingestMessage({ eventId: await eventIdFor("podium", key), dedupeKey: key, organizationUid: hook.org, receivedAt: at, body: podiumBody({ organizationUid: hook.org }) });
+        return ingestMessage({ eventId: await eventIdFor("podium", { given: key }), dedupeKey: key, organizationUid: hook.org, receivedAt: at, body: podiumBody({ organizationUid: hook.org }) });
       }),
     );
     await p.runIngest(burst);

@@ -6,10 +6,12 @@ import { env } from "cloudflare:workers";
 import Stripe from "stripe";
 import { Webhook } from "standardwebhooks";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { ALERT_SOURCE } from "../../src/domain/alerts";
 import { bytesToBase64 } from "../../src/domain/crypto";
 import { MAX_DEDUPE_KEY_CHARS, MAX_EVENT_TYPE_CHARS, MAX_OWNER_UID_CHARS } from "../../src/domain/facts";
 import { sha256Hex } from "../../src/domain/crypto";
 import type { HmacConfig } from "../../src/domain/hmac-config";
+import { eventIdFor } from "../../src/domain/ids";
 import { configSources } from "../../src/ingress/sources";
 import { hmacScheme } from "../../src/schemes/hmac";
 import { podium } from "../../src/schemes/podium";
@@ -568,6 +570,75 @@ describe("what the ingress reads out of a request is bounded, so its queue messa
     const atBound = await sendMetadata({ eventType: type, locationUid: location, organizationUid: organization });
     expect(atBound.status).toBe(202);
     expect(atBound.queued[0]).toMatchObject({ eventType: type, locationUid: location, organizationUid: organization });
+  });
+});
+
+describe("a provider's own id that is another event's digest (SHA-256 hex) names an event of its own", () => {
+  type Sent = Awaited<ReturnType<typeof send>>;
+
+  /** Sends `first` and `second`, then each again: two events, both stored, and each redelivery lands on its own. */
+  async function twoEvents(source: string, first: () => Promise<Sent>, second: () => Promise<Sent>) {
+    const [a, b, aAgain, bAgain] = [await first(), await second(), await first(), await second()];
+    for (const r of [a, b, aAgain, bAgain]) expect(r.status).toBe(202);
+    expect(b.json.eventId).not.toBe(a.json.eventId);
+    expect(aAgain.json.eventId).toBe(a.json.eventId);
+    expect(bAgain.json.eventId).toBe(b.json.eventId);
+    await pipeline().runIngest([a, b, aAgain, bAgain].flatMap((r) => r.queued));
+    expect(await eventsOfSource(source)).toEqual([
+      { event_type: "message.received", organization_uid: null },
+      { event_type: "message.sent", organization_uid: null },
+    ]);
+  }
+
+  const podiumEvent = (type: string, eventUid?: string) => JSON.stringify({ metadata: { eventType: type, eventUid, nonce: uniqueKey() } });
+
+  it("Podium: an eventUid that is the hash of a body without one", async () => {
+    const source = await createSource({ secrets: ["digest-secret"] });
+    const sendPodium = async (body: string) => send(`/webhooks/${source}`, body, await podiumHeaders(body, "digest-secret"));
+    const x = podiumEvent("message.received");
+    const y = podiumEvent("message.sent", await sha256Hex(x));
+    await twoEvents(source, () => sendPodium(x), () => sendPodium(y));
+  });
+
+  it("Podium: an eventUid that is the hash of an eventUid too long to keep", async () => {
+    const source = await createSource({ secrets: ["long-secret"] });
+    const sendPodium = async (body: string) => send(`/webhooks/${source}`, body, await podiumHeaders(body, "long-secret"));
+    const long = `long-${uniqueKey()}-`.padEnd(MAX_DEDUPE_KEY_CHARS + 44, "k");
+    const [x, y] = [podiumEvent("message.received", long), podiumEvent("message.sent", await sha256Hex(long))];
+    await twoEvents(source, () => sendPodium(x), () => sendPodium(y));
+  });
+
+  it("Standard Webhooks: a webhook-id that is the hash of a webhook-id too long to keep", async () => {
+    const secret = goodWhsec();
+    const source = await createSource({ provider: "standard-webhooks", secrets: [secret] });
+    const sendSw = async (id: string, type: string) => {
+      const body = JSON.stringify({ type, data: {} });
+      const at = new Date();
+      return send(`/webhooks/${source}`, body, {
+        "webhook-id": id,
+        "webhook-timestamp": String(Math.floor(at.getTime() / 1000)),
+        "webhook-signature": new Webhook(secret).sign(id, at, body),
+      });
+    };
+    const long = `msg_${uniqueKey()}_`.padEnd(300, "m");
+    const digest = await sha256Hex(long);
+    await twoEvents(source, () => sendSw(long, "message.received"), () => sendSw(digest, "message.sent"));
+  });
+
+  // Computed on the code before this rule: events stored then keep their ids, so their redeliveries still dedupe.
+  it.each([
+    { key: "given", body: '{"metadata":{"eventType":"message.received","eventUid":"pinned-given-key"}}', id: "evt_4a13d4752ebd7ef86505981db88aa3fd" },
+    { key: "body digest", body: '{"metadata":{"eventType":"message.received"},"data":{"body":"pinned"}}', id: "evt_c826bce45abc1514b323e6c6652be222" },
+    { key: "over-long", body: JSON.stringify({ metadata: { eventType: "message.received", eventUid: "pinned-long-key-".padEnd(300, "k") } }), id: "evt_12b55b4721f090a0af1eabae0e448e5b" },
+    { key: "ill-formed", body: '{"metadata":{"eventType":"message.received","eventUid":"pinned-\\ud800-key"}}', id: "evt_6f9f4121e4cd68cc1573090d9f4bb171" },
+  ])("a $key key keeps the event id it had", async ({ body, id }) => {
+    const res = await send("/webhooks/podium", body, await podiumHeaders(body));
+    expect(res.status).toBe(202);
+    expect(res.json.eventId).toBe(id);
+  });
+
+  it("an alert keeps the event id it had", async () => {
+    expect(await eventIdFor(ALERT_SOURCE, { given: "alr_pinned:opened" })).toBe("evt_e846693c4a9e22c21394aadc95821ed1");
   });
 });
 

@@ -27,7 +27,7 @@ describe("stripe (signed with the stripe package)", () => {
     const source = await createSource({ provider: "stripe", secrets: [secret] });
     const r = await send(source, body, { "stripe-signature": await header(body) });
     expect(r.status).toBe(202);
-    expect(r.json.eventId).toBe(await eventIdFor(source, "evt_1Stripe"));
+    expect(r.json.eventId).toBe(await eventIdFor(source, { given: "evt_1Stripe" }));
     expect(r.queued[0]).toMatchObject({ eventType: "payment_intent.succeeded", dedupeKey: "evt_1Stripe", organizationUid: "acct_9" });
   });
 

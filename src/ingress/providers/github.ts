@@ -29,7 +29,7 @@ export const github: Provider = {
     const name = header(req, "x-github-event");
     const action = stringAt(event, "action");
     return {
-      dedupeKey: await sha256Hex(req.raw),
+      dedupeKey: { digest: await sha256Hex(req.raw) },
       // Without X-GitHub-Event the type is `unknown` as it stands (docs/providers.md): an action
       // appended would make `unknown.opened`, a type that names no GitHub event.
       eventType: name === null ? "unknown" : action ? `${name}.${action}` : name,

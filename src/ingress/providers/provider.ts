@@ -2,7 +2,7 @@ import { AppError } from "../../domain/errors";
 import { jsonText, valueAt } from "../../domain/documents";
 import { isRecord } from "../../domain/guards";
 import { sha256Hex } from "../../domain/crypto";
-import type { EventFacts, ProviderName, Source } from "../../domain/types";
+import type { DedupeKey, ProviderFacts, ProviderName, Source } from "../../domain/types";
 import type { Scheme, SignedRequest as InboundRequest } from "../../schemes/scheme";
 
 // A provider reads a header for one value (a type, an id, a shop): sent twice, it is refused
@@ -17,7 +17,7 @@ export interface Provider {
   /** What a signed request must also satisfy (Shopify's shop pin); throws AppError 401. */
   pin?(req: InboundRequest, source: Source): void;
   /** Reads the event's facts from the decoded body; throws AppError 400 when it is not this provider's shape. */
-  facts(req: InboundRequest, body: string, source: Source): Promise<EventFacts>;
+  facts(req: InboundRequest, body: string, source: Source): Promise<ProviderFacts>;
   /** A verified request the provider expects answered directly, not queued (e.g. Slack's url_verification). */
   handshake?(req: InboundRequest, body: string): Response | null;
   /** The provider's non-secret headers worth keeping with the event (lower case). */
@@ -43,8 +43,8 @@ export async function verifyRequest(provider: Provider, req: InboundRequest, sou
 }
 
 /** The dedupe key a provider gives, or else the SHA-256 of the raw body. */
-export async function dedupeKeyOr(key: string | null | undefined, raw: Uint8Array): Promise<string> {
-  return key || (await sha256Hex(raw));
+export async function dedupeKeyOr(key: string | null | undefined, raw: Uint8Array): Promise<DedupeKey> {
+  return key ? { given: key } : { digest: await sha256Hex(raw) };
 }
 
 export const malformed = (why: string) => new AppError("malformed_payload", why);

@@ -40,7 +40,7 @@ export const shopify: Provider = {
     const topic = header(req, "x-shopify-topic");
     const shopPinned = source.shopDomain !== null || source.organizationUid !== null;
     return {
-      dedupeKey: await sha256Hex(topic === null || !shopPinned ? req.raw : concatBytes([utf8(`${topic}\n`), req.raw])),
+      dedupeKey: { digest: await sha256Hex(topic === null || !shopPinned ? req.raw : concatBytes([utf8(`${topic}\n`), req.raw])) },
       eventType: topic?.replace(/\//g, ".") ?? "unknown",
       locationUid: null,
       organizationUid: source.shopDomain ?? header(req, SHOP_DOMAIN),
