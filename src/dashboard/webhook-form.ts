@@ -50,9 +50,11 @@ export function webhookBody(form: Form, creating: boolean): { ok: true; body: Re
   if (text("ordering")) body.ordering = text("ordering");
   if (creating && text("organizationUid")) body.organizationUid = text("organizationUid");
   if (creating && text("locationUid")) body.locationUid = text("locationUid");
-  // An empty box clears the field when editing, and leaves it out when creating.
+  // An empty box clears the field when editing, and leaves it out when creating. A browser sends a
+  // textarea's line breaks as CRLF: taken back to the LF typed, or a line break inside a
+  // transformation's string would be sent as CRLF in every delivery.
   for (const [field, json] of [["filter", true], ["transform", false], ["transformHeaders", true]] as const) {
-    const value = text(field);
+    const value = text(field).replace(/\r\n/g, "\n");
     if (!value) {
       if (!creating) body[field] = null;
       continue;

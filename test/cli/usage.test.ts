@@ -153,6 +153,10 @@ describe("usage errors", () => {
     expect(sent.code).toBe(0);
     expect(sent.stdout).toContain("evt_\\u202eevil");
     expect(sent.stdout).not.toContain("\u202e");
+    // The human line too: the type as given is escaped, not written to the terminal.
+    const typed = await h.edgehook(["send", "--url", `${a.url}/webhooks/podium`, "--secret", "s", "--type", "message.sent\u200b\u001b[31m"]);
+    expect(typed.stdout).toContain("POST ");
+    expect(typed.stdout).not.toMatch(/[\u200b\u001b\u202e]/);
   });
 
   it("webhooks update: a --types or --sources that names nothing is refused as such, not as 'nothing to change'", async () => {

@@ -364,6 +364,12 @@ describe("dashboard: filters, transformations and tests", () => {
     expect(text(refusedHtml)).toContain("transformHeaders is not valid JSON");
     expect(refusedHtml).toMatch(new RegExp(`<input[^>]*name="organizationUid"[^>]*value="org-${key}-2"`));
 
+    // A line break typed in a box comes as a browser sends it, CRLF, and is stored as typed: LF (a
+    // transformation's string would otherwise be delivered with a carriage return).
+    const multiline = '{"text": "line1\r\nline2"}';
+    expect((await form(`/dashboard/webhooks/${uid}`, c, { ...fields, transform: multiline, filter: '{\r\n"body": {"a": "b"}}' })).status).toBe(303);
+    expect((await pipeline().api("GET", `/v1/webhooks/${uid}`)).json).toMatchObject({ transform: '{"text": "line1\nline2"}', filter: { body: { a: "b" } } });
+
     // Emptied boxes clear the fields.
     const cleared = await form(`/dashboard/webhooks/${uid}`, c, { ...fields, filter: "", transform: "", transformHeaders: "" });
     expect(cleared.headers.get("location")).toContain("notice=");

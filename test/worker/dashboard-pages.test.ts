@@ -69,6 +69,22 @@ describe("the Tokens page", () => {
     expect(revokedRow).not.toContain(revoke);
   });
 
+  it("splits the grant's boxes at commas only: a uid holding a space is one uid, not two granted that nobody named", async () => {
+    const cookie = await signIn();
+    const p = pipeline();
+    const key = uniqueKey();
+    const name = `spaced ${key}`;
+    const posted = await dashboardForm("/dashboard/tokens", cookie, [
+      ["name", name],
+      ["scopes", "events:read"],
+      ["organizationUids", `org-${key}, org ${key} b,`],
+      ["locationUids", ` loc ${key} `],
+    ]);
+    expect(posted.status).toBe(303);
+    const made = (await p.api("GET", "/v1/tokens?limit=100")).json.data.find((t: { name: string }) => t.name === name);
+    expect(made).toMatchObject({ organizationUids: [`org-${key}`, `org ${key} b`], locationUids: [`loc ${key}`] });
+  });
+
   it("keeps the new token, while it waits for its page, only sealed for the session: never in the clear in D1", async () => {
     const cookie = await signIn();
     const posted = await dashboardForm("/dashboard/tokens", cookie, [["name", `at rest ${uniqueKey()}`], ["scopes", "events:read"]]);

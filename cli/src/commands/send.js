@@ -122,7 +122,7 @@ export function registerSend(program) {
         });
         const text = await res.text();
         if (o.json) printJsonLine({ url, type: o.type, status: res.status, answer: safeJson(text) });
-        else process.stdout.write(`POST ${url} (${o.type}) → ${res.status} ${printable(text)}\n`);
+        else process.stdout.write(`POST ${printable(url)} (${printable(o.type)}) → ${res.status} ${printable(text)}\n`);
         if (!res.ok) failed++;
         // The source the URL names (a --url may name one of its own).
         const source = new URL(url).pathname.replace(/^\/webhooks\//, "");

@@ -35,11 +35,11 @@ async function tokensPage(c: C, refused?: Refusal<TokenEntered>) {
 tokenRoutes.get("/tokens", (c) => tokensPage(c));
 
 /**
- * A box of uids as the API's list, split at commas and white space. An empty box leaves the field
+ * A box of uids as the API's list, split at commas (a uid may hold a space), each trimmed. An empty box leaves the field
  * out (every one); one that names none (`,`) is sent as the empty list, which the API refuses, not
  * read as empty: that would widen the token to every organization.
  */
-const uidsIn = (text: string) => (text === "" ? undefined : text.split(/[\s,]+/).filter(Boolean));
+const uidsIn = (text: string) => (text === "" ? undefined : text.split(",").map((uid) => uid.trim()).filter(Boolean));
 
 tokenRoutes.post("/tokens", async (c) => {
   const form = await c.req.parseBody({ all: true });
