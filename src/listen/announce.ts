@@ -39,7 +39,7 @@ async function tell(what: string, call: () => Promise<ListenerCounts>): Promise<
   }
 }
 
-/** After the ingest consumer stored a batch: listeners read the new events from the store. */
+/** After the ingest consumer stored a batch, or an alert was stored: listeners read the new events from the store. */
 export async function announceEvents(env: Env): Promise<void> {
   if (Date.now() < quietUntil.events) return;
   await tell("events", () => hubOf(env).eventsStored());

@@ -15,6 +15,7 @@ import type { VersionedWrite } from "../domain/version";
 import { unchanged } from "../domain/webhook";
 import type { Env } from "../env";
 import { requeue } from "../ingress/enqueue";
+import { announceEvents } from "../listen/announce";
 import { owedWebhooks, type ReplayEvent } from "../routing/match";
 import { claimIngestLetter, getDeadLetter, releaseIngestClaim, settleIngestClaim, type DeadLetter } from "../store/dead-letters";
 import {
@@ -113,11 +114,17 @@ export async function recordAttempts(env: Env, webhookUid: string, outcomes: Att
 
 /**
  * Writes `changes` in one transaction with the alert that announces them (none: they are
- * written alone), then wakes the schedulers of the endpoints it is owed to.
+ * written alone), then wakes the schedulers of the endpoints it is owed to and tells the
+ * listener hub, as the ingest consumer does after a batch: else `listen` and `tail` heard
+ * the alert only once some other event was announced (after its own attempts, in `tail`).
  */
 export async function writeAnnounced(env: Env, alert: Announcement | null, changes: D1PreparedStatement[]): Promise<void> {
-  if (alert) await storeAndRoute(env, [alert.row], alert.endpoints, changes, alert.row.receivedAt);
-  else await env.DB.batch(changes);
+  if (!alert) {
+    await env.DB.batch(changes);
+    return;
+  }
+  await storeAndRoute(env, [alert.row], alert.endpoints, changes, alert.row.receivedAt);
+  await announceEvents(env); // never throws, and skipped while nobody listens
 }
 
 /**

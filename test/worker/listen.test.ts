@@ -1,6 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { Webhook as StandardWebhook } from "standardwebhooks";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { ALERT_SOURCE } from "../../src/domain/alerts";
 import { REDACTED } from "../../src/domain/credential-headers";
 import type { Scope } from "../../src/domain/scopes";
 import { hubOf, listenerConnected } from "../../src/listen/announce";
@@ -452,6 +453,35 @@ describe("GET /v1/listen", () => {
     await vi.waitFor(() => expect(limited.attempts().length).toBeGreaterThan(0), { timeout: 5_000 });
     expect(limited.attempts().map((a) => a.webhookUid)).toEqual([granted.uid]);
   });
+
+  it("tail and listen hear an alert as it is stored, with no other event after it, and before its attempts", async () => {
+    const p = pipeline();
+    const key = uniqueKey();
+    const org = `org-${key}`;
+    const alertTypes = ["webhook.failing", "delivery.dead_lettered"];
+    const notify = await p.api("POST", "/v1/notification-endpoints", { url: `https://downstream.test/ok/${key}-alerts`, alertTypes });
+    expect(notify.status).toBe(201);
+    const hook = await p.createWebhook({ url: `https://downstream.test/fail/${key}`, eventTypes: ["*"], organizationUid: org, maxAttempts: 1, failingAfterAttempts: 1 });
+    const t = await connect(p, "mode=tail");
+    const l = await connect(p, `sourceIds=${ALERT_SOURCE}`);
+    const id = await p.ingest(body("message.received", org));
+    await t.examined(await positionOf(p, id));
+    await l.examined(await positionOf(p, id));
+    await noCatchUp(p);
+    // Its one attempt fails: the delivery is dead-lettered and the webhook failing, each an alert stored.
+    await p.deliver();
+    const alerts = (m: { events: () => EventNote[] }) => m.events().filter((e) => e.sourceId === ALERT_SOURCE);
+    await vi.waitFor(() => expect(alerts(t).map((e) => e.eventType).sort()).toEqual(alertTypes.sort()), { timeout: 5_000 });
+    await vi.waitFor(() => expect(alerts(l).map((e) => e.eventType).sort()).toEqual(alertTypes.sort()), { timeout: 5_000 });
+    expect(alerts(l).map((e) => (JSON.parse(e.body!) as { data: { subject: string } }).data.subject)).toEqual([hook.uid, hook.uid]);
+    // The alerts go out: tail shows their attempts after their events.
+    await p.deliver();
+    await vi.waitFor(() => expect(t.attempts().filter((a) => a.eventType !== "message.received")).toHaveLength(2), { timeout: 5_000 });
+    for (const e of alerts(t)) {
+      const attempt = t.messages.findIndex((m) => m.type === "attempt" && m.eventId === e.id);
+      expect(attempt).toBeGreaterThan(t.messages.indexOf(e));
+    }
+  });
 });
 
 /** A pipeline whose ingest stores events without telling the hub: it sends them at its next pump for another reason. */
@@ -476,6 +506,15 @@ async function pumped(p: P): Promise<void> {
     async () => expect((await runInDurableObject(hubOf(p.env), (_, state) => state.storage.getAlarm())) ?? Infinity).toBeGreaterThan(Date.now()),
     { timeout: 5_000, interval: 20 },
   );
+}
+
+/** Once the hub has run its pumps, drops the catch-up its connections set: it reads the store again only when told. */
+async function noCatchUp(p: P): Promise<void> {
+  await pumped(p);
+  await runInDurableObject(hubOf(p.env), async (_, state) => {
+    await state.storage.delete("catchUpAt");
+    await state.storage.deleteAlarm();
+  });
 }
 
 /**
