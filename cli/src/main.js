@@ -50,6 +50,31 @@ function refuseBothWays(c) {
   }
 }
 
+/**
+ * A single-value option given more than once (`--scopes a --scopes b`) is refused, exit 2, as the
+ * API refuses a repeated query parameter: commander would keep the last one and drop the others
+ * silently (a token of fewer scopes, a webhook of fewer types). Counted from commander's
+ * `option:` events, which fire once a time it is given (`--x v`, `--x=v`, `-x v`) and never for a
+ * default or an environment variable. A variadic option (`--secret <secret...>`) takes several by
+ * design, and a flag given twice says the same thing twice. @param {Command} c
+ */
+function refuseRepeats(c) {
+  /** @type {Map<import("commander").Option, number>} */
+  const times = new Map();
+  for (const option of c.options.filter((o) => (o.required || o.optional) && !o.variadic)) {
+    c.on(`option:${option.name()}`, () => times.set(option, (times.get(option) ?? 0) + 1));
+  }
+  // Checked before the action rather than at the second one, to say how many times it was given.
+  c.hook("preAction", () => {
+    for (const [option, n] of times) {
+      if (n < 2) continue;
+      // Its help says whether it takes a list; one that does is given once, comma-separated.
+      const several = option.description.includes("comma-separated") ? " (comma-separated for several)" : "";
+      c.error(`error: option '${option.flags}' is given ${n} times; give it once${several}`, { code: "edgehook.repeatedOption" });
+    }
+  });
+}
+
 function program() {
   const p = new EdgehookCommand("edgehook")
     .description("Edgehook from the terminal: listen on localhost, tail, send, set up and deploy, and the API.")
@@ -66,6 +91,7 @@ function program() {
   const override = (/** @type {Command} */ c) => {
     c.exitOverride();
     refuseBothWays(c);
+    refuseRepeats(c);
     c.commands.forEach(override);
   };
   override(p);

@@ -57,10 +57,15 @@ export function repeatedParam(error: z.ZodError, query: Record<string, string[]>
     const name = String(issue.path[0]);
     const given = Object.hasOwn(query, name) ? (query[name]?.length ?? 0) : 0;
     if (given < 2) continue;
-    const message = `given ${given} times; give it once`;
-    return invalidField(`Invalid query: ${name} is ${message}.`, { path: name, message });
+    return repeatedQueryParam(name, given);
   }
   return null;
+}
+
+/** 400 `invalid_request` of a query parameter given `given` times that takes one value (the dashboard's pages say it too). */
+export function repeatedQueryParam(name: string, given: number): AppError {
+  const message = `given ${given} times; give it once`;
+  return invalidField(`Invalid query: ${name} is ${message}.`, { path: name, message });
 }
 
 /**

@@ -20,6 +20,7 @@ import { eventRoutes } from "./routes/events";
 import { overviewRoutes } from "./routes/overview";
 import { sourceRoutes } from "./routes/sources";
 import { tokenRoutes } from "./routes/tokens";
+import { queryParam } from "./query";
 import { webhookRoutes } from "./routes/webhooks";
 
 export const dashboard = new Hono<DashEnv>();
@@ -87,10 +88,10 @@ dashboard.get("/login", (c) =>
     <Layout
       title="Sign in"
       path="/dashboard/login"
-      notice={SIGN_IN_MESSAGES.notice.get(c.req.query("notice") ?? "")}
-      errors={[SIGN_IN_MESSAGES.error.get(c.req.query("error") ?? "")]}
+      notice={SIGN_IN_MESSAGES.notice.get(queryParam(c, "notice") ?? "")}
+      errors={[SIGN_IN_MESSAGES.error.get(queryParam(c, "error") ?? "")]}
     >
-      <Login next={dashboardPath(c.req.query("next") ?? "", c.req.url)} notice={c.req.query("notice") === "unsaved" ? "unsaved" : null} />
+      <Login next={dashboardPath(queryParam(c, "next") ?? "", c.req.url)} notice={queryParam(c, "notice") === "unsaved" ? "unsaved" : null} />
     </Layout>,
   ),
 );

@@ -1,10 +1,11 @@
 // The pages of a list: the API's page a dashboard page reads, and the page a button was pressed on.
 import { HERE, type C } from "./respond";
+import { queryParam } from "./query";
 import { dashboardPath } from "./session";
 
 /** The API's list path for a page of 100, from the dashboard's cursor parameter `name`, if any. */
 export function pageOfList(c: C, path: string, name = "cursor"): string {
-  const cursor = c.req.query(name);
+  const cursor = queryParam(c, name);
   return `${path}?${new URLSearchParams({ limit: "100", ...(cursor ? { cursor } : {}) })}`;
 }
 

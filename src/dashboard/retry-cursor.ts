@@ -1,5 +1,6 @@
 import { signedForSession, signForSession } from "./session-signature";
 import type { C } from "./respond";
+import { queryParam } from "./query";
 
 /**
  * A "retry failed" press's cursor is signed for the session and the webhook whose page it
@@ -15,7 +16,7 @@ export async function retryParams(c: C, webhookUid: string, cursor: string): Pro
 
 /** Where the last "retry failed" press on this webhook's page ended, when more may remain (its redirect says, signed). */
 export async function retryFrom(c: C, webhookUid: string): Promise<string | undefined> {
-  const cursor = c.req.query("retryCursor");
+  const cursor = queryParam(c, "retryCursor");
   if (!cursor) return undefined;
-  return (await signedForSession(c.get("session"), retryLabel(webhookUid), cursor, c.req.query("retrySig") ?? "")) ? cursor : undefined;
+  return (await signedForSession(c.get("session"), retryLabel(webhookUid), cursor, queryParam(c, "retrySig") ?? "")) ? cursor : undefined;
 }

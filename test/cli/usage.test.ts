@@ -42,6 +42,35 @@ describe("usage errors", () => {
     }
   });
 
+  it("a single-value option given more than once is a usage error (exit 2) naming it and how many times, never the last one kept; nothing is sent", async () => {
+    const a = await fakeApi({ routes: {} });
+    const h = cliHome();
+    for (const [args, said] of [
+      [["tokens", "create", "--name", "rep", "--scopes", "events:read", "--scopes", "read_messages"], "option '--scopes <scopes>' is given 2 times; give it once (comma-separated for several)"],
+      [["webhooks", "create", "--endpoint", "https://r.test/h", "--types", "message.sent", "--types=contact.created"], "option '--types <types>' is given 2 times; give it once (comma-separated for several)"],
+      [["events", "list", "--type", "message.sent", "--type", "message.received", "--type=contact.created"], "option '--type <type>' is given 3 times; give it once"],
+      [["webhooks", "update", "wh_1", "--filter", "{}", "--filter", '{"a":1}'], "option '--filter <json|@file>' is given 2 times; give it once"],
+      [["events", "list", "--url", a.url], "option '--url <url>' is given 2 times; give it once"],
+    ] as const) {
+      const r = await h.edgehook([...args, "--url", a.url, "--token", "t"]);
+      const given = args.join(" ");
+      expect(r.code, given).toBe(2);
+      expect(r.stderr.trimEnd().split("\n"), given).toEqual([`error: ${said}`, "(add --help for usage)"]);
+    }
+    expect(a.seen).toEqual([]);
+  });
+
+  it("a variadic option (sources' --secret) may be given more than once, and an option with a default (send --type) once", async () => {
+    const source = { id: "s", name: "s", provider: "podium", disabled: false, ingressUrl: "https://e.test/webhooks/s" };
+    const a = await fakeApi({ routes: { "POST /v1/sources": new Status(201, source), "POST /webhooks/podium": { eventId: "evt_1" } } });
+    const h = cliHome();
+    const created = await h.edgehook(["sources", "create", "--name", "s", "--provider", "podium", "--secret", "whsec_a", "--secret", "whsec_b", "--url", a.url, "--token", "t"]);
+    expect(created.code, created.stderr).toBe(0);
+    const sent = await h.edgehook(["send", "--type", "message.sent", "--url", a.url, "--secret", "s"]);
+    expect(sent.code, sent.stderr).toBe(0);
+    expect(a.seen.map((s) => s.body)).toEqual([expect.objectContaining({ secrets: ["whsec_a", "whsec_b"] }), expect.objectContaining({ metadata: expect.objectContaining({ eventType: "message.sent" }) })]);
+  });
+
   it("a replay or retry given neither an id nor a range is a missing argument: exit 2, with the usage hint commander adds", async () => {
     const a = await fakeApi({ routes: {} });
     const h = cliHome();

@@ -123,6 +123,34 @@ describe("a page the API refuses to read", () => {
     expect((await get("/dashboard/events?id=", c)).status).toBe(200);
   });
 
+  it("refuses a query parameter given more than once with 400 in the API's words, rather than a page read by its first value", async () => {
+    const c = await dashboardCookie();
+    const api = await pipeline().api("GET", "/v1/events?eventType=message.sent&eventType=contact.created");
+    expect(api.status).toBe(400);
+    expect(api.json.error.message).toBe("Invalid query: eventType is given 2 times; give it once.");
+    for (const [path, name, times] of [
+      ["/dashboard/events?eventType=message.sent&eventType=contact.created", "eventType", 2],
+      ["/dashboard/events?status=failed&cursor=a&cursor=b&cursor=c", "cursor", 3],
+      ["/dashboard/events?id=evt_1&id=evt_2", "id", 2],
+      ["/dashboard/dead-letters?open=true&open=false", "open", 2],
+      ["/dashboard/webhooks?cursor=a&cursor=b", "cursor", 2],
+      ["/dashboard/sources?cursor=a&cursor=b", "cursor", 2],
+      ["/dashboard/tokens?cursor=a&cursor=b", "cursor", 2],
+      ["/dashboard/alerts?endpoints=a&endpoints=b", "endpoints", 2],
+    ] as const) {
+      const res = await get(path, c);
+      expect(res.status, path).toBe(400);
+      const html = await res.text();
+      expect(banners(html, "alert"), path).toEqual([`Invalid query: ${name} is given ${times} times; give it once.`]);
+      expect(html, path).not.toContain("<table");
+    }
+    // The sign-in page, without a session, too; a redirect's warnings, one a parameter each, are taken as before.
+    const login = await call(new Request(`${ORIGIN}/dashboard/login?next=/dashboard/tokens&next=/dashboard/sources`));
+    expect(login.status).toBe(400);
+    expect(banners(await login.text(), "alert")).toEqual(["Invalid query: next is given 2 times; give it once."]);
+    expect((await get("/dashboard/events?eventType=message.sent&warning=a&warning=b&sig=unsigned", c)).status).toBe(200);
+  });
+
   it("tells a session without the list's scope that it lacks it (403, as the API does) before refusing a parameter the list does not take", async () => {
     const p = pipeline();
     const signIn = async (token: string) => (await dashboardForm("/dashboard/login", null, { token })).headers.get("set-cookie")!.split(";")[0]!;

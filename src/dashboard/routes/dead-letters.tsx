@@ -9,6 +9,7 @@ import { LISTS } from "../navigation";
 import { DeadLetterList } from "../pages/dead-letters";
 import { apiRefusal, unknownParamRefusal } from "../refusal";
 import { back, Ignored, page, scopeRefusal, type C } from "../respond";
+import { queryParam } from "../query";
 import type { DashEnv } from "../session";
 
 const DeadLetterList_ = pageOf(DeadLetterSchema, "DeadLetterPage");
@@ -19,9 +20,9 @@ deadLetterRoutes.get("/dead-letters", async (c) => {
   // The scope first, as the API checks it before the query (the events' page says why).
   const refused = scopeRefusal(c, "admin", "Dead letters", LISTS.deadLetters) ?? unknownParamRefusal(c, "Dead letters", LISTS.deadLetters, ["open", "cursor"]);
   if (refused) return refused;
-  const given = c.req.query("open");
+  const given = queryParam(c, "open");
   const open = given === "true";
-  const cursor = c.req.query("cursor");
+  const cursor = queryParam(c, "cursor");
   // The page shows no message (each up to the queue's message size): the API leaves them out, unread.
   // `open` goes as given: the API refuses one that is neither true nor false (`open=yes`), which read as false.
   const query = new URLSearchParams({ limit: "100", withMessage: "false", ...(given === undefined ? {} : { open: given }), ...(cursor ? { cursor } : {}) });

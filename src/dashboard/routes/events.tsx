@@ -10,6 +10,7 @@ import { LISTS } from "../navigation";
 import { EventList, EventPage, FILTERS, LiveUpdate } from "../pages/events";
 import { apiRefusal, refusedBy, unknownParamRefusal } from "../refusal";
 import { back, can, Ignored, limited, page, scopeRefusal } from "../respond";
+import { queryParam } from "../query";
 import type { DashEnv } from "../session";
 
 const EventList_ = pageOf(EventSummarySchema, "EventPage");
@@ -17,7 +18,7 @@ const EventList_ = pageOf(EventSummarySchema, "EventPage");
 export const eventRoutes = new Hono<DashEnv>();
 
 eventRoutes.get("/events", async (c) => {
-  const id = c.req.query("id")?.trim();
+  const id = queryParam(c, "id")?.trim();
   if (id) return c.redirect(`/dashboard/events/${encodeURIComponent(id)}`, 303);
   // The scope first, as the API checks it before the query: a session without it is told so, not the list's parameters.
   const refused = scopeRefusal(c, "events:read", "Events", LISTS.events) ?? unknownParamRefusal(c, "Events", LISTS.events, [...FILTERS, "id", "cursor"], ["partial"]);
@@ -25,13 +26,13 @@ eventRoutes.get("/events", async (c) => {
   const query: Record<string, string> = {};
   const api = new URLSearchParams({ limit: "50" });
   for (const f of FILTERS) {
-    const v = c.req.query(f)?.trim();
+    const v = queryParam(c, f)?.trim();
     if (!v) continue;
     query[f] = v;
     // datetime-local has no zone: the page says UTC.
     api.set(f, f === "since" || f === "until" ? `${v.length === 16 ? `${v}:00` : v}Z` : v);
   }
-  const cursor = c.req.query("cursor");
+  const cursor = queryParam(c, "cursor");
   if (cursor) api.set("cursor", cursor);
   const list = await callApi(c, "GET", `/events?${api}`, EventList_);
   // A filter the API refused (a bad time, a type too long, a source that is none): the form again, as typed, to mend it.
@@ -42,7 +43,7 @@ eventRoutes.get("/events", async (c) => {
     const form = <EventList events={[]} query={query} nextCursor={null} live={false} refused invalidField={refusal.field} limited={limited(c)} principal={c.get("principal")} />;
     return page(c, "Events", "/dashboard/events", form, refusal);
   }
-  if (c.req.query("partial") === "1") return c.html(<LiveUpdate events={list.json.data} query={query} nextCursor={list.json.nextCursor} limited={limited(c)} />);
+  if (queryParam(c, "partial") === "1") return c.html(<LiveUpdate events={list.json.data} query={query} nextCursor={list.json.nextCursor} limited={limited(c)} />);
   return page(
     c,
     "Events",

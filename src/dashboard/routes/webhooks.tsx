@@ -19,6 +19,7 @@ import { showOnce } from "../reveal";
 import { dashboardPath, type DashEnv } from "../session";
 import { webhookCounts } from "../webhook-counts";
 import { enteredIn, webhookBody } from "../webhook-form";
+import { queryParam } from "../query";
 
 const WebhookList_ = pageOf(WebhookSchema, "WebhookPage");
 
@@ -82,7 +83,7 @@ async function webhookPage(c: C, uid: string, refused?: Refused) {
       canWrite={mayChange(c, w.json)}
       canReplay={can(c, "events:replay")}
       canTest={can(c, "events:read")}
-      testEventId={c.req.query("test")}
+      testEventId={queryParam(c, "test")}
       entered={refused?.entered}
       invalidField={refused?.field}
       retryCursor={await retryFrom(c, uid)}
