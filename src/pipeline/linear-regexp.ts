@@ -1,6 +1,7 @@
 import { RE2JS } from "re2js";
 import { isIndexable } from "../domain/guards";
 import { regexShape, regexSizeBound } from "../domain/regex-size";
+import { TRANSFORM_LIMITS } from "./transform-limits";
 
 /** A regular expression as written: its pattern and flags (a RegExp is one). */
 export interface RegexSource {
@@ -70,7 +71,7 @@ export type RegExpMatchLike = (string | undefined)[] & { index: number; input: s
 
 /**
  * What one evaluation's regular expressions may cost. Work is characters scanned times the
- * pattern's program size (RE2 instructions): matching is linear in both, and `[^,]{1000}` keeps
+ * pattern's program weighed (programWeight): matching is linear in both, and `[^,]{1000}` keeps
  * a thousand threads alive at each character where `,` keeps one.
  */
 interface RegexMeter {
@@ -113,14 +114,45 @@ const NO_ONE_PASS = "(?:\\b|\\B)";
 export const programBound = (source: RegexSource): number => re2Program(source).bound;
 
 /**
- * How many times dearer a character of matching is with `captures` groups than without: RE2 keeps
- * only where a match starts and ends without them, and with them copies each thread's captures at
- * each step (and runs again from the match's start to find them). In node, over 3,000 characters, a pattern of ~400 instructions took ~1 ns per
- * character × instruction without a capture, 40–70 ns with one, 76 with 16, 118 with 64, 340 with
- * 400, and 975 with 1,300 (`(a)(a)…`): about 50 + 0.75 per capture, against the ~40 at most
- * regexWorkPerStep allows for.
+ * How many times dearer a character of matching is with `captures` groups than without: each thread
+ * carries its captures, copied at each instruction it is added at (and a match's groups are read by
+ * running again from its start, charged as a match of its own). Over `(?:(a)|.){150}`, `(.){300}`
+ * and `(a)(a)…` in node, per character × weight: 6–9 ns with a capture or two (4–6 without), ~18 with
+ * 64, ~75 with 400, ~235 with 1,300; so one more weight per TRANSFORM_LIMITS.regexCapturesPerWeight
+ * (in workerd these patterns then ran 0.16–0.45 µs a step).
  */
-export const captureFactor = (captures: number): number => (captures === 0 ? 1 : 4 + Math.ceil(captures / 16));
+export const captureFactor = (captures: number): number => 1 + Math.ceil(captures / TRANSFORM_LIMITS.regexCapturesPerWeight);
+
+/** re2js 2.10's instruction kind (its `Inst.RUNE`) that the weights tell apart: a class, or a rune folded to its case. */
+const RUNE = 8;
+/** Its `arg` flag on a RUNE instruction of one rune matched with its case folded. */
+const FOLD_CASE = 1;
+
+/**
+ * A compiled program's instructions, each weighed by what a character of matching costs at it
+ * (TRANSFORM_LIMITS.regexInstructionWeights): a rune folded to its case walks the rune's case orbit
+ * at each character, a class of many ranges is searched, the rest cost alike. Read from re2js's
+ * program once per compile (test/worker/transform.test.ts pins what it reads); one it cannot read
+ * (not re2js 2.10's) weighs as if each instruction were of the dearest kind.
+ */
+export function programWeight(re: RE2JS): number {
+  const weights = TRANSFORM_LIMITS.regexInstructionWeights;
+  const dearest = Math.max(weights.plain, weights.largeClass, weights.folded);
+  const insts: unknown = re.re2().prog.inst;
+  if (!Array.isArray(insts) || insts.length !== re.programSize()) return re.programSize() * dearest;
+  let weight = 0;
+  for (const inst of insts) {
+    if (!isIndexable(inst) || typeof inst.op !== "number" || typeof inst.arg !== "number" || !(inst.runes instanceof Int32Array)) {
+      return re.programSize() * dearest;
+    }
+    if (inst.op !== RUNE) weight += weights.plain;
+    else if (inst.runes.length === 1 && (inst.arg & FOLD_CASE) !== 0) weight += weights.folded;
+    // re2js goes through up to 4 ranges one by one, and searches more by halves.
+    else if (inst.runes.length > 8) weight += weights.largeClass;
+    else weight += weights.plain;
+  }
+  return weight;
+}
 
 /**
  * A regular expression (as JSONata parses `/…/i` literals: a RegExp, or a WrittenRegExp) run on
@@ -133,6 +165,8 @@ export const captureFactor = (captures: number): number => (captures === 0 ? 1 :
 export class LinearRegExp {
   lastIndex = 0;
   readonly #re: RE2JS;
+  /** Its program weighed (programWeight), times captureFactor: the work of a character read. */
+  readonly #size: number;
   readonly #reads: ReadsCounted;
   readonly #meter: RegexMeter | undefined;
 
@@ -143,10 +177,11 @@ export class LinearRegExp {
       // Charged before, not after: compiling is the cost.
       meter?.compiling(program.bound);
       const re = RE2JS.compile(program.pattern, re2Flags(source.flags));
-      c = { re, reads: countingReads(re) };
+      c = { re, size: programWeight(re) * captureFactor(re.groupCount()), reads: countingReads(re) };
       compiled?.set(source, c);
     }
     this.#re = c.re;
+    this.#size = c.size;
     this.#reads = c.reads;
     this.#meter = meter;
   }
@@ -157,7 +192,7 @@ export class LinearRegExp {
       this.lastIndex = 0;
       return null;
     }
-    const size = this.#re.programSize() * captureFactor(this.#re.groupCount());
+    const size = this.#size;
     this.#meter?.before((input.length - from) * size);
     this.#reads.start();
     const m = this.#re.matcher(input);
@@ -189,6 +224,8 @@ export type CompiledRegExps = Map<RegexSource, Compiled>;
 /** A pattern compiled, and how far its matches read. */
 interface Compiled {
   re: RE2JS;
+  /** The work of a character read. */
+  size: number;
   reads: ReadsCounted;
 }
 

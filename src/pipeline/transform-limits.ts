@@ -221,14 +221,33 @@ export const TRANSFORM_LIMITS = {
   /** …so such a copy costs a step per this many of its items (~2 µs a step at 17,000 items, ~1 at 90,000). */
   largeCopiesPerStep: 25,
   /**
-   * Work of a regular expression per step: characters read times its program size (RE2
-   * instructions). Linear is not cheap: `/[^,]{1000}/` over 250,000 characters took 3.7 s in one
-   * step, and RE2's NFA through alternatives with case folding (`(?i)(?:ικ|.){200}[xy]`) ~40 ns a
-   * character × instruction in workerd (22 in node): 40 µs a step at 1,000, 9× a plain step in an
-   * audit; ~20 µs at this rate, so 50,000 steps of matching stay near a second. A pattern with
-   * capture groups does more per character (captureFactor, linear-regexp.ts).
+   * Work of a regular expression per step: characters read times its program weighed
+   * (regexInstructionWeights; programWeight, linear-regexp.ts). Linear is not cheap: with every
+   * instruction's thread alive at each character, re2js's NFA (long texts) and bit-state engine
+   * (short ones, programs up to 500 instructions) took 4–11 ns a character × weight in workerd:
+   * 1.0–1.3 µs a step at this rate for `[a-z0-9_.-]{300}`, `[^,]{300}`, `.{300}` and `(?i)k{300}`
+   * over Kelvin signs, the dearest found; `\pL`, folded Greek and Cyrillic alternatives, `\b` and
+   * empty alternatives 0.6–1.0; any over 800 characters (bit-state) 0.2–0.9. Charged by instructions
+   * unweighed at a step per 500, `(?i)(?:ικ|κι|.){150}[xy]` ran 20–30 µs a step (46,817 steps over
+   * 21,500 characters: ~1 s in workerd); now 0.66–0.74, stopped past ~1,500 characters.
    */
-  regexWorkPerStep: 500,
+  regexWorkPerStep: 120,
+  /**
+   * What a character of matching costs at each kind of RE2 instruction (programWeight), a thread
+   * alive at it at each character, in workerd: ~15–22 ns at a plain one (`.`, a rune, a class of up to 4
+   * ranges; alternatives and assertions less), ~30 at a class searched by halves (`\pL`), ~35–45 at a
+   * rune folded to its case (`(?i)ι` over `ι`, `(?i)k` over Kelvin signs).
+   */
+  regexInstructionWeights: {
+    /** An instruction of any other kind: a rune, a class of up to 4 ranges, `.`, an alternative, an empty-width assertion, a capture. */
+    plain: 2,
+    /** A class of more than 4 ranges (`\pL`, `[\w.-]`): re2js searches its ranges by halves. */
+    largeClass: 5,
+    /** A rune matched with its case folded (`(?i)k`, `(?i)ι`): re2js walks the rune's case orbit (k, K, K) in a map. */
+    folded: 5,
+  },
+  /** Capture groups that make a character of matching cost its program's weight once more (captureFactor, linear-regexp.ts). */
+  regexCapturesPerWeight: 20,
   /**
    * Instructions of a regular expression compiled per step, charged before compiling by the most
    * its text can compile to (regexSizeBound, which counts a class by what building it takes: its

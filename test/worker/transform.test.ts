@@ -5,7 +5,7 @@ import { describe, expect, it, vi } from "vitest";
 import { type CompiledTransform, TRANSFORM_LIMITS, compileTransform, runTransform } from "../../src/pipeline/transform";
 import { JSONATA, typesArrayItems } from "../../src/pipeline/jsonata-check";
 import { evaluate } from "../../src/pipeline/jsonata-meter";
-import { captureFactor, meteredRegExp, programBound, re2Program } from "../../src/pipeline/linear-regexp";
+import { captureFactor, meteredRegExp, programBound, programWeight, re2Program } from "../../src/pipeline/linear-regexp";
 import jsonataSource from "jsonata/jsonata.js?raw";
 // re2js exports no subpaths: its ES build (the file the bundler picks) is read by path.
 import re2jsSource from "../../node_modules/re2js/build/index.js?raw";
@@ -29,6 +29,12 @@ async function failure(expr: string, body: string, opts?: { maxSteps?: number; m
   const r = await runTransform(compile(expr), body, opts);
   if (r.ok) throw new Error(`expected the transform to fail, got ${r.body}`);
   return r;
+}
+
+/** The work of a character read by a pattern, as LinearRegExp charges it: its program weighed, times its captures' factor. */
+function workPerChar(source: string): number {
+  const re = RE2JS.compile(source);
+  return programWeight(re) * captureFactor(re.groupCount());
 }
 
 const podium = JSON.parse(messageReceived);
@@ -184,29 +190,31 @@ describe("transformations", () => {
   it("charges a match by its capture groups too: RE2 then runs its NFA, which copies each thread's captures at each step", async () => {
     // `(a)(a)…` ×1,300 (3,902 instructions) over 3,000 characters took 8.8 s in workerd, charged
     // ~12,000 steps as characters × instructions; without captures RE2 matches the same on its DFA.
-    const body = JSON.stringify({ a: "a".repeat(3000) });
+    const body = JSON.stringify({ a: "a".repeat(600) });
     const captured = await runTransform(compile(`{"n": $count($match(a, /${"(a)".repeat(100)}/))}`), body);
-    expect(captured).toMatchObject({ ok: true, body: '{"n":30}' });
-    // 3,000 characters × 302 instructions × (4 + 100/16, rounded up).
-    expect(captured.steps).toBeGreaterThanOrEqual((3000 * 302 * 11) / TRANSFORM_LIMITS.regexWorkPerStep);
+    expect(captured).toMatchObject({ ok: true, body: '{"n":6}' });
+    // 600 characters × 302 instructions weighed 2 each × (1 + 100/20).
+    expect(workPerChar("(a)".repeat(100))).toBe(302 * 2 * 6);
+    expect(captured.steps).toBeGreaterThanOrEqual((600 * 302 * 2 * 6) / TRANSFORM_LIMITS.regexWorkPerStep);
     const stopped = await failure(`$match(a, /${"(a)".repeat(1300)}/)`, body);
     expect(stopped.reason).toMatch(/^transform: stopped: a regular expression's match could take more than the evaluation steps left/);
     // Without a capture, as before.
     const plain = await runTransform(compile(`{"n": $count($match(a, /${"(?:a)".repeat(100)}/))}`), body);
-    expect(plain).toMatchObject({ ok: true, body: '{"n":30}' });
-    expect(plain.steps).toBeLessThan(1000);
+    expect(plain).toMatchObject({ ok: true, body: '{"n":6}' });
+    // 600 characters × 102 instructions weighed 2: ~1,020 steps.
+    expect(plain.steps).toBeLessThan(1500);
   });
 
   it("charges a match by what RE2 read, which may be far past its end: it reads on while a branch it prefers may still match", async () => {
     // `/a*b|a/` over a run of `a`: each match is one `a`, and RE2 first reads every `a` after it
     // looking for a `b` (250,000 of them took ~25 ms a match in workerd, charged one step each).
-    const size = RE2JS.compile("a*b|a").programSize();
-    const body = JSON.stringify({ a: "a".repeat(20_000) });
+    const size = workPerChar("a*b|a");
+    const body = JSON.stringify({ a: "a".repeat(5_000) });
     const read = await runTransform(compile(`{"n": $count($match(a, /a*b|a/, 50))}`), body);
     expect(read).toMatchObject({ ok: true, body: '{"n":50}' });
-    // The i-th match reads the 20,000 − i characters from where it starts (less the last, which ends the input).
+    // The i-th match reads the 5,000 − i characters from where it starts (less the last, which ends the input).
     let charged = 0;
-    for (let i = 0; i < 50; i++) charged += Math.ceil(((20_000 - i - 1) * size) / TRANSFORM_LIMITS.regexWorkPerStep);
+    for (let i = 0; i < 50; i++) charged += Math.ceil(((5_000 - i - 1) * size) / TRANSFORM_LIMITS.regexWorkPerStep);
     expect(read.steps).toBeGreaterThanOrEqual(charged);
     // Every match of it over 100,000: stopped within the steps, where each was one step.
     const all = await failure(`$count($match($pad("", 100000, "a"), /a*b|a/))`, "{}");
@@ -215,11 +223,11 @@ describe("transformations", () => {
     // (Its captures make a character dearer: captureFactor.)
     const grouped = await runTransform(compile(`{"n": $count($match(a, /(a*b|a)/, 5))}`), body);
     expect(grouped).toMatchObject({ ok: true, body: '{"n":5}' });
-    const groupedSize = RE2JS.compile("(a*b|a)").programSize() * captureFactor(1);
-    expect(grouped.steps).toBeGreaterThanOrEqual(Math.floor((2 * 5 * 19_990 * groupedSize) / TRANSFORM_LIMITS.regexWorkPerStep));
+    const groupedSize = workPerChar("(a*b|a)");
+    expect(grouped.steps).toBeGreaterThanOrEqual(Math.floor((2 * 5 * 4_990 * groupedSize) / TRANSFORM_LIMITS.regexWorkPerStep));
     // The groups' run is a match of its own: not started when the steps left cannot pay for it (here
-    // the find's, ~13,750 steps, but not twice that).
-    const twoPassSize = RE2JS.compile("(a*)b|(a)").programSize() * captureFactor(2);
+    // the find's, ~91,700 steps, but not twice that).
+    const twoPassSize = workPerChar("(a*)b|(a)");
     const maxSteps = Math.ceil((250_000 * twoPassSize) / TRANSFORM_LIMITS.regexWorkPerStep) + 1000;
     const twice = await runTransform(compile(`$match($pad("", 250000, "a"), /(a*)b|(a)/, 1)`), "{}", { maxSteps });
     expect(twice).toMatchObject({ ok: false, reason: expect.stringMatching(/^transform: stopped: a regular expression's match could take more than the evaluation steps left/) });
@@ -230,13 +238,60 @@ describe("transformations", () => {
     expect(brief.steps).toBeLessThan(200);
   });
 
-  it("charges a step per 500 of a match's characters × instructions: RE2's NFA through folded alternatives costs ~40 ns each", async () => {
-    // `(?i)(?:ικ|.){200}[xy]` over 60,000 characters ran 1.9–2.1 s in workerd charged 49,111 steps (a
-    // step per 1,000): ~40 µs a step, 9× a plain one.
-    const size = RE2JS.compile("(?i)(?:ικ|.){200}[xy]").programSize();
-    const out = await runTransform(compile(`{"n": $count($match(s, /(?i)(?:ικ|.){200}[xy]/))}`), JSON.stringify({ s: "a".repeat(15_000) }));
-    expect(out).toMatchObject({ ok: true, body: '{"n":0}' });
-    expect(out.steps).toBeGreaterThanOrEqual((15_000 * size) / 500);
+  it("weighs a pattern's program by its instructions' kinds, read from re2js's program: a folded rune or a class of many ranges costs more a character", () => {
+    // Pins what programWeight reads of re2js 2.10's program (its instructions' op, runes and fold
+    // flag): were they read otherwise, these would change. Weights 2, and 5 for a class of over 4
+    // ranges or a rune folded to its case.
+    const weighed = (source: string, flags = "") => {
+      const re = RE2JS.compile(re2Program({ source, flags }).pattern, flags.includes("i") ? RE2JS.CASE_INSENSITIVE : 0);
+      return [re.programSize(), programWeight(re)];
+    };
+    expect(weighed("abc")).toEqual([5, 10]);
+    expect(weighed("[^,]+")).toEqual([4, 8]);
+    // Up to 4 ranges re2js goes through one by one; more, by halves.
+    expect(weighed("[a-z0-9_.-]")).toEqual([3, 6]);
+    expect(weighed("[\\w.-]")).toEqual([3, 9]);
+    expect(weighed("\\pL")).toEqual([3, 9]);
+    // A folded rune, by the flag or inline, ASCII (k, K, the Kelvin sign) or not.
+    expect(weighed("k", "i")).toEqual([3, 9]);
+    expect(weighed("(?i)k")).toEqual([3, 9]);
+    expect(weighed("(?i)ικ")).toEqual([4, 14]);
+    // A folded class is its ranges, each case one: no fold walked.
+    expect(weighed("(?i)[a-c]")).toEqual([3, 6]);
+    // Realistic patterns: a few dozen.
+    expect(weighed("[0-9]+PM", "i")).toEqual([6, 18]);
+    expect(weighed(",\\s*")).toEqual([5, 10]);
+    expect(weighed("[a-zA-Z0-9._%+-]+@[a-zA-Z0-9.-]+\\.[a-zA-Z]{2,}")).toEqual([11, 25]);
+    expect(weighed("(?i)(?:ικ|κι|.){150}[xy]")).toEqual([1053, 3906]);
+    // Captures: once more per 20 of them.
+    expect([0, 1, 20, 21, 400].map(captureFactor)).toEqual([1, 2, 2, 3, 21]);
+  });
+
+  it("charges a match by its characters × its program weighed: the audit's folded alternatives stop within a bound measured", async () => {
+    // The audit's `(?i)(?:ικ|κι|.){150}[xy]` over 21,500 characters was charged 46,817 steps by
+    // instructions at a step per 500, and held the Worker 0.9–1.35 s. Weighed (3,906 for its 1,053
+    // instructions) at a step per 120, it is stopped before it starts…
+    const audited = await runTransform(compile(`{"n": $contains($pad("", 21500, "k"), /(?i)(?:ικ|κι|.){150}[xy]/)}`), "{}");
+    expect(audited).toMatchObject({ ok: false, reason: expect.stringMatching(/^transform: stopped: a regular expression's match could take more than the evaluation steps left/) });
+    expect(audited.steps).toBeLessThan(2000);
+    // …and runs over at most 50,000 × 120 / 3,906 characters: 1,500 are 48,825 steps of matching,
+    // 49,923 with compiling (85 ms in workerd on a loaded machine; its matching over longer texts ran
+    // 0.66–0.74 µs a step, the dearest patterns found up to ~1.3).
+    const longest = await runTransform(compile(`{"n": $contains($pad("", 1500, "k"), /(?i)(?:ικ|κι|.){150}[xy]/)}`), "{}");
+    expect(longest).toMatchObject({ ok: true, body: '{"n":false}' });
+    expect(longest.steps).toBe(49_923);
+    // Realistic patterns over a 10 KB body, a few KB of addresses, a list split: a few thousand steps at most.
+    const words = "Call me at 3:30PM or 10:15 pm, the meeting is 4PM; see https://example.com/x?a=1 ";
+    const body = JSON.stringify({
+      b: words.repeat(Math.ceil(10_240 / words.length)).slice(0, 10_240),
+      e: Array.from({ length: 120 }, (_, i) => `user${i}.name+tag@mail${i}.example.com`).join(", "),
+      c: Array.from({ length: 1500 }, (_, i) => `item${i}`).join(", "),
+    });
+    const steps = async (expr: string) => (await runTransform(compile(expr), body)).steps;
+    expect(await steps(`{"r": $replace(b, /[0-9]+PM/i, "X")}`)).toBe(1689);
+    expect(await steps(`{"r": $count($match(e, /[a-zA-Z0-9._%+-]+@[a-zA-Z0-9.-]+\\.[a-zA-Z]{2,}/))}`)).toBe(991);
+    expect(await steps(`{"r": $count($split(c, /,\\s*/))}`)).toBe(1628);
+    expect(await steps(`{"r": $count($match(b, /(\\d+):(\\d+)/))}`)).toBe(4472);
   });
 
   it("compiles a pattern that may begin the text without re2js's one-pass program, matching as RE2 does", () => {
