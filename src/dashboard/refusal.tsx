@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { appErrorOf, STATUS_OF } from "../http/errors";
 import { nameless, notAParameter } from "../http/unknown-param";
+import { repeatedQueryParam } from "../api/validate";
 import type { Principal } from "../domain/scopes";
 import type { Banners } from "./banners";
 import { Layout } from "./layout";
@@ -82,7 +83,7 @@ export function apiRefusal(
 const BANNER_PARAMS = ["notice", "warning", "error", "sig"];
 
 /**
- * A list page's refusal of a query parameter it does not take (a misspelt filter, `eventtype`), as
+ * A list page's refusal of a query parameter it does not take (a misspelt filter, `eventtype`), or of one it takes given twice, as
  * the API refuses one: 400 in its words, under the list's menu entry with a link to its first
  * page, rather than the whole list as if it were filtered; else null. `takes` are the parameters
  * its forms and links give (named in the message), `own` those the page's script adds. A name is
@@ -96,8 +97,13 @@ export function unknownParamRefusal(
   own: readonly string[] = [],
 ): Response | Promise<Response> | null {
   const known = new Set([...takes, ...own, ...BANNER_PARAMS]);
-  const name = [...new URL(c.req.url).searchParams.keys()].find((n) => !known.has(n));
-  if (name === undefined) return null;
+  const params = new URL(c.req.url).searchParams;
+  const name = [...params.keys()].find((n) => !known.has(n));
+  if (name === undefined) {
+    // One it takes given twice: refused here, after the scope and with the list's way back, rather than by queryParam.
+    const repeated = [...takes, ...own].find((n) => params.getAll(n).length > 1);
+    return repeated === undefined ? null : apiRefusal(c, title, list, { status: 400, error: repeatedQueryParam(repeated, params.getAll(repeated).length).message });
+  }
   const named = /^[A-Za-z0-9_.-]{1,64}$/.test(name) ? `${name}: ` : "";
   // One with no name (`?=x`), as the API says of it (api/openapi.ts, namedQuery).
   const refusal = name === "" ? nameless(notAParameter(takes)) : notAParameter(takes);

@@ -9,6 +9,9 @@ export function enteredIn(form: Form): Entered {
   return Object.fromEntries(Object.keys(form).flatMap((k) => (textsOf(form, k).length > 0 ? [[k, textOf(form, k)]] : [])));
 }
 
+/** A box's text as typed: a browser sends a textarea's line breaks as CRLF. */
+const typed = (text: string) => text.replace(/\r\n/g, "\n").trim();
+
 /**
  * The edit form's fields that still hold what it first showed (its `shown`, WebhookForm): left
  * out of the PATCH, so that what changed elsewhere meanwhile (another field, or the webhook
@@ -22,8 +25,8 @@ function unchangedFields(form: Form): string[] {
     return [];
   }
   if (!isRecord(shown)) return [];
-  const now = (k: string) => (k === "disabled" ? (form.disabled === "on" ? "on" : "off") : textOf(form, k).replace(/\r\n/g, "\n").trim());
-  return Object.entries(shown).flatMap(([k, v]) => (typeof v === "string" && v.replace(/\r\n/g, "\n").trim() === now(k) ? [k] : []));
+  const now = (k: string) => (k === "disabled" ? (form.disabled === "on" ? "on" : "off") : typed(textOf(form, k)));
+  return Object.entries(shown).flatMap(([k, v]) => (typeof v === "string" && typed(v) === now(k) ? [k] : []));
 }
 
 /** The form's fields as the API's webhook body, or what in them it would not take (a number not in digits, JSON that is not). */
@@ -50,11 +53,10 @@ export function webhookBody(form: Form, creating: boolean): { ok: true; body: Re
   if (text("ordering")) body.ordering = text("ordering");
   if (creating && text("organizationUid")) body.organizationUid = text("organizationUid");
   if (creating && text("locationUid")) body.locationUid = text("locationUid");
-  // An empty box clears the field when editing, and leaves it out when creating. A browser sends a
-  // textarea's line breaks as CRLF: taken back to the LF typed, or a line break inside a
-  // transformation's string would be sent as CRLF in every delivery.
+  // An empty box clears the field when editing, and leaves it out when creating. Its line breaks
+  // as typed (LF), or one inside a transformation's string would be sent as CRLF in every delivery.
   for (const [field, json] of [["filter", true], ["transform", false], ["transformHeaders", true]] as const) {
-    const value = text(field).replace(/\r\n/g, "\n");
+    const value = typed(textOf(form, field));
     if (!value) {
       if (!creating) body[field] = null;
       continue;

@@ -114,8 +114,9 @@ function basicPair(scheme: string, token: string): string[] {
  * `user:password` as decoded, and each side of it alone; the value as sent and without its scheme
  * in base64 (a receiver logging the header it got as bytes); and each escaped as JSON, a URL or HTML
  * writes it, longest first. A copy cut off at the text's end counts from MIN_SCRUBBED characters
- * of the value as sent and of a single token after its scheme (as `Bearer sk_…`), from MIN_WORD of
- * a part of a value of several words, or of a base64 form. Forms are matched in any case of letters
+ * past the scheme of the value as sent, and of a single token after its scheme (as `Bearer sk_…`),
+ * from MIN_WORD of a part of a value of several words, or of a base64 form past what spells the
+ * scheme, and from a Basic pair's first character past its colon. Forms are matched in any case of letters
  * (a receiver may upper-case what it echoes).
  */
 function echoesOf(value: string): Echo[] {
@@ -128,13 +129,17 @@ function echoesOf(value: string): Echo[] {
   const words = rest.split(WORD_BREAK).filter((w) => w !== "");
   const cutFrom = new Map<string, number>();
   const add = (form: string, from: number) => cutFrom.set(form, Math.min(from, cutFrom.get(form) ?? from));
-  add(sent, MIN_SCRUBBED);
+  // A copy cut off counts only once it reaches past what is public: the scheme (`basic`, `Bearer`
+  // end many a sentence), a Basic pair's user name, the base64 that spells no more than the scheme.
+  const schemeLength = sent.length - rest.length;
+  add(sent, schemeLength + MIN_SCRUBBED);
   if (scheme) add(rest, words.length === 1 ? MIN_SCRUBBED : MIN_WORD);
   for (const v of words.flatMap(valuesOf)) add(v, MIN_WORD);
   const [pair, ...sides] = scheme && words.length === 1 ? basicPair(first, rest) : [];
-  if (pair !== undefined) add(pair, MIN_SCRUBBED);
+  if (pair !== undefined) add(pair, Math.max(MIN_SCRUBBED, pair.indexOf(":") + 2));
   for (const v of sides.flatMap(valuesOf)) add(v, MIN_WORD);
-  for (const form of scheme ? [sent, rest] : [sent]) for (const b64 of base64Of(form)) add(b64, MIN_WORD);
+  for (const b64 of base64Of(sent)) add(b64, Math.ceil((schemeLength * 4) / 3) + MIN_WORD);
+  if (scheme) for (const b64 of base64Of(rest)) add(b64, MIN_WORD);
   for (const [form, from] of [...cutFrom]) for (const escape of ESCAPES) add(escape(form), from);
   return [...cutFrom]
     .filter(([form]) => form.length >= MIN_SCRUBBED)

@@ -126,12 +126,19 @@ describe("credential headers are write-only", () => {
     const pad = { authorization: "Bearer abc+def/ghi==XYZ123" };
     expect(scrubCredentials(`{"b64":"${b64(pad.authorization)}"}`, pad)).toBe(`{"b64":"${REDACTED}"}`);
     expect(scrubCredentials(`raw=${b64("abc+def/ghi==XYZ123").replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "")}.`, pad)).toBe(`raw=${REDACTED}.`);
-    expect(scrubCredentials(`got ${b64(pad.authorization).slice(0, 10)}`, pad)).toBe(`got ${REDACTED}`);
+    expect(scrubCredentials(`got ${b64("abc+def/ghi==XYZ123").slice(0, 10)}`, pad)).toBe(`got ${REDACTED}`);
+    expect(scrubCredentials(`got ${b64(pad.authorization).slice(0, 20)}`, pad)).toBe(`got ${REDACTED}`);
+    // What spells no more than the public scheme, in any case, whole or in base64, is ordinary text.
+    for (const said of ["expected scheme: basic", "token type must be bearer", "token type must be BEARER a", `header ${b64("Bearer ")}`]) {
+      expect(scrubCredentials(said, { authorization: "Bearer abc+def/ghi==XYZ123", cookie: `Basic ${b64("admin:hunter2-Secret!")}` }), said).toBe(said);
+    }
     // A Basic value decoded: the pair, and each side of 8 characters or more (not a name) alone.
     const decoded = { authorization: `Basic ${b64("ops_user_7731:hunter2-Secret!")}` };
     expect(scrubCredentials("login ops_user_7731:hunter2-Secret! refused", decoded)).toBe(`login ${REDACTED} refused`);
     expect(scrubCredentials("unknown user ops_user_7731; password hunter2-Secret! wrong", decoded)).toBe(`unknown user ${REDACTED}; password ${REDACTED} wrong`);
     expect(scrubCredentials("Basic realm=api", { authorization: `Basic ${b64("\u00ff\u00fe:x")}` })).toBe("Basic realm=api");
+    // The user name before the pair's colon is public: "role Admin" is no cut-off copy of "admin:…".
+    expect(scrubCredentials("role Admin", { authorization: `Basic ${b64("admin:hunter2-Secret!")}` })).toBe("role Admin");
     // A value (or the part of one cut off) too short to be looked for: it would match by chance. A header not a credential's; nothing answered.
     expect(scrubCredentials("abc trace-1234 Bea", sent)).toBe("abc trace-1234 Bea");
     expect(scrubCredentials(null, sent)).toBeNull();

@@ -143,6 +143,9 @@ describe("a page the API refuses to read", () => {
       const html = await res.text();
       expect(banners(html, "alert"), path).toEqual([`Invalid query: ${name} is given ${times} times; give it once.`]);
       expect(html, path).not.toContain("<table");
+      // A list's own parameter given twice is refused under its menu entry, with the way back to its first page.
+      if (path.startsWith("/dashboard/events")) expect(text(html), path).toContain("Back to the events");
+      if (path.startsWith("/dashboard/dead-letters")) expect(text(html), path).toContain("Back to the dead letters");
     }
     // The sign-in page, without a session, too; a redirect's warnings, one a parameter each, are taken as before.
     const login = await call(new Request(`${ORIGIN}/dashboard/login?next=/dashboard/tokens&next=/dashboard/sources`));
@@ -165,7 +168,7 @@ describe("a page the API refuses to read", () => {
     ] as const) {
       const said = [`This token lacks the scope "${scope}".`];
       expect((await as(p, token, "GET", `${api}?x=1`)).status, api).toBe(403);
-      for (const path of [list, `${list}?x=1`, `${list}?opne=true&eventtype=a`, `${list}?cursor=c&x=1`]) {
+      for (const path of [list, `${list}?x=1`, `${list}?opne=true&eventtype=a`, `${list}?cursor=c&x=1`, `${list}?cursor=a&cursor=b`, `${list}?id=evt_1&id=evt_2`]) {
         const res = await get(path, cookie);
         expect(res.status, path).toBe(403);
         expect(banners(await res.text(), "alert"), path).toEqual(said);

@@ -454,7 +454,7 @@ describe("GET /v1/listen", () => {
     expect(limited.attempts().map((a) => a.webhookUid)).toEqual([granted.uid]);
   });
 
-  it("tail and listen hear an alert as it is stored, with no other event after it, and before its attempts", async () => {
+  it("tail and listen hear an alert as it is stored, with no other event after it", async () => {
     const p = pipeline();
     const key = uniqueKey();
     const org = `org-${key}`;
@@ -474,13 +474,8 @@ describe("GET /v1/listen", () => {
     await vi.waitFor(() => expect(alerts(t).map((e) => e.eventType).sort()).toEqual(alertTypes.sort()), { timeout: 5_000 });
     await vi.waitFor(() => expect(alerts(l).map((e) => e.eventType).sort()).toEqual(alertTypes.sort()), { timeout: 5_000 });
     expect(alerts(l).map((e) => (JSON.parse(e.body!) as { data: { subject: string } }).data.subject)).toEqual([hook.uid, hook.uid]);
-    // The alerts go out: tail shows their attempts after their events.
-    await p.deliver();
-    await vi.waitFor(() => expect(t.attempts().filter((a) => a.eventType !== "message.received")).toHaveLength(2), { timeout: 5_000 });
-    for (const e of alerts(t)) {
-      const attempt = t.messages.findIndex((m) => m.type === "attempt" && m.eventId === e.id);
-      expect(attempt).toBeGreaterThan(t.messages.indexOf(e));
-    }
+    // (Not an order: the hub sends an attempt as told, an event once it has read it, so an alert's
+    // attempt may come first, as an ingested event's may.)
   });
 });
 

@@ -18,7 +18,9 @@ const EventList_ = pageOf(EventSummarySchema, "EventPage");
 export const eventRoutes = new Hono<DashEnv>();
 
 eventRoutes.get("/events", async (c) => {
-  const id = queryParam(c, "id")?.trim();
+  // An id opens its event, whatever else is asked (the event's page checks the scope); two are refused below.
+  const ids = c.req.queries("id") ?? [];
+  const id = ids.length === 1 ? ids[0]?.trim() : undefined;
   if (id) return c.redirect(`/dashboard/events/${encodeURIComponent(id)}`, 303);
   // The scope first, as the API checks it before the query: a session without it is told so, not the list's parameters.
   const refused = scopeRefusal(c, "events:read", "Events", LISTS.events) ?? unknownParamRefusal(c, "Events", LISTS.events, [...FILTERS, "id", "cursor"], ["partial"]);
