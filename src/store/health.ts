@@ -112,8 +112,9 @@ function isHourRow(r: object): r is HourCount & { webhook_uid: string } {
 
 /**
  * Enabled webhooks failing (failingAfterAttempts in a row) whose every attempt has failed for
- * their autoDisableAfterMinutes by `now`, at most `limit`. A failure or two and then silence is
- * no streak: a quiet webhook is not disabled on that. `version`: the webhook row's, as this decided.
+ * their autoDisableAfterMinutes by `now`, at most `limit`. Fewer failures than that and then
+ * silence is no streak: a quiet webhook is not disabled on that (one that reached it is, attempts
+ * or none since: docs/alerts.md). `version`: the webhook row's, as this decided.
  * Along the streaks of webhooks not disabled (webhook_health_due, migration 0043): those disabled
  * keep theirs, and would otherwise be read every minute, however many.
  */
