@@ -1,6 +1,7 @@
 import { RE2JS } from "re2js";
 import { isIndexable } from "../domain/guards";
 import { regexShape, regexSizeBound } from "../domain/regex-size";
+import { programWeight } from "../routing/regex-weight";
 import { TRANSFORM_LIMITS } from "./transform-limits";
 
 /** A regular expression as written: its pattern and flags (a RegExp is one). */
@@ -122,37 +123,6 @@ export const programBound = (source: RegexSource): number => re2Program(source).
  * (in workerd these patterns then ran 0.16–0.45 µs a step).
  */
 export const captureFactor = (captures: number): number => 1 + Math.ceil(captures / TRANSFORM_LIMITS.regexCapturesPerWeight);
-
-/** re2js 2.10's instruction kind (its `Inst.RUNE`) that the weights tell apart: a class, or a rune folded to its case. */
-const RUNE = 8;
-/** Its `arg` flag on a RUNE instruction of one rune matched with its case folded. */
-const FOLD_CASE = 1;
-
-/**
- * A compiled program's instructions, each weighed by what a character of matching costs at it
- * (TRANSFORM_LIMITS.regexInstructionWeights): a rune folded to its case walks the rune's case orbit
- * at each character, a class of many ranges is searched, the rest cost alike. Read from re2js's
- * program once per compile (test/worker/transform.test.ts pins what it reads); one it cannot read
- * (not re2js 2.10's) weighs as if each instruction were of the dearest kind.
- */
-export function programWeight(re: RE2JS): number {
-  const weights = TRANSFORM_LIMITS.regexInstructionWeights;
-  const dearest = Math.max(weights.plain, weights.largeClass, weights.folded);
-  const insts: unknown = re.re2().prog.inst;
-  if (!Array.isArray(insts) || insts.length !== re.programSize()) return re.programSize() * dearest;
-  let weight = 0;
-  for (const inst of insts) {
-    if (!isIndexable(inst) || typeof inst.op !== "number" || typeof inst.arg !== "number" || !(inst.runes instanceof Int32Array)) {
-      return re.programSize() * dearest;
-    }
-    if (inst.op !== RUNE) weight += weights.plain;
-    else if (inst.runes.length === 1 && (inst.arg & FOLD_CASE) !== 0) weight += weights.folded;
-    // re2js goes through up to 4 ranges one by one, and searches more by halves.
-    else if (inst.runes.length > 8) weight += weights.largeClass;
-    else weight += weights.plain;
-  }
-  return weight;
-}
 
 /**
  * A regular expression (as JSONata parses `/…/i` literals: a RegExp, or a WrittenRegExp) run on

@@ -222,7 +222,7 @@ export const TRANSFORM_LIMITS = {
   largeCopiesPerStep: 25,
   /**
    * Work of a regular expression per step: characters read times its program weighed
-   * (regexInstructionWeights; programWeight, linear-regexp.ts). Linear is not cheap: with every
+   * (programWeight, routing/regex-weight.ts). Linear is not cheap: with every
    * instruction's thread alive at each character, re2js's NFA (long texts) and bit-state engine
    * (short ones, programs up to 500 instructions) took 4–11 ns a character × weight in workerd:
    * 1.0–1.3 µs a step at this rate for `[a-z0-9_.-]{300}`, `[^,]{300}`, `.{300}` and `(?i)k{300}`
@@ -232,20 +232,6 @@ export const TRANSFORM_LIMITS = {
    * 21,500 characters: ~1 s in workerd); now 0.66–0.74, stopped past ~1,500 characters.
    */
   regexWorkPerStep: 120,
-  /**
-   * What a character of matching costs at each kind of RE2 instruction (programWeight), a thread
-   * alive at it at each character, in workerd: ~15–22 ns at a plain one (`.`, a rune, a class of up to 4
-   * ranges; alternatives and assertions less), ~30 at a class searched by halves (`\pL`), ~35–45 at a
-   * rune folded to its case (`(?i)ι` over `ι`, `(?i)k` over Kelvin signs).
-   */
-  regexInstructionWeights: {
-    /** An instruction of any other kind: a rune, a class of up to 4 ranges, `.`, an alternative, an empty-width assertion, a capture. */
-    plain: 2,
-    /** A class of more than 4 ranges (`\pL`, `[\w.-]`): re2js searches its ranges by halves. */
-    largeClass: 5,
-    /** A rune matched with its case folded (`(?i)k`, `(?i)ι`): re2js walks the rune's case orbit (k, K, K) in a map. */
-    folded: 5,
-  },
   /** Capture groups that make a character of matching cost its program's weight once more (captureFactor, linear-regexp.ts). */
   regexCapturesPerWeight: 20,
   /**

@@ -1,4 +1,4 @@
-import { regexWeight, FILTER_LIMITS, type Filter } from "./filter";
+import { regexInstructions, FILTER_LIMITS, type Filter } from "./filter";
 
 /** A stored filter compiled, or why it no longer validates. */
 export type CompiledFilter = Filter | string;
@@ -57,7 +57,7 @@ export class FilterCache {
       return held.filter;
     }
     const filter = compile();
-    const instructions = typeof filter === "string" ? 0 : regexWeight(filter);
+    const instructions = typeof filter === "string" ? 0 : regexInstructions(filter);
     if (this.makeRoom(instructions, text.length, now)) {
       this.entries.set(text, { filter, instructions, usedAt: now });
       this.instructions += instructions;

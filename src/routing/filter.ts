@@ -13,6 +13,7 @@ import { cutShort, jsonPrefix } from "../domain/cut-short";
 import { isPlainObject, isRecord, own } from "../domain/guards";
 import type { Json } from "../domain/types";
 import { regexSizeBound, REPETITIONS_COUNT } from "../domain/regex-size";
+import { findsIn, programWeight } from "./regex-weight";
 
 /** A validated filter. Only `validateFilter` makes one (a `regex` node holds a compiled pattern). */
 export type Filter =
@@ -33,8 +34,11 @@ export type Filter =
   | { kind: "in"; values: Json[] }
   | { kind: "compare"; op: "gt" | "gte" | "lt" | "lte"; value: number | string }
   | { kind: "text"; op: "startsWith" | "endsWith" | "contains"; value: string }
-  /** `size`: the pattern's program size (RE2 instructions), what testing one character costs at most. */
-  | { kind: "regex"; source: string; pattern: RE2JS; size: number }
+  /**
+   * `size`: the pattern's program size (RE2 instructions), what compiling and holding it cost;
+   * `weight`: its program weighed (programWeight), what testing one character costs at most.
+   */
+  | { kind: "regex"; source: string; pattern: RE2JS; size: number; weight: number }
   | { kind: "exist"; value: boolean };
 
 export interface FilterIssue {
@@ -97,12 +101,17 @@ export const FILTER_LIMITS = {
   /** `$regex` never matches a longer string, so one event costs at most this per pattern and string. */
   regexInput: 16384,
   /**
-   * The work the `$regex` conditions of one filter may do on one event, in characters tested
-   * times the pattern's program size (RE2's matching is linear in both: `[a-z]{1000}` keeps up to
-   * a thousand threads alive at each character). Past it a `$regex` does not match. About 150 ms
-   * on the costliest patterns; without it one filter spent seconds on one event's array of long strings.
+   * The work the `$regex` conditions of the filters tested on one event may do together, in
+   * characters tested times the pattern's program weighed (programWeight, regex-weight.ts: RE2's
+   * matching is linear in both, `[a-z]{1000}` keeps up to a thousand threads alive at each character,
+   * and a folded rune or a class of many ranges costs more a thread). Charged before each find, by
+   * the whole string. Past it a `$regex` does not match. The engines a find runs on (findsIn: never
+   * the lazy DFA) took 4–11 ns a unit in workerd with every thread alive (TRANSFORM_LIMITS.regexWorkPerStep),
+   * so about 20–25 ms an event at the dearest. Charged by program size and run on the DFA, a filter of
+   * 8 × `(?i)[kι]\pL{12}[xy]` spent about 1 s an event (2.9 s at worst) in workerd; now 14 tests of
+   * 2,000 characters, then none.
    */
-  regexWork: 4 * 1024 * 1024,
+  regexWork: 2 * 1024 * 1024,
   /**
    * The work every other condition of the filters tested on one event may do together, in values
    * visited: a condition tested on a value, an element of an array a condition walks, a value (or
@@ -129,6 +138,8 @@ export interface FilterBudget {
 export const filterBudget = (): FilterBudget => ({ left: FILTER_LIMITS.regexWork, work: FILTER_LIMITS.work, keysPaid: new WeakSet() });
 /** What a budget, fresh for one event, has spent of its `work` (the other conditions', not `$regex`). */
 export const workSpent = (b: FilterBudget): number => FILTER_LIMITS.work - b.work;
+/** What a budget, fresh for one event, has spent of its `$regex` work (`left`). */
+export const regexSpent = (b: FilterBudget): number => FILTER_LIMITS.regexWork - b.left;
 
 const COMPARE = { $gt: "gt", $gte: "gte", $lt: "lt", $lte: "lte" } as const;
 const TEXT = { $startsWith: "startsWith", $endsWith: "endsWith", $contains: "contains" } as const;
@@ -250,7 +261,7 @@ function why(f: Filter, v: unknown, at: string, b: FilterBudget): string | null 
       if (typeof v === "string" && v.length > FILTER_LIMITS.regexInput) {
         return `${here} is a string of ${v.length} characters, and $regex never matches one over ${FILTER_LIMITS.regexInput}`;
       }
-      if (typeof v === "string" && v.length * f.size > left) {
+      if (typeof v === "string" && v.length * f.weight > left) {
         return `${here} is a string of ${v.length} characters, which /${f.source}/ would cost more to test than is left of the event's $regex work budget, so it does not match`;
       }
       return `${here} is ${shown(v)}, which does not match /${f.source}/`;
@@ -302,16 +313,16 @@ function test(f: Filter, v: unknown, b: FilterBudget): boolean {
     case "text":
       return anyScalar(v, b, (s) => typeof s === "string" && work(b, chars(textCost(f.op, s, f.value))) && textTest(f.op, s, f.value));
     case "regex":
-      // test() asks for no groups, so RE2 runs its DFA: capture groups cost nothing more here (a
-      // transformation's matches pay for them: captureFactor).
-      return anyScalar(v, b, (s) => typeof s === "string" && s.length <= FILTER_LIMITS.regexInput && spend(b, s.length * f.size) && f.pattern.test(s));
+      // One unanchored find reads each character at most once at each instruction: charged before it
+      // runs, by the string's length times the weighed program (findsIn: never re2js's lazy DFA).
+      return anyScalar(v, b, (s) => typeof s === "string" && s.length <= FILTER_LIMITS.regexInput && spend(b, s.length * f.weight) && findsIn(f.pattern, s));
     case "exist":
       return (v !== undefined) === f.value;
   }
 }
 
 /** The sum over a filter's `$regex` conditions of `size` of each. */
-function sumRegexes(f: Filter, size: (program: number) => number): number {
+function sumRegexes(f: Filter, size: (regex: Extract<Filter, { kind: "regex" }>) => number): number {
   switch (f.kind) {
     case "all":
     case "any":
@@ -322,17 +333,20 @@ function sumRegexes(f: Filter, size: (program: number) => number): number {
     case "field":
       return sumRegexes(f.of, size);
     case "regex":
-      return size(f.size);
+      return size(f);
     default:
       return 0;
   }
 }
 
-/** What testing one character costs a filter at most: the program sizes of its `$regex` conditions. */
-export const regexWeight = (f: Filter): number => sumRegexes(f, (n) => n);
+/** What testing one character costs a filter at most, in `regexWork` units: the weights of its `$regex` conditions' programs. */
+export const regexWeight = (f: Filter): number => sumRegexes(f, (r) => r.weight);
+
+/** The RE2 instructions a filter's `$regex` conditions compile to (what holding it compiled costs). */
+export const regexInstructions = (f: Filter): number => sumRegexes(f, (r) => r.size);
 
 /** What a filter counts toward FILTER_LIMITS.accountRegexProgram: its patterns' sizes, each at least `regexCharge`. */
-export const programCharge = (f: Filter): number => sumRegexes(f, (n) => Math.max(n, FILTER_LIMITS.regexCharge));
+export const programCharge = (f: Filter): number => sumRegexes(f, (r) => Math.max(r.size, FILTER_LIMITS.regexCharge));
 
 /** Takes `cost` from the `$regex` budget if that much is left (a shorter string may still fit). */
 function spend(b: FilterBudget, cost: number): boolean {
@@ -569,7 +583,7 @@ class Validator {
       const pattern = RE2JS.compile(operand);
       const size = pattern.programSize();
       if (this.given && size > FILTER_LIMITS.regexProgram) return this.fail(path, programTooLarge(String(size)));
-      return { kind: "regex", source: operand, pattern, size };
+      return { kind: "regex", source: operand, pattern, size, weight: programWeight(pattern) };
     } catch (e) {
       // RE2 quotes the part of the pattern it stopped at, which may be the rest of it.
       const why = (e instanceof Error ? e.message.replace(/^error parsing regexp: /, "") : String(e)).replace(/`([\s\S]*)`$/, (_, part: string) => `\`${excerpt(part)}\``);

@@ -4,7 +4,7 @@
  * filters), or else text found in the raw body (case-insensitive). Matching is pure; the
  * bound on how many events one search examines is the caller's.
  */
-import { FILTER_LIMITS, filterBudget, filterIssuePath, matchesFilter, regexWeight, validateFilter, workSpent, type Filter, type FilterBudget } from "./filter";
+import { FILTER_LIMITS, filterBudget, filterIssuePath, matchesFilter, regexSpent, regexWeight, validateFilter, workSpent, type Filter, type FilterBudget } from "./filter";
 import { FilterInput, type EventContent } from "./match";
 
 /** Text: the forms (lower case) in which the text may be written in a raw body; one found is a match. */
@@ -53,11 +53,14 @@ function textForms(lower: string): string[] {
 }
 
 /**
- * The `$regex` work one search call may do: characters of bodies examined times the filter's
- * regex weight (regexWeight). About a second on the costliest patterns; a filter's own budget
- * bounds one event, this the thousand a call examines.
+ * The `$regex` work one search (or range replay) call may do, in FILTER_LIMITS.regexWork's units:
+ * before reading, characters of bodies examined times the filters' regex weight (regexWeight: each
+ * `$regex` tests a string of a body at most once); as it examines them, the work their budgets spent
+ * (CallWork: headers' strings too, which no body counts). At the dearest rate measured (~11 ns a
+ * unit in workerd) about 0.75 s; an event's own budget (regexWork, ~23 ms) bounds one event, this the
+ * thousand a call may examine (1,000 budgets would be 23 s).
  */
-const SEARCH_REGEX_WORK = 32 * 1024 * 1024;
+const SEARCH_REGEX_WORK = 64 * 1024 * 1024;
 
 /** The characters of bodies one call examines: `maxChars`, fewer for a filter whose `$regex` conditions cost more per character. */
 export function searchChars(query: SearchQuery, maxChars: number): number {
@@ -79,9 +82,10 @@ export function charsForRegexWeight(weight: number, maxChars: number): number {
  */
 export const CALL_FILTER_WORK = 4 * FILTER_LIMITS.work;
 
-/** What a call's filters have spent (CALL_FILTER_WORK), event by event, each event's budget fresh. */
+/** What a call's filters have spent (CALL_FILTER_WORK, SEARCH_REGEX_WORK), event by event, each event's budget fresh. */
 export class CallWork {
   private spent = 0;
+  private regex = 0;
 
   /** `f` with a fresh budget for one event; what it spends counts toward the call's. */
   measure<T>(f: (budget: FilterBudget) => T): T {
@@ -90,12 +94,13 @@ export class CallWork {
       return f(budget);
     } finally {
       this.spent += workSpent(budget);
+      this.regex += regexSpent(budget);
     }
   }
 
   /** Whether the call has spent its bound: it examines no further event. */
   get exhausted(): boolean {
-    return this.spent >= CALL_FILTER_WORK;
+    return this.spent >= CALL_FILTER_WORK || this.regex >= SEARCH_REGEX_WORK;
   }
 }
 

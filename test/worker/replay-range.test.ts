@@ -123,17 +123,17 @@ describe("POST /v1/events/replay (a time range)", () => {
   it("reads fewer bodies a call when the targets' filters have costly $regex patterns, and replays as much", async () => {
     const p = pipeline(LONG_RETENTION);
     const t = timeline();
-    // 4,000 characters an event, none a run of 1,000 letters: within a filter's own budget for one
-    // event (about 150 ms each with this pattern), so a call over 1,000 of them took minutes.
-    const miss = ("a".repeat(999) + "1").repeat(4);
+    // 900 characters an event, none a run of 300 letters: within a filter's own budget for one
+    // event (its weight is ~1,500 a character), 60 of them over what one call may do.
+    const miss = ("a".repeat(299) + "1").repeat(3);
     const hook = await p.createWebhook({
       url: `https://downstream.test/ok/${t.k}`,
       eventTypes: ["*"],
       organizationUid: t.org,
-      filter: { body: { s: { $regex: "\\pL{1000}" } } },
+      filter: { body: { s: { $regex: "\\pL{300}" } } },
     });
-    await storeEvents(env.DB, Array.from({ length: 10 }, (_, i) => t.row(i, { body: JSON.stringify({ s: i === 9 ? "b".repeat(1000) : miss }) })));
-    const range = { since: t.at(0), until: t.at(10), webhookUid: hook.uid };
+    await storeEvents(env.DB, Array.from({ length: 60 }, (_, i) => t.row(i, { body: JSON.stringify({ s: i === 59 ? "b".repeat(300) : miss }) })));
+    const range = { since: t.at(0), until: t.at(60), webhookUid: hook.uid };
     const first = await replay(p, range);
     expect(first).toMatchObject({ status: 202, json: { events: 0, deliveries: 0 } });
     expect(first.json.nextCursor).not.toBeNull();
@@ -141,7 +141,7 @@ describe("POST /v1/events/replay (a time range)", () => {
     let calls = 1;
     for (let page = first; page.json.nextCursor !== null; calls++) page = await replay(p, { ...range, cursor: page.json.nextCursor });
     expect(calls).toBeGreaterThan(1);
-    expect(await deliveryEvents(hook.uid)).toEqual([{ event_id: `evt_${t.k}_9`, status: "pending" }]);
+    expect(await deliveryEvents(hook.uid)).toEqual([{ event_id: `evt_${t.k}_59`, status: "pending" }]);
   });
 
   it("ends a page once the filters tested have done the call's work bound, each event with a budget of its own, and replays as much", async () => {

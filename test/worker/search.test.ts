@@ -181,11 +181,11 @@ describe("event search", () => {
 
   it("examines fewer characters per call for a filter whose $regex costs more per character, and finds as much", async () => {
     const { p, tag, w } = fresh();
-    // 4,000 characters an event, none a run of 1,000 letters: within the filter's own budget for one
-    // event (about 80 ms each with this pattern), so a call over 1,000 of them took over a minute.
-    const miss = ("a".repeat(999) + "1").repeat(4);
-    await storeEvents(env.DB, Array.from({ length: 10 }, (_, i) => row(tag, i, w.since + i * 1000, { s: i === 0 ? "b".repeat(1000) : miss })));
-    const q = '{"body": {"data.s": {"$regex": "\\\\pL{1000}"}}}';
+    // 900 characters an event, none a run of 300 letters: within the filter's own budget for one
+    // event (its weight is ~1,500 a character), 60 of them over what one call may do.
+    const miss = ("a".repeat(299) + "1").repeat(3);
+    await storeEvents(env.DB, Array.from({ length: 60 }, (_, i) => row(tag, i, w.since + i * 1000, { s: i === 0 ? "b".repeat(300) : miss })));
+    const q = '{"body": {"data.s": {"$regex": "\\\\pL{300}"}}}';
     const first = await search(p, q, w);
     expect(first.status).toBe(200);
     expect(first.json.data).toEqual([]);
@@ -202,6 +202,32 @@ describe("event search", () => {
     expect(calls).toBeGreaterThan(1);
     const cheap = await search(p, '{"body": {"data.s": {"$regex": "^b+$"}}}', w);
     expect([ids(cheap), cheap.json.nextCursor]).toEqual([[`evt_${tag}_0`], null]);
+  });
+
+  it("stops a call once its events' $regex work reaches the call's bound, header strings too (no body counts them), and finds as much", async () => {
+    const { p, tag, w } = fresh();
+    // A header of 1,300 characters, no run of 300 letters but in one event: ~1,500 a character, so
+    // each event spends nearly its whole $regex budget, and 40 of them over what one call may do
+    // (the bodies, a few dozen characters each, are far under the characters bound).
+    const miss = ("a".repeat(299) + "1").repeat(5).slice(0, 1300);
+    const rows = Array.from({ length: 40 }, (_, i) => row(tag, i, w.since + i * 1000, {}, { headers: { "x-note": i === 3 ? "b".repeat(1300) : miss } }));
+    await storeEvents(env.DB, rows);
+    const q = '{"headers": {"x-note": {"$regex": "\\\\pL{300}"}}}';
+    const parsed = parseSearch(q);
+    if (!parsed.ok) throw new Error(parsed.message);
+    const b = filterBudget();
+    expect(matchesSearch(parsed.query, { body: rows[3]!.body, headers: rows[3]!.headers }, b)).toBe(true);
+    expect(FILTER_LIMITS.regexWork - b.left).toBeGreaterThan(FILTER_LIMITS.regexWork * 0.9);
+    const found: string[] = [];
+    let calls = 0;
+    for (let cursor: string | null = ""; cursor !== null && calls < 10; calls++) {
+      const res = await search(p, q, w, cursor ? `&cursor=${cursor}` : "");
+      expect(res.status).toBe(200);
+      found.push(...ids(res));
+      cursor = res.json.nextCursor;
+    }
+    expect(found).toEqual([`evt_${tag}_3`]);
+    expect(calls).toBe(2);
   });
 
   it("stops a call once a filter's other conditions have done its work bound, each event matched with a budget of its own, and finds as much", async () => {

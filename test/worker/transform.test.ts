@@ -5,7 +5,8 @@ import { describe, expect, it, vi } from "vitest";
 import { type CompiledTransform, TRANSFORM_LIMITS, compileTransform, runTransform } from "../../src/pipeline/transform";
 import { JSONATA, typesArrayItems } from "../../src/pipeline/jsonata-check";
 import { evaluate } from "../../src/pipeline/jsonata-meter";
-import { captureFactor, meteredRegExp, programBound, programWeight, re2Program } from "../../src/pipeline/linear-regexp";
+import { captureFactor, meteredRegExp, programBound, re2Program } from "../../src/pipeline/linear-regexp";
+import { programWeight } from "../../src/routing/regex-weight";
 import jsonataSource from "jsonata/jsonata.js?raw";
 // re2js exports no subpaths: its ES build (the file the bundler picks) is read by path.
 import re2jsSource from "../../node_modules/re2js/build/index.js?raw";

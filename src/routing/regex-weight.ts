@@ -1,0 +1,64 @@
+/**
+ * What matching a compiled RE2 program costs a character, weighed by its instructions' kinds, and
+ * matching on the engines those weights were measured on: a transformation's regular expressions
+ * (pipeline/linear-regexp.ts, charged in TRANSFORM_LIMITS.regexWorkPerStep) and a content filter's
+ * `$regex` (filter.ts, charged in FILTER_LIMITS.regexWork) are weighed alike.
+ */
+import type { RE2JS } from "re2js";
+import { isIndexable } from "../domain/guards";
+
+/**
+ * What a character of matching costs at each kind of RE2 instruction (programWeight), a thread
+ * alive at it at each character, in workerd: ~15–22 ns at a plain one (`.`, a rune, a class of up to 4
+ * ranges; alternatives and assertions less), ~30 at a class searched by halves (`\pL`), ~35–45 at a
+ * rune folded to its case (`(?i)ι` over `ι`, `(?i)k` over Kelvin signs).
+ */
+export const REGEX_INSTRUCTION_WEIGHTS = {
+  /** An instruction of any other kind: a rune, a class of up to 4 ranges, `.`, an alternative, an empty-width assertion, a capture. */
+  plain: 2,
+  /** A class of more than 4 ranges (`\pL`, `[\w.-]`): re2js searches its ranges by halves. */
+  largeClass: 5,
+  /** A rune matched with its case folded (`(?i)k`, `(?i)ι`): re2js walks the rune's case orbit (k, K, K) in a map. */
+  folded: 5,
+} as const;
+
+/** re2js 2.10's instruction kind (its `Inst.RUNE`) that the weights tell apart: a class, or a rune folded to its case. */
+const RUNE = 8;
+/** Its `arg` flag on a RUNE instruction of one rune matched with its case folded. */
+const FOLD_CASE = 1;
+
+/**
+ * A compiled program's instructions, each weighed by what a character of matching costs at it
+ * (REGEX_INSTRUCTION_WEIGHTS): a rune folded to its case walks the rune's case orbit
+ * at each character, a class of many ranges is searched, the rest cost alike. Read from re2js's
+ * program once per compile (test/worker/transform.test.ts pins what it reads); one it cannot read
+ * (not re2js 2.10's) weighs as if each instruction were of the dearest kind.
+ */
+export function programWeight(re: RE2JS): number {
+  const weights = REGEX_INSTRUCTION_WEIGHTS;
+  const dearest = Math.max(weights.plain, weights.largeClass, weights.folded);
+  const insts: unknown = re.re2().prog.inst;
+  if (!Array.isArray(insts) || insts.length !== re.programSize()) return re.programSize() * dearest;
+  let weight = 0;
+  for (const inst of insts) {
+    if (!isIndexable(inst) || typeof inst.op !== "number" || typeof inst.arg !== "number" || !(inst.runes instanceof Int32Array)) {
+      return re.programSize() * dearest;
+    }
+    if (inst.op !== RUNE) weight += weights.plain;
+    else if (inst.runes.length === 1 && (inst.arg & FOLD_CASE) !== 0) weight += weights.folded;
+    // re2js goes through up to 4 ranges one by one, and searches more by halves.
+    else if (inst.runes.length > 8) weight += weights.largeClass;
+    else weight += weights.plain;
+  }
+  return weight;
+}
+
+/**
+ * Whether `re` matches somewhere in `s`, by re2js's matcher: its one-pass, bit-state or NFA engine,
+ * the engines whose cost programWeight's weights and rates were measured on (a find reads a
+ * character at most once at each instruction: `s.length × programWeight(re)` at most). Not `re.test`:
+ * asking for no groups takes re2js's lazy DFA, which over some texts builds a state at nearly every
+ * character (8 × `(?i)[kι]\pL{12}[xy]` over 261 KB of Kelvin signs, `k`, `κ`, `Ι`: ~1 s an event in
+ * workerd, where the NFA is bounded by its weight). A content filter's `$regex` (filter.ts).
+ */
+export const findsIn = (re: RE2JS, s: string): boolean => re.matcher(s).find();
