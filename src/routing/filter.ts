@@ -109,7 +109,8 @@ export const FILTER_LIMITS = {
    * the lazy DFA) took 4–11 ns a unit in workerd with every thread alive (TRANSFORM_LIMITS.regexWorkPerStep),
    * so about 20–25 ms an event at the dearest. Charged by program size and run on the DFA, a filter of
    * 8 × `(?i)[kι]\pL{12}[xy]` spent about 1 s an event (2.9 s at worst) in workerd; now 14 tests of
-   * 2,000 characters, then none.
+   * 2,000 characters, then none: 6–14 ms an event in workerd (vitest's pool, the whole budget spent),
+   * 8 × `(?i)k{300}x` over Kelvin signs 6–13, 8 × `(?i)(?:ικ|κι|.){120}[xy]` over folded Greek 9–12.
    */
   regexWork: 2 * 1024 * 1024,
   /**
