@@ -115,12 +115,11 @@ const NO_ONE_PASS = "(?:\\b|\\B)";
 export const programBound = (source: RegexSource): number => re2Program(source).bound;
 
 /**
- * How many times dearer a character of matching is with `captures` groups than without: each thread
- * carries its captures, copied at each instruction it is added at (and a match's groups are read by
- * running again from its start, charged as a match of its own). Over `(?:(a)|.){150}`, `(.){300}`
- * and `(a)(a)…` in node, per character × weight: 6–9 ns with a capture or two (4–6 without), ~18 with
- * 64, ~75 with 400, ~235 with 1,300; so one more weight per TRANSFORM_LIMITS.regexCapturesPerWeight
- * (in workerd these patterns then ran 0.16–0.45 µs a step).
+ * How many times dearer a character of reading a match's groups is with `captures` groups than a
+ * find: that run carries them all in each thread, copied at each instruction it is added at, where
+ * re2js's find carries one group's whatever the pattern holds. Over `(?:.*(a)){K}z|a` in node, per
+ * character × weight, that run against the find: 1.5–1.7 times with up to 10 groups, 3.2 with 20, 11
+ * with 100, 42 with 400; so one more weight per TRANSFORM_LIMITS.regexCapturesPerWeight.
  */
 export const captureFactor = (captures: number): number => 1 + Math.ceil(captures / TRANSFORM_LIMITS.regexCapturesPerWeight);
 
@@ -135,8 +134,8 @@ export const captureFactor = (captures: number): number => 1 + Math.ceil(capture
 export class LinearRegExp {
   lastIndex = 0;
   readonly #re: RE2JS;
-  /** Its program weighed (programWeight), times captureFactor: the work of a character read. */
-  readonly #size: number;
+  /** The work of a character read: `find`, its program weighed (programWeight); `groups`, that times captureFactor. */
+  readonly #size: { find: number; groups: number };
   readonly #reads: ReadsCounted;
   readonly #meter: RegexMeter | undefined;
 
@@ -147,7 +146,8 @@ export class LinearRegExp {
       // Charged before, not after: compiling is the cost.
       meter?.compiling(program.bound);
       const re = RE2JS.compile(program.pattern, re2Flags(source.flags));
-      c = { re, size: programWeight(re) * captureFactor(re.groupCount()), reads: countingReads(re) };
+      const weight = programWeight(re);
+      c = { re, size: { find: weight, groups: weight * captureFactor(re.groupCount()) }, reads: countingReads(re) };
       compiled?.set(source, c);
     }
     this.#re = c.re;
@@ -162,26 +162,33 @@ export class LinearRegExp {
       this.lastIndex = 0;
       return null;
     }
-    const size = this.#size;
-    this.#meter?.before((input.length - from) * size);
+    // Each run of RE2 costs besides its characters (its matcher, JSONata's match object around it).
+    const perRun = TRANSFORM_LIMITS.regexWorkPerRun;
+    const { find, groups: grouped } = this.#size;
+    this.#meter?.before(perRun + (input.length - from) * find);
     this.#reads.start();
     const m = this.#re.matcher(input);
+    // re2js's find keeps one group's captures (the match's bounds), whatever the pattern holds.
     const found = m.find(from);
     if (!found) {
-      this.#meter?.after((input.length - from) * size);
+      this.#meter?.after(perRun + (input.length - from) * find);
       this.lastIndex = 0;
       return null;
     }
     // A match costs what RE2 read, which may be far past its end (countingReads); were its reads
     // not noted, as if it read to the end.
-    this.#meter?.after(Math.max(this.#reads.read() ?? input.length - from, m.end() - from) * size);
-    // Reading the groups runs RE2 again from the match's start: a second match, checked and charged as one.
+    const read = Math.max(this.#reads.read() ?? input.length - from, m.end() - from);
+    this.#meter?.after(perRun + read * find);
+    // Reading the groups runs RE2 again from the match's start, with all its captures: a second
+    // match, checked and charged as one, dearer by them. Anchored there, it reads no further than
+    // the find did: its threads are those the find started there (or ones at the same instruction
+    // and character, started before), and it stops where the find could.
     const groups: (string | undefined)[] = [m.group(0) ?? undefined];
     if (m.groupCount() > 0) {
-      this.#meter?.before((input.length - m.start()) * size);
+      this.#meter?.before(perRun + (from + read - m.start()) * grouped);
       this.#reads.start();
       for (let i = 1; i <= m.groupCount(); i++) groups.push(m.group(i) ?? undefined);
-      this.#meter?.after(Math.max(this.#reads.read() ?? input.length - m.start(), m.end() - m.start()) * size);
+      this.#meter?.after(perRun + Math.max(this.#reads.read() ?? input.length - m.start(), m.end() - m.start()) * grouped);
     }
     this.lastIndex = m.end();
     return Object.assign(groups, { index: m.start(), input });
@@ -194,8 +201,8 @@ export type CompiledRegExps = Map<RegexSource, Compiled>;
 /** A pattern compiled, and how far its matches read. */
 interface Compiled {
   re: RE2JS;
-  /** The work of a character read. */
-  size: number;
+  /** The work of a character read, by the find and by reading the groups. */
+  size: { find: number; groups: number };
   reads: ReadsCounted;
 }
 

@@ -222,18 +222,34 @@ export const TRANSFORM_LIMITS = {
   largeCopiesPerStep: 25,
   /**
    * Work of a regular expression per step: characters read times its program weighed
-   * (programWeight, routing/regex-weight.ts). Linear is not cheap: with every
-   * instruction's thread alive at each character, re2js's NFA (long texts) and bit-state engine
-   * (short ones, programs up to 500 instructions) took 4–11 ns a character × weight in workerd:
-   * 1.0–1.3 µs a step at this rate for `[a-z0-9_.-]{300}`, `[^,]{300}`, `.{300}` and `(?i)k{300}`
-   * over Kelvin signs, the dearest found; `\pL`, folded Greek and Cyrillic alternatives, `\b` and
-   * empty alternatives 0.6–1.0; any over 800 characters (bit-state) 0.2–0.9. Charged by instructions
-   * unweighed at a step per 500, `(?i)(?:ικ|κι|.){150}[xy]` ran 20–30 µs a step (46,817 steps over
-   * 21,500 characters: ~1 s in workerd); now 0.66–0.74, stopped past ~1,500 characters.
+   * (programWeight, routing/regex-weight.ts), and regexWorkPerRun a run. Linear is
+   * not cheap: with every instruction's thread alive at each character, re2js's NFA (long texts) and
+   * bit-state engine (short ones, programs up to 500 instructions) took 4–11 ns a character × weight
+   * in workerd. Against the audit's `(?i)(?:ικ|κι|.){150}[xy]` (0.66–0.74 µs a step in workerd),
+   * over 4,000 characters in node: `(?:a|b|.){160}x` and `(?i)(?:a|.){150}x` 1.9 times, `(?i)a{300}x`
+   * 1.7, `.{300}x` 1.66, `[a-z]{300}x` 1.5, `[a-z0-9_.-]{300}x` 1.2, `[^,]{300}x`, `(?i)k{300}x` over
+   * Kelvin signs, `\pL{300}x` 1.0–1.2: the dearest ~1.25–1.4 µs a step, no headroom for a larger
+   * rate. Realistic patterns keep few threads alive and ran 0.35–1 µs a step over 256 KiB in node
+   * (`$contains(c, /order/i)` 36,364 steps; `$count($match(b, /(\d+):(\d+)/))` ~94,000, 89 ms: such a
+   * body takes more than the steps there, whatever the rate). Charged by instructions unweighed at
+   * a step per 500, `(?i)(?:ικ|κι|.){150}[xy]` ran 20–30 µs a step (46,817 steps over 21,500
+   * characters: ~1 s in workerd); now stopped past ~1,500 characters.
    */
   regexWorkPerStep: 120,
-  /** Capture groups that make a character of matching cost its program's weight once more (captureFactor, linear-regexp.ts). */
-  regexCapturesPerWeight: 20,
+  /**
+   * Work of each run of a regular expression besides its characters (a find, reading a match's
+   * groups): a matcher, and JSONata's handling of each match. Charged by characters alone,
+   * `$replace(t, /\s+/, "_")` of 10,000 one-space matches ran 2–3.6 µs a step in node, `$count($match(s,
+   * /[ab]/))` 2.2–2.6; at 200 a run ~1–1.8 and 0.6–1.2 (`$split` of 32,000 pieces, 0.5).
+   */
+  regexWorkPerRun: 200,
+  /**
+   * Capture groups that make a character of reading a match's groups cost its program's weight once
+   * more (captureFactor, linear-regexp.ts); the find keeps one group's captures whatever the pattern
+   * holds. Against the find over the same `(?:.*(a)){K}z|a` in node: 1.5–1.7 times with up to 10
+   * groups, 3.2 with 20, 5 with 40, 11 with 100, 42 with 400.
+   */
+  regexCapturesPerWeight: 10,
   /**
    * Instructions of a regular expression compiled per step, charged before compiling by the most
    * its text can compile to (regexSizeBound, which counts a class by what building it takes: its

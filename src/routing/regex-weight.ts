@@ -9,16 +9,24 @@ import { isIndexable } from "../domain/guards";
 
 /**
  * What a character of matching costs at each kind of RE2 instruction (programWeight), a thread
- * alive at it at each character, in workerd: ~15–22 ns at a plain one (`.`, a rune, a class of up to 4
- * ranges; alternatives and assertions less), ~30 at a class searched by halves (`\pL`), ~35–45 at a
- * rune folded to its case (`(?i)ι` over `ι`, `(?i)k` over Kelvin signs).
+ * alive at it at each character, in node over 4,000 characters: 16–24 ns at a plain one (`.`, a
+ * rune, a rune folded within ASCII, a class of one range; alternatives and assertions less), ~22
+ * at a class of 2–4 ranges (`[^,]`, `[a-z0-9_.-]`: 27 weighed 2, the dearest then), ~33 at a class
+ * searched by halves (`\pL`), ~39 at a rune folded to its case whose orbit leaves ASCII (`(?i)k`
+ * over Kelvin signs).
  */
 export const REGEX_INSTRUCTION_WEIGHTS = {
-  /** An instruction of any other kind: a rune, a class of up to 4 ranges, `.`, an alternative, an empty-width assertion, a capture. */
+  /** An instruction of any other kind: a rune, a class of one range, `.`, an alternative, an empty-width assertion, a capture. */
   plain: 2,
+  /** A class of 2 to 4 ranges (`[a-z0-9_.-]`, `[^,]`): re2js goes through them one by one. */
+  smallClass: 3,
   /** A class of more than 4 ranges (`\pL`, `[\w.-]`): re2js searches its ranges by halves. */
   largeClass: 5,
-  /** A rune matched with its case folded (`(?i)k`, `(?i)ι`): re2js walks the rune's case orbit (k, K, K) in a map. */
+  /**
+   * A rune matched with its case folded whose orbit leaves ASCII (`(?i)k`: k, K, U+212A; `(?i)s`;
+   * `(?i)ι`): re2js walks it in a map at each character. One within ASCII (`(?i)a`) is plain: it is
+   * compared directly with an ASCII character (`(?i)a{300}x` ran as `.{300}x`).
+   */
   folded: 5,
 } as const;
 
@@ -28,15 +36,29 @@ const RUNE = 8;
 const FOLD_CASE = 1;
 
 /**
+ * Whether a folded rune's case orbit is two ASCII letters (`a` `A`): re2js compares such a rune
+ * with an ASCII character directly, and walks the orbit only for a character past ASCII, at most two
+ * members. The other ASCII letters' orbits leave ASCII (`k` `K` U+212A KELVIN SIGN, `s` `S` U+017F
+ * LONG S: Unicode's simple case folding), as do all non-ASCII letters' (re2js keeps the rune
+ * lowest in its orbit: `K`, `S`).
+ */
+const asciiPairFolded = (rune: number): boolean => {
+  const lower = rune | 0x20;
+  return rune < 0x80 && lower >= 0x61 && lower <= 0x7a && lower !== 0x6b && lower !== 0x73;
+};
+
+/**
  * A compiled program's instructions, each weighed by what a character of matching costs at it
- * (REGEX_INSTRUCTION_WEIGHTS): a rune folded to its case walks the rune's case orbit
- * at each character, a class of many ranges is searched, the rest cost alike. Read from re2js's
- * program once per compile (test/worker/transform.test.ts pins what it reads); one it cannot read
- * (not re2js 2.10's) weighs as if each instruction were of the dearest kind.
+ * (REGEX_INSTRUCTION_WEIGHTS): a rune folded to its case whose orbit leaves ASCII
+ * walks the orbit at each character, a class is gone through range by range (up to 4) or searched
+ * by halves, the rest cost alike. Read from re2js's program once per compile
+ * (test/worker/transform.test.ts pins what it reads); one it cannot read (not re2js 2.10's) weighs
+ * as if each instruction were of the dearest kind. Capture groups are not weighed here: they make
+ * only reading a match's groups dearer (captureFactor).
  */
 export function programWeight(re: RE2JS): number {
   const weights = REGEX_INSTRUCTION_WEIGHTS;
-  const dearest = Math.max(weights.plain, weights.largeClass, weights.folded);
+  const dearest = Math.max(weights.plain, weights.smallClass, weights.largeClass, weights.folded);
   const insts: unknown = re.re2().prog.inst;
   if (!Array.isArray(insts) || insts.length !== re.programSize()) return re.programSize() * dearest;
   let weight = 0;
@@ -44,10 +66,12 @@ export function programWeight(re: RE2JS): number {
     if (!isIndexable(inst) || typeof inst.op !== "number" || typeof inst.arg !== "number" || !(inst.runes instanceof Int32Array)) {
       return re.programSize() * dearest;
     }
+    const runes = inst.runes;
     if (inst.op !== RUNE) weight += weights.plain;
-    else if (inst.runes.length === 1 && (inst.arg & FOLD_CASE) !== 0) weight += weights.folded;
+    else if (runes.length === 1) weight += (inst.arg & FOLD_CASE) !== 0 && !asciiPairFolded(runes[0] ?? -1) ? weights.folded : weights.plain;
     // re2js goes through up to 4 ranges one by one, and searches more by halves.
-    else if (inst.runes.length > 8) weight += weights.largeClass;
+    else if (runes.length > 8) weight += weights.largeClass;
+    else if (runes.length > 2) weight += weights.smallClass;
     else weight += weights.plain;
   }
   return weight;

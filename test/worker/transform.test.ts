@@ -32,10 +32,13 @@ async function failure(expr: string, body: string, opts?: { maxSteps?: number; m
   return r;
 }
 
-/** The work of a character read by a pattern, as LinearRegExp charges it: its program weighed, times its captures' factor. */
-function workPerChar(source: string): number {
+/**
+ * The work of a character read by a pattern, as LinearRegExp charges it: by the find, its program
+ * weighed; by reading a match's groups, that times its captures' factor.
+ */
+function workPerChar(source: string): { find: number; groups: number } {
   const re = RE2JS.compile(source);
-  return programWeight(re) * captureFactor(re.groupCount());
+  return { find: programWeight(re), groups: programWeight(re) * captureFactor(re.groupCount()) };
 }
 
 const podium = JSON.parse(messageReceived);
@@ -194,10 +197,10 @@ describe("transformations", () => {
     const body = JSON.stringify({ a: "a".repeat(600) });
     const captured = await runTransform(compile(`{"n": $count($match(a, /${"(a)".repeat(100)}/))}`), body);
     expect(captured).toMatchObject({ ok: true, body: '{"n":6}' });
-    // 600 characters × 302 instructions weighed 2 each × (1 + 100/20).
-    expect(workPerChar("(a)".repeat(100))).toBe(302 * 2 * 6);
-    expect(captured.steps).toBeGreaterThanOrEqual((600 * 302 * 2 * 6) / TRANSFORM_LIMITS.regexWorkPerStep);
-    const stopped = await failure(`$match(a, /${"(a)".repeat(1300)}/)`, body);
+    // 600 characters × 302 instructions weighed 2 each by the finds, × (1 + 100/10) by reading the groups.
+    expect(workPerChar("(a)".repeat(100))).toEqual({ find: 302 * 2, groups: 302 * 2 * 11 });
+    expect(captured.steps).toBeGreaterThanOrEqual((600 * 302 * 2 * 12) / TRANSFORM_LIMITS.regexWorkPerStep);
+    const stopped = await failure(`$match(a, /${"(a)".repeat(1300)}/)`, JSON.stringify({ a: "a".repeat(3_000) }));
     expect(stopped.reason).toMatch(/^transform: stopped: a regular expression's match could take more than the evaluation steps left/);
     // Without a capture, as before.
     const plain = await runTransform(compile(`{"n": $count($match(a, /${"(?:a)".repeat(100)}/))}`), body);
@@ -209,26 +212,26 @@ describe("transformations", () => {
   it("charges a match by what RE2 read, which may be far past its end: it reads on while a branch it prefers may still match", async () => {
     // `/a*b|a/` over a run of `a`: each match is one `a`, and RE2 first reads every `a` after it
     // looking for a `b` (250,000 of them took ~25 ms a match in workerd, charged one step each).
-    const size = workPerChar("a*b|a");
+    const size = workPerChar("a*b|a").find;
     const body = JSON.stringify({ a: "a".repeat(5_000) });
     const read = await runTransform(compile(`{"n": $count($match(a, /a*b|a/, 50))}`), body);
     expect(read).toMatchObject({ ok: true, body: '{"n":50}' });
     // The i-th match reads the 5,000 − i characters from where it starts (less the last, which ends the input).
     let charged = 0;
-    for (let i = 0; i < 50; i++) charged += Math.ceil(((5_000 - i - 1) * size) / TRANSFORM_LIMITS.regexWorkPerStep);
+    for (let i = 0; i < 50; i++) charged += Math.ceil(((5_000 - i - 1) * size + TRANSFORM_LIMITS.regexWorkPerRun) / TRANSFORM_LIMITS.regexWorkPerStep);
     expect(read.steps).toBeGreaterThanOrEqual(charged);
     // Every match of it over 100,000: stopped within the steps, where each was one step.
     const all = await failure(`$count($match($pad("", 100000, "a"), /a*b|a/))`, "{}");
     expect(all.reason).toMatch(/^transform: stopped/);
     // The same with the groups read again from the match's start (`(a*b|a)`): both runs counted.
-    // (Its captures make a character dearer: captureFactor.)
+    // (Its captures make a character dearer when reading them: captureFactor.)
     const grouped = await runTransform(compile(`{"n": $count($match(a, /(a*b|a)/, 5))}`), body);
     expect(grouped).toMatchObject({ ok: true, body: '{"n":5}' });
     const groupedSize = workPerChar("(a*b|a)");
-    expect(grouped.steps).toBeGreaterThanOrEqual(Math.floor((2 * 5 * 4_990 * groupedSize) / TRANSFORM_LIMITS.regexWorkPerStep));
+    expect(grouped.steps).toBeGreaterThanOrEqual(Math.floor((5 * 4_990 * (groupedSize.find + groupedSize.groups)) / TRANSFORM_LIMITS.regexWorkPerStep));
     // The groups' run is a match of its own: not started when the steps left cannot pay for it (here
-    // the find's, ~91,700 steps, but not twice that).
-    const twoPassSize = workPerChar("(a*)b|(a)");
+    // the find's, ~45,800 steps, but not that and its groups' three times over).
+    const twoPassSize = workPerChar("(a*)b|(a)").find;
     const maxSteps = Math.ceil((250_000 * twoPassSize) / TRANSFORM_LIMITS.regexWorkPerStep) + 1000;
     const twice = await runTransform(compile(`$match($pad("", 250000, "a"), /(a*)b|(a)/, 1)`), "{}", { maxSteps });
     expect(twice).toMatchObject({ ok: false, reason: expect.stringMatching(/^transform: stopped: a regular expression's match could take more than the evaluation steps left/) });
@@ -241,46 +244,55 @@ describe("transformations", () => {
 
   it("weighs a pattern's program by its instructions' kinds, read from re2js's program: a folded rune or a class of many ranges costs more a character", () => {
     // Pins what programWeight reads of re2js 2.10's program (its instructions' op, runes and fold
-    // flag): were they read otherwise, these would change. Weights 2, and 5 for a class of over 4
-    // ranges or a rune folded to its case.
+    // flag): were they read otherwise, these would change. Weights 2, 3 for a class of 2 to 4
+    // ranges, and 5 for a class of more or a rune folded to its case whose orbit leaves ASCII.
     const weighed = (source: string, flags = "") => {
       const re = RE2JS.compile(re2Program({ source, flags }).pattern, flags.includes("i") ? RE2JS.CASE_INSENSITIVE : 0);
       return [re.programSize(), programWeight(re)];
     };
     expect(weighed("abc")).toEqual([5, 10]);
-    expect(weighed("[^,]+")).toEqual([4, 8]);
-    // Up to 4 ranges re2js goes through one by one; more, by halves.
-    expect(weighed("[a-z0-9_.-]")).toEqual([3, 6]);
+    expect(weighed("[^,]+")).toEqual([4, 9]);
+    // Up to 4 ranges re2js goes through one by one (one range as cheap as a rune); more, by halves.
+    expect(weighed("[a-z]")).toEqual([3, 6]);
+    expect(weighed("[a-z0-9_.-]")).toEqual([3, 7]);
     expect(weighed("[\\w.-]")).toEqual([3, 9]);
     expect(weighed("\\pL")).toEqual([3, 9]);
-    // A folded rune, by the flag or inline, ASCII (k, K, the Kelvin sign) or not.
+    // A folded rune whose case orbit leaves ASCII, by the flag or inline: k (K, the Kelvin sign),
+    // s (S, ſ), any non-ASCII letter.
     expect(weighed("k", "i")).toEqual([3, 9]);
     expect(weighed("(?i)k")).toEqual([3, 9]);
+    expect(weighed("(?i)S")).toEqual([3, 9]);
     expect(weighed("(?i)ικ")).toEqual([4, 14]);
+    expect(weighed("(?i)é")).toEqual([3, 9]);
+    // One whose orbit is two ASCII letters is compared directly with an ASCII character: plain.
+    expect(weighed("a", "i")).toEqual([3, 6]);
+    expect(weighed("(?i)order")).toEqual([7, 14]);
+    expect(weighed("(?i)Zk")).toEqual([4, 11]);
     // A folded class is its ranges, each case one: no fold walked.
-    expect(weighed("(?i)[a-c]")).toEqual([3, 6]);
+    expect(weighed("(?i)[a-c]")).toEqual([3, 7]);
     // Realistic patterns: a few dozen.
-    expect(weighed("[0-9]+PM", "i")).toEqual([6, 18]);
-    expect(weighed(",\\s*")).toEqual([5, 10]);
-    expect(weighed("[a-zA-Z0-9._%+-]+@[a-zA-Z0-9.-]+\\.[a-zA-Z]{2,}")).toEqual([11, 25]);
-    expect(weighed("(?i)(?:ικ|κι|.){150}[xy]")).toEqual([1053, 3906]);
-    // Captures: once more per 20 of them.
-    expect([0, 1, 20, 21, 400].map(captureFactor)).toEqual([1, 2, 2, 3, 21]);
+    expect(weighed("[0-9]+PM", "i")).toEqual([6, 12]);
+    expect(weighed(",\\s*")).toEqual([5, 11]);
+    expect(weighed("[a-zA-Z0-9._%+-]+@[a-zA-Z0-9.-]+\\.[a-zA-Z]{2,}")).toEqual([11, 28]);
+    expect(weighed('"id":\\s*"([^"]+)"')).toEqual([15, 32]);
+    expect(weighed("(?i)(?:ικ|κι|.){150}[xy]")).toEqual([1053, 3907]);
+    // Captures, when reading a match's groups: once more per 10 of them.
+    expect([0, 1, 10, 11, 400].map(captureFactor)).toEqual([1, 2, 2, 3, 41]);
   });
 
   it("charges a match by its characters × its program weighed: the audit's folded alternatives stop within a bound measured", async () => {
     // The audit's `(?i)(?:ικ|κι|.){150}[xy]` over 21,500 characters was charged 46,817 steps by
-    // instructions at a step per 500, and held the Worker 0.9–1.35 s. Weighed (3,906 for its 1,053
+    // instructions at a step per 500, and held the Worker 0.9–1.35 s. Weighed (3,907 for its 1,053
     // instructions) at a step per 120, it is stopped before it starts…
     const audited = await runTransform(compile(`{"n": $contains($pad("", 21500, "k"), /(?i)(?:ικ|κι|.){150}[xy]/)}`), "{}");
     expect(audited).toMatchObject({ ok: false, reason: expect.stringMatching(/^transform: stopped: a regular expression's match could take more than the evaluation steps left/) });
     expect(audited.steps).toBeLessThan(2000);
-    // …and runs over at most 50,000 × 120 / 3,906 characters: 1,500 are 48,825 steps of matching,
-    // 49,923 with compiling (85 ms in workerd on a loaded machine; its matching over longer texts ran
-    // 0.66–0.74 µs a step, the dearest patterns found up to ~1.3).
+    // …and runs over at most 50,000 × 120 / 3,907 characters: 1,500 are 48,840 steps of matching
+    // (and the run's 300), 49,938 with compiling (85 ms in workerd on a loaded machine; its matching
+    // over longer texts ran 0.66–0.74 µs a step, the dearest patterns found up to ~1.4).
     const longest = await runTransform(compile(`{"n": $contains($pad("", 1500, "k"), /(?i)(?:ικ|κι|.){150}[xy]/)}`), "{}");
     expect(longest).toMatchObject({ ok: true, body: '{"n":false}' });
-    expect(longest.steps).toBe(49_923);
+    expect(longest.steps).toBe(49_938);
     // Realistic patterns over a 10 KB body, a few KB of addresses, a list split: a few thousand steps at most.
     const words = "Call me at 3:30PM or 10:15 pm, the meeting is 4PM; see https://example.com/x?a=1 ";
     const body = JSON.stringify({
@@ -289,10 +301,67 @@ describe("transformations", () => {
       c: Array.from({ length: 1500 }, (_, i) => `item${i}`).join(", "),
     });
     const steps = async (expr: string) => (await runTransform(compile(expr), body)).steps;
-    expect(await steps(`{"r": $replace(b, /[0-9]+PM/i, "X")}`)).toBe(1689);
-    expect(await steps(`{"r": $count($match(e, /[a-zA-Z0-9._%+-]+@[a-zA-Z0-9.-]+\\.[a-zA-Z]{2,}/))}`)).toBe(991);
-    expect(await steps(`{"r": $count($split(c, /,\\s*/))}`)).toBe(1628);
-    expect(await steps(`{"r": $count($match(b, /(\\d+):(\\d+)/))}`)).toBe(4472);
+    // (Each match a run of RE2 besides its characters, 200 of its work: regexWorkPerRun.)
+    expect([
+      await steps(`{"r": $replace(b, /[0-9]+PM/i, "X")}`),
+      await steps(`{"r": $count($match(e, /[a-zA-Z0-9._%+-]+@[a-zA-Z0-9.-]+\\.[a-zA-Z]{2,}/))}`),
+      await steps(`{"r": $count($split(c, /,\\s*/))}`),
+      await steps(`{"r": $count($match(b, /(\\d+):(\\d+)/))}`),
+    ]).toEqual([1565, 1342, 4628, 3467]);
+  });
+
+  it("runs realistic patterns over large bodies within the steps: a find is charged by its program alone, its groups' reading by its captures too", async () => {
+    // e0a55723 charged the find by the captures as well (re2js's find keeps one group's, whatever the
+    // pattern holds), checked the groups' run against the rest of the text, and weighed every folded
+    // rune 5: these were stopped before they started, or within the steps (in node: 61,715 steps,
+    // 69,130 and 57,940 had they run). Now 2 ms, 14 ms and 35–54 ms in node.
+    const words = "Call me at 3:30PM or 10:15 pm, the meeting is 4PM; see https://example.com/x?a=1 ";
+    const text = (n: number) => words.repeat(Math.ceil(n / words.length)).slice(0, n);
+    const b = JSON.stringify({ id: "abc123", text: text(120_000) });
+    const found = await runTransform(compile(`{"m": $match(b, /"id":\\s*"([^"]+)"/).groups}`), JSON.stringify({ b }));
+    expect(found).toMatchObject({ ok: true, body: '{"m":["abc123"]}' });
+    const stepsLarge = [found.steps];
+    const c = Array.from({ length: 32_000 }, (_, i) => `item${i}`).join(", ").slice(0, 250_000);
+    const contains = await runTransform(compile(`{"r": $contains(c, /order/i)}`), JSON.stringify({ c }));
+    expect(contains).toMatchObject({ ok: true, body: '{"r":false}' });
+    stepsLarge.push(contains.steps);
+    const times = await runTransform(compile(`{"n": $count($match(b, /(\\d+):(\\d+)/))}`), JSON.stringify({ b: text(110_000) }));
+    expect(times).toMatchObject({ ok: true });
+    stepsLarge.push(times.steps);
+    expect(stepsLarge).toEqual([32_288, 34_685, 39_654]);
+  });
+
+  it("charges a find by its program weighed, reading a match's groups by its captures too, and each run a fixed work", () => {
+    const log: [string, number][] = [];
+    const Engine = meteredRegExp({ before: (w) => log.push(["before", w]), after: (w) => log.push(["after", w]), compiling: () => {} });
+    const perRun = TRANSFORM_LIMITS.regexWorkPerRun;
+    // `(a)(b)…(t)` over 1,000 characters ending in its match: the find reads them all, weighed 2 an
+    // instruction (62 of them); the groups' run reads the match's 20 from its start, × (1 + 20/10).
+    const groups = "abcdefghijklmnopqrst";
+    const source = groups.replace(/./g, "($&)");
+    const size = workPerChar(source);
+    expect(size).toEqual({ find: 62 * 2, groups: 62 * 2 * 3 });
+    const m = new Engine(new RegExp(source, "g")).exec("x".repeat(980) + groups);
+    expect(m?.index).toBe(980);
+    expect(log).toEqual([
+      ["before", perRun + 1_000 * size.find],
+      ["after", perRun + 1_000 * size.find],
+      ["before", perRun + 20 * size.groups],
+      ["after", perRun + 20 * size.groups],
+    ]);
+    // Without a match, the find alone; over nothing, still its run's work.
+    log.length = 0;
+    expect(new Engine(new RegExp(source, "g")).exec("")).toBeNull();
+    expect(log).toEqual([["before", perRun], ["after", perRun]]);
+  });
+
+  it("charges each match a fixed work besides its characters: JSONata's handling of many short matches", async () => {
+    // `$replace` of each space in "a a a …" (10,000 matches): 10,080 steps when charged by characters
+    // alone, 21–36 ms in node (2–3.6 µs a step); now ~1–1.8.
+    const t = "a ".repeat(10_000);
+    const replaced = await runTransform(compile(`{"n": $length($replace(t, /\\s+/, "_"))}`), JSON.stringify({ t }));
+    expect(replaced).toMatchObject({ ok: true, body: '{"n":20000}' });
+    expect(replaced.steps).toBe(20_286);
   });
 
   it("compiles a pattern that may begin the text without re2js's one-pass program, matching as RE2 does", () => {
