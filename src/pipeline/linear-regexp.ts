@@ -163,21 +163,24 @@ export class LinearRegExp {
       return null;
     }
     // Each run of RE2 costs besides its characters (its matcher, JSONata's match object around it).
+    // A run goes through its program at one position at least, whatever it reads: over "" a
+    // program of 4,000 instructions (`(?:a?){1000}(?:a?){1000}`) ran ~40 µs a call charged a run alone.
     const perRun = TRANSFORM_LIMITS.regexWorkPerRun;
     const { find, groups: grouped } = this.#size;
-    this.#meter?.before(perRun + (input.length - from) * find);
+    const left = Math.max(input.length - from, 1);
+    this.#meter?.before(perRun + left * find);
     this.#reads.start();
     const m = this.#re.matcher(input);
     // re2js's find keeps one group's captures (the match's bounds), whatever the pattern holds.
     const found = m.find(from);
     if (!found) {
-      this.#meter?.after(perRun + (input.length - from) * find);
+      this.#meter?.after(perRun + left * find);
       this.lastIndex = 0;
       return null;
     }
     // A match costs what RE2 read, which may be far past its end (countingReads); were its reads
     // not noted, as if it read to the end.
-    const read = Math.max(this.#reads.read() ?? input.length - from, m.end() - from);
+    const read = Math.max(this.#reads.read() ?? input.length - from, m.end() - from, 1);
     this.#meter?.after(perRun + read * find);
     // Reading the groups runs RE2 again from the match's start, with all its captures: a second
     // match, checked and charged as one, dearer by them. Anchored there, it reads no further than
@@ -185,10 +188,12 @@ export class LinearRegExp {
     // and character, started before), and it stops where the find could.
     const groups: (string | undefined)[] = [m.group(0) ?? undefined];
     if (m.groupCount() > 0) {
-      this.#meter?.before(perRun + (from + read - m.start()) * grouped);
+      // Besides its characters, each group declared (TRANSFORM_LIMITS.regexWorkPerGroup), used or not.
+      const perGroups = perRun + m.groupCount() * TRANSFORM_LIMITS.regexWorkPerGroup;
+      this.#meter?.before(perGroups + Math.max(from + read - m.start(), 1) * grouped);
       this.#reads.start();
       for (let i = 1; i <= m.groupCount(); i++) groups.push(m.group(i) ?? undefined);
-      this.#meter?.after(perRun + Math.max(this.#reads.read() ?? input.length - m.start(), m.end() - m.start()) * grouped);
+      this.#meter?.after(perGroups + Math.max(this.#reads.read() ?? input.length - m.start(), m.end() - m.start(), 1) * grouped);
     }
     this.lastIndex = m.end();
     return Object.assign(groups, { index: m.start(), input });

@@ -251,6 +251,13 @@ export const TRANSFORM_LIMITS = {
    */
   regexCapturesPerWeight: 10,
   /**
+   * Work of reading a match's groups per group the pattern declares, besides its characters: re2js
+   * makes each thread's captures for every group, used or not (4,000 `()` under `{0}`, a program
+   * of a few instructions: ~70 µs a read in node, charged 2 steps as a run alone, 50–66 µs a step; in
+   * an audit 1.4 s an attempt). At 2 a group, ~8 ns a unit.
+   */
+  regexWorkPerGroup: 2,
+  /**
    * Instructions of a regular expression compiled per step, charged before compiling by the most
    * its text can compile to (regexSizeBound, which counts a class by what building it takes: its
    * Unicode tables' ranges). Compiling took 0.4–5.5 µs an instruction in workerd

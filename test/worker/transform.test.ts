@@ -343,16 +343,36 @@ describe("transformations", () => {
     expect(size).toEqual({ find: 62 * 2, groups: 62 * 2 * 3 });
     const m = new Engine(new RegExp(source, "g")).exec("x".repeat(980) + groups);
     expect(m?.index).toBe(980);
+    const perGroups = perRun + 20 * TRANSFORM_LIMITS.regexWorkPerGroup;
     expect(log).toEqual([
       ["before", perRun + 1_000 * size.find],
       ["after", perRun + 1_000 * size.find],
-      ["before", perRun + 20 * size.groups],
-      ["after", perRun + 20 * size.groups],
+      ["before", perGroups + 20 * size.groups],
+      ["after", perGroups + 20 * size.groups],
     ]);
-    // Without a match, the find alone; over nothing, still its run's work.
+    // Without a match, the find alone; over nothing, still its run's work and its program at one position.
     log.length = 0;
     expect(new Engine(new RegExp(source, "g")).exec("")).toBeNull();
-    expect(log).toEqual([["before", perRun], ["after", perRun]]);
+    expect(log).toEqual([["before", perRun + size.find], ["after", perRun + size.find]]);
+  });
+
+  it("charges a run over nothing its program at one position, and reading groups each group declared (an audit: 0.45–1.4 s an attempt charged a run's fixed work alone)", async () => {
+    // 4,000 groups under {0}: a program of a few instructions, and ~70 µs a read of its groups in node.
+    const unused = `(?:${"()".repeat(4000)}){0}`;
+    const log: [string, number][] = [];
+    const Engine = meteredRegExp({ before: () => {}, after: (w) => log.push(["after", w]), compiling: () => {} });
+    expect(new Engine(new RegExp(unused, "g")).exec("")?.index).toBe(0);
+    const size = workPerChar(unused);
+    expect(log).toEqual([
+      ["after", TRANSFORM_LIMITS.regexWorkPerRun + size.find],
+      ["after", TRANSFORM_LIMITS.regexWorkPerRun + 4000 * TRANSFORM_LIMITS.regexWorkPerGroup + size.groups],
+    ]);
+    // The audit's loops stop within their steps, having done a bounded part of what they asked.
+    for (const expr of [`$count([1..11000].$match("", /${unused}/))`, `$count([1..10000].$contains("", /(?:a?){1000}(?:a?){1000}/))`]) {
+      const r = await runTransform(compile(`{"n": ${expr}}`), "{}");
+      expect(r, expr).toMatchObject({ ok: false });
+      expect(r.steps, expr).toBeLessThanOrEqual(50_000);
+    }
   });
 
   it("charges each match a fixed work besides its characters: JSONata's handling of many short matches", async () => {
