@@ -316,7 +316,9 @@ function test(f: Filter, v: unknown, b: FilterBudget): boolean {
     case "regex":
       // One unanchored find reads each character at most once at each instruction: charged before it
       // runs, by the string's length times the weighed program (findsIn: never re2js's lazy DFA).
-      return anyScalar(v, b, (s) => typeof s === "string" && s.length <= FILTER_LIMITS.regexInput && spend(b, s.length * f.weight) && findsIn(f.pattern, s));
+      // An empty string counts a character: a find goes through the program at one position at least
+      // (`(?:a?){500}b` over "": ~6 µs in node, charged nothing, 87,000 of them in one body's array).
+      return anyScalar(v, b, (s) => typeof s === "string" && s.length <= FILTER_LIMITS.regexInput && spend(b, Math.max(s.length, 1) * f.weight) && findsIn(f.pattern, s));
     case "exist":
       return (v !== undefined) === f.value;
   }

@@ -365,6 +365,16 @@ describe("bounds on matching", () => {
     expect(regexWorkOf(folded, { s: "\u212Aabcdefghijkly" })).toEqual({ matched: true, work: 14 * 72 });
   });
 
+  it("charges a $regex over an empty string its program at one position: an array of empty strings is bounded too", () => {
+    const f = compile({ body: { s: { $regex: "(?:a?){500}b" } } });
+    const weight = regexWeight(f);
+    expect(regexWorkOf(f, { s: "" })).toEqual({ matched: false, work: weight });
+    // 87,000 empty strings (a 256 KiB body's array): once charged nothing, ~0.5 s an event in node.
+    const { matched, work } = regexWorkOf(f, { s: Array.from({ length: 87_000 }, () => "") });
+    expect(matched).toBe(false);
+    expect(work).toBe(Math.floor(FILTER_LIMITS.regexWork / weight) * weight);
+  });
+
   it("matches with re2js's matcher, never its lazy DFA (test()), whose cost the weights do not bound", () => {
     const f = compile({ body: { s: { $regex: "(?i)[kι]\\pL{12}[xy]" } } });
     const dfa = vi.spyOn(Object.getPrototypeOf(RE2JS.compile("a").re2()), "dfa", "get");
