@@ -993,3 +993,27 @@ describe("the alerts list", () => {
     }
   });
 });
+
+describe("dashboard: a source's secret", () => {
+  it("rotates with the current secret still accepted, replaces it alone, and offers no secret to a source that checks none", async () => {
+    const c = await cookie();
+    const p = pipeline();
+    const id = `rot-${uniqueKey()}`;
+    expect((await p.api("POST", "/v1/sources", { id, name: "rot", provider: "stripe", secrets: ["first-secret-1"] })).status).toBe(201);
+    const secretsOf = async () => (await env.DB.prepare("SELECT secrets FROM sources WHERE id = ?").bind(id).first<{ secrets: string }>())?.secrets;
+    const rotated = await form(`/dashboard/sources/${id}/rotate`, c, { secret: "second-secret-2", previous: "first-secret-1" });
+    expect(rotated.status).toBe(303);
+    expect(JSON.parse((await secretsOf())!)).toEqual(["second-secret-2", "first-secret-1"]);
+    expect(new URL(rotated.headers.get("location")!, url("/")).searchParams.get("notice")).toContain("both verify");
+    expect((await form(`/dashboard/sources/${id}/rotate`, c, { secret: "second-secret-2", previous: "" })).status).toBe(303);
+    expect(JSON.parse((await secretsOf())!)).toEqual(["second-secret-2"]);
+    // verification "none": no secret form, but why.
+    const open = `open-${uniqueKey()}`;
+    expect((await p.api("POST", "/v1/sources", { id: open, name: "open", provider: "podium", verification: "none" })).status).toBe(201);
+    const html = await (await get("/dashboard/sources?limit=100", c)).text();
+    const row = html.slice(html.indexOf(`${open}</`), html.indexOf("</tr>", html.indexOf(`${open}</`)));
+    expect(text(row)).toContain("unsigned requests accepted (verification: none)");
+    expect(row).not.toContain(`/dashboard/sources/${open}/rotate`);
+    expect(html).toContain(`/dashboard/sources/${id}/rotate`);
+  });
+});

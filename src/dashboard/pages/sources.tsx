@@ -177,15 +177,24 @@ export function SourceList(props: {
                   {s.readOnly && <span class="muted">from configuration</span>}
                   {props.canWrite && !s.readOnly && (
                     <div class="actions">
-                      <form method="post" action={`/dashboard/sources/${s.id}/rotate`} class="inline" aria-label={`Rotate secrets of ${s.id}`}>
-                        <label>
-                          <span>New secret<Required /></span>
-                          <input name="secret" type="password" minlength={8} required autocomplete="off" />
-                        </label>
-                        <button type="submit" class="secondary" aria-label={`Replace secret of source ${s.id}`}>
-                          Replace secret
-                        </button>
-                      </form>
+                      {/* A source that checks no signature has no secret to replace: saying "replaced" would read as protected. */}
+                      {s.verification === "none" ? (
+                        <span class="muted">unsigned requests accepted (verification: none)</span>
+                      ) : (
+                        <form method="post" action={`/dashboard/sources/${s.id}/rotate`} class="inline" aria-label={`Rotate secrets of ${s.id}`}>
+                          <label>
+                            <span>New secret<Required /></span>
+                            <input name="secret" type="password" minlength={8} required autocomplete="off" />
+                          </label>
+                          <label>
+                            <span>Still accept (the current secret, while the provider switches)</span>
+                            <input name="previous" type="password" autocomplete="off" />
+                          </label>
+                          <button type="submit" class="secondary" aria-label={`Replace secret of source ${s.id}`}>
+                            Replace secret
+                          </button>
+                        </form>
+                      )}
                       <ConfirmAction action={`/dashboard/sources/${s.id}/delete`} label="Delete" name={`Delete source ${s.id}`} confirm={ASK.deleteSource(s.id)} />
                     </div>
                   )}

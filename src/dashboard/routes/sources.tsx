@@ -74,10 +74,14 @@ sourceRoutes.post("/sources", async (c) => {
 
 sourceRoutes.post("/sources/:id/rotate", async (c) => {
   const id = c.req.param("id");
-  // Secrets are write-only, so the page cannot keep the old one beside the new: it replaces it.
-  // An overlapping rotation (`secrets: [new, old]`) is a PATCH through the API.
-  const res = await callApi(c, "PATCH", `/sources/${encodeURIComponent(id)}`, Ignored, { secrets: [textOf(await c.req.parseBody(), "secret")] });
-  return back(c, "/dashboard/sources", res, "Secret replaced.");
+  // Secrets are write-only, so the page cannot keep the old one beside the new by itself: typed
+  // again in "still accept", it verifies beside the new one (`secrets: [new, old]`) until the next
+  // replacement, so the provider's requests signed either way are taken while it switches.
+  const form = await c.req.parseBody();
+  const previous = textOf(form, "previous");
+  const secrets = previous === "" ? [textOf(form, "secret")] : [textOf(form, "secret"), previous];
+  const done = previous === "" ? "Secret replaced." : "Secret rotated: the new one and the one still accepted both verify until you replace them with the new one alone.";
+  return back(c, "/dashboard/sources", await callApi(c, "PATCH", `/sources/${encodeURIComponent(id)}`, Ignored, { secrets }), done);
 });
 
 sourceRoutes.get("/sources/:id/delete", (c) => {
