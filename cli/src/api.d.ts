@@ -1513,7 +1513,7 @@ export interface components {
             closedAt: string | null;
             /** @description How many times the condition was seen in this episode (failed attempts, dead letters, refused requests). */
             count: number;
-            /** @description What the opening alert said; with `webhookDeleted: true` once deleting its webhook closed the episode. */
+            /** @description What the opening alert said; with `webhookDeleted: true` once deleting its webhook closed the episode (`sourceDeleted: true`, its source). */
             data: {
                 [key: string]: unknown;
             };

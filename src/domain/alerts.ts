@@ -182,6 +182,10 @@ export function alertMessage(type: AlertType, subject: string, data: AlertData, 
         return `Webhook ${subject} (${s("url")}) was deleted while ${type} was open (${count}).`;
     }
   }
+  // Closed by the deletion of its source (store/alerts.ts), with nothing sent.
+  if (closing && data.sourceDeleted === true) {
+    return `Source ${subject} was deleted while rejecting requests; ${counted(count, "was", "were")} refused.`;
+  }
   if (closing) {
     switch (type) {
       case "webhook.recovered":

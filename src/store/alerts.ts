@@ -153,17 +153,40 @@ export function closeDisabledEpisodeStatement(db: D1Database, webhookUid: string
 }
 
 /**
- * In the transaction that deletes a webhook: its open episodes close without a word (nothing will
- * recover), marked `webhookDeleted` so that /v1/alerts says so, not that it recovered.
+ * Closes `subject`'s open episodes (of `type` alone, when given) without a word, in the
+ * transaction that deletes it and only once it is gone (`goneWhere`, its id at ?2): nothing will
+ * recover. Marked `mark` in their data so that /v1/alerts says so, not that they recovered.
  */
-export function closeEpisodesOfStatement(db: D1Database, subject: string, now: number): D1PreparedStatement {
+function closeDeletedStatement(
+  db: D1Database,
+  subject: string,
+  now: number,
+  how: { mark: "webhookDeleted" | "sourceDeleted"; goneWhere: string; type?: EpisodeType },
+): D1PreparedStatement {
   return db
-    // A row whose data is not JSON (a corruption its readers report) must not keep the webhook from being deleted.
+    // A row whose data is not JSON (a corruption its readers report) must not keep the subject from being deleted.
     .prepare(
-      `UPDATE alerts SET closed_at = ?1, data = CASE WHEN json_valid(data) THEN json_set(data, '$.webhookDeleted', json('true')) ELSE data END
-       WHERE subject = ?2 AND closed_at IS NULL AND ${goneSql("?2")}`,
+      `UPDATE alerts SET closed_at = ?1, data = CASE WHEN json_valid(data) THEN json_set(data, '$.${how.mark}', json('true')) ELSE data END
+       WHERE subject = ?2 AND closed_at IS NULL AND (?3 IS NULL OR type = ?3) AND ${how.goneWhere}`,
     )
-    .bind(now, subject);
+    .bind(now, subject, how.type ?? null);
+}
+
+/** In the transaction that deletes a webhook: its open episodes close, marked `webhookDeleted`. */
+export function closeEpisodesOfStatement(db: D1Database, subject: string, now: number): D1PreparedStatement {
+  return closeDeletedStatement(db, subject, now, { mark: "webhookDeleted", goneWhere: goneSql("?2") });
+}
+
+/**
+ * In the transaction that deletes a source: its `source.rejecting` episode closes, marked
+ * `sourceDeleted`, so that one made again under its id counts none of it and opens its own.
+ */
+export function closeSourceEpisodeStatement(db: D1Database, sourceId: string, now: number): D1PreparedStatement {
+  return closeDeletedStatement(db, sourceId, now, {
+    mark: "sourceDeleted",
+    goneWhere: "NOT EXISTS (SELECT 1 FROM sources WHERE id = ?2)",
+    type: "source.rejecting",
+  });
 }
 
 /** Open episodes of these types that last counted at or before `cutoff`, at most `limit` (the open ones are few: a partial index). */

@@ -2,6 +2,7 @@ import type { HmacConfig } from "../domain/hmac-config";
 import { isProviderName, type ProviderName, type Source } from "../domain/types";
 import type { VersionedWrite } from "../domain/version";
 import { isStringArray } from "../domain/guards";
+import { closeSourceEpisodeStatement } from "./alerts";
 import { storedJson } from "./stored-json";
 import { versionedOutcome, writeAtVersion } from "./versioned-write";
 
@@ -181,7 +182,7 @@ export async function updateSource(db: D1Database, s: StoredSource, read: number
 }
 
 /** Deletes a source (with `version`, only while it is still at that version: "changed" otherwise, and nothing is written). */
-export async function deleteSource(db: D1Database, id: string, version?: number): Promise<VersionedWrite> {
+export async function deleteSource(db: D1Database, id: string, version?: number, now = Date.now()): Promise<VersionedWrite> {
   // Its rejection log goes with it (a few hundred rows at most: counts by hour within the
   // retention, and the latest samples): a source made again under its id may be another tenant's.
   // So do the types it received: a deleted source's would still count as received for a webhook of
@@ -193,6 +194,9 @@ export async function deleteSource(db: D1Database, id: string, version?: number)
     ...["rejection_counts", "rejection_hours", "rejections", "source_event_types"].map((table) =>
       db.prepare(`DELETE FROM ${table} WHERE source_id = ?1 AND ${gone}`).bind(id),
     ),
+    // Its open source.rejecting episode closes, as a deleted webhook's do (nothing sent): else one
+    // made again under its id would count its refusals into the deleted one's and never alert.
+    closeSourceEpisodeStatement(db, id, now),
     db.prepare("SELECT 1 AS found FROM sources WHERE id = ?").bind(id),
   ]);
   return versionedOutcome(results[0], results.at(-1));

@@ -589,6 +589,41 @@ describe("webhook health, auto-disable and alerts", () => {
     ]);
   });
 
+  it("source.rejecting: deleting the source closes its episode without a word, and one made again under its id alerts on its own spike", async () => {
+    // Counts are kept per clock hour: the whole test runs within one.
+    onTestFinished(clockFrom(midHour()));
+    const p = pipeline();
+    const key = uniqueKey();
+    const source = `rj-${key}`;
+    const alertKey = `${key}-alerts`;
+    await endpoint(p, alertKey, { alertTypes: ["source.rejecting"] });
+    const make = async () => expect((await p.api("POST", "/v1/sources", { id: source, name: "rj", provider: "podium", secrets: [`s-${key}`] })).status).toBe(201);
+    const refused = refusedBy(source);
+    await make();
+    await p.runQueue("edgehook-rejections", [refused(62, Date.now())]);
+    await settle(p);
+    expect(await episodesOf(p, source)).toEqual([["source.rejecting", "open", 62]]);
+
+    expect((await p.api("DELETE", `/v1/sources/${source}`)).status).toBe(204);
+    expect(await episodesOf(p, source)).toEqual([["source.rejecting", "closed", 62]]);
+    const closed = (await p.api("GET", "/v1/alerts?limit=100")).json.data.find((a: { subject: string }) => a.subject === source);
+    expect([closed.message, closed.data.sourceDeleted]).toEqual([`Source ${source} was deleted while rejecting requests; 62 were refused.`, true]);
+
+    // Made again under its id: its own spike opens its own episode, with its alert, and counts none of the old one's.
+    await make();
+    await p.runQueue("edgehook-rejections", [refused(55, Date.now())]);
+    await settle(p);
+    expect(await episodesOf(p, source)).toEqual([
+      ["source.rejecting", "open", 55],
+      ["source.rejecting", "closed", 62],
+    ]);
+    // The delete sent nothing; each source's spike its own alert.
+    expect((await alertsAt(alertKey, source)).map((a) => [a.data.state, a.data.count])).toEqual([
+      ["open", 62],
+      ["open", 55],
+    ]);
+  });
+
   it("source.rejecting counts a later hour's spike whole: the refusals before it reached 50 too", async () => {
     const p = pipeline();
     const key = uniqueKey();

@@ -64,7 +64,7 @@ export const AlertSchema = z
     count: z.number().int().openapi({ description: "How many times the condition was seen in this episode (failed attempts, dead letters, refused requests)." }),
     data: z
       .record(z.string(), z.unknown())
-      .openapi({ description: "What the opening alert said; with `webhookDeleted: true` once deleting its webhook closed the episode." }),
+      .openapi({ description: "What the opening alert said; with `webhookDeleted: true` once deleting its webhook closed the episode (`sourceDeleted: true`, its source)." }),
     message: z.string(),
   })
   .openapi("Alert");
