@@ -1,7 +1,6 @@
 import { RE2JS } from "re2js";
 import { isIndexable } from "../domain/guards";
-import { regexShape, regexSizeBound } from "../domain/regex-size";
-import { programWeight } from "../routing/regex-weight";
+import { programWeight, withoutOnePass } from "../routing/regex-weight";
 import { TRANSFORM_LIMITS } from "./transform-limits";
 
 /** A regular expression as written: its pattern and flags (a RegExp is one). */
@@ -93,23 +92,8 @@ interface RegexMeter {
  * (NO_ONE_PASS); and the most RE2 instructions it compiles to, read from its text (regexSizeBound).
  */
 export function re2Program(source: RegexSource): { pattern: string; bound: number } {
-  const written = RE2JS.translateRegExp(source.source);
-  const shape = regexShape(written, source.flags);
-  // (One RE2 refuses is compiled as written, to be refused as written.)
-  if (!shape.beginsText || !shape.balanced) return { pattern: written, bound: shape.size };
-  const pattern = `${NO_ONE_PASS}(?:${written})`;
-  return { pattern, bound: regexSizeBound(pattern, source.flags) };
+  return withoutOnePass(RE2JS.translateRegExp(source.source), source.flags);
 }
-
-/**
- * re2js builds a one-pass program when compiling a pattern anchored at its start (`^`, `\A`), in
- * time growing with the square of its alternatives times their classes' ranges (240 alternatives of
- * 28 characters, `^(?:([…])|…)*$`: 6.6 s in node, 4.6–6.1 s in workerd at each attempt, for a bound
- * of 965), which the bound does not count. After this the program starts elsewhere and gets none
- * (50 ms); matching runs on the other engines, charged by what they read. Three instructions more,
- * and a search from past the text's start reads on where RE2 stopped at once: both charged.
- */
-const NO_ONE_PASS = "(?:\\b|\\B)";
 
 /** The most RE2 instructions a regular expression compiles to, read from its text without compiling it. */
 export const programBound = (source: RegexSource): number => re2Program(source).bound;

@@ -6,6 +6,31 @@
  */
 import type { RE2JS } from "re2js";
 import { isIndexable } from "../domain/guards";
+import { regexShape, regexSizeBound } from "../domain/regex-size";
+
+/**
+ * re2js builds a one-pass program when compiling a pattern anchored at its start (`^`, `\A`), in
+ * time growing with the square of its alternatives times their classes' ranges (240 alternatives of
+ * 28 characters, `^(?:([…])|…)*$`: 6.6 s in node, 4.6–6.1 s in workerd at each attempt, for a bound
+ * of 965), which the bound does not count, and holding each class's ranges in each instruction
+ * (`^\pL{990}` ×8, a filter's: ~1 s and 65 MB). After this the program starts elsewhere and gets none
+ * (50 ms); matching runs on the other engines, charged by what they read. Three instructions more,
+ * and a search from past the text's start reads on where RE2 stopped at once: both charged.
+ */
+const NO_ONE_PASS = "(?:\\b|\\B)";
+
+/**
+ * A pattern (RE2 syntax) as compiled here: one that may begin the text held after an empty
+ * alternative that always matches (NO_ONE_PASS), else as written (one RE2 refuses is compiled as
+ * written, to be refused as written); and the most RE2 instructions it compiles to, read from its
+ * text (regexSizeBound). A transformation's regular expressions and a filter's `$regex` alike.
+ */
+export function withoutOnePass(written: string, flags: string): { pattern: string; bound: number } {
+  const shape = regexShape(written, flags);
+  if (!shape.beginsText || !shape.balanced) return { pattern: written, bound: shape.size };
+  const pattern = `${NO_ONE_PASS}(?:${written})`;
+  return { pattern, bound: regexSizeBound(pattern, flags) };
+}
 
 /**
  * What a character of matching costs at each kind of RE2 instruction (programWeight), a thread

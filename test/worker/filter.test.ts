@@ -338,9 +338,9 @@ describe("bounds on matching", () => {
     expect(matchesFilter(costly, { body: { s: strings }, headers: {} })).toBe(false);
     // Within the bound it matches as ever: a shorter repetition on a short string, a cheap pattern over every string.
     expect(matches({ body: { s: { $regex: "\\pL{300}" } } }, { s: ["x", "b".repeat(300)] })).toBe(true);
-    // (`a$` weighs 8: 16 × 16,000 × 8 is within the budget; `^a+$`, 12, over half of them.)
+    // (`a$` weighs 8: 16 × 16,000 × 8 is within the budget; `^a+$`, 18 with the wrapper that keeps re2js from its one-pass program, over 6 of them.)
     expect(matches({ body: { s: { $regex: "a$" } } }, { s: strings })).toBe(true);
-    expect(matches({ body: { s: { $regex: "^a+$" } } }, { s: strings.slice(8) })).toBe(true);
+    expect(matches({ body: { s: { $regex: "^a+$" } } }, { s: strings.slice(10) })).toBe(true);
   });
 
   /** The `$regex` work (FILTER_LIMITS.regexWork units) matching `body` spends, and whether it matched. */
@@ -353,26 +353,56 @@ describe("bounds on matching", () => {
   it("charges a $regex its string's length times its program weighed, before it runs", () => {
     // The weights of programWeight (REGEX_INSTRUCTION_WEIGHTS, routing/regex-weight.ts): 2 a plain instruction, 3 a class of 2–4 ranges, 5 a class of more or a rune folded out of ASCII.
     const order = compile({ body: { id: { $regex: "^order-\\d+$" } } });
-    expect(regexWorkOf(order, { id: "order-12345" })).toEqual({ matched: true, work: 11 * 24 });
+    // Each test costs FILTER_LIMITS.regexWorkPerTest besides; `^…` is compiled after `(?:\b|\B)` (three instructions more, weighed).
+    const perTest = FILTER_LIMITS.regexWorkPerTest;
+    expect(regexWorkOf(order, { id: "order-12345" })).toEqual({ matched: true, work: 11 * 30 + perTest });
     const email = compile({ body: { text: { $regex: "[a-zA-Z0-9._%+-]+@[a-zA-Z0-9.-]+\\.[a-zA-Z]{2,}" } } });
     const text = `${"Hello, please write to ".repeat(12)}jane.doe+orders@example.co.uk soon.`;
     expect(text.length).toBe(311);
-    expect(regexWorkOf(email, { text })).toEqual({ matched: true, work: 311 * 28 });
-    expect(regexWorkOf(email, { text: "no address here" })).toEqual({ matched: false, work: 15 * 28 });
+    expect(regexWorkOf(email, { text })).toEqual({ matched: true, work: 311 * 28 + perTest });
+    expect(regexWorkOf(email, { text: "no address here" })).toEqual({ matched: false, work: 15 * 28 + perTest });
     // Case folding weighs: `(?i)[kι]` and `\pL` are classes of many ranges, `(?i)[xy]` one of two.
     const folded = compile({ body: { s: { $regex: "(?i)[kι]\\pL{12}[xy]" } } });
     expect(regexWeight(folded)).toBe(72);
-    expect(regexWorkOf(folded, { s: "\u212Aabcdefghijkly" })).toEqual({ matched: true, work: 14 * 72 });
+    expect(regexWorkOf(folded, { s: "\u212Aabcdefghijkly" })).toEqual({ matched: true, work: 14 * 72 + perTest });
   });
 
   it("charges a $regex over an empty string its program at one position: an array of empty strings is bounded too", () => {
     const f = compile({ body: { s: { $regex: "(?:a?){500}b" } } });
     const weight = regexWeight(f);
-    expect(regexWorkOf(f, { s: "" })).toEqual({ matched: false, work: weight });
+    expect(regexWorkOf(f, { s: "" })).toEqual({ matched: false, work: weight + FILTER_LIMITS.regexWorkPerTest });
     // 87,000 empty strings (a 256 KiB body's array): once charged nothing, ~0.5 s an event in node.
     const { matched, work } = regexWorkOf(f, { s: Array.from({ length: 87_000 }, () => "") });
     expect(matched).toBe(false);
-    expect(work).toBe(Math.floor(FILTER_LIMITS.regexWork / weight) * weight);
+    const perTest = weight + FILTER_LIMITS.regexWorkPerTest;
+    expect(work).toBe(Math.floor(FILTER_LIMITS.regexWork / perTest) * perTest);
+    // As many tests of a tiny pattern are bounded by their fixed cost: 8 × `[xy]` once took ~349,000 tests (137–195 ms in workerd).
+    const tiny = compile({ $or: Array.from({ length: 8 }, () => ({ body: { s: { $regex: "[xy]" } } })) });
+    const matcher = vi.spyOn(Object.getPrototypeOf(RE2JS.compile("a")), "matcher");
+    try {
+      expect(regexWorkOf(tiny, { s: Array.from({ length: 87_000 }, () => "") }).matched).toBe(false);
+      expect(matcher.mock.calls.length).toBeGreaterThan(0);
+      expect(matcher.mock.calls.length).toBeLessThanOrEqual(FILTER_LIMITS.regexWork / FILTER_LIMITS.regexWorkPerTest);
+    } finally {
+      matcher.mockRestore();
+    }
+  });
+
+  it("compiles a pattern anchored at its start without re2js's one-pass program (8 × ^\\pL{990}: ~1 s and 65 MB), matching as written", () => {
+    const compiling = vi.spyOn(RE2JS, "compile");
+    try {
+      const f = compile({ body: { s: { $regex: "^\\pL{990}" } } });
+      const compiled = compiling.mock.results.map((r) => r.value as RE2JS);
+      expect(compiled).toHaveLength(1);
+      expect(compiled[0]!.re2().onepass).toBeNull();
+      // Its limit counts the pattern as written (990 + 3), not the wrapper's three instructions.
+      expect(regexInstructions(f)).toBe(RE2JS.compile("^\\pL{990}").programSize());
+      const short = compile({ body: { s: { $regex: "^\\pL{5}" } } });
+      expect(matchesFilter(short, { body: { s: "éléphant" }, headers: {} })).toBe(true);
+      expect(matchesFilter(short, { body: { s: "1éléphant" }, headers: {} })).toBe(false);
+    } finally {
+      compiling.mockRestore();
+    }
   });
 
   it("matches with re2js's matcher, never its lazy DFA (test()), whose cost the weights do not bound", () => {
@@ -398,7 +428,8 @@ describe("bounds on matching", () => {
     const strings = Array.from({ length: 83 }, () => Array.from({ length: 2000 }, () => alphabet[next() % alphabet.length]).join(""));
     const { matched, work } = regexWorkOf(filter, { s: strings });
     expect(matched).toBe(false);
-    expect(work).toBe(Math.floor(FILTER_LIMITS.regexWork / (2000 * 72)) * 2000 * 72);
+    const perString = 2000 * 72 + FILTER_LIMITS.regexWorkPerTest;
+    expect(work).toBe(Math.floor(FILTER_LIMITS.regexWork / perString) * perString);
   });
 
   it("is total: any body, even one that throws when read, gives true or false", () => {
