@@ -25,6 +25,15 @@ function scopes(value) {
   return given.filter(isScope);
 }
 
+const HMAC_HELP = 'hmac only, its configuration: \'{"header":"x-signature","algorithm":"SHA-256","encoding":"hex"}\' (docs/providers.md)';
+const SHOP_DOMAIN_HELP = "shopify only: the one shop it accepts (example.myshopify.com); pinned, each topic of one order body is an event";
+
+/**
+ * `--verification`/`--no-verification` as the API's word; neither given: undefined, left as it is.
+ * @param {boolean | undefined} v @returns {S["SourcePatch"]["verification"]}
+ */
+const verificationOf = (v) => (v === undefined ? undefined : v ? "signature" : "none");
+
 const FILTER_HELP = 'content filter, a JSON document: \'{"body":{"data.conversation.channel.type":"phone"}}\' (docs/filters-and-transforms.md)';
 const TRANSFORM_HELP = "JSONata expression whose result is the body sent";
 const FAILING_HELP = "failed attempts in a row that make it failing and raise webhook.failing (1..1000; default 10)";
@@ -386,8 +395,9 @@ export function registerApi(program) {
     .option("--secret <secret...>", "signing secrets, current first")
     .option("--no-verification", "accept unsigned requests (only on purpose)")
     .option("--tolerance <seconds>", "allowed clock difference of the signature timestamp, 0..86400 (0: not checked)", count)
-    .option("--hmac <json>", 'hmac only, its configuration: \'{"header":"x-signature","algorithm":"SHA-256","encoding":"hex"}\' (docs/providers.md)', jsonObject)
-    .option("--shop-domain <domain>", "shopify only: the one shop it accepts (example.myshopify.com); pinned, each topic of one order body is an event")
+    .option("--hmac <json>", HMAC_HELP, jsonObject)
+    .option("--shop-domain <domain>", SHOP_DOMAIN_HELP)
+    .option("--organization <uid>", "the organization that owns it (its events alone come through); a token limited to several organizations must name one of them")
     .action(async (o) => {
       const s = await unwrap(
         apiClient(connectionOf(o)).POST("/v1/sources", {
@@ -400,19 +410,34 @@ export function registerApi(program) {
             toleranceSeconds: o.tolerance,
             hmac: o.hmac,
             shopDomain: o.shopDomain,
+            organizationUid: o.organization,
           },
         }),
       );
       show(o.json, s, () => printTable([s], SOURCE_COLUMNS));
     });
-  sub(sources, "update <id>", "rename, rotate secrets (current first), enable or disable a source")
+  sub(sources, "update <id>", "rename, rotate secrets (current first), change how it verifies, enable or disable a source (never its provider or organization)")
     .option("--name <name>", "new name")
     .option("--secret <secret...>", "the new list of secrets, current first (rotation: new old)")
     .addOption(new Option("--enable", "enable it").conflicts("disable"))
     .option("--disable", "disable it: its ingress answers 404")
     .option("--tolerance <seconds>", "allowed clock difference of the signature timestamp, 0..86400 (0: not checked)", count)
+    // Both forms declared, commander leaves it unset unless one is given: nothing is sent then.
+    .option("--verification", "check signatures again")
+    .option("--no-verification", "accept unsigned requests (only on purpose)")
+    .option("--hmac <json>", `${HMAC_HELP}; replaces the whole configuration (a field left out takes its default)`, jsonObject)
+    .option("--shop-domain <domain>", SHOP_DOMAIN_HELP)
+    .option("--no-shop-domain", "shopify only: accept any shop again (no longer pinned)")
     .action(async (id, o) => {
-      const body = { name: o.name, secrets: o.secret, disabled: o.enable ? false : o.disable ? true : undefined, toleranceSeconds: o.tolerance };
+      const body = {
+        name: o.name,
+        secrets: o.secret,
+        disabled: o.enable ? false : o.disable ? true : undefined,
+        toleranceSeconds: o.tolerance,
+        verification: verificationOf(o.verification),
+        hmac: o.hmac,
+        shopDomain: o.shopDomain === false ? null : o.shopDomain,
+      };
       if (Object.values(body).every((v) => v === undefined)) throw new CliError("Nothing to change: give at least one option (--help lists them).", { exitCode: 2 });
       const s = await unwrap(apiClient(connectionOf(o)).PATCH("/v1/sources/{id}", { params: { path: { id } }, body }));
       show(o.json, s, () => printTable([s], SOURCE_COLUMNS));
