@@ -13,10 +13,7 @@ import { cutShort, jsonPrefix } from "../domain/cut-short";
 import { isPlainObject, isRecord, own } from "../domain/guards";
 import type { Json } from "../domain/types";
 import { regexSizeBound, REPETITIONS_COUNT } from "../domain/regex-size";
-import { findsIn, programWeight, withoutOnePass } from "./regex-weight";
-
-/** What withoutOnePass's wrapper compiles to: it is not the pattern's, so not counted against its limit. */
-const WRAPPER_INSTRUCTIONS = 3;
+import { findsIn, NO_ONE_PASS_INSTRUCTIONS, programWeight, withoutOnePass } from "./regex-weight";
 
 /** A validated filter. Only `validateFilter` makes one (a `regex` node holds a compiled pattern). */
 export type Filter =
@@ -271,7 +268,7 @@ function why(f: Filter, v: unknown, at: string, b: FilterBudget): string | null 
       if (typeof v === "string" && v.length > FILTER_LIMITS.regexInput) {
         return `${here} is a string of ${v.length} characters, and $regex never matches one over ${FILTER_LIMITS.regexInput}`;
       }
-      if (typeof v === "string" && v.length * f.weight > left) {
+      if (typeof v === "string" && regexCost(f, v) > left) {
         return `${here} is a string of ${v.length} characters, which /${f.source}/ would cost more to test than is left of the event's $regex work budget, so it does not match`;
       }
       return `${here} is ${shown(v)}, which does not match /${f.source}/`;
@@ -323,15 +320,20 @@ function test(f: Filter, v: unknown, b: FilterBudget): boolean {
     case "text":
       return anyScalar(v, b, (s) => typeof s === "string" && work(b, chars(textCost(f.op, s, f.value))) && textTest(f.op, s, f.value));
     case "regex":
-      // One unanchored find reads each character at most once at each instruction: charged before it
-      // runs, by the string's length times the weighed program (findsIn: never re2js's lazy DFA).
-      // An empty string counts a character: a find goes through the program at one position at least
-      // (`(?:a?){500}b` over "": ~6 µs in node, charged nothing, 87,000 of them in one body's array).
-      return anyScalar(v, b, (s) => typeof s === "string" && s.length <= FILTER_LIMITS.regexInput && spend(b, Math.max(s.length, 1) * f.weight + FILTER_LIMITS.regexWorkPerTest) && findsIn(f.pattern, s));
+      return anyScalar(v, b, (s) => typeof s === "string" && s.length <= FILTER_LIMITS.regexInput && spend(b, regexCost(f, s)) && findsIn(f.pattern, s));
     case "exist":
       return (v !== undefined) === f.value;
   }
 }
+
+/**
+ * What testing `s` costs a `$regex`, charged before it runs: one unanchored find reads each character
+ * at most once at each instruction, so the string's length times the weighed program (findsIn: never
+ * re2js's lazy DFA). An empty string counts a character: a find goes through the program at one
+ * position at least (`(?:a?){500}b` over "": ~6 µs in node, once charged nothing, 87,000 of them in
+ * one body's array); and each test its fixed cost (regexWorkPerTest).
+ */
+const regexCost = (f: Extract<Filter, { kind: "regex" }>, s: string): number => Math.max(s.length, 1) * f.weight + FILTER_LIMITS.regexWorkPerTest;
 
 /** The sum over a filter's `$regex` conditions of `size` of each. */
 function sumRegexes(f: Filter, size: (regex: Extract<Filter, { kind: "regex" }>) => number): number {
@@ -596,7 +598,7 @@ class Validator {
       // ×8 took ~1 s to compile and held 65 MB; wrapped, ~0.1 s and 0.1 MB. Its three instructions more are not counted.
       const { pattern: compiled } = withoutOnePass(operand, "");
       const pattern = RE2JS.compile(compiled);
-      const size = pattern.programSize() - (compiled === operand ? 0 : WRAPPER_INSTRUCTIONS);
+      const size = pattern.programSize() - (compiled === operand ? 0 : NO_ONE_PASS_INSTRUCTIONS);
       if (this.given && size > FILTER_LIMITS.regexProgram) return this.fail(path, programTooLarge(String(size)));
       return { kind: "regex", source: operand, pattern, size, weight: programWeight(pattern) };
     } catch (e) {

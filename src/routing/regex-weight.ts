@@ -18,6 +18,8 @@ import { regexShape, regexSizeBound } from "../domain/regex-size";
  * and a search from past the text's start reads on where RE2 stopped at once: both charged.
  */
 const NO_ONE_PASS = "(?:\\b|\\B)";
+/** What NO_ONE_PASS's wrapper adds to a program: not the pattern's, so not counted against a filter's limit. */
+export const NO_ONE_PASS_INSTRUCTIONS = 3;
 
 /**
  * A pattern (RE2 syntax) as compiled here: one that may begin the text held after an empty

@@ -182,12 +182,11 @@ export function closeEpisodesOfStatement(db: D1Database, subject: string, now: n
  * `sourceDeleted`, so that one made again under its id counts none of it and opens its own.
  */
 export function closeSourceEpisodeStatement(db: D1Database, sourceId: string, now: number): D1PreparedStatement {
-  return closeDeletedStatement(db, sourceId, now, {
-    mark: "sourceDeleted",
-    goneWhere: "NOT EXISTS (SELECT 1 FROM sources WHERE id = ?2)",
-    type: "source.rejecting",
-  });
+  return closeDeletedStatement(db, sourceId, now, { mark: "sourceDeleted", goneWhere: sourceGoneSql("?2"), type: "source.rejecting" });
 }
+
+/** SQL: the source (id at `idParam`) is gone: what follows its delete writes only once it is. */
+export const sourceGoneSql = (idParam: string) => `NOT EXISTS (SELECT 1 FROM sources WHERE id = ${idParam})`;
 
 /** Open episodes of these types that last counted at or before `cutoff`, at most `limit` (the open ones are few: a partial index). */
 export async function quietEpisodes(db: D1Database, types: EpisodeType[], cutoff: number, limit: number): Promise<AlertEpisode[]> {

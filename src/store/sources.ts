@@ -2,7 +2,7 @@ import type { HmacConfig } from "../domain/hmac-config";
 import { isProviderName, type ProviderName, type Source } from "../domain/types";
 import type { VersionedWrite } from "../domain/version";
 import { isStringArray } from "../domain/guards";
-import { closeSourceEpisodeStatement } from "./alerts";
+import { closeSourceEpisodeStatement, sourceGoneSql } from "./alerts";
 import { storedJson } from "./stored-json";
 import { versionedOutcome, writeAtVersion } from "./versioned-write";
 
@@ -188,7 +188,7 @@ export async function deleteSource(db: D1Database, id: string, version?: number,
   // So do the types it received: a deleted source's would still count as received for a webhook of
   // every source, and one made again under its id would inherit them (no unseen-type warning, a
   // typo let be). Found by source (migration 0051). Only once it is gone: a delete at a version may delete nothing.
-  const gone = "NOT EXISTS (SELECT 1 FROM sources WHERE id = ?1)";
+  const gone = sourceGoneSql("?1");
   const results = await db.batch([
     db.prepare("DELETE FROM sources WHERE id = ?1 AND (?2 IS NULL OR updated_at = ?2)").bind(id, version ?? null),
     ...["rejection_counts", "rejection_hours", "rejections", "source_event_types"].map((table) =>
