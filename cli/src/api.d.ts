@@ -70,7 +70,7 @@ export interface paths {
         put?: never;
         /**
          * Deliver an event again, to every matching webhook or to the one named
-         * @description Only to webhooks within the caller's grant that are owed the event; held for a disabled one. An alert (source `edgehook`) goes again to the notification endpoints subscribed to it. An event past the retention (RETENTION_DAYS from its receipt, kept a while to be read) is never sent: 409 `conflict` with `details.reason` `past_retention`. A named webhook the event is not owed: 409 `conflict` with `details.reason` `not_subscribed` (its types, organization or location, or sources) or `filtered_out` (its filter).
+         * @description Only to webhooks within the caller's grant that are owed the event; held for a disabled one. An alert (source `edgehook`) goes again to the notification endpoints subscribed to it, or to the one named (by the admin). An event past the retention (RETENTION_DAYS from its receipt, kept a while to be read) is never sent: 409 `conflict` with `details.reason` `past_retention`. A named webhook the event is not owed: 409 `conflict` with `details.reason` `not_subscribed` (its types, organization or location, or sources) or `filtered_out` (its filter).
          */
         post: operations["replayEvent"];
         delete?: never;

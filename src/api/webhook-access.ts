@@ -16,8 +16,10 @@ export function checkUrl(url: string, allowPrivate: boolean, self: string): void
 }
 
 /** A webhook the caller may see, or 404. */
-export async function visibleWebhook(db: D1Database, p: Principal, uid: string): Promise<Webhook> {
-  return (await visiblePlacedWebhook(db, p, uid)).webhook;
+export async function visibleWebhook(db: D1Database, p: Principal, uid: string, endpoints = false): Promise<Webhook> {
+  const seen = await seenPlaced(db, p, uid, endpoints);
+  if (!seen) throw webhookNotFound(uid);
+  return seen.webhook;
 }
 
 /**

@@ -373,7 +373,7 @@ describe("webhook health, auto-disable and alerts", () => {
     const p = pipeline({ RETRY_BASE_SECONDS: "0" });
     const key = uniqueKey();
     const org = `org-${key}`;
-    await endpoint(p, `${key}-slack`, { format: "slack", alertTypes: ["delivery.dead_lettered"] });
+    const slackEndpoint = await endpoint(p, `${key}-slack`, { format: "slack", alertTypes: ["delivery.dead_lettered"] });
     const everything = await p.createWebhook({ url: `https://downstream.test/ok/${key}-all`, eventTypes: ["*"] });
     const hook = await p.createWebhook({ url: `https://downstream.test/fail/${key}`, eventTypes: ["*"], organizationUid: org, maxAttempts: 1 });
     await p.ingest(podiumBody({ organizationUid: org }));
@@ -405,6 +405,15 @@ describe("webhook health, auto-disable and alerts", () => {
     expect(one.json.deliveries).toBe(subscribed.length);
     await settle(p);
     expect((await received(`${key}-slack`)).filter((r) => r.body.includes(hook.uid))).toHaveLength(2);
+    // Or, named by the admin, to that endpoint alone (it answered 404, no such webhook); to no token else.
+    const named = await p.api("POST", `/v1/events/${alert!.id}/replay`, { webhookUid: slackEndpoint.uid });
+    expect(named).toMatchObject({ status: 202, json: { deliveries: 1 } });
+    await settle(p);
+    expect((await received(`${key}-slack`)).filter((r) => r.body.includes(hook.uid))).toHaveLength(3);
+    const replayer = await makeToken(p, [...DATA_SCOPES, "events:replay", "events:read"]);
+    expect(await as(p, replayer.token, "POST", `/v1/events/${alert!.id}/replay`, { webhookUid: slackEndpoint.uid })).toMatchObject({ status: 404 });
+    // An ordinary webhook named for an alert is not owed it.
+    expect(await p.api("POST", `/v1/events/${alert!.id}/replay`, { webhookUid: everything.uid })).toMatchObject({ status: 409, json: { error: { details: { reason: "not_subscribed" } } } });
     expect((await received(`${key}-all`)).every((r) => r.headers["edgehook-event-type"] === "message.received")).toBe(true);
   });
 

@@ -1,6 +1,6 @@
 import { canSeeEvent, isLimited } from "../../domain/access";
 import { AppError, pastRetention } from "../../domain/errors";
-import type { Principal } from "../../domain/scopes";
+import { hasScope, type Principal } from "../../domain/scopes";
 import type { Webhook } from "../../domain/types";
 import type { Env } from "../../env";
 import { ALERT_SOURCE } from "../../domain/alerts";
@@ -32,7 +32,7 @@ const replayOne = apiRoute({
   path: "/events/{id}/replay",
   operationId: "replayEvent",
   summary: "Deliver an event again, to every matching webhook or to the one named",
-  description: "Only to webhooks within the caller's grant that are owed the event; held for a disabled one. An alert (source `edgehook`) goes again to the notification endpoints subscribed to it. An event past the retention (RETENTION_DAYS from its receipt, kept a while to be read) is never sent: 409 `conflict` with `details.reason` `past_retention`. A named webhook the event is not owed: 409 `conflict` with `details.reason` `not_subscribed` (its types, organization or location, or sources) or `filtered_out` (its filter).",
+  description: "Only to webhooks within the caller's grant that are owed the event; held for a disabled one. An alert (source `edgehook`) goes again to the notification endpoints subscribed to it, or to the one named (by the admin). An event past the retention (RETENTION_DAYS from its receipt, kept a while to be read) is never sent: 409 `conflict` with `details.reason` `past_retention`. A named webhook the event is not owed: 409 `conflict` with `details.reason` `not_subscribed` (its types, organization or location, or sources) or `filtered_out` (its filter).",
   ...scoped("events:replay"),
   request: { params: IdParam, ...optionalBody(ReplayBody) },
   responses: { 202: json(ReplayAnswer, "New deliveries were created"), ...errors(404, 409) },
@@ -61,7 +61,8 @@ const replayRange = apiRoute({
  * the kind, read only when a target has a filter (the budget matters).
  */
 async function targetsFor(env: Env, p: Principal, webhookUid: string | undefined, kind: Webhook["kind"] = "webhook"): Promise<ReplayPlan> {
-  if (webhookUid !== undefined) return planFor(env.DB, await visibleWebhook(env.DB, p, webhookUid));
+  // The admin may name the notification endpoint an alert goes to, as in a bulk retry (checkNamedWebhook).
+  if (webhookUid !== undefined) return planFor(env.DB, await visibleWebhook(env.DB, p, webhookUid, kind === "notification" && hasScope(p, "admin")));
   const all = (await allWebhooks(env.DB)).filter((w) => w.kind === kind);
   return replayPlan(all, await grantedWebhooks(env.DB, p, all));
 }
