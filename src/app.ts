@@ -8,6 +8,7 @@ import { TAGS, type Tag } from "./api/tags";
 import { errorResponse, handleError } from "./http/errors";
 import { dashboard } from "./dashboard";
 import { ErrorSchema } from "./api/schemas/fields";
+import { PODIUM_EVENT_EXAMPLE } from "./api/schemas/examples";
 import { AppError } from "./domain/errors";
 import { SOURCE_ID } from "./domain/ids";
 import type { AppEnv } from "./env";
@@ -75,7 +76,7 @@ app.openAPIRegistry.registerPath({
     params: z.object({ sourceId: z.string().openapi({ param: { name: "sourceId", in: "path" }, example: "podium" }) }),
     body: {
       content: {
-        "application/json": { schema: z.record(z.string(), z.unknown()) },
+        "application/json": { schema: z.record(z.string(), z.unknown()).openapi({ example: PODIUM_EVENT_EXAMPLE }) },
         "*/*": { schema: z.string().openapi({ description: "An hmac source's body: any UTF-8 text (other bytes are refused 400 malformed_payload)" }) },
       },
       required: true,

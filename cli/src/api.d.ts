@@ -655,6 +655,11 @@ export interface components {
         ReplayAnswer: {
             deliveries: number;
         };
+        /**
+         * @example {
+         *       "webhookUid": "3f2a9c1e-6b7d-4e8f-9a0b-1c2d3e4f5a6b"
+         *     }
+         */
         ReplayRequest: {
             webhookUid?: string;
         };
@@ -667,6 +672,14 @@ export interface components {
             /** @description Call again with it for the rest of the range; null at the end. */
             nextCursor: string | null;
         };
+        /**
+         * @example {
+         *       "since": "2026-11-28T17:00:00Z",
+         *       "until": "2026-11-28T18:00:00Z",
+         *       "eventType": "message.received",
+         *       "dryRun": true
+         *     }
+         */
         RangeReplayRequest: {
             /**
              * Format: date-time
@@ -831,6 +844,15 @@ export interface components {
                 };
             };
         };
+        /**
+         * @example {
+         *       "url": "https://api.example.com/podium-events",
+         *       "eventTypes": [
+         *         "message.received"
+         *       ],
+         *       "locationUid": "0d4f5a6b-7c8d-4e9f-a0b1-c2d3e4f5a6b7"
+         *     }
+         */
         WebhookCreate: {
             /** @example https://api.example.com/podium-events */
             url: string;
@@ -927,6 +949,15 @@ export interface components {
                 message: string;
             }[];
         };
+        /**
+         * @example {
+         *       "eventTypes": [
+         *         "message.received",
+         *         "message.failed"
+         *       ],
+         *       "timeoutMs": 10000
+         *     }
+         */
         WebhookPatch: {
             /** @example https://api.example.com/podium-events */
             url?: string;
@@ -1014,6 +1045,18 @@ export interface components {
             /** @description Accepted only as the webhook's own (repeated with its other fields as read back); any other value is refused: the location and organization of a webhook cannot change; create a new webhook instead. */
             organizationUid?: string | null;
         };
+        /**
+         * @example {
+         *       "url": "https://api.example.com/podium-events",
+         *       "eventTypes": [
+         *         "message.received",
+         *         "message.sent"
+         *       ],
+         *       "locationUid": "0d4f5a6b-7c8d-4e9f-a0b1-c2d3e4f5a6b7",
+         *       "timeoutMs": 10000,
+         *       "maxAttempts": 10
+         *     }
+         */
         WebhookPut: {
             /** @example https://api.example.com/podium-events */
             url: string;
@@ -1127,6 +1170,11 @@ export interface components {
                 body: string;
             } | null;
         };
+        /**
+         * @example {
+         *       "eventId": "evt_528e218bd5c051bf5503ef78c46b97e3"
+         *     }
+         */
         WebhookTestRequest: {
             /**
              * @description A stored event the caller may see.
@@ -1146,6 +1194,13 @@ export interface components {
             /** @description More may match: call again with it (and the same filter) for the next ones; null when none is left. */
             nextCursor: string | null;
         };
+        /**
+         * @example {
+         *       "status": "failed",
+         *       "webhookUid": "3f2a9c1e-6b7d-4e8f-9a0b-1c2d3e4f5a6b",
+         *       "since": "2026-11-28T17:00:00Z"
+         *     }
+         */
         BulkRetryRequest: {
             /** @enum {string} */
             status: "pending" | "failed" | "expired" | "succeeded";
@@ -1240,6 +1295,16 @@ export interface components {
              */
             lastAt: string;
         };
+        /**
+         * @example {
+         *       "id": "stripe-billing",
+         *       "name": "Stripe billing",
+         *       "provider": "stripe",
+         *       "secrets": [
+         *         "whsec_replace-with-your-endpoint-signing-secret"
+         *       ]
+         *     }
+         */
         SourceCreate: {
             id?: string;
             name: string;
@@ -1283,6 +1348,12 @@ export interface components {
                 headerNames: string[];
             }[];
         };
+        /**
+         * @example {
+         *       "name": "Stripe billing (EU account)",
+         *       "toleranceSeconds": 600
+         *     }
+         */
         SourcePatch: {
             name?: string;
             /** @description Write-only. The first is current; the others are still accepted (rotation). A `standard-webhooks` source's `whsec_` secret is standard base64 (not URL-safe) of at least 24 bytes, as a webhook's (one the source holds already may be given again, beside a new one); other providers take any secret as it is (Stripe keys by the whole `whsec_…` string). */
@@ -1323,6 +1394,19 @@ export interface components {
              */
             revokedAt: string | null;
         };
+        /**
+         * @example {
+         *       "name": "Reporting (read-only)",
+         *       "scopes": [
+         *         "events:read",
+         *         "webhooks:read",
+         *         "read_messages"
+         *       ],
+         *       "organizationUids": [
+         *         "8e9f0a1b-2c3d-4e5f-a6b7-c8d9e0f1a2b3"
+         *       ]
+         *     }
+         */
         TokenCreate: {
             name: string;
             scopes: ("admin" | "sources:read" | "sources:write" | "webhooks:read" | "webhooks:write" | "events:read" | "events:replay" | "read_messages" | "read_contacts" | "read_payments" | "read_reviews")[];
@@ -1440,6 +1524,16 @@ export interface components {
              */
             updatedAt: string;
         };
+        /**
+         * @example {
+         *       "url": "https://ops.example.com/edgehook-alerts",
+         *       "alertTypes": [
+         *         "webhook.failing",
+         *         "webhook.disabled",
+         *         "webhook.recovered"
+         *       ]
+         *     }
+         */
         NotificationEndpointCreate: {
             /** @example https://ops.example.com/edgehook-alerts */
             url: string;
@@ -1462,6 +1556,16 @@ export interface components {
             data: components["schemas"]["NotificationEndpoint"][];
             nextCursor: string | null;
         };
+        /**
+         * @example {
+         *       "alertTypes": [
+         *         "webhook.failing",
+         *         "webhook.disabled",
+         *         "webhook.recovered",
+         *         "delivery.dead_lettered"
+         *       ]
+         *     }
+         */
         NotificationEndpointPatch: {
             /** @example https://ops.example.com/edgehook-alerts */
             url?: string;

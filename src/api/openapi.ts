@@ -168,7 +168,7 @@ export function optionalBody<T extends z.ZodType>(schema: T) {
  * documented; a field is refused by name rather than ignored (a retry's `{"url":…}` was answered
  * 202, as if taken).
  */
-export const NO_BODY = optionalBody(NoFields.openapi({ description: "No fields: send no body, or `{}`." }));
+export const NO_BODY = optionalBody(NoFields.openapi({ description: "No fields: send no body, or `{}`.", example: {} }));
 
 /**
  * The middleware and OpenAPI note of a route that needs a scope, or more than one (each checked

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { ERROR_CODES } from "../../src/domain/errors";
 import { isRecord } from "../../src/domain/guards";
 import { isScope, SCOPES, type Scope } from "../../src/domain/scopes";
+import { EXAMPLE_IDS } from "../../src/api/schemas/examples";
 import { ADMIN, bodiedRequest, call, clientAddress, createSource, failUntilLimited, podiumBody, post } from "./helpers";
 import { pipeline } from "./pipeline";
 import { as, DATA_SCOPES, makeToken } from "./tokens";
@@ -322,6 +323,107 @@ describe("the OpenAPI document's schemas", () => {
     const doc = await document();
     const ok = at(doc, "paths", "/webhooks/{sourceId}", "post", "responses", "200");
     expect(at(ok, "content", "application/json", "schema", "properties", "challenge")).toMatchObject({ type: "string" });
+  });
+});
+
+/**
+ * A request body's example as the reference (/docs, Scalar) takes it: the media type's `examples`
+ * or `example`, else the schema's (`examples[0]`, then `example`); without one it makes its own,
+ * each string "" and each array [""], which the API refuses.
+ */
+function exampleOf(doc: Json, o: Operation): unknown {
+  const media = at(o.op, "requestBody", "content", "application/json");
+  const named = at(media, "examples");
+  const first = isRecord(named) ? Object.values(named)[0] : undefined;
+  if (first !== undefined) return at(first, "value");
+  if (at(media, "example") !== undefined) return at(media, "example");
+  const schema = at(media, "schema");
+  const ref = at(schema, "$ref");
+  const resolved = typeof ref === "string" ? at(doc, ...ref.split("/").slice(1)) : schema;
+  const examples = at(resolved, "examples");
+  return Array.isArray(examples) && examples.length > 0 ? examples[0] : at(resolved, "example");
+}
+
+const takesJson = (o: Operation) => isRecord(at(o.op, "requestBody", "content", "application/json"));
+
+/**
+ * The caller's own ids of what the server names (a webhook, an event), which replace the examples'
+ * (EXAMPLE_IDS); a location's or organization's uid is the caller's to give, so the example's stands.
+ */
+interface OwnIds {
+  webhookUid?: string;
+  eventId?: string;
+}
+
+/** `example`, with the ids `own` gives in place of the examples'. */
+function withIds(example: unknown, own: OwnIds): unknown {
+  if (Array.isArray(example)) return example.map((x) => withIds(x, own));
+  if (isRecord(example)) return Object.fromEntries(Object.entries(example).map(([k, v]) => [k, withIds(v, own)]));
+  if (example === EXAMPLE_IDS.webhookUid) return own.webhookUid ?? example;
+  if (example === EXAMPLE_IDS.eventId) return own.eventId ?? example;
+  return example;
+}
+
+describe("the OpenAPI document's request examples", () => {
+  it("gives every JSON request body an example, the one /docs shows and sends", async () => {
+    const doc = await document();
+    const bodied = operations(doc).filter(takesJson);
+    expect(bodied.length).toBeGreaterThan(15);
+    expect(bodied.filter((o) => !isRecord(exampleOf(doc, o))).map((o) => o.name)).toEqual([]);
+  });
+
+  // The point: each is one a caller could send as shown (its path's and its references' ids their own), not a 400.
+  it("has the API take each example as sent: 2xx, each operation in turn on the objects the others' examples made", async () => {
+    const doc = await document();
+    const bodied = operations(doc).filter(takesJson);
+    const p = pipeline({ RETRY_BASE_SECONDS: "0" });
+    const sent: string[] = [];
+    const send = async (name: string, path: Record<string, string> = {}, ids: OwnIds = {}) => {
+      const o = bodied.find((x) => x.name === name);
+      if (o === undefined) throw new Error(`${name} takes no JSON body`);
+      const body = withIds(exampleOf(doc, o), ids);
+      const res = await p.api(o.method, o.path.replace(/\{(\w+)\}/g, (_, k: string) => path[k] ?? `{${k}}`), body);
+      expect(res.status, `${name} ${JSON.stringify(body)}: ${JSON.stringify(res.json)}`).toBeGreaterThanOrEqual(200);
+      expect(res.status, `${name} ${JSON.stringify(body)}: ${JSON.stringify(res.json)}`).toBeLessThan(300);
+      sent.push(name);
+      return res.json;
+    };
+
+    const webhook = await send("POST /v1/webhooks");
+    // The ingress's example, signed as Podium signs it, is an event of the webhook's location.
+    const ingress = bodied.find((o) => o.name === "POST /webhooks/{sourceId}");
+    const eventId = await p.ingest(JSON.stringify(ingress ? exampleOf(doc, ingress) : null));
+    sent.push("POST /webhooks/{sourceId}");
+    expect(await send("POST /v1/webhooks/{uid}/test", { uid: webhook.uid }, { eventId })).toMatchObject({ matched: true });
+    expect(await send("POST /v1/events/{id}/replay", { id: eventId }, { webhookUid: webhook.uid })).toEqual({ deliveries: 1 });
+    await send("POST /v1/events/replay");
+    await send("POST /v1/deliveries/retry", {}, { webhookUid: webhook.uid });
+    await send("PATCH /v1/webhooks/{uid}", { uid: webhook.uid });
+    await send("PUT /v1/webhooks/{uid}", { uid: webhook.uid });
+
+    // A delivery that failed for good, and its dead letter.
+    const failing = await p.webhookOn("flaky?fails=1", { maxAttempts: 1 });
+    const failed = await p.ingest(failing.event());
+    await p.deliver();
+    const delivery = (await p.api("GET", `/v1/deliveries?eventId=${failed}`)).json.data[0];
+    const letter = (await p.api("GET", "/v1/dead-letters?limit=100&open=true")).json.data.find((d: { eventId: string }) => d.eventId === failed);
+    await send("POST /v1/dead-letters/{id}/replay", { id: String(letter.id) });
+    await send("POST /v1/deliveries/{id}/retry", { id: delivery.id });
+    await send("DELETE /v1/dead-letters/{id}", { id: String(letter.id) });
+
+    const source = await send("POST /v1/sources");
+    await send("PATCH /v1/sources/{id}", { id: source.id });
+    await send("DELETE /v1/sources/{id}", { id: source.id });
+    const token = await send("POST /v1/tokens");
+    await send("DELETE /v1/tokens/{id}", { id: token.id });
+    const endpoint = await send("POST /v1/notification-endpoints");
+    await send("PATCH /v1/notification-endpoints/{uid}", { uid: endpoint.uid });
+    await send("DELETE /v1/notification-endpoints/{uid}", { uid: endpoint.uid });
+    await send("DELETE /v1/webhooks/{uid}", { uid: webhook.uid });
+    await send("DELETE /v1/webhooks/{uid}", { uid: failing.webhook.uid });
+
+    // Every operation's example was sent (a new one is added above).
+    expect(bodied.map((o) => o.name).filter((name) => !sent.includes(name))).toEqual([]);
   });
 });
 

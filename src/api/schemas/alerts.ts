@@ -40,7 +40,7 @@ export const NotificationEndpointCreate = z
     format: notificationFields.format.optional(),
     disabled: notificationFields.disabled.optional(),
   })
-  .openapi("NotificationEndpointCreate");
+  .openapi("NotificationEndpointCreate", { example: { url: "https://ops.example.com/edgehook-alerts", alertTypes: ["webhook.failing", "webhook.disabled", "webhook.recovered"] } });
 
 const NOTIFICATION_SECRET_FIXED =
   "a notification endpoint's secret cannot be changed: to rotate it, create a new endpoint with the same settings, give its secret to the receiver, then delete the old one";
@@ -50,7 +50,7 @@ export const NotificationEndpointPatch = z
   .strictObject(NotificationEndpointCreate.partial().shape, {
     error: (issue) => (issue.code === "unrecognized_keys" && issue.keys.length === 1 && issue.keys[0] === "secret" ? NOTIFICATION_SECRET_FIXED : undefined),
   })
-  .openapi("NotificationEndpointPatch");
+  .openapi("NotificationEndpointPatch", { example: { alertTypes: ["webhook.failing", "webhook.disabled", "webhook.recovered", "delivery.dead_lettered"] } });
 
 export const AlertSchema = z
   .object({

@@ -2,6 +2,7 @@
 import "@hono/zod-openapi"; // gives every zod schema .openapi()
 import { z } from "../../domain/zod";
 import { DELIVERY_STATUSES } from "../../domain/delivery";
+import { EXAMPLE_HOUR, EXAMPLE_IDS } from "./examples";
 import { time, givenTime, limit, cursor, strictQuery, uid } from "./fields";
 
 const AttemptSchema = z
@@ -62,7 +63,7 @@ export const BulkRetryBody = z
     since: givenTime("Deliveries created from this time (included).").optional(),
     cursor: cursor.openapi({ description: "The `nextCursor` of the previous call, with the same status, webhookUid and since (another answers 400)." }),
   })
-  .openapi("BulkRetryRequest");
+  .openapi("BulkRetryRequest", { example: { status: "failed", webhookUid: EXAMPLE_IDS.webhookUid, since: EXAMPLE_HOUR.since } });
 export const RetryAnswer = z
   .object({
     count: z.number().int().openapi({ description: "Deliveries tried again." }),

@@ -3,8 +3,9 @@ import "@hono/zod-openapi"; // gives every zod schema .openapi()
 import { z } from "../../domain/zod";
 import { givenTime, refineRange, cursor, uid } from "./fields";
 import { exactType } from "./events";
+import { EXAMPLE_HOUR, EXAMPLE_IDS } from "./examples";
 
-export const ReplayBody = z.strictObject({ webhookUid: uid.optional() }).openapi("ReplayRequest");
+export const ReplayBody = z.strictObject({ webhookUid: uid.optional() }).openapi("ReplayRequest", { example: { webhookUid: EXAMPLE_IDS.webhookUid } });
 export const ReplayAnswer = z.object({ deliveries: z.number().int() }).openapi("ReplayAnswer");
 
 export const RangeReplayBody = z
@@ -19,7 +20,8 @@ export const RangeReplayBody = z
     }),
   })
   .superRefine((b, ctx) => refineRange(b.since, b.until, ctx))
-  .openapi("RangeReplayRequest");
+  // Counted first (dryRun): drop it to replay.
+  .openapi("RangeReplayRequest", { example: { ...EXAMPLE_HOUR, eventType: "message.received", dryRun: true } });
 export const RangeReplayAnswer = z
   .object({
     dryRun: z.boolean(),

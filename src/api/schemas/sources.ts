@@ -136,7 +136,10 @@ export const SourceCreate = z
       ctx.addIssue({ code: "custom", message, path: path.split(".") });
     }
   })
-  .openapi("SourceCreate");
+  .openapi("SourceCreate", {
+    // An obviously fake secret: the reference shows it, and a caller pastes their own.
+    example: { id: "stripe-billing", name: "Stripe billing", provider: "stripe", secrets: ["whsec_replace-with-your-endpoint-signing-secret"] },
+  });
 
 /**
  * What a source keeps for life: a PATCH naming them is refused saying so, not as a typo (only when
@@ -160,4 +163,4 @@ export const SourcePatch = z
     },
     { error: (issue) => (issue.code === "unrecognized_keys" && issue.keys.every((k) => SOURCE_FIXED.includes(k)) ? SOURCE_FIXED_MESSAGE : undefined) },
   )
-  .openapi("SourcePatch");
+  .openapi("SourcePatch", { example: { name: "Stripe billing (EU account)", toleranceSeconds: 600 } });

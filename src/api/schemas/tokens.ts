@@ -2,6 +2,7 @@
 import "@hono/zod-openapi"; // gives every zod schema .openapi()
 import { z } from "../../domain/zod";
 import { SCOPES } from "../../domain/scopes";
+import { EXAMPLE_IDS } from "./examples";
 import { time, givenName, newOwnerUid, distinct } from "./fields";
 
 export const TokenSchema = z
@@ -33,4 +34,6 @@ export const TokenCreate = z
     message: "admin reaches every organization, so it cannot be limited to organizationUids or locationUids; give the scopes the token needs instead",
     path: ["scopes"],
   })
-  .openapi("TokenCreate");
+  .openapi("TokenCreate", {
+    example: { name: "Reporting (read-only)", scopes: ["events:read", "webhooks:read", "read_messages"], organizationUids: [EXAMPLE_IDS.organizationUid] },
+  });

@@ -8,6 +8,7 @@ import { MAX_URL_CHARS } from "../../domain/destination";
 import { SOURCE_ID } from "../../domain/ids";
 import { REDACTED } from "../../domain/credential-headers";
 import { PREVIOUS_SECRET_VALID_SECONDS } from "../../domain/webhook";
+import { EXAMPLE_IDS, EXAMPLE_WEBHOOK_URL } from "./examples";
 import { time, decimalInteger, uid, ownerUid, newOwnerUid, distinct, webhookSecret } from "./fields";
 import { FILTER_EXAMPLES, TRANSFORM_EXAMPLES, filterDoc, transformExpression, CREDENTIAL_HEADERS_NOTE, transformHeaderMap } from "./filters-and-transforms";
 
@@ -217,7 +218,7 @@ export const WebhookCreate = z
       "give exactly one of locationUid or organizationUid (a webhook belongs to one location or one organization, as in Podium), or neither for a catch-all",
     path: ["locationUid"],
   })
-  .openapi("WebhookCreate");
+  .openapi("WebhookCreate", { example: { url: EXAMPLE_WEBHOOK_URL, eventTypes: ["message.received"], locationUid: EXAMPLE_IDS.locationUid } });
 
 /** Of a write that changes `secret`: how long the replaced secret keeps signing; without one, 0 ends the previous secret (domain/webhook.ts withRotation). */
 const previousSecretValidSeconds = z
@@ -232,13 +233,16 @@ const previousSecretValidSeconds = z
 
 export const WebhookPut = z
   .strictObject({ url: webhookUrl(REPLACED), eventTypes: webhookEventTypes(REPLACED), ...changeable, previousSecretValidSeconds, ...immutableScope })
-  .openapi("WebhookPut");
+  .openapi("WebhookPut", {
+    // The whole webhook, its location repeated as read back.
+    example: { url: EXAMPLE_WEBHOOK_URL, eventTypes: ["message.received", "message.sent"], locationUid: EXAMPLE_IDS.locationUid, timeoutMs: 10000, maxAttempts: 10 },
+  });
 
-export const WebhookPatch = WebhookPut.partial().openapi("WebhookPatch");
+export const WebhookPatch = WebhookPut.partial().openapi("WebhookPatch", { example: { eventTypes: ["message.received", "message.failed"], timeoutMs: 10000 } });
 
 export const WebhookTestBody = z
-  .strictObject({ eventId: uid.openapi({ description: "A stored event the caller may see.", example: "evt_528e218bd5c051bf5503ef78c46b97e3" }) })
-  .openapi("WebhookTestRequest");
+  .strictObject({ eventId: uid.openapi({ description: "A stored event the caller may see.", example: EXAMPLE_IDS.eventId }) })
+  .openapi("WebhookTestRequest", { example: { eventId: EXAMPLE_IDS.eventId } });
 
 export const WebhookTestAnswer = z
   .object({
