@@ -165,10 +165,13 @@ export function assertMaySubscribe(p: Principal, w: WebhookOwner & { eventTypes:
   // would newly subscribe to, which the refusal says.
   assertDataScopes(p, w.eventTypes, "subscribe");
   if (!webhookInGrant(p, w, locations)) {
-    throw new AppError("forbidden",
+    // The field at fault in `issues`, as a 400's, so a form marks it: the organization (which
+    // decides when both are given, and is asked for first when neither is), else the location.
+    const path = w.organizationUid === null && w.locationUid !== null ? "locationUid" : "organizationUid";
+    const message =
       w.organizationUid === null && w.locationUid === null
         ? "A webhook with neither organizationUid nor locationUid is a catch-all, which only an unlimited token may create; give it an organization or location this token holds."
-        : "This token is limited to some organizations or locations; give the webhook an organizationUid it holds, or a locationUid it holds or known to belong to one of its organizations.",
-    );
+        : "This token is limited to some organizations or locations; give the webhook an organizationUid it holds, or a locationUid it holds or known to belong to one of its organizations.";
+    throw new AppError("forbidden", message, { issues: [{ path, message: "not within this token's organizations or locations" }] });
   }
 }

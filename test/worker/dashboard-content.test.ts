@@ -484,8 +484,9 @@ describe("dashboard: filters, transformations and tests", () => {
     };
 
     // An organization outside the token's grant, and a type whose data scope it lacks: 403, creating or editing.
+    // (Its organization is a choice among the token's: one outside them, posted, is not kept as an option.)
     const outside = await form("/dashboard/webhooks", limited, { ...fields, organizationUid: `${org}-other` });
-    expect(await refusedWith(outside, 403, "organizationUid", `${org}-other`)).toMatch(/organization/i);
+    expect(await refusedWith(outside, 403, "url", fields.url)).toMatch(/organization/i);
     const unscoped = await form("/dashboard/webhooks", limited, { ...fields, eventTypes: "contact.*" });
     expect(await refusedWith(unscoped, 403, "eventTypes", "contact.*")).toContain("read_contacts");
     const made = await p.createWebhook({ ...fields, eventTypes: ["message.*"] });
@@ -714,6 +715,48 @@ describe("the new-source form's owner", () => {
     expect(refused.status).toBe(403);
     expect(pageBanners(await refused.text(), "alert")).toEqual(["A token limited to locations cannot create sources: a source belongs to an organization."]);
     expect(await owner(p, `own-${key}-loc`)).toBe("(404)");
+  });
+});
+
+describe("the new-webhook form's organization", () => {
+  const orgField = (html: string) => /<(select|input)[^>]*name="organizationUid"[^>]*>/.exec(html)?.[0];
+  const orgOptions = (html: string) =>
+    [.../<select[^>]*name="organizationUid"[^>]*>([\s\S]*?)<\/select>/.exec(html)![1]!.matchAll(/<option value="([^"]*)"( selected)?/g)].map((m) => `${m[1]}${m[2] ?? ""}`);
+  const hint = (html: string) => text(/<form[^>]*aria-label="New webhook"[\s\S]*?<\/form>/.exec(html)![0]);
+
+  it("offers a token of one organization that one, preselected, without a catch-all; refuses none or another, marking the field", async () => {
+    const p = pipeline();
+    const key = uniqueKey();
+    const org = `org-${key}`;
+    const { token } = await makeToken(p, ["events:read", "webhooks:read", "webhooks:write", "read_messages"], { organizationUids: [org] });
+    const c = (await dashboardForm("/dashboard/login", null, { token })).headers.get("set-cookie")!.split(";")[0]!;
+    const html = await (await get("/dashboard/webhooks", c)).text();
+    expect(orgField(html)).toMatch(/^<select/);
+    // Preselected; no organization left for a location webhook.
+    expect(orgOptions(html)).toEqual(["", `${org} selected`]);
+    expect(hint(html)).not.toMatch(/catch-all/);
+
+    // Sent as shown: the webhook is the organization's.
+    const fields = { url: `https://downstream.test/ok/${key}`, eventTypes: "message.*" };
+    expect((await form("/dashboard/webhooks", c, { ...fields, organizationUid: org })).status).toBe(303);
+    const mine = (await p.api("GET", "/v1/webhooks?limit=100")).json.data.filter((w: { url: string }) => w.url === fields.url);
+    expect(mine.map((w: { organizationUid: string | null }) => w.organizationUid)).toEqual([org]);
+
+    // None (and no location), or another organization posted: the API's 403, the field marked and focused.
+    for (const organizationUid of ["", "other-org"]) {
+      const refused = await form("/dashboard/webhooks", c, { ...fields, url: `${fields.url}/${organizationUid}`, organizationUid });
+      expect(refused.status).toBe(403);
+      const page = await refused.text();
+      expect(orgField(page)).toContain('aria-invalid="true"');
+      expect(orgField(page)).toContain("autofocus");
+      expect(orgOptions(page)).toEqual(["", org]);
+    }
+  });
+
+  it("lets the admin type one, or leave it empty for a catch-all", async () => {
+    const html = await (await get("/dashboard/webhooks", await cookie())).text();
+    expect(orgField(html)).toMatch(/^<input/);
+    expect(hint(html)).toMatch(/catch-all/);
   });
 });
 

@@ -2,6 +2,7 @@ import type { z } from "@hono/zod-openapi";
 import type { RejectionsSchema, SourceSchema } from "../../api/schemas/sources";
 import { PROVIDER_NAMES } from "../../domain/types";
 import { ConfirmAction, DottedName, EmptyRow, NextPage, Words, Scroll, Required, Invalid, nothingSeen } from "../layout";
+import { OwnerField, type Owners } from "../owner-field";
 import { ASK } from "../confirm";
 import { legible } from "../../domain/legible";
 import { LOCATIONS_MAKE_NO_SOURCE } from "../../domain/source-rules";
@@ -76,41 +77,6 @@ export interface SourceEntered {
   organizationUid: string;
 }
 
-/**
- * Whom the session may make a source for, as the API takes a new source's `organizationUid`
- * (api/routes/sources.ts): any organization or none (an unlimited token, the admin), else one
- * of a limited token's organizations (none: a token limited to locations makes no source).
- */
-export type SourceOwners = { anyone: true } | { anyone: false; organizationUids: string[] };
-
-/** The new-source form's owner field: free text (empty: no owner), or a choice among the token's organizations, required. */
-function OwnerField(props: { owners: SourceOwners; entered: string | undefined; invalidField: string | undefined }) {
-  const invalid = Invalid("organizationUid", props.invalidField);
-  if (props.owners.anyone) {
-    return (
-      <label>
-        Owner organization (optional; empty: no organization owns it)
-        <input name="organizationUid" value={props.entered ?? ""} {...invalid} />
-      </label>
-    );
-  }
-  const orgs = props.owners.organizationUids;
-  return (
-    <label>
-      <span>Owner organization (its events are that organization's)<Required /></span>
-      <select name="organizationUid" required {...invalid}>
-        {/* Several: no default, as the API takes none (a source made for the wrong organization cannot be moved). */}
-        {orgs.length > 1 && <option value="">Choose one of this token's organizations</option>}
-        {orgs.map((o) => (
-          <option value={o} selected={props.entered === o}>
-            {legible(o)}
-          </option>
-        ))}
-      </select>
-    </label>
-  );
-}
-
 export function SourceList(props: {
   sources: SourceJson[];
   nextCursor: string | null;
@@ -124,7 +90,7 @@ export function SourceList(props: {
   /** A token limited to some organizations (nothingSeen). */
   limited: boolean;
   /** Whom it may make a source for: the new-source form's owner field. */
-  owners: SourceOwners;
+  owners: Owners;
 }) {
   const makesNone = !props.owners.anyone && props.owners.organizationUids.length === 0;
   return (
@@ -234,7 +200,12 @@ export function SourceList(props: {
               ))}
             </select>
           </label>
-          <OwnerField owners={props.owners} entered={props.entered?.organizationUid} invalidField={props.invalidField} />
+          <OwnerField
+            owners={props.owners}
+            entered={props.entered?.organizationUid}
+            invalidField={props.invalidField}
+            labels={{ free: "Owner organization (optional; empty: no organization owns it)", choice: "Owner organization (its events are that organization's)" }}
+          />
           <label>
             <span>Secret (the provider's signing secret; never shown again)<Required /></span>
             <input name="secret" type="password" minlength={8} required autocomplete="off" {...Invalid("secret", props.invalidField)} />

@@ -10,6 +10,7 @@ import { Action, Blank, ConfirmAction, DottedNames, EmptyRow, HeaderTable, NextP
 import { ASK } from "../confirm";
 import { prettyBody } from "../pretty-body";
 import { ownerOf } from "../../routing/match";
+import { OwnerField, type Owners } from "../owner-field";
 
 type WebhookJson = z.infer<typeof WebhookSchema>;
 type WebhookTestJson = z.infer<typeof WebhookTestAnswer>;
@@ -78,6 +79,8 @@ export function WebhookList(props: {
   defaults: NewWebhookDefaults;
   /** A token limited to some organizations or locations (nothingSeen). */
   limited: boolean;
+  /** Whom it may make a webhook for: the new-webhook form's organization field. */
+  owners: Owners;
 }) {
   // No Actions column when no row has one (a token without webhooks:write): it stood empty.
   const actions = props.webhooks.some((w) => props.mayChange(w) || retriesFailed(props.counts.get(w.uid), props.canReplay));
@@ -129,7 +132,7 @@ export function WebhookList(props: {
         </table>
       </Scroll>
       <NextPage path="/dashboard/webhooks" name="cursor" cursor={props.nextCursor} label="More webhooks →" />
-      {props.canWrite && <WebhookForm entered={props.entered} invalidField={props.invalidField} defaults={props.defaults} />}
+      {props.canWrite && <WebhookForm entered={props.entered} invalidField={props.invalidField} defaults={props.defaults} owners={props.owners} />}
     </div>
   );
 }
@@ -143,11 +146,19 @@ interface NewWebhookDefaults {
 /** What a form held when it was sent: field name → text. */
 export type Entered = Readonly<Record<string, string>>;
 
+/** What the new-webhook form says of where a webhook belongs: a catch-all only to those who may make one. */
+function ownerHint(owners: Owners): string {
+  if (owners.anyone) return "One organization or one location, as in Podium; leave both empty for a catch-all (unlimited tokens only).";
+  if (owners.organizationUids.length === 0) return "One location this token holds, as in Podium.";
+  return "One organization or one location, as in Podium: one of this token's organizations, or no organization and a location it holds or one within its organizations.";
+}
+
 /**
  * Create (no webhook) or edit (a webhook) form, showing what was `entered` when it
- * was sent back refused. Location and organization are fixed once created.
+ * was sent back refused. Location and organization are fixed once created; `owners`
+ * (creating) shapes the organization field as the new-source form's.
  */
-function WebhookForm(props: { webhook?: WebhookJson; entered?: Entered | undefined; invalidField?: string | undefined; defaults?: NewWebhookDefaults }) {
+function WebhookForm(props: { webhook?: WebhookJson; entered?: Entered | undefined; invalidField?: string | undefined; defaults?: NewWebhookDefaults; owners?: Owners }) {
   const w = props.webhook;
   const typed = props.entered;
   const value = (name: string, shown: string) => typed?.[name] ?? shown;
@@ -164,13 +175,16 @@ function WebhookForm(props: { webhook?: WebhookJson; entered?: Entered | undefin
         <span>Event types (comma separated: exact, object.* or *)<Required /></span>
         <input name="eventTypes" {...Invalid("eventTypes", props.invalidField)} required value={value("eventTypes", initial?.eventTypes ?? "")} placeholder="message.received, contact.*" />
       </label>
-      {!w && (
+      {!w && props.owners && (
         <>
-          <p class="muted">One organization or one location, as in Podium; leave both empty for a catch-all (unlimited tokens only).</p>
-          <label>
-            Organization uid
-            <input name="organizationUid" {...Invalid("organizationUid", props.invalidField)} value={value("organizationUid", "")} />
-          </label>
+          <p class="muted">{ownerHint(props.owners)}</p>
+          <OwnerField
+            owners={props.owners}
+            entered={typed?.organizationUid}
+            invalidField={props.invalidField}
+            labels={{ free: "Organization uid", choice: "Organization" }}
+            none="None: the location below"
+          />
           <label>
             Location uid
             <input name="locationUid" {...Invalid("locationUid", props.invalidField)} value={value("locationUid", "")} />

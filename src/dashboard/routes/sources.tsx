@@ -7,19 +7,15 @@ import { confirmPage } from "../confirm-page";
 import { textOf } from "../form";
 import { pageOfList } from "../list-pages";
 import { LISTS } from "../navigation";
-import { SourceList, type SourceEntered, type SourceOwners } from "../pages/sources";
+import { SourceList, type SourceEntered } from "../pages/sources";
+import { ownersOf } from "../owner-field";
 import { apiRefusal, refusedBy, type Refusal } from "../refusal";
 import { back, can, Ignored, limited, page, type C } from "../respond";
 import type { DashEnv } from "../session";
-import { isLimited } from "../../domain/access";
-import type { Principal } from "../../domain/scopes";
 
 const SourceList_ = pageOf(SourceSchema, "SourceList");
 
 export const sourceRoutes = new Hono<DashEnv>();
-
-/** Whom `p` may make a source for (the API decides: this only shapes the form's owner field). */
-const ownersOf = (p: Principal): SourceOwners => (isLimited(p) ? { anyone: false, organizationUids: p.organizationUids ?? [] } : { anyone: true });
 
 /** The sources page; after a refused new source, with its error and what was typed (but the secret) kept in the form. */
 async function sourcesPage(c: C, refused?: Refusal<SourceEntered>) {

@@ -11,6 +11,7 @@ import { textOf } from "../form";
 import { shortened } from "../layout";
 import { listPressedOn, pageOfList } from "../list-pages";
 import { LISTS } from "../navigation";
+import { ownersOf } from "../owner-field";
 import { WebhookList, WebhookPage, WebhookTestForm, WebhookTestResult, type Entered } from "../pages/webhooks";
 import { apiRefusal, refusedBy, type Refusal } from "../refusal";
 import { back, can, Ignored, limited, page, warningBanners, type C } from "../respond";
@@ -51,6 +52,7 @@ async function webhookListPage(c: C, refused?: Refused) {
       invalidField={refused?.field}
       defaults={{ timeoutMs: deploymentSettings.deliveryTimeoutMs, maxAttempts: deploymentSettings.maxAttempts }}
       limited={limited(c)}
+      owners={ownersOf(c.get("principal"))}
     />,
     refused,
   );
