@@ -121,7 +121,7 @@ dashboard.post("/login", async (c) => {
 
 /**
  * The page a sign-in goes back to: `path`, or the nearest page above it that a GET is served at.
- * A form's answer (a test's result, a refused endpoint) stands at the address its POST went to,
+ * A form's answer (a refused endpoint) stands at the address its POST went to,
  * which is where a session that ended there would send one back.
  */
 function pageToReturnTo(path: string | null): string | null {

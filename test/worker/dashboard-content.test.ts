@@ -526,13 +526,26 @@ describe("dashboard: filters, transformations and tests", () => {
     expect(text(eventPage)).toContain(`filtered out by webhook ${w.uid} : its filter excluded this event`);
     expect(eventPage).toContain(`action="/dashboard/webhooks/${w.uid}/test"`);
 
-    const result = await form(`/dashboard/webhooks/${w.uid}/test`, c, { eventId: id });
-    expect(result.status).toBe(200);
-    const shown = text(await result.text());
-    expect(shown).toContain("Not owed: no delivery would be made.");
-    expect(shown).toContain('✗ filter : body.data.conversation.channel.type is "email", not "sms"');
-    expect(shown).toContain('"text": "Hello from the test"');
+    // Post/redirect/get: the result at an address naming the event alone, which Back or a reload reads again, for the admin and a limited token alike.
+    const { token } = await makeToken(p, ["events:read", "webhooks:read", "read_messages"], { organizationUids: [org] });
+    const limited = (await dashboardForm("/dashboard/login", null, { token })).headers.get("set-cookie")!.split(";")[0]!;
+    for (const session of [c, limited]) {
+      const result = await form(`/dashboard/webhooks/${w.uid}/test`, session, { eventId: id });
+      expect(result.status).toBe(303);
+      const at = new URL(result.headers.get("location")!, "https://x");
+      expect([at.pathname, [...at.searchParams]]).toEqual([`/dashboard/webhooks/${w.uid}/test`, [["eventId", id]]]);
+      for (const visit of [1, 2]) {
+        const res = await get(`${at.pathname}${at.search}`, session);
+        expect(res.status, `visit ${visit}`).toBe(200);
+        const shown = text(await res.text());
+        expect(shown).toContain("Not owed: no delivery would be made.");
+        expect(shown).toContain('✗ filter : body.data.conversation.channel.type is "email", not "sms"');
+        expect(shown).toContain('"text": "Hello from the test"');
+      }
+    }
     expect(p.woken).toHaveLength(0);
+    // Its address with no event (a sign-in sent back there): the webhook's page, whose form asks for one.
+    expect((await get(`/dashboard/webhooks/${w.uid}/test`, c)).headers.get("location")).toBe(`/dashboard/webhooks/${w.uid}`);
 
     const unknown = await form(`/dashboard/webhooks/${w.uid}/test`, c, { eventId: "evt_nope" });
     expect(unknown.status).toBe(303);
@@ -862,7 +875,7 @@ describe("text a sender or a token chose", () => {
     const eventId = await p.ingest(event());
     try {
       const c = await cookie();
-      const tested = await (await form(`/dashboard/webhooks/${webhook.uid}/test`, c, { eventId })).text();
+      const tested = await (await dashboardShown(await form(`/dashboard/webhooks/${webhook.uid}/test`, c, { eventId }), c)).text();
       expect(tested).not.toMatch(raw);
       expect(tested).toContain(`The transformation fails on this event: `);
       expect(tested).toContain(`bad ${SHOWN}`);

@@ -107,9 +107,10 @@ describe("a session that ended", () => {
       const home = await dashboardForm("/dashboard/login", null, { token: ADMIN_TOKEN, next });
       expect(home.headers.get("location"), next).toBe("/dashboard");
     }
-    // A form whose answer stands where only its POST goes (a test's result, a refused endpoint): back to the page above it.
+    // A form whose answer stands where only its POST goes (a refused endpoint): back to the page above it.
+    // (A test's result has a GET of its own, which without an event leads to the webhook's page.)
     for (const [next, page] of [
-      ["/dashboard/webhooks/wh_1/test", "/dashboard/webhooks/wh_1"],
+      ["/dashboard/webhooks/wh_1/test", "/dashboard/webhooks/wh_1/test"],
       ["/dashboard/alerts/endpoints", "/dashboard/alerts"],
     ] as const) {
       expect((await dashboardForm("/dashboard/login", null, { token: ADMIN_TOKEN, next })).headers.get("location"), next).toBe(page);

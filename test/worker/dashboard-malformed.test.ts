@@ -295,6 +295,11 @@ async function refused(action: Action, res: Response, what: string): Promise<boo
     }
     // A form that made a secret goes on to the page that shows it once.
     if (to.pathname.startsWith("/dashboard/created/")) return false;
+    // A test goes on to its result's page (post/redirect/get), naming the event alone.
+    if (action.name === "test webhook" && to.pathname.endsWith("/test")) {
+      expect([...to.searchParams.keys()], context).toEqual(["eventId"]);
+      return false;
+    }
     const error = to.searchParams.get("error");
     if (error === null) {
       expect(to.searchParams.get("notice"), context).toBeTruthy();

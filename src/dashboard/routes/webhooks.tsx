@@ -107,12 +107,25 @@ webhookRoutes.post("/webhooks/:uid", async (c) => {
   return back(c, `/dashboard/webhooks/${encodeURIComponent(uid)}`, res, "Saved.", res.json.warnings);
 });
 
-webhookRoutes.post("/webhooks/:uid/test", async (c) => {
+/** The API's dry run of webhook `uid` on event `eventId`, as this session's principal. */
+const testOf = (c: C, uid: string, eventId: string) => callApi(c, "POST", `/webhooks/${encodeURIComponent(uid)}/test`, WebhookTestAnswer, { eventId });
+
+/** Back to the webhook's page with the API's refusal of a test, the event's id kept in its form. */
+const testRefused = (c: C, uid: string, eventId: string, res: { ok: false; error: string }) =>
+  back(c, `/dashboard/webhooks/${encodeURIComponent(uid)}?${new URLSearchParams({ test: eventId })}`, res, "");
+
+// A test's result at an address of its own, which the test's POST redirects to: Back and a reload
+// read it again (the API's test sends and records nothing) instead of posting the form again.
+// Only the event's id is in the address, never what the result shows (its request's headers):
+// unsigned, as a link naming another id shows only what the API answers the session that opens it.
+webhookRoutes.get("/webhooks/:uid/test", async (c) => {
   const uid = c.req.param("uid");
-  const eventId = textOf(await c.req.parseBody(), "eventId").trim();
-  const res = await callApi(c, "POST", `/webhooks/${encodeURIComponent(uid)}/test`, WebhookTestAnswer, { eventId });
   const here = `/dashboard/webhooks/${encodeURIComponent(uid)}`;
-  if (!res.ok) return back(c, `${here}?test=${encodeURIComponent(eventId)}`, res, "");
+  const eventId = queryParam(c, "eventId")?.trim() ?? "";
+  // No event (a sign-in sent back here from the test's POST): the webhook's page, whose form asks for one.
+  if (!eventId) return c.redirect(here, 303);
+  const res = await testOf(c, uid, eventId);
+  if (!res.ok) return testRefused(c, uid, eventId, res);
   return page(
     c,
     "Test this webhook",
@@ -125,6 +138,15 @@ webhookRoutes.post("/webhooks/:uid/test", async (c) => {
       <WebhookTestForm uid={uid} eventId={eventId} />
     </div>,
   );
+});
+
+webhookRoutes.post("/webhooks/:uid/test", async (c) => {
+  const uid = c.req.param("uid");
+  const eventId = textOf(await c.req.parseBody(), "eventId").trim();
+  // Refused here, as any action is (an event that is none, or not the session's): the webhook's page says why.
+  const res = await testOf(c, uid, eventId);
+  if (!res.ok) return testRefused(c, uid, eventId, res);
+  return c.redirect(`/dashboard/webhooks/${encodeURIComponent(uid)}/test?${new URLSearchParams({ eventId })}`, 303);
 });
 
 webhookRoutes.get("/webhooks/:uid/delete", (c) => {
