@@ -280,15 +280,6 @@ export function ConfirmPage(props: { question: string; action: string; label: st
   );
 }
 
-/**
- * A link to a list's next page (its cursor in the query parameter `name`), when there is one;
- * `query` carries what else the page was asked (its filters) to the next.
- */
-export function NextPage(props: { path: string; name: string; cursor: string | null; label: string; query?: Record<string, string> }) {
-  if (props.cursor === null) return null;
-  return <a href={`${props.path}?${new URLSearchParams({ ...props.query, [props.name]: props.cursor })}`}>{props.label}</a>;
-}
-
 /** A small bar chart in SVG: null draws no bar (no data); `low` marks bars to draw in the warning colour. */
 /** `notes`: said after a bar's value, by index (a step still in progress: how far it has gone). */
 export function BarChart(props: { label: string; values: (number | null)[]; max?: number; low?: (v: number) => boolean; unit: string; notes?: (string | null)[] }) {

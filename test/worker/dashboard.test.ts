@@ -400,6 +400,8 @@ describe("dashboard lists longer than a page", () => {
   const uidsIn = (html: string, path: string) =>
     [...html.matchAll(new RegExp(`${path}/([0-9a-f-]{36})`, "g"))].map((m) => m[1]!).filter((u, i, all) => all.indexOf(u) === i);
   const nextLink = (html: string, label: string) => new RegExp(`href="(/dashboard/[^"?]+\\?[^"]+)">${label}`).exec(html)?.[1]?.replaceAll("&amp;", "&");
+  /** A later page's link back to the list's first page. */
+  const firstLink = (html: string) => /href="([^"]+)">← First page</.exec(html)?.[1]?.replaceAll("&amp;", "&");
 
   it("pages through more than 100 webhooks", async () => {
     const p = pipeline();
@@ -415,6 +417,8 @@ describe("dashboard lists longer than a page", () => {
     expect(next).toMatch(/^\/dashboard\/webhooks\?cursor=/);
     const second = await (await page(next!, cookie)).text();
     expect(nextLink(second, "More webhooks")).toBeUndefined();
+    // Back to the first page from the later one, not from the first itself.
+    expect([firstLink(first), firstLink(second)]).toEqual([undefined, "/dashboard/webhooks"]);
     const [a, b] = [uidsIn(first, "/dashboard/webhooks"), uidsIn(second, "/dashboard/webhooks")];
     expect(a).toHaveLength(100);
     expect(new Set([...a, ...b])).toEqual(made);
@@ -466,7 +470,10 @@ describe("dashboard lists longer than a page", () => {
     const second = await (await page(next!, cookie)).text();
     expect(second).toContain("Showing an older page");
     expect(nextLink(second, "Older events")).toBeUndefined();
+    // Back to the newest, the same filters kept, only the cursor dropped.
+    expect([firstLink(first), firstLink(second)]).toEqual([undefined, `/dashboard/events?eventType=message.received&organizationUid=${org}`]);
     const [a, b] = [idsIn(first), idsIn(second)];
+    expect(idsIn(await (await page(firstLink(second)!, cookie)).text())).toEqual(a);
     expect(a).toHaveLength(50);
     expect(new Set([...a, ...b])).toEqual(made);
     expect([...a, ...b]).toHaveLength(51);

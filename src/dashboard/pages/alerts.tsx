@@ -1,9 +1,10 @@
 import type { z } from "@hono/zod-openapi";
 import type { AlertSchema, NotificationEndpointSchema } from "../../api/schemas/alerts";
 import { ALERT_TYPES } from "../../domain/alerts";
-import { ConfirmAction, DottedName, DottedNames, NextPage, Time, Scroll, shortened, Required, Invalid } from "../layout";
+import { ConfirmAction, DottedName, DottedNames, Time, Scroll, shortened, Required, Invalid } from "../layout";
 import { ASK } from "../confirm";
 import { legible } from "../../domain/legible";
+import { PageLinks } from "../list-pages";
 
 type AlertJson = z.infer<typeof AlertSchema>;
 type NotificationEndpointJson = z.infer<typeof NotificationEndpointSchema>;
@@ -35,6 +36,9 @@ export function AlertsPage(props: {
   endpoints: NotificationEndpointJson[];
   nextAlerts: string | null;
   nextEndpoints: string | null;
+  /** The cursors of each list this page was opened with, if any (PageLinks). */
+  atAlerts: string | undefined;
+  atEndpoints: string | undefined;
   entered?: EndpointEntered;
   /** The new-endpoint form's field a refusal named (Invalid). */
   invalidField?: string | undefined;
@@ -78,7 +82,7 @@ export function AlertsPage(props: {
           </table>
         </Scroll>
       )}
-      <NextPage path="/dashboard/alerts" name="alerts" cursor={props.nextAlerts} label="Older alerts →" />
+      <PageLinks path="/dashboard/alerts" name="alerts" at={props.atAlerts} cursor={props.nextAlerts} label="Older alerts →" />
       <section aria-labelledby="endpoints" class="stack">
         <h2 id="endpoints">Notification endpoints</h2>
         {props.endpoints.length === 0 ? (
@@ -114,7 +118,7 @@ export function AlertsPage(props: {
             </table>
           </Scroll>
         )}
-        <NextPage path="/dashboard/alerts" name="endpoints" cursor={props.nextEndpoints} label="More endpoints →" />
+        <PageLinks path="/dashboard/alerts" name="endpoints" at={props.atEndpoints} cursor={props.nextEndpoints} label="More endpoints →" />
         <form method="post" action="/dashboard/alerts/endpoints" class="card stack" aria-label="New notification endpoint">
           <h3>New notification endpoint</h3>
           <label>

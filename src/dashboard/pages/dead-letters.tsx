@@ -3,7 +3,8 @@ import type { DeadLetterSchema } from "../../api/routes/dead-letters";
 import { QUEUES } from "../../pipeline/queues";
 import { legible } from "../../domain/legible";
 import { ASK } from "../confirm";
-import { Action, Blank, ConfirmAction, NextPage, Time, Scroll } from "../layout";
+import { Action, Blank, ConfirmAction, Time, Scroll } from "../layout";
+import { PageLinks } from "../list-pages";
 
 type DeadLetterJson = z.infer<typeof DeadLetterSchema>;
 
@@ -84,7 +85,7 @@ export function DeadLetterList(props: { letters: DeadLetterJson[]; nextCursor: s
           </table>
         </Scroll>
       )}
-      <NextPage path="/dashboard/dead-letters" name="cursor" cursor={props.nextCursor} label="Older dead letters →" query={props.open ? { open: "true" } : {}} />
+      <PageLinks path="/dashboard/dead-letters" name="cursor" at={props.cursor} cursor={props.nextCursor} label="Older dead letters →" query={props.open ? { open: "true" } : {}} />
     </div>
   );
 }

@@ -3,9 +3,10 @@ import { SEARCH_BOUND, type EventSchema, type EventSummarySchema } from "../../a
 import { ALERT_SOURCE } from "../../domain/alerts";
 import { DELIVERY_STATUSES } from "../../domain/delivery";
 import type { Principal } from "../../domain/scopes";
-import { Action, Badge, DottedName, EmptyRow, HeaderTable, HiddenEvents, NextPage, Time, Scroll, nothingSeen, Invalid } from "../layout";
+import { Action, Badge, DottedName, EmptyRow, HeaderTable, HiddenEvents, Time, Scroll, nothingSeen, Invalid } from "../layout";
 import { prettyBody } from "../pretty-body";
 import { legible } from "../../domain/legible";
+import { PageLinks } from "../list-pages";
 
 type EventRow = z.infer<typeof EventSummarySchema>;
 
@@ -48,6 +49,8 @@ interface EventListProps {
   events: EventRow[];
   query: Record<string, string>;
   nextCursor: string | null;
+  /** The cursor this page was opened with, if any (PageLinks). */
+  at?: string | undefined;
   /** The API refused the filter (its error is the page's banner): nothing was looked through, so nothing "matched" nor is "older". */
   refused?: boolean;
   /** The filter's field the refusal named (Invalid). */
@@ -68,10 +71,10 @@ function ListRows(props: EventListProps) {
   return <EventRows events={props.events} empty={empty} />;
 }
 
-/** The list's link to the page after this one. */
+/** The list's links to its first page and the page after this one. */
 function ListNext(props: EventListProps) {
   const q = props.query;
-  return <NextPage path="/dashboard/events" name="cursor" cursor={props.nextCursor} query={q} label={q.q ? "Search further back →" : "Older events →"} />;
+  return <PageLinks path="/dashboard/events" name="cursor" at={props.at} cursor={props.nextCursor} query={q} label={q.q ? "Search further back →" : "Older events →"} />;
 }
 
 /**

@@ -1,11 +1,12 @@
 import type { z } from "@hono/zod-openapi";
 import type { RejectionsSchema, SourceSchema } from "../../api/schemas/sources";
 import { PROVIDER_NAMES } from "../../domain/types";
-import { ConfirmAction, DottedName, EmptyRow, NextPage, Words, Scroll, Required, Invalid, nothingSeen } from "../layout";
+import { ConfirmAction, DottedName, EmptyRow, Words, Scroll, Required, Invalid, nothingSeen } from "../layout";
 import { OwnerField, type Owners } from "../owner-field";
 import { ASK } from "../confirm";
 import { legible } from "../../domain/legible";
 import { LOCATIONS_MAKE_NO_SOURCE } from "../../domain/source-rules";
+import { PageLinks } from "../list-pages";
 
 type SourceJson = z.infer<typeof SourceSchema>;
 type RejectionsJson = z.infer<typeof RejectionsSchema>;
@@ -80,6 +81,8 @@ export interface SourceEntered {
 export function SourceList(props: {
   sources: SourceJson[];
   nextCursor: string | null;
+  /** The cursor this page was opened with, if any (PageLinks). */
+  at: string | undefined;
   canWrite: boolean;
   now: number;
   unknown?: RejectionsJson | null;
@@ -170,7 +173,7 @@ export function SourceList(props: {
           </tbody>
         </table>
       </Scroll>
-      <NextPage path="/dashboard/sources" name="cursor" cursor={props.nextCursor} label="More sources →" />
+      <PageLinks path="/dashboard/sources" name="cursor" at={props.at} cursor={props.nextCursor} label="More sources →" />
       <Stray label="Requests to source ids that name no enabled source" log={props.unknown} now={props.now} />
       <Stray label="Requests to paths that are no source id (a trailing slash, capitals, a deeper path)" log={props.invalid} now={props.now} />
       {props.canWrite && makesNone && (

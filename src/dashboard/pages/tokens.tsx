@@ -3,7 +3,8 @@ import type { TokenSchema } from "../../api/schemas/tokens";
 import { SCOPES } from "../../domain/scopes";
 import { legible } from "../../domain/legible";
 import { ASK } from "../confirm";
-import { ConfirmAction, NextPage, Time, Scroll, shortened, Required, Invalid } from "../layout";
+import { ConfirmAction, Time, Scroll, shortened, Required, Invalid } from "../layout";
+import { PageLinks } from "../list-pages";
 
 type TokenJson = z.infer<typeof TokenSchema>;
 
@@ -39,7 +40,7 @@ function Grant(props: { t: TokenJson }) {
 
 /** The API tokens, newest first (never their secrets: the API keeps only a hash), and a form for a new one. */
 /** `invalidField`: the new-token form's field a refusal named (Invalid). */
-export function TokenList(props: { tokens: TokenJson[]; nextCursor: string | null; ownTokenId: string | null; entered?: TokenEntered; invalidField?: string | undefined }) {
+export function TokenList(props: { tokens: TokenJson[]; nextCursor: string | null; at: string | undefined; ownTokenId: string | null; entered?: TokenEntered; invalidField?: string | undefined }) {
   const entered = props.entered;
   return (
     <div class="stack">
@@ -91,7 +92,7 @@ export function TokenList(props: { tokens: TokenJson[]; nextCursor: string | nul
           </table>
         </Scroll>
       )}
-      <NextPage path="/dashboard/tokens" name="cursor" cursor={props.nextCursor} label="Older tokens →" />
+      <PageLinks path="/dashboard/tokens" name="cursor" at={props.at} cursor={props.nextCursor} label="Older tokens →" />
       <form method="post" action="/dashboard/tokens" class="card stack" aria-label="New token">
         <h2>New token</h2>
         <label>

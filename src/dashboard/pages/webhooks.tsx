@@ -6,11 +6,12 @@ import { DEFAULT_MAX_CONCURRENCY, MAX_CONCURRENCY_MAX, RATE_LIMIT_MAX } from "..
 import { AUTO_DISABLE_MINUTES_MAX, DEFAULT_AUTO_DISABLE_MINUTES, DEFAULT_FAILING_AFTER, FAILING_AFTER_MAX } from "../../domain/health";
 import { sentence } from "../../domain/alerts";
 import { legible } from "../../domain/legible";
-import { Action, Blank, ConfirmAction, DottedNames, EmptyRow, HeaderTable, NextPage, Time, Scroll, shortened, Required, Invalid, nothingSeen } from "../layout";
+import { Action, Blank, ConfirmAction, DottedNames, EmptyRow, HeaderTable, Time, Scroll, shortened, Required, Invalid, nothingSeen } from "../layout";
 import { ASK } from "../confirm";
 import { prettyBody } from "../pretty-body";
 import { ownerOf } from "../../routing/match";
 import { OwnerField, type Owners } from "../owner-field";
+import { PageLinks } from "../list-pages";
 
 type WebhookJson = z.infer<typeof WebhookSchema>;
 type WebhookTestJson = z.infer<typeof WebhookTestAnswer>;
@@ -67,6 +68,8 @@ function WebhookRowActions(props: { w: WebhookJson; counts?: WebhookCounts | und
 export function WebhookList(props: {
   webhooks: WebhookJson[];
   nextCursor: string | null;
+  /** The cursor this page was opened with, if any (PageLinks). */
+  at: string | undefined;
   counts: Map<string, WebhookCounts>;
   canWrite: boolean;
   /** Whether the token may change this one (enable, disable): the data scopes of all its types too. */
@@ -131,7 +134,7 @@ export function WebhookList(props: {
           </tbody>
         </table>
       </Scroll>
-      <NextPage path="/dashboard/webhooks" name="cursor" cursor={props.nextCursor} label="More webhooks →" />
+      <PageLinks path="/dashboard/webhooks" name="cursor" at={props.at} cursor={props.nextCursor} label="More webhooks →" />
       {props.canWrite && <WebhookForm entered={props.entered} invalidField={props.invalidField} defaults={props.defaults} owners={props.owners} />}
     </div>
   );

@@ -8,6 +8,7 @@ import { ASK } from "../confirm";
 import { confirmPage } from "../confirm-page";
 import { textOf, textsOf } from "../form";
 import { pageOfList } from "../list-pages";
+import { queryParam } from "../query";
 import { LISTS } from "../navigation";
 import { AlertsPage, type EndpointEntered } from "../pages/alerts";
 import { apiRefusal, refusedBy, type Refusal } from "../refusal";
@@ -41,6 +42,8 @@ async function alertsPage(c: C, refused?: Refusal<EndpointEntered>) {
       endpoints={endpoints.json.data}
       nextAlerts={alerts.json.nextCursor}
       nextEndpoints={endpoints.json.nextCursor}
+      atAlerts={queryParam(c, "alerts")}
+      atEndpoints={queryParam(c, "endpoints")}
       entered={refused?.entered}
       invalidField={refused?.field}
       webhooks={webhooks}

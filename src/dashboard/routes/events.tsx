@@ -50,7 +50,7 @@ eventRoutes.get("/events", async (c) => {
     c,
     "Events",
     "/dashboard/events",
-    <EventList events={list.json.data} query={query} nextCursor={list.json.nextCursor} live={!cursor && !query.q} limited={limited(c)} principal={c.get("principal")} />,
+    <EventList events={list.json.data} query={query} nextCursor={list.json.nextCursor} at={cursor} live={!cursor && !query.q} limited={limited(c)} principal={c.get("principal")} />,
   );
 });
 

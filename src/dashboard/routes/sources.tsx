@@ -6,6 +6,7 @@ import { ASK } from "../confirm";
 import { confirmPage } from "../confirm-page";
 import { textOf } from "../form";
 import { pageOfList } from "../list-pages";
+import { queryParam } from "../query";
 import { LISTS } from "../navigation";
 import { SourceList, type SourceEntered } from "../pages/sources";
 import { ownersOf } from "../owner-field";
@@ -33,6 +34,7 @@ async function sourcesPage(c: C, refused?: Refusal<SourceEntered>) {
     <SourceList
       sources={list.json.data}
       nextCursor={list.json.nextCursor}
+      at={queryParam(c, "cursor")}
       canWrite={can(c, "sources:write")}
       now={Date.now()}
       unknown={unknown?.ok ? unknown.json : null}

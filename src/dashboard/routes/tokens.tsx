@@ -8,6 +8,7 @@ import { ASK } from "../confirm";
 import { confirmPage } from "../confirm-page";
 import { textOf, textsOf } from "../form";
 import { pageOfList } from "../list-pages";
+import { queryParam } from "../query";
 import { LISTS } from "../navigation";
 import { TokenList, type TokenEntered } from "../pages/tokens";
 import { apiRefusal, refusedBy, type Refusal } from "../refusal";
@@ -27,7 +28,7 @@ async function tokensPage(c: C, refused?: Refusal<TokenEntered>) {
     c,
     "Tokens",
     "/dashboard/tokens",
-    <TokenList tokens={list.json.data} nextCursor={list.json.nextCursor} ownTokenId={c.get("principal").tokenId} entered={refused?.entered} invalidField={refused?.field} />,
+    <TokenList tokens={list.json.data} nextCursor={list.json.nextCursor} at={queryParam(c, "cursor")} ownTokenId={c.get("principal").tokenId} entered={refused?.entered} invalidField={refused?.field} />,
     refused,
   );
 }

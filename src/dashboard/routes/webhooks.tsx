@@ -44,6 +44,7 @@ async function webhookListPage(c: C, refused?: Refused) {
     <WebhookList
       webhooks={list.json.data}
       nextCursor={list.json.nextCursor}
+      at={queryParam(c, "cursor")}
       counts={await webhookCounts(c, list.json.data.map((w) => w.uid))}
       canWrite={can(c, "webhooks:write")}
       mayChange={(w) => mayChange(c, w)}

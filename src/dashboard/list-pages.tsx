@@ -1,4 +1,4 @@
-// The pages of a list: the API's page a dashboard page reads, and the page a button was pressed on.
+// The pages of a list: the API's page a dashboard page reads, the links to its others, and the page a button was pressed on.
 import { HERE, type C } from "./respond";
 import { queryParam } from "./query";
 import { dashboardPath } from "./session";
@@ -24,4 +24,20 @@ export function listPageAt(path: string, query: URLSearchParams, kept: string[])
 export function listPressedOn(c: C, path: string, kept: string[], also?: RegExp): string {
   const from = new URL(dashboardPath(c.req.header("referer") ?? "", c.req.url) ?? "/dashboard", HERE);
   return from.pathname === path || also?.test(from.pathname) ? listPageAt(path, from.searchParams, kept) : path;
+}
+
+/**
+ * A list's links to its other pages: on a page opened with a cursor (`at`, its parameter `name`),
+ * back to the first, keeping the filters (`query`); and on to the next (`cursor`, the API's
+ * nextCursor), labelled `label`.
+ */
+export function PageLinks(props: { path: string; name: string; at: string | undefined; cursor: string | null; label: string; query?: Record<string, string> }) {
+  if (!props.at && props.cursor === null) return null;
+  const query = new URLSearchParams(props.query);
+  return (
+    <p class="actions">
+      {props.at && <a href={query.size > 0 ? `${props.path}?${query}` : props.path}>← First page</a>}
+      {props.cursor !== null && <a href={`${props.path}?${new URLSearchParams({ ...props.query, [props.name]: props.cursor })}`}>{props.label}</a>}
+    </p>
+  );
 }
