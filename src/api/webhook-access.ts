@@ -15,11 +15,9 @@ export function checkUrl(url: string, allowPrivate: boolean, self: string): void
   if (problem) throw invalidField(`url ${problem}.`, { path: "url", message: problem });
 }
 
-/** A webhook the caller may see, or 404. */
+/** A webhook the caller may see, or 404; with `endpoints`, a notification endpoint too (the admin's). */
 export async function visibleWebhook(db: D1Database, p: Principal, uid: string, endpoints = false): Promise<Webhook> {
-  const seen = await seenPlaced(db, p, uid, endpoints);
-  if (!seen) throw webhookNotFound(uid);
-  return seen.webhook;
+  return (await visiblePlacedWebhook(db, p, uid, endpoints)).webhook;
 }
 
 /**
@@ -27,8 +25,8 @@ export async function visibleWebhook(db: D1Database, p: Principal, uid: string, 
  * belongs (for a token that names organizations, the organization of a location webhook's location),
  * so a change that keeps its location need not read it again.
  */
-export async function visiblePlacedWebhook(db: D1Database, p: Principal, uid: string): Promise<{ webhook: Webhook; locations: LocationOrganizations }> {
-  const seen = await seenPlaced(db, p, uid, false);
+export async function visiblePlacedWebhook(db: D1Database, p: Principal, uid: string, endpoints = false): Promise<{ webhook: Webhook; locations: LocationOrganizations }> {
+  const seen = await seenPlaced(db, p, uid, endpoints);
   if (!seen) throw webhookNotFound(uid);
   return seen;
 }
