@@ -412,7 +412,9 @@ describe("webhook health, auto-disable and alerts", () => {
     expect((await received(`${key}-slack`)).filter((r) => r.body.includes(hook.uid))).toHaveLength(3);
     const replayer = await makeToken(p, [...DATA_SCOPES, "events:replay", "events:read"]);
     expect(await as(p, replayer.token, "POST", `/v1/events/${alert!.id}/replay`, { webhookUid: slackEndpoint.uid })).toMatchObject({ status: 404 });
-    // An ordinary webhook named for an alert is not owed it.
+    // Nor is an endpoint subscribed to other alerts, nor an ordinary webhook.
+    const other = await endpoint(p, `${key}-other`, { alertTypes: ["webhook.recovered"] });
+    expect(await p.api("POST", `/v1/events/${alert!.id}/replay`, { webhookUid: other.uid })).toMatchObject({ status: 409, json: { error: { details: { reason: "not_subscribed" } } } });
     expect(await p.api("POST", `/v1/events/${alert!.id}/replay`, { webhookUid: everything.uid })).toMatchObject({ status: 409, json: { error: { details: { reason: "not_subscribed" } } } });
     expect((await received(`${key}-all`)).every((r) => r.headers["edgehook-event-type"] === "message.received")).toBe(true);
   });
