@@ -138,7 +138,10 @@ export function envActingAs(env: Env, principal: Principal): Env {
   return copy;
 }
 
-/** Resolves the bearer token to a principal; 401 without a valid one, 429 while the address is over the limit. */
+/**
+ * Resolves the bearer token to a principal; 401 without a valid one, 429 while the address is over
+ * the limit. Only a token presented and refused counts as a failed authentication.
+ */
 export const authenticate: MiddlewareHandler<ApiEnv> = async (c, next) => {
   const inProcess = actingFor.get(c.env);
   if (inProcess) {
@@ -147,8 +150,11 @@ export const authenticate: MiddlewareHandler<ApiEnv> = async (c, next) => {
   }
   const attempt = authAttempt(c.env, (name) => c.req.header(name));
   if (attempt.blocked) throw attempt.blocked;
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header("authorization") ?? "");
-  const principal = match?.[1] ? await principalFor(c.env, match[1], c.req.url, (p) => c.executionCtx.waitUntil(p)) : null;
+  const token = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header("authorization") ?? "")?.[1];
+  // No bearer token guesses nothing, so it is not counted: any web page can make a browser send
+  // such requests here (an <img>, a CORS preflight), which would otherwise block the operator.
+  if (!token) throw unauthorized();
+  const principal = await principalFor(c.env, token, c.req.url, (p) => c.executionCtx.waitUntil(p));
   if (!principal) throw await attempt.failed();
   c.set("principal", principal);
   await next();

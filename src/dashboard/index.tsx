@@ -105,8 +105,9 @@ dashboard.post("/login", async (c) => {
   const back = pageToReturnTo(dashboardPath(textOf(form, "next"), c.req.url));
   const principal = token ? await principalFor(c.env, token, c.req.url, (p) => c.executionCtx.waitUntil(p)) : null;
   if (!principal) {
-    const refusal = await attempt.failed();
-    if (refusal.code === "rate_limited") return tooManyFailures(c, refusal);
+    // An empty token guesses nothing, so it is not counted (as the API's missing one).
+    const refusal = token ? await attempt.failed() : null;
+    if (refusal?.code === "rate_limited") return tooManyFailures(c, refusal);
     // Tried again, the sign-in still says why it was asked for, and where it goes back to.
     const unsaved = textOf(form, "notice") === "unsaved" ? [["notice", "unsaved"]] : [];
     return c.redirect(`/dashboard/login?${new URLSearchParams([["error", "invalid-token"], ...unsaved, ...(back ? [["next", back]] : [])])}`, 303);

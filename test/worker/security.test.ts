@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { ADMIN, ADMIN_TOKEN, bodiedRequest, call, clientAddress, failUntilLimited, podiumBody, podiumHeaders, post, recordingQueue } from "./helpers";
+import { ADMIN, ADMIN_TOKEN, bodiedRequest, call, clientAddress, dashboardCookie, failUntilLimited, podiumBody, podiumHeaders, post, recordingQueue } from "./helpers";
 import { COOKIE } from "../../src/dashboard/session";
 import { EXAMPLE_ADMIN_TOKEN } from "../../src/domain/tokens";
 import { EXAMPLE_SOURCE_SECRETS } from "../../src/domain/secrets";
@@ -79,6 +79,60 @@ describe("API hardening", () => {
     const refused = await visit(cookie);
     expect(refused.status).toBe(429);
     expect(refused.headers.get("retry-after")).toMatch(/^\d+$/);
+  });
+
+  it("counts no request that presents no credential: a web page's <img>s or CORS preflights cannot block the operator", async () => {
+    const client = clientAddress();
+    const cookie = await dashboardCookie();
+    // What any page can make a browser send here: a GET without a credential (an <img>), and the
+    // preflight of a fetch that would send one (no CORS is offered: 401, as without a token).
+    for (let i = 1; i <= 25; i++) {
+      const res = await call(v1(`/webhooks?i=${i}`, { headers: { "cf-connecting-ip": client } }));
+      expect(res.status).toBe(401);
+      expect(await errorCode(res)).toBe("unauthorized");
+    }
+    for (let i = 1; i <= 25; i++) {
+      const preflight = v1("/webhooks", {
+        method: "OPTIONS",
+        headers: { origin: "http://evil.example", "access-control-request-method": "POST", "access-control-request-headers": "authorization", "cf-connecting-ip": client },
+      });
+      const res = await call(preflight);
+      expect(res.status).toBe(401);
+      expect(res.headers.get("access-control-allow-origin")).toBeNull();
+    }
+    // Nor is a header that carries no bearer token.
+    for (const authorization of ["", "Bearer", "Basic dXNlcjpwYXNz"]) {
+      expect((await call(v1("/webhooks", { headers: { authorization, "cf-connecting-ip": client } }))).status).toBe(401);
+    }
+    expect((await call(v1("/webhooks", { headers: { ...ADMIN, "cf-connecting-ip": client } }))).status).toBe(200);
+    expect((await call(new Request("https://edgehook.test/dashboard/events", { headers: { cookie, "cf-connecting-ip": client } }))).status).toBe(200);
+    // A wrong token is still a guess, counted from the first: the 21st is refused.
+    await failUntilLimited(401, (i) => call(v1("/webhooks", { headers: { authorization: `Bearer guess-${i}`, "cf-connecting-ip": client } })));
+  });
+
+  it("counts no sign-in that presents no token, nor a sign-in posted from another origin: refused before its token is looked at", async () => {
+    const client = clientAddress();
+    const signIn = (token: string, headers: Record<string, string>) =>
+      call(
+        new Request("https://edgehook.test/dashboard/login", {
+          method: "POST",
+          headers: { "content-type": "application/x-www-form-urlencoded", "cf-connecting-ip": client, ...headers },
+          body: new URLSearchParams({ token }),
+        }),
+      );
+    const here = { origin: "https://edgehook.test" };
+    // A hostile page's form posting wrong tokens: the browser says where it comes from.
+    for (let i = 1; i <= 25; i++) expect((await signIn(`guess-${i}`, { origin: "http://evil.example", "sec-fetch-site": "cross-site" })).status).toBe(403);
+    for (let i = 1; i <= 25; i++) {
+      const empty = await signIn("", here);
+      expect(empty.status).toBe(303);
+      expect(empty.headers.get("location")).toBe("/dashboard/login?error=invalid-token");
+    }
+    const right = await signIn(ADMIN_TOKEN, here);
+    expect(right.status).toBe(303);
+    expect(right.headers.get("set-cookie")).toMatch(new RegExp(`^${COOKIE}=[^;]+;`));
+    // A wrong token from this origin is still a guess, counted from the first.
+    await failUntilLimited(303, (i) => signIn(`guess-${i}`, here));
   });
 
   it("refuses an ADMIN_TOKEN shorter than 32 characters: it authenticates nothing, and says so once in the log", async () => {
