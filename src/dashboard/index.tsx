@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { getCookie } from "hono/cookie";
 import { AppError } from "../domain/errors";
 import { secureHeaders } from "hono/secure-headers";
 import { trimTrailingSlash } from "hono/trailing-slash";
@@ -12,7 +13,7 @@ import { Layout } from "./layout";
 import { homeOf, LISTS } from "./navigation";
 import { errorPage, notFoundPage, refusalPage } from "./refusal";
 import { Login } from "./pages/login";
-import { dashboardPath, endSession, requireSession, startSession, tooManyFailures, type DashEnv } from "./session";
+import { COOKIE, dashboardPath, endSession, requireSession, startSession, tooManyFailures, type DashEnv } from "./session";
 import { alertRoutes } from "./routes/alerts";
 import { createdRoutes } from "./routes/created";
 import { deadLetterRoutes } from "./routes/dead-letters";
@@ -97,6 +98,9 @@ dashboard.get("/login", (c) =>
 );
 
 dashboard.post("/login", async (c) => {
+  // Whatever its outcome, a sign-in first ends the session the browser came with (deleted, its
+  // cookie dropped): else one refused, or as another token, would leave that one signed in.
+  if (getCookie(c, COOKIE) !== undefined) await endSession(c);
   const attempt = authAttempt(c.env, (name) => c.req.header(name));
   if (attempt.blocked) return tooManyFailures(c, attempt.blocked);
   // A form the runtime cannot parse signs no one in.

@@ -1,5 +1,5 @@
 import type { Context, MiddlewareHandler } from "hono";
-import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { deleteCookie, generateCookie, getCookie } from "hono/cookie";
 import { authAttempt, sessionPrincipal, sessionPrincipalKey } from "../api/auth";
 import type { AppError } from "../domain/errors";
 import { sha256Hex } from "../domain/crypto";
@@ -40,7 +40,8 @@ export async function startSession(c: Context<DashEnv>, principal: Principal): P
   const secret = randomSecret();
   const now = Date.now();
   await insertSession(c.env.DB, { id: await sha256Hex(secret), principal: key, createdAt: now, expiresAt: now + SESSION_TTL_MS });
-  setCookie(c, COOKIE, secret, { ...COOKIE_OPTIONS, maxAge: SESSION_TTL_MS / 1000 });
+  // Set, not appended: it takes the place of the dropped cookie of the session the sign-in ended (index.tsx).
+  c.header("set-cookie", generateCookie(COOKIE, secret, { ...COOKIE_OPTIONS, maxAge: SESSION_TTL_MS / 1000 }));
 }
 
 /** Signs out: the session is deleted on the server, and the cookie dropped. */

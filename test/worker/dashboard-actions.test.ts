@@ -2,10 +2,10 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { recordDeadLetters } from "../../src/store/dead-letters";
-import { insertSession } from "../../src/store/sessions";
+import { insertSession, liveSession } from "../../src/store/sessions";
 import { sha256Hex } from "../../src/domain/crypto";
 import type { Scope } from "../../src/domain/scopes";
-import { call, createSource, dashboardCookie, dashboardForm, pageBanners as banners, pageText as text } from "./helpers";
+import { ADMIN_TOKEN, call, clientAddress, createSource, dashboardCookie, dashboardForm, failUntilLimited, pageBanners as banners, pageText as text } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
 import { makeToken } from "./tokens";
 
@@ -98,6 +98,65 @@ describe("a confirm page of what is gone", () => {
       expect(text(html), confirm).not.toMatch(/cannot be undone|\?\s*It /);
       expect(html, confirm).not.toContain(`<form method="post" action="${confirm}"`);
     }
+  });
+});
+
+describe("signing in again", () => {
+  it("ends the session the browser came with, whatever the outcome: refused, as another token, or from a blocked address", async () => {
+    const p = pipeline();
+    const secretOf = (cookie: string) => cookie.slice(cookie.indexOf("=") + 1);
+    /** Whether the session is gone on the server, not only from the browser: its row is deleted. */
+    const ended = async (cookie: string) => {
+      expect(await liveSession(env.DB, await sha256Hex(secretOf(cookie)), Date.now())).toBeNull();
+      const res = await get("/dashboard/tokens", cookie);
+      expect(res.status).toBe(303);
+      expect(res.headers.get("location")).toMatch(/^\/dashboard\/login/);
+    };
+    const dropped = /^__Host-edgehook_session=;/;
+    const writeOnly = await makeToken(p, ["webhooks:write"]);
+    const refusals: [token: string, error: string][] = [
+      [writeOnly.token, "nothing-to-read"],
+      ["ehk_wrong", "invalid-token"],
+      ["", "invalid-token"],
+    ];
+    for (const [token, refused] of refusals) {
+      const admin = await dashboardCookie();
+      expect((await get("/dashboard/tokens", admin)).status).toBe(200);
+      const res = await dashboardForm("/dashboard/login", admin, { token });
+      expect(res.headers.get("location"), token).toBe(`/dashboard/login?error=${refused}`);
+      expect(res.headers.getSetCookie(), token).toEqual([expect.stringMatching(dropped)]);
+      await ended(admin);
+    }
+
+    // Signed in as another token, the browser holds that one's session alone.
+    const admin = await dashboardCookie();
+    const reader = await makeToken(p, ["sources:read"]);
+    const res = await dashboardForm("/dashboard/login", admin, { token: reader.token });
+    expect(res.headers.get("location")).toBe("/dashboard/sources");
+    const [set, ...more] = res.headers.getSetCookie();
+    expect(more).toEqual([]);
+    expect(set).toMatch(/^__Host-edgehook_session=[A-Za-z0-9_-]{43};/);
+    await ended(admin);
+    const cookie = set!.split(";")[0]!;
+    expect((await get("/dashboard/sources", cookie)).status).toBe(200);
+    expect((await get("/dashboard/tokens", cookie)).status).toBe(403);
+
+    // Refused for the address's failures, before any token is looked at: the session ends all the same.
+    const client = clientAddress();
+    const signIn = (token: string, cookie: string | null) =>
+      call(
+        new Request(`${ORIGIN}/dashboard/login`, {
+          method: "POST",
+          headers: { ...(cookie ? { cookie } : {}), origin: ORIGIN, "content-type": "application/x-www-form-urlencoded", "cf-connecting-ip": client },
+          body: new URLSearchParams({ token }),
+        }),
+      );
+    await failUntilLimited(303, (i) => signIn(`guess-${i}`, null));
+    const blocked = await dashboardCookie();
+    const refused = await signIn(ADMIN_TOKEN, blocked);
+    expect(refused.status).toBe(429);
+    expect(refused.headers.getSetCookie()).toEqual([expect.stringMatching(dropped)]);
+    await ended(blocked);
   });
 });
 
