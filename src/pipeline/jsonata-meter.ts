@@ -120,8 +120,11 @@ export async function evaluate(
       throw new BoundExceeded(`stopped after ${maxSteps} evaluation steps${before} (an endless or too costly expression)`);
     };
     // A regular expression's work is charged as it goes, and one match that could do more than the
-    // steps left is not started: a single match is one evaluation step, however long it runs.
+    // steps left is stopped as it reads past them (or, where its reads cannot be followed, not
+    // started): a single match is one evaluation step, however long it runs.
     const regexSteps = (work: number) => Math.ceil(work / TRANSFORM_LIMITS.regexWorkPerStep);
+    // The most work whose steps (regexSteps) the steps left pay for.
+    const regexLeft = () => Math.max(0, Math.floor(maxSteps - spent - steps)) * TRANSFORM_LIMITS.regexWorkPerStep;
     const callDepth = { stack: TRANSFORM_LIMITS.depth };
     const known = refusedSources.get(source);
     if (known !== undefined) throw new BoundExceeded(known);
@@ -131,9 +134,11 @@ export async function evaluate(
     const { charges, depth } = walked;
     const engine = meteredRegExp({
       before: (work) => {
-        if (spent + steps + regexSteps(work) > maxSteps) {
-          throw new BoundExceeded(`stopped: a regular expression's match could take more than the evaluation steps left (of ${maxSteps})`);
-        }
+        if (work > regexLeft()) throw new BoundExceeded(`stopped: a regular expression's match could take more than the evaluation steps left (of ${maxSteps})`);
+      },
+      left: regexLeft,
+      stopped: () => {
+        throw new BoundExceeded(`stopped: a regular expression's match took more than the evaluation steps left (of ${maxSteps})`);
       },
       after: (work) => charge(regexSteps(work)),
       // Before compiling, by what its text can compile to: one literal can spell seconds of compiling.

@@ -77,6 +77,10 @@ export type RegExpMatchLike = (string | undefined)[] & { index: number; input: s
 interface RegexMeter {
   /** Before a match that can do at most `work`: throws when that much is not left. */
   before(work: number): void;
+  /** The most work the steps left can pay for: `before` lets no more start, and a run reading past it is stopped. */
+  left(): number;
+  /** Throws: a match was stopped as it read past the work left (`left`). */
+  stopped(): never;
   /** After it, the work it did (the characters it went through). */
   after(work: number): void;
   /**
@@ -152,35 +156,70 @@ export class LinearRegExp {
     const perRun = TRANSFORM_LIMITS.regexWorkPerRun;
     const { find, groups: grouped } = this.#size;
     const left = Math.max(input.length - from, 1);
-    this.#meter?.before(perRun + left * find);
-    this.#reads.start();
     const m = this.#re.matcher(input);
     // re2js's find keeps one group's captures (the match's bounds), whatever the pattern holds.
-    const found = m.find(from);
+    const found = this.#bounded(perRun, find, left, () => m.find(from));
     if (!found) {
-      this.#meter?.after(perRun + left * find);
+      this.#charge(perRun + left * find);
       this.lastIndex = 0;
       return null;
     }
     // A match costs what RE2 read, which may be far past its end (countingReads); were its reads
     // not noted, as if it read to the end.
     const read = Math.max(this.#reads.read() ?? input.length - from, m.end() - from, 1);
-    this.#meter?.after(perRun + read * find);
+    this.#charge(perRun + read * find);
     // Reading the groups runs RE2 again from the match's start, with all its captures: a second
-    // match, checked and charged as one, dearer by them. Anchored there, it reads no further than
+    // match, bounded and charged as one, dearer by them. Anchored there, it reads no further than
     // the find did: its threads are those the find started there (or ones at the same instruction
     // and character, started before), and it stops where the find could.
     const groups: (string | undefined)[] = [m.group(0) ?? undefined];
     if (m.groupCount() > 0) {
       // Besides its characters, each group declared (TRANSFORM_LIMITS.regexWorkPerGroup), used or not.
       const perGroups = perRun + m.groupCount() * TRANSFORM_LIMITS.regexWorkPerGroup;
-      this.#meter?.before(perGroups + Math.max(from + read - m.start(), 1) * grouped);
-      this.#reads.start();
-      for (let i = 1; i <= m.groupCount(); i++) groups.push(m.group(i) ?? undefined);
-      this.#meter?.after(perGroups + Math.max(this.#reads.read() ?? input.length - m.start(), m.end() - m.start(), 1) * grouped);
+      this.#bounded(perGroups, grouped, Math.max(from + read - m.start(), 1), () => {
+        for (let i = 1; i <= m.groupCount(); i++) groups.push(m.group(i) ?? undefined);
+      });
+      this.#charge(perGroups + Math.max(this.#reads.read() ?? input.length - m.start(), m.end() - m.start(), 1) * grouped);
     }
     this.lastIndex = m.end();
     return Object.assign(groups, { index: m.start(), input });
+  }
+
+  /**
+   * `match` (a run of RE2: `fixed` work besides its characters, each `weight`) within the work left:
+   * started when that pays for its fixed part and one character, and stopped as it reads past what
+   * it pays for (countingReads), the work it did charged. A run whose reads cannot be noted cannot
+   * be stopped: not started unless the work left pays for `whole` characters, all it may read.
+   * (A find of `/"id":\s*"([^"]+)"/` in a 256 KiB body reads a few characters, where the whole rest
+   * of it, checked before it started, was ~70,000 steps: refused, for ~1 ms of matching.)
+   */
+  #bounded<T>(fixed: number, weight: number, whole: number, match: () => T): T {
+    const meter = this.#meter;
+    if (!meter) return this.#reads.counting(Infinity, () => {}, match);
+    meter.before(fixed + weight);
+    try {
+      return this.#reads.counting(Math.floor((meter.left() - fixed) / weight), () => meter.before(fixed + whole * weight), match);
+    } catch (e) {
+      if (!(e instanceof ReadsPassed)) throw e;
+      // It read past what is left: charged that, all of it.
+      meter.after(meter.left());
+      return meter.stopped();
+    }
+  }
+
+  /**
+   * Charges a run's work, which may be more than it read, and so than its bound let it read: a search
+   * that finds nothing is charged the whole rest of the input, whatever RE2 read (it may give up at
+   * once, or look for a literal with `indexOf`). Past what is left, charged what is left, and stopped.
+   */
+  #charge(work: number): void {
+    const meter = this.#meter;
+    if (!meter) return;
+    if (work > meter.left()) {
+      meter.after(meter.left());
+      meter.stopped();
+    }
+    meter.after(work);
   }
 }
 
@@ -196,23 +235,38 @@ interface Compiled {
 }
 
 interface ReadsCounted {
-  /** From now on, count afresh. */
-  start(): void;
   /**
-   * Characters RE2 went through since `start`: for each run of its engine, from where it began to the
-   * furthest it looked. Undefined when its reads could not be noted (not re2js 2.10's input).
+   * `match` (runs of RE2's engine), its reads counted afresh, and stopped (ReadsPassed, thrown from
+   * the character read) once its runs have read more than `chars` characters. `unnoted` is called
+   * before a run whose reads cannot be noted (not re2js 2.10's input), which nothing can then stop.
+   */
+  counting<T>(chars: number, unnoted: () => void, match: () => T): T;
+  /**
+   * Characters RE2 went through in the last `counting`: for each run of its engine, from where it
+   * began to the furthest it looked. Undefined when its reads could not be noted.
    */
   read(): number | undefined;
 }
+
+/**
+ * A run of RE2 read past the characters it was allowed (ReadsCounted's `counting`). Thrown from
+ * within re2js 2.10, which leaves nothing behind that the next run meets: its NFA's machine, or
+ * bit-state engine's state, taken from a pool is not given back, and the next run makes another
+ * (both are reset before each run anyway); the one-pass engine keeps its state in the run; the
+ * matcher is made for one find. Its lazy DFA, which it runs only when asked for no groups, is never run here.
+ */
+class ReadsPassed extends Error {}
 
 /**
  * What RE2 reads, counted as it reads it. Leftmost-first matching reads on while a branch it prefers
  * to the match found may still match: `/a*b|a/` over 250,000 `a` matches one character and reads them
  * all (~25 ms a match in workerd, 48,000 matches within the steps when charged by the match's end).
  * Each run of the engine (RE2's `executeEngine`: the find, then the groups) counts from where it
- * begins to the furthest character its input gave (noteReads). A search RE2 answers with the
- * platform's `indexOf` (a literal prefix, or the whole pattern a literal) reads no character that way:
- * it finds the next place a match can start, and costs what the match spans.
+ * begins to the furthest character its input gave (noteReads), and is stopped there once that passes
+ * what it may read. Each engine it runs with groups asked for (NFA, bit-state, one-pass) reads a
+ * character only through the input's `step`. A search RE2 answers with the platform's `indexOf` (a
+ * literal prefix, or the whole pattern a literal) reads no character that way: it finds the next
+ * place a match can start, and costs what the match spans (the NFA's next `step` is there).
  */
 function countingReads(re: RE2JS): ReadsCounted {
   const engine = re.re2();
@@ -223,31 +277,50 @@ function countingReads(re: RE2JS): ReadsCounted {
   const execute = engine.executeEngine.bind(engine);
   let read = 0;
   let counted = true;
+  let allowed = Infinity;
+  let unnoted = () => {};
   engine.executeEngine = (input: unknown, pos: number, anchor: number, ncap: number, lbState?: unknown) => {
-    counted &&= noteReads(input);
+    const noted = noteReads(input);
+    counted &&= noted;
+    if (!noted) unnoted();
     furthest = pos;
+    readsEnd = noted ? pos + allowed - read : Infinity;
     try {
       return execute(input, pos, anchor, ncap, lbState);
     } finally {
       read += furthest - pos;
+      readsEnd = Infinity;
     }
   };
   return {
-    start: () => {
+    counting: (chars, check, match) => {
       read = 0;
+      allowed = chars;
+      unnoted = check;
+      try {
+        return match();
+      } finally {
+        allowed = Infinity;
+        unnoted = () => {};
+      }
     },
     read: () => (counted ? read : undefined),
   };
 }
 
-/** The furthest position RE2's engine read in its run under way (a run is synchronous: nothing else runs meanwhile). */
+/**
+ * The furthest position RE2's engine read in its run under way, and past which it is stopped (a run
+ * is synchronous: nothing else runs meanwhile; no other run is stopped).
+ */
 let furthest = 0;
+let readsEnd = Infinity;
 const notedInputs = new WeakSet<object>();
 
 /**
  * Has the class of re2js's input to its engine note each position read in `furthest`, once, on its
- * prototype (`step`, its one method that reads a character): a wrapper made for each run, or an
- * object over each input, made matching 2-3 times slower in node, this ~1.1-1.4. False when the
+ * prototype (`step`, its one method that reads a character), and throw ReadsPassed past `readsEnd`:
+ * a wrapper made for each run, or an object over each input, made matching 2-3 times slower in
+ * node, this ~1.1-1.4 (compared with `readsEnd` only when `furthest` moves on). False when the
  * input is not what re2js 2.10 gives.
  */
 function noteReads(input: unknown): boolean {
@@ -257,7 +330,10 @@ function noteReads(input: unknown): boolean {
   const step = proto.step;
   if (typeof step !== "function") return false;
   proto.step = function (this: unknown, at: number): unknown {
-    if (at > furthest) furthest = at;
+    if (at > furthest) {
+      furthest = at;
+      if (at > readsEnd) throw new ReadsPassed("a regular expression's run read past the characters it was allowed");
+    }
     return step.call(this, at);
   };
   notedInputs.add(proto);

@@ -41,6 +41,17 @@ function workPerChar(source: string): { find: number; groups: number } {
   return { find: programWeight(re), groups: programWeight(re) * captureFactor(re.groupCount()) };
 }
 
+/** A regex meter that lets every match run, and notes nothing: a test's own hooks go over it. */
+const unmetered = {
+  before: () => {},
+  left: () => Infinity,
+  stopped: (): never => {
+    throw new Error("stopped");
+  },
+  after: () => {},
+  compiling: () => {},
+};
+
 const podium = JSON.parse(messageReceived);
 const podiumWithContact = JSON.stringify({
   ...podium,
@@ -167,8 +178,9 @@ describe("transformations", () => {
     // 250,000 characters with no run of 1,000 without a "1": RE2 keeps a thousand threads alive at
     // each character. One such match took 3.7 s of CPU, ten of them 37 s, well within 50,000 steps.
     const body = JSON.stringify({ a: ("a".repeat(999) + "1").repeat(250) });
+    // Stopped as it reads past the steps left.
     const costly = await failure(`$contains(a, /[^1]{1000}/)`, body);
-    expect(costly.reason).toMatch(/^transform: stopped: a regular expression's match could take more than the evaluation steps left/);
+    expect(costly.reason).toMatch(/^transform: stopped: a regular expression's match took more than the evaluation steps left/);
     expect(costly.permanent).toBe(true);
     const repeated = await failure(`$count($map([1..10], function($i){$contains($substring(a, 0, 20000), /[^1]{1000}/)}))`, body);
     expect(repeated.reason).toMatch(/^transform: stopped/);
@@ -181,7 +193,7 @@ describe("transformations", () => {
     // again each time it evaluates the literal (in a $map, each item), and RE2 compiles it once.
     const big = "[^1]{1000}".repeat(4);
     const compiling: number[] = [];
-    const Engine = meteredRegExp({ before: () => {}, after: () => {}, compiling: (bound) => compiling.push(bound) });
+    const Engine = meteredRegExp({ ...unmetered, compiling: (bound) => compiling.push(bound) });
     const literal = new RegExp(big);
     expect(new Engine(literal).exec("b1")).toBeNull();
     expect(new Engine(literal).exec("1b")).toBeNull();
@@ -201,7 +213,7 @@ describe("transformations", () => {
     expect(workPerChar("(a)".repeat(100))).toEqual({ find: 302 * 2, groups: 302 * 2 * 11 });
     expect(captured.steps).toBeGreaterThanOrEqual((600 * 302 * 2 * 12) / TRANSFORM_LIMITS.regexWorkPerStep);
     const stopped = await failure(`$match(a, /${"(a)".repeat(1300)}/)`, JSON.stringify({ a: "a".repeat(3_000) }));
-    expect(stopped.reason).toMatch(/^transform: stopped: a regular expression's match could take more than the evaluation steps left/);
+    expect(stopped.reason).toMatch(/^transform: stopped: a regular expression's match took more than the evaluation steps left/);
     // Without a capture, as before.
     const plain = await runTransform(compile(`{"n": $count($match(a, /${"(?:a)".repeat(100)}/))}`), body);
     expect(plain).toMatchObject({ ok: true, body: '{"n":6}' });
@@ -229,12 +241,12 @@ describe("transformations", () => {
     expect(grouped).toMatchObject({ ok: true, body: '{"n":5}' });
     const groupedSize = workPerChar("(a*b|a)");
     expect(grouped.steps).toBeGreaterThanOrEqual(Math.floor((5 * 4_990 * (groupedSize.find + groupedSize.groups)) / TRANSFORM_LIMITS.regexWorkPerStep));
-    // The groups' run is a match of its own: not started when the steps left cannot pay for it (here
-    // the find's, ~45,800 steps, but not that and its groups' three times over).
+    // The groups' run is a match of its own: stopped when the steps left cannot pay for what it reads
+    // (here the find's, ~45,800 steps, but not that and its groups' three times over).
     const twoPassSize = workPerChar("(a*)b|(a)").find;
     const maxSteps = Math.ceil((250_000 * twoPassSize) / TRANSFORM_LIMITS.regexWorkPerStep) + 1000;
     const twice = await runTransform(compile(`$match($pad("", 250000, "a"), /(a*)b|(a)/, 1)`), "{}", { maxSteps });
-    expect(twice).toMatchObject({ ok: false, reason: expect.stringMatching(/^transform: stopped: a regular expression's match could take more than the evaluation steps left/) });
+    expect(twice).toMatchObject({ ok: false, reason: expect.stringMatching(/^transform: stopped: a regular expression's match took more than the evaluation steps left/) });
     expect(twice.steps).toBeLessThanOrEqual(maxSteps);
     // Where the branch preferred dies at the next character (`/ab|a/`), a match costs what it spans.
     const brief = await runTransform(compile(`{"n": $count($match(a, /ab|a/, 50))}`), body);
@@ -283,10 +295,10 @@ describe("transformations", () => {
   it("charges a match by its characters × its program weighed: the audit's folded alternatives stop within a bound measured", async () => {
     // The audit's `(?i)(?:ικ|κι|.){150}[xy]` over 21,500 characters was charged 46,817 steps by
     // instructions at a step per 500, and held the Worker 0.9–1.35 s. Weighed (3,907 for its 1,053
-    // instructions) at a step per 120, it is stopped before it starts…
+    // instructions) at a step per 120, it is stopped as it reads past the steps left, charged them all…
     const audited = await runTransform(compile(`{"n": $contains($pad("", 21500, "k"), /(?i)(?:ικ|κι|.){150}[xy]/)}`), "{}");
-    expect(audited).toMatchObject({ ok: false, reason: expect.stringMatching(/^transform: stopped: a regular expression's match could take more than the evaluation steps left/) });
-    expect(audited.steps).toBeLessThan(2000);
+    expect(audited).toMatchObject({ ok: false, reason: expect.stringMatching(/^transform: stopped: a regular expression's match took more than the evaluation steps left/) });
+    expect(audited.steps).toBe(TRANSFORM_LIMITS.steps);
     // …and runs over at most 50,000 × 120 / 3,907 characters: 1,500 are 48,840 steps of matching
     // (and the run's 300), 49,938 with compiling (85 ms in workerd on a loaded machine; its matching
     // over longer texts ran 0.66–0.74 µs a step, the dearest patterns found up to ~1.4).
@@ -331,9 +343,89 @@ describe("transformations", () => {
     expect(stepsLarge).toEqual([32_288, 34_685, 39_654]);
   });
 
+  it("bounds a match as it reads, not before it starts: one that finds early in a large string runs, charged what it read", async () => {
+    // `/"id":\s*"([^"]+)"/` over a 256 KiB body: RE2 finds the id in its first characters (~1 ms),
+    // where the whole rest times its weight, checked before the find, was ~70,000 steps: refused.
+    const words = "Call me at 3:30PM or 10:15 pm, the meeting is 4PM; see https://example.com/x?a=1 ";
+    const b = JSON.stringify({ id: "abc123", text: words.repeat(Math.ceil(262_144 / words.length)).slice(0, 262_144) });
+    const pattern = '"id":\\s*"([^"]+)"';
+    const found = await runTransform(compile(`{"r": $contains(b, /${pattern}/)}`), JSON.stringify({ b }));
+    expect(found).toMatchObject({ ok: true, body: '{"r":true}' });
+    // Its steps besides the same without the regular expression: compiling (16), and the find and the
+    // groups' run over the few characters they read (16, below).
+    const plain = await runTransform(compile(`{"r": $contains(b, '"id":"')}`), JSON.stringify({ b }));
+    expect(plain).toMatchObject({ ok: true, body: '{"r":true}' });
+    expect(found.steps - plain.steps).toBeLessThan(50);
+    // `$match` goes on to search the rest for another id: a search that finds none is charged the
+    // whole rest, whatever RE2 read (here it looks for `"id":` with indexOf), so it is still stopped.
+    const all = await runTransform(compile(`{"m": $match(b, /${pattern}/)}`), JSON.stringify({ b }));
+    expect(all).toMatchObject({ ok: false, reason: expect.stringMatching(/^transform: stopped: a regular expression's match took more than the evaluation steps left/) });
+    expect(all.steps).toBe(TRANSFORM_LIMITS.steps);
+    // Exactly: each run checked for its fixed work and a character before, charged what it read after.
+    const log: [string, number][] = [];
+    const Engine = meteredRegExp({ ...unmetered, before: (w) => log.push(["before", w]), after: (w) => log.push(["after", w]) });
+    const m = new Engine(new RegExp(pattern, "g")).exec(b);
+    expect(m && [...m]).toEqual(['"id":"abc123"', "abc123"]);
+    const size = workPerChar(pattern);
+    const perRun = TRANSFORM_LIMITS.regexWorkPerRun;
+    const perGroups = perRun + TRANSFORM_LIMITS.regexWorkPerGroup;
+    // `{"id":"abc123"`: the match ends at 15, and RE2 looks at the character after it (`,`) first.
+    expect(log).toEqual([
+      ["before", perRun + size.find],
+      ["after", perRun + 16 * size.find],
+      ["before", perGroups + size.groups],
+      ["after", perGroups + 15 * size.groups],
+    ]);
+  });
+
+  it("stops a match as it reads past the work left, charging no more than that, and its compiled pattern matches as before at the next call", async () => {
+    // `/a*b|a/` over a run of `a` reads them all before it matches the first: over 20,000 on re2js's
+    // bit-state engine (which it runs over up to 262,144 / its instructions characters), over 250,000
+    // on its NFA. Each is stopped having read the 1,000 characters the work left pays for, then runs
+    // to its end with the same compiled pattern (what re2js's pools held when it was stopped is not reused).
+    const source = "a*b|a";
+    expect(Math.floor(262_144 / RE2JS.compile(source).programSize())).toBeGreaterThan(20_000);
+    const size = workPerChar(source).find;
+    const perRun = TRANSFORM_LIMITS.regexWorkPerRun;
+    for (const length of [20_000, 250_000]) {
+      let left = perRun + 1_000 * size;
+      const charged: number[] = [];
+      const Engine = meteredRegExp({
+        ...unmetered,
+        before: (w) => {
+          if (w > left) throw new Error("refused");
+        },
+        left: () => left,
+        after: (w) => {
+          charged.push(w);
+          left -= w;
+        },
+      });
+      const text = "a".repeat(length);
+      const re = new Engine(new RegExp(source, "g"));
+      expect(() => re.exec(text), `${length}`).toThrow("stopped");
+      expect(charged, `${length}`).toEqual([perRun + 1_000 * size]);
+      left = Infinity;
+      charged.length = 0;
+      re.lastIndex = 0;
+      const m = re.exec(text);
+      expect(m && [m.index, ...m], `${length}`).toEqual([0, "a"]);
+      expect(charged, `${length}`).toEqual([perRun + length * size]);
+      // And the next match, from where that one ended.
+      expect(re.exec(text)?.index, `${length}`).toBe(1);
+    }
+    // In a transformation: stopped within the steps, and the next run of the same expression answers.
+    const expr = `{"n": $contains(s, /(?i)(?:ικ|κι|.){150}[xy]/)}`;
+    const stopped = await runTransform(compile(expr), JSON.stringify({ s: "k".repeat(21_500) }));
+    expect(stopped).toMatchObject({ ok: false, reason: expect.stringMatching(/^transform: stopped: a regular expression's match took more than the evaluation steps left/) });
+    expect(stopped.steps).toBeLessThanOrEqual(TRANSFORM_LIMITS.steps);
+    expect(await runTransform(compile(expr), JSON.stringify({ s: "k".repeat(200) + "x" }))).toMatchObject({ ok: true, body: '{"n":true}' });
+    expect(await runTransform(compile(expr), JSON.stringify({ s: "k".repeat(149) + "x" }))).toMatchObject({ ok: true, body: '{"n":false}' });
+  });
+
   it("charges a find by its program weighed, reading a match's groups by its captures too, and each run a fixed work", () => {
     const log: [string, number][] = [];
-    const Engine = meteredRegExp({ before: (w) => log.push(["before", w]), after: (w) => log.push(["after", w]), compiling: () => {} });
+    const Engine = meteredRegExp({ ...unmetered, before: (w) => log.push(["before", w]), after: (w) => log.push(["after", w]) });
     const perRun = TRANSFORM_LIMITS.regexWorkPerRun;
     // `(a)(b)…(t)` over 1,000 characters ending in its match: the find reads them all, weighed 2 an
     // instruction (62 of them); the groups' run reads the match's 20 from its start, × (1 + 20/10).
@@ -344,10 +436,11 @@ describe("transformations", () => {
     const m = new Engine(new RegExp(source, "g")).exec("x".repeat(980) + groups);
     expect(m?.index).toBe(980);
     const perGroups = perRun + 20 * TRANSFORM_LIMITS.regexWorkPerGroup;
+    // Each run checked before for its fixed work and a character (what it reads is bounded as it reads).
     expect(log).toEqual([
-      ["before", perRun + 1_000 * size.find],
+      ["before", perRun + size.find],
       ["after", perRun + 1_000 * size.find],
-      ["before", perGroups + 20 * size.groups],
+      ["before", perGroups + size.groups],
       ["after", perGroups + 20 * size.groups],
     ]);
     // Without a match, the find alone; over nothing, still its run's work and its program at one position.
@@ -360,7 +453,7 @@ describe("transformations", () => {
     // 4,000 groups under {0}: a program of a few instructions, and ~70 µs a read of its groups in node.
     const unused = `(?:${"()".repeat(4000)}){0}`;
     const log: [string, number][] = [];
-    const Engine = meteredRegExp({ before: () => {}, after: (w) => log.push(["after", w]), compiling: () => {} });
+    const Engine = meteredRegExp({ ...unmetered, after: (w) => log.push(["after", w]) });
     expect(new Engine(new RegExp(unused, "g")).exec("")?.index).toBe(0);
     const size = workPerChar(unused);
     expect(log).toEqual([
@@ -408,7 +501,7 @@ describe("transformations", () => {
     // Nor is a class never closed wrapped: RE2 refuses it with its own text.
     expect(re2Program({ source: "^[a", flags: "" }).pattern).toBe("^[a");
     // Matching as RE2 alone does: where, what, and each group.
-    const Engine = meteredRegExp({ before: () => {}, after: () => {}, compiling: () => {} });
+    const Engine = meteredRegExp(unmetered);
     const cases: [string, string][] = [["^(a|b)+$", "abba"], ["^(a)|(b)", "ba"], ["(?m)^(\\w)", "x\ny"], ["\\A(x)?y", "y"], ["^$", ""]];
     for (const [pattern, input] of cases) {
       const linear = new Engine({ source: pattern, flags: "g" });
@@ -809,11 +902,11 @@ describe("bounds", () => {
     // JSONata's own RegExp for "[Y]1[M]1[D]" backtracks over a run of digits that does not match:
     // 4,000 of them took 28 s in one call, which was one step. On RE2 the match is linear and its
     // work counts in the steps (the characters times the pattern's size: 304 times about 3,000
-    // here), beyond the picture's own length, so a match that could take more than the steps left is not started.
+    // here), beyond the picture's own length, so a match that takes more than the steps left is stopped.
     const dashes = `$toMillis("2024" & $pad("", 300, "-"), "[Y0001]" & $pad("", 3000, "-"))`;
     // The picture, and compiling its matcher (`^([0-9]+)(-)(-)…$`: up to 3,010 instructions, charged before).
     const picture = Math.ceil(3007 / TRANSFORM_LIMITS.pictureCharsPerStep) + 2 * TRANSFORM_LIMITS.matcherStepsPerMarker + Math.ceil(3010 / TRANSFORM_LIMITS.regexInstructionsPerStep);
-    expect((await failure(dashes, "{}", { maxSteps: picture + 400 })).reason).toMatch(/^transform: stopped: a regular expression's match could take more than the evaluation steps left/);
+    expect((await failure(dashes, "{}", { maxSteps: picture + 400 })).reason).toMatch(/^transform: stopped: a regular expression's match took more than the evaluation steps left/);
     expect((await failure(`$toMillis($pad("", 40, "1") & "x", "[Y]1[M]1[D]1[H]1[m]")`, "{}")).reason).toBe("transform: the expression produced nothing for this event");
     // The same answers as JSONata's own, for pictures of digits, names and words, and without a picture.
     const cases = [
