@@ -159,15 +159,19 @@ export class LinearRegExp {
     const m = this.#re.matcher(input);
     // re2js's find keeps one group's captures (the match's bounds), whatever the pattern holds.
     const found = this.#bounded(perRun, find, left, () => m.find(from));
+    const reads = this.#reads.read();
     if (!found) {
-      this.#charge(perRun + left * find);
+      // A search that finds nothing passed over the whole rest: what it did not step through, indexOf
+      // scanned (or it gave up, anchored); were its reads not noted, as if it stepped through it all.
+      const stepped = reads ? Math.max(reads.read - reads.skipped, 1) : left;
+      this.#charge(perRun, find, stepped, left - stepped);
       this.lastIndex = 0;
       return null;
     }
-    // A match costs what RE2 read, which may be far past its end (countingReads); were its reads
-    // not noted, as if it read to the end.
-    const read = Math.max(this.#reads.read() ?? input.length - from, m.end() - from, 1);
-    this.#charge(perRun + read * find);
+    // A match costs what RE2 read, which may be far past its end (countingReads), what it skipped
+    // cheaper; were its reads not noted, as if it stepped through to the end.
+    const read = Math.max(reads?.read ?? input.length - from, m.end() - from, 1);
+    this.#charge(perRun, find, read - (reads?.skipped ?? 0), reads?.skipped ?? 0);
     // Reading the groups runs RE2 again from the match's start, with all its captures: a second
     // match, bounded and charged as one, dearer by them. Anchored there, it reads no further than
     // the find did: its threads are those the find started there (or ones at the same instruction
@@ -179,7 +183,9 @@ export class LinearRegExp {
       this.#bounded(perGroups, grouped, Math.max(from + read - m.start(), 1), () => {
         for (let i = 1; i <= m.groupCount(); i++) groups.push(m.group(i) ?? undefined);
       });
-      this.#charge(perGroups + Math.max(this.#reads.read() ?? input.length - m.start(), m.end() - m.start(), 1) * grouped);
+      const again = this.#reads.read();
+      const skipped = again?.skipped ?? 0;
+      this.#charge(perGroups, grouped, Math.max(again?.read ?? input.length - m.start(), m.end() - m.start(), 1) - skipped, skipped);
     }
     this.lastIndex = m.end();
     return Object.assign(groups, { index: m.start(), input });
@@ -188,17 +194,18 @@ export class LinearRegExp {
   /**
    * `match` (a run of RE2: `fixed` work besides its characters, each `weight`) within the work left:
    * started when that pays for its fixed part and one character, and stopped as it reads past what
-   * it pays for (countingReads), the work it did charged. A run whose reads cannot be noted cannot
+   * it pays for (countingReads: a character stepped through costs `weight`, one skipped
+   * regexWorkPerSkipped), the work it did charged. A run whose reads cannot be noted cannot
    * be stopped: not started unless the work left pays for `whole` characters, all it may read.
    * (A find of `/"id":\s*"([^"]+)"/` in a 256 KiB body reads a few characters, where the whole rest
    * of it, checked before it started, was ~70,000 steps: refused, for ~1 ms of matching.)
    */
   #bounded<T>(fixed: number, weight: number, whole: number, match: () => T): T {
     const meter = this.#meter;
-    if (!meter) return this.#reads.counting(Infinity, () => {}, match);
+    if (!meter) return this.#reads.counting(weight, Infinity, () => {}, match);
     meter.before(fixed + weight);
     try {
-      return this.#reads.counting(Math.floor((meter.left() - fixed) / weight), () => meter.before(fixed + whole * weight), match);
+      return this.#reads.counting(weight, meter.left() - fixed, () => meter.before(fixed + whole * weight), match);
     } catch (e) {
       if (!(e instanceof ReadsPassed)) throw e;
       // It read past what is left: charged that, all of it.
@@ -208,13 +215,15 @@ export class LinearRegExp {
   }
 
   /**
-   * Charges a run's work, which may be more than it read, and so than its bound let it read: a search
-   * that finds nothing is charged the whole rest of the input, whatever RE2 read (it may give up at
-   * once, or look for a literal with `indexOf`). Past what is left, charged what is left, and stopped.
+   * Charges a run's work: `fixed`, and characters `stepped` through at `weight` each and `skipped`
+   * (passed over with indexOf) at regexWorkPerSkipped each, which may be more than its bound let it
+   * read (a search that finds nothing is charged the rest it did not step through as skipped). Past
+   * what is left, charged what is left, and stopped.
    */
-  #charge(work: number): void {
+  #charge(fixed: number, weight: number, stepped: number, skipped: number): void {
     const meter = this.#meter;
     if (!meter) return;
+    const work = fixed + stepped * weight + skipped * TRANSFORM_LIMITS.regexWorkPerSkipped;
     if (work > meter.left()) {
       meter.after(meter.left());
       meter.stopped();
@@ -237,15 +246,18 @@ interface Compiled {
 interface ReadsCounted {
   /**
    * `match` (runs of RE2's engine), its reads counted afresh, and stopped (ReadsPassed, thrown from
-   * the character read) once its runs have read more than `chars` characters. `unnoted` is called
-   * before a run whose reads cannot be noted (not re2js 2.10's input), which nothing can then stop.
+   * the character read) once they would cost more than `work`: `weight` a character stepped through,
+   * regexWorkPerSkipped one skipped. `unnoted` is called before a run whose reads cannot be noted
+   * (not re2js 2.10's input), which nothing can then stop.
    */
-  counting<T>(chars: number, unnoted: () => void, match: () => T): T;
+  counting<T>(weight: number, work: number, unnoted: () => void, match: () => T): T;
   /**
    * Characters RE2 went through in the last `counting`: for each run of its engine, from where it
-   * began to the furthest it looked. Undefined when its reads could not be noted.
+   * began to the furthest it looked (`read`), of them `skipped` where its `step` jumped past the
+   * next character (indexOf found the next place a match can start). Undefined when its reads could
+   * not be noted.
    */
-  read(): number | undefined;
+  read(): { read: number; skipped: number } | undefined;
 }
 
 /**
@@ -264,9 +276,13 @@ class ReadsPassed extends Error {}
  * Each run of the engine (RE2's `executeEngine`: the find, then the groups) counts from where it
  * begins to the furthest character its input gave (noteReads), and is stopped there once that passes
  * what it may read. Each engine it runs with groups asked for (NFA, bit-state, one-pass) reads a
- * character only through the input's `step`. A search RE2 answers with the platform's `indexOf` (a
- * literal prefix, or the whole pattern a literal) reads no character that way: it finds the next
- * place a match can start, and costs what the match spans (the NFA's next `step` is there).
+ * character only through the input's `step` of one rune (1 or 2 code units; and `context`, the two
+ * either side of where it is), but for the platform's `indexOf` of the pattern's literal prefix: the
+ * NFA with no thread alive and the next character not the prefix's first, the bit-state engine
+ * before each start it tries; then its next `step` is where indexOf found it, far ahead. Those
+ * characters are skipped (cheap: regexWorkPerSkipped), as are a failed indexOf's, the rest of the
+ * input, after a search that finds nothing. A pattern that is a literal alone (without groups) is
+ * found by indexOf alone, and costs what the match spans.
  */
 function countingReads(re: RE2JS): ReadsCounted {
   const engine = re.re2();
@@ -275,27 +291,35 @@ function countingReads(re: RE2JS): ReadsCounted {
   // characters: 35 s within the steps). Without it the engine reads, counted; it only refuses sooner.
   engine.prefilter = null;
   const execute = engine.executeEngine.bind(engine);
-  let read = 0;
-  let counted = true;
+  const counted = { read: 0, skipped: 0 };
+  let noted = true;
+  let weight = 1;
   let allowed = Infinity;
   let unnoted = () => {};
   engine.executeEngine = (input: unknown, pos: number, anchor: number, ncap: number, lbState?: unknown) => {
-    const noted = noteReads(input);
-    counted &&= noted;
-    if (!noted) unnoted();
+    const notes = noteReads(input);
+    noted &&= notes;
+    if (!notes) unnoted();
     furthest = pos;
-    readsEnd = noted ? pos + allowed - read : Infinity;
+    furthestWidth = 0;
+    skipped = 0;
+    const spent = (counted.read - counted.skipped) * weight + counted.skipped * TRANSFORM_LIMITS.regexWorkPerSkipped;
+    readsEnd = notes ? pos + (allowed - spent) / weight : Infinity;
+    skipLets = 1 - TRANSFORM_LIMITS.regexWorkPerSkipped / weight;
     try {
       return execute(input, pos, anchor, ncap, lbState);
     } finally {
-      read += furthest - pos;
+      counted.read += furthest - pos;
+      counted.skipped += skipped;
       readsEnd = Infinity;
     }
   };
   return {
-    counting: (chars, check, match) => {
-      read = 0;
-      allowed = chars;
+    counting: (w, work, check, match) => {
+      counted.read = counted.skipped = 0;
+      noted = true;
+      weight = w;
+      allowed = work;
       unnoted = check;
       try {
         return match();
@@ -304,16 +328,21 @@ function countingReads(re: RE2JS): ReadsCounted {
         unnoted = () => {};
       }
     },
-    read: () => (counted ? read : undefined),
+    read: () => (noted ? { ...counted } : undefined),
   };
 }
 
 /**
- * The furthest position RE2's engine read in its run under way, and past which it is stopped (a run
- * is synchronous: nothing else runs meanwhile; no other run is stopped).
+ * The furthest position RE2's engine read in its run under way, the width of the rune there, the
+ * characters it skipped (its `step` jumped past the next rune), and the position past which it is
+ * stopped, further by `skipLets` for each character skipped (one costs regexWorkPerSkipped where one
+ * stepped costs the run's weight). A run is synchronous: nothing else runs meanwhile.
  */
 let furthest = 0;
+let furthestWidth = 0;
+let skipped = 0;
 let readsEnd = Infinity;
+let skipLets = 0;
 const notedInputs = new WeakSet<object>();
 
 /**
@@ -330,11 +359,19 @@ function noteReads(input: unknown): boolean {
   const step = proto.step;
   if (typeof step !== "function") return false;
   proto.step = function (this: unknown, at: number): unknown {
-    if (at > furthest) {
+    const r: unknown = step.call(this, at);
+    if (at >= furthest) {
+      const skip = at - furthest - furthestWidth;
+      if (skip > 0) {
+        skipped += skip;
+        readsEnd += skip * skipLets;
+      }
       furthest = at;
-      if (at > readsEnd) throw new ReadsPassed("a regular expression's run read past the characters it was allowed");
+      // re2js's step gives a rune's width in its low 3 bits (0 past the end).
+      furthestWidth = typeof r === "number" ? r & 7 : 1;
+      if (at > readsEnd) throw new ReadsPassed("a regular expression's run read past the work it was allowed");
     }
-    return step.call(this, at);
+    return r;
   };
   notedInputs.add(proto);
   return true;

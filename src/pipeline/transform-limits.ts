@@ -244,6 +244,17 @@ export const TRANSFORM_LIMITS = {
    */
   regexWorkPerRun: 200,
   /**
+   * Work of a character a run of a regular expression passes over without stepping through it: RE2
+   * looks for its pattern's literal prefix with the platform's `indexOf` where no thread is alive, and
+   * a search that finds nothing is charged so for what it did not step through (indexOf scanned it,
+   * or it gave up). indexOf ran ~0.04 ns a character over text without the prefix's first character,
+   * 2 with it every 3rd, and its dearest, near-misses at every character (`a…ab` over `a…`, 2 to 999
+   * long, `κ…κb` over `κ…`): 6–10 ns in workerd, 3.5–5.5 in node, where a unit of stepping is 4–11
+   * ns. So 2: a search for `"id":\s*"([^"]+)"` failing over 256 KiB of `ab"`, `"i"` or `"id"`, and
+   * `a{6}b`, `a{30}b`, `a{300}b` over runs of `a`, ran 2.3–4.7 ns a unit so charged in workerd.
+   */
+  regexWorkPerSkipped: 2,
+  /**
    * Capture groups that make a character of reading a match's groups cost its program's weight once
    * more (captureFactor, linear-regexp.ts); the find keeps one group's captures whatever the pattern
    * holds. Against the find over the same `(?:.*(a)){K}z|a` in node: 1.5–1.7 times with up to 10

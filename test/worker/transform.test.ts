@@ -313,13 +313,14 @@ describe("transformations", () => {
       c: Array.from({ length: 1500 }, (_, i) => `item${i}`).join(", "),
     });
     const steps = async (expr: string) => (await runTransform(compile(expr), body)).steps;
-    // (Each match a run of RE2 besides its characters, 200 of its work: regexWorkPerRun.)
+    // (Each match a run of RE2 besides its characters, 200 of its work: regexWorkPerRun. The split's
+    // last search, finding no other comma, skips the rest with indexOf: regexWorkPerSkipped a character.)
     expect([
       await steps(`{"r": $replace(b, /[0-9]+PM/i, "X")}`),
       await steps(`{"r": $count($match(e, /[a-zA-Z0-9._%+-]+@[a-zA-Z0-9.-]+\\.[a-zA-Z]{2,}/))}`),
       await steps(`{"r": $count($split(c, /,\\s*/))}`),
       await steps(`{"r": $count($match(b, /(\\d+):(\\d+)/))}`),
-    ]).toEqual([1565, 1342, 4628, 3467]);
+    ]).toEqual([1565, 1342, 3128, 3467]);
   });
 
   it("runs realistic patterns over large bodies within the steps: a find is charged by its program alone, its groups' reading by its captures too", async () => {
@@ -340,7 +341,8 @@ describe("transformations", () => {
     const times = await runTransform(compile(`{"n": $count($match(b, /(\\d+):(\\d+)/))}`), JSON.stringify({ b: text(110_000) }));
     expect(times).toMatchObject({ ok: true });
     stepsLarge.push(times.steps);
-    expect(stepsLarge).toEqual([32_288, 34_685, 39_654]);
+    // (The id's `$match`, 32,288 steps when its last search, which finds none, was charged the rest at its weight.)
+    expect(stepsLarge).toEqual([2_286, 34_685, 39_654]);
   });
 
   it("bounds a match as it reads, not before it starts: one that finds early in a large string runs, charged what it read", async () => {
@@ -356,11 +358,12 @@ describe("transformations", () => {
     const plain = await runTransform(compile(`{"r": $contains(b, '"id":"')}`), JSON.stringify({ b }));
     expect(plain).toMatchObject({ ok: true, body: '{"r":true}' });
     expect(found.steps - plain.steps).toBeLessThan(50);
-    // `$match` goes on to search the rest for another id: a search that finds none is charged the
-    // whole rest, whatever RE2 read (here it looks for `"id":` with indexOf), so it is still stopped.
-    const all = await runTransform(compile(`{"m": $match(b, /${pattern}/)}`), JSON.stringify({ b }));
-    expect(all).toMatchObject({ ok: false, reason: expect.stringMatching(/^transform: stopped: a regular expression's match took more than the evaluation steps left/) });
-    expect(all.steps).toBe(TRANSFORM_LIMITS.steps);
+    // `$match` goes on to search the rest for another id, which RE2 passes over looking for `"id":`
+    // with indexOf and finds none: charged that rest as skipped (regexWorkPerSkipped a character),
+    // ~4,370 steps, where at the pattern's weight it was ~70,000 and stopped.
+    const all = await runTransform(compile(`{"m": $match(b, /${pattern}/).groups}`), JSON.stringify({ b }));
+    expect(all).toMatchObject({ ok: true, body: '{"m":["abc123"]}' });
+    expect(all.steps).toBe(4_939);
     // Exactly: each run checked for its fixed work and a character before, charged what it read after.
     const log: [string, number][] = [];
     const Engine = meteredRegExp({ ...unmetered, before: (w) => log.push(["before", w]), after: (w) => log.push(["after", w]) });
@@ -376,6 +379,55 @@ describe("transformations", () => {
       ["before", perGroups + size.groups],
       ["after", perGroups + 15 * size.groups],
     ]);
+  });
+
+  it("charges what RE2 passes over with indexOf, looking for a literal prefix, at regexWorkPerSkipped a character: a $match over a large string with ids far apart runs", async () => {
+    const words = "Call me at 3:30PM or 10:15 pm, the meeting is 4PM; see https://example.com/x?a=1 ";
+    const text = (n: number) => words.repeat(Math.ceil(n / words.length)).slice(0, n);
+    const pattern = '"id":\\s*"([^"]+)"';
+    const skipped = TRANSFORM_LIMITS.regexWorkPerSkipped;
+    // The id at the end of 256 KiB: the find steps through `{"t` (no thread alive after `{`, the next
+    // character looked at), skips to the id (its `step` jumps there) and steps through it and the `}`
+    // after; the groups' run through the match and the `}`; the next search, from the `}`, finds none.
+    const b = JSON.stringify({ text: text(262_144), id: "abc123" });
+    const log: [string, number][] = [];
+    const Engine = meteredRegExp({ ...unmetered, after: (w) => log.push(["after", w]) });
+    const re = new Engine(new RegExp(pattern, "g"));
+    const m = re.exec(b);
+    expect(m && [...m]).toEqual(['"id":"abc123"', "abc123"]);
+    const at = b.indexOf('"id":');
+    expect(m?.index).toBe(at);
+    expect(re.exec(b)).toBeNull();
+    const size = workPerChar(pattern);
+    const perRun = TRANSFORM_LIMITS.regexWorkPerRun;
+    expect(log).toEqual([
+      ["after", perRun + (at - 3) * skipped + (3 + 14) * size.find],
+      ["after", perRun + TRANSFORM_LIMITS.regexWorkPerGroup + 14 * size.groups],
+      ["after", perRun + size.find],
+    ]);
+    // Bounded as it reads the same way: a find (without groups) runs when the work left pays for
+    // exactly that, and is stopped, charged what was left, when it is one short.
+    const ungrouped = '"id":\\s*"[^"]+"';
+    const find = workPerChar(ungrouped).find;
+    for (const short of [0, 1]) {
+      let left = perRun + (at - 3) * skipped + 17 * find - short;
+      const charged: number[] = [];
+      const Bounded = meteredRegExp({ ...unmetered, left: () => left, after: (w) => (charged.push(w), (left -= w)) });
+      const run = () => new Bounded(new RegExp(ungrouped)).exec(b)?.index;
+      if (short) expect(run).toThrow("stopped");
+      else expect(run()).toBe(at);
+      expect(charged, `${short}`).toEqual([perRun + (at - 3) * skipped + 17 * find - short]);
+    }
+    const end = await runTransform(compile(`{"m": $match(b, /${pattern}/).groups}`), JSON.stringify({ b }));
+    expect(end).toMatchObject({ ok: true, body: '{"m":["abc123"]}' });
+    expect(end.steps).toBe(4_939);
+    // 1,000 ids in 256 KiB, each found past ~240 characters skipped, the last search finding none:
+    // all matched, ~20 steps an id (at their weight, the stretches between them were ~70,000 steps
+    // in all, and stopped).
+    const items = Array.from({ length: 1_000 }, (_, i) => ({ id: `id${i}`, text: text(240) }));
+    const many = await runTransform(compile(`($m := $match(b, /${pattern}/); {"n": $count($m), "last": $m[-1].groups})`), JSON.stringify({ b: JSON.stringify(items) }));
+    expect(many).toMatchObject({ ok: true, body: '{"n":1000,"last":["id999"]}' });
+    expect(many.steps).toBe(21_485);
   });
 
   it("stops a match as it reads past the work left, charging no more than that, and its compiled pattern matches as before at the next call", async () => {
@@ -427,8 +479,9 @@ describe("transformations", () => {
     const log: [string, number][] = [];
     const Engine = meteredRegExp({ ...unmetered, before: (w) => log.push(["before", w]), after: (w) => log.push(["after", w]) });
     const perRun = TRANSFORM_LIMITS.regexWorkPerRun;
-    // `(a)(b)…(t)` over 1,000 characters ending in its match: the find reads them all, weighed 2 an
-    // instruction (62 of them); the groups' run reads the match's 20 from its start, × (1 + 20/10).
+    // `(a)(b)…(t)` over 1,000 characters ending in its match: the find skips the first 980 (indexOf
+    // of its prefix `abc…t`, regexWorkPerSkipped each) and reads the match's 20, weighed 2 an instruction
+    // (62 of them); the groups' run reads those 20 from its start, × (1 + 20/10).
     const groups = "abcdefghijklmnopqrst";
     const source = groups.replace(/./g, "($&)");
     const size = workPerChar(source);
@@ -439,7 +492,7 @@ describe("transformations", () => {
     // Each run checked before for its fixed work and a character (what it reads is bounded as it reads).
     expect(log).toEqual([
       ["before", perRun + size.find],
-      ["after", perRun + 1_000 * size.find],
+      ["after", perRun + 980 * TRANSFORM_LIMITS.regexWorkPerSkipped + 20 * size.find],
       ["before", perGroups + size.groups],
       ["after", perGroups + 20 * size.groups],
     ]);
