@@ -17,8 +17,9 @@ export const ownersOf = (p: Principal): Owners => (isLimited(p) ? { anyone: fals
 /**
  * The `organizationUid` field: free text labelled `labels.free`, or a choice among the token's
  * organizations labelled `labels.choice` (the one it holds preselected). Required, unless `none`
- * labels the choice of no organization (a webhook may be a location's instead); nothing for a token
- * of no organization.
+ * labels the choice of no organization (a webhook may be a location's instead), which is then the
+ * default: the API takes exactly one owner, and a location typed beside an organization preselected
+ * would send both. Nothing for a token of no organization.
  */
 export function OwnerField(props: {
   owners: Owners;
@@ -48,7 +49,7 @@ export function OwnerField(props: {
         {/* Several: no default, as the API takes none (a source made for the wrong organization cannot be moved). */}
         {(props.none !== undefined || orgs.length > 1) && <option value="">{props.none ?? "Choose one of this token's organizations"}</option>}
         {orgs.map((o) => (
-          <option value={o} selected={props.entered === undefined ? orgs.length === 1 : props.entered === o}>
+          <option value={o} selected={props.entered === undefined ? orgs.length === 1 && props.none === undefined : props.entered === o}>
             {legible(o)}
           </option>
         ))}

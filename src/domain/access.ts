@@ -166,8 +166,9 @@ export function assertMaySubscribe(p: Principal, w: WebhookOwner & { eventTypes:
   assertDataScopes(p, w.eventTypes, "subscribe");
   if (!webhookInGrant(p, w, locations)) {
     // The field at fault in `issues`, as a 400's, so a form marks it: the organization (which
-    // decides when both are given, and is asked for first when neither is), else the location.
-    const path = w.organizationUid === null && w.locationUid !== null ? "locationUid" : "organizationUid";
+    // decides when both are given, and is asked for first when neither is), else the location;
+    // neither given by a token of no organization, the location (its form has no organization field).
+    const path = w.organizationUid !== null || (w.locationUid === null && (p.organizationUids ?? []).length > 0) ? "organizationUid" : "locationUid";
     const message =
       w.organizationUid === null && w.locationUid === null
         ? "A webhook with neither organizationUid nor locationUid is a catch-all, which only an unlimited token may create; give it an organization or location this token holds."

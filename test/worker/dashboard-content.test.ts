@@ -737,7 +737,7 @@ describe("the new-webhook form's organization", () => {
     [.../<select[^>]*name="organizationUid"[^>]*>([\s\S]*?)<\/select>/.exec(html)![1]!.matchAll(/<option value="([^"]*)"( selected)?/g)].map((m) => `${m[1]}${m[2] ?? ""}`);
   const hint = (html: string) => text(/<form[^>]*aria-label="New webhook"[\s\S]*?<\/form>/.exec(html)![0]);
 
-  it("offers a token of one organization that one, preselected, without a catch-all; refuses none or another, marking the field", async () => {
+  it("offers a token of one organization that one, without a catch-all; refuses none or another, marking the field", async () => {
     const p = pipeline();
     const key = uniqueKey();
     const org = `org-${key}`;
@@ -745,8 +745,8 @@ describe("the new-webhook form's organization", () => {
     const c = (await dashboardForm("/dashboard/login", null, { token })).headers.get("set-cookie")!.split(";")[0]!;
     const html = await (await get("/dashboard/webhooks", c)).text();
     expect(orgField(html)).toMatch(/^<select/);
-    // Preselected; no organization left for a location webhook.
-    expect(orgOptions(html)).toEqual(["", `${org} selected`]);
+    // Not preselected: none is the default, for a location webhook (the API takes exactly one of them).
+    expect(orgOptions(html)).toEqual(["", org]);
     expect(hint(html)).not.toMatch(/catch-all/);
 
     // Sent as shown: the webhook is the organization's.
@@ -764,6 +764,25 @@ describe("the new-webhook form's organization", () => {
       expect(orgField(page)).toContain("autofocus");
       expect(orgOptions(page)).toEqual(["", org]);
     }
+  });
+
+  it("makes a token of one organization a webhook of a location typed alone, the organization left as shown", async () => {
+    const p = pipeline();
+    const key = uniqueKey();
+    const org = `org-${key}`;
+    // A location known to belong to the organization (an event of it seen).
+    await p.ingest(message(org, "sms"));
+    const { token } = await makeToken(p, ["events:read", "webhooks:read", "webhooks:write", "read_messages"], { organizationUids: [org] });
+    const c = (await dashboardForm("/dashboard/login", null, { token })).headers.get("set-cookie")!.split(";")[0]!;
+    const html = await (await get("/dashboard/webhooks", c)).text();
+    // What a browser sends for the choice as shown: its selected option, else its first.
+    const shown = orgOptions(html);
+    const organizationUid = (shown.find((o) => o.endsWith(" selected")) ?? shown[0]!).replace(/ selected$/, "");
+    const fields = { url: `https://downstream.test/ok/${key}-loc`, eventTypes: "message.*", organizationUid, locationUid: `loc-${org}` };
+    const res = await form("/dashboard/webhooks", c, fields);
+    expect(res.status, pageBanners(await res.text(), "alert").join(" ")).toBe(303);
+    const mine = (await p.api("GET", "/v1/webhooks?limit=100")).json.data.filter((w: { url: string }) => w.url === fields.url);
+    expect(mine.map((w: { organizationUid: string | null; locationUid: string | null }) => [w.organizationUid, w.locationUid])).toEqual([[null, `loc-${org}`]]);
   });
 
   it("lets the admin type one, or leave it empty for a catch-all", async () => {

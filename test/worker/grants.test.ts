@@ -83,10 +83,20 @@ describe("a webhook belongs to exactly one location or organization", () => {
       expect(res.json.error.details.issues.map((i: { path: string }) => i.path).sort()).toEqual(["locationUid", "organizationUid"]);
     }
 
-    const limited = await makeToken(p, ["webhooks:write", ...DATA_SCOPES], { organizationUids: [`org-${k}`] });
-    const refused = await as(p, limited.token, "POST", "/v1/webhooks", { url, eventTypes: ["*"] });
-    expect(refused.status).toBe(403);
-    expect(refused.json.error.message).toMatch(/catch-all/);
+    // The 403 names the field a form offers: the organization for a token of organizations, the
+    // location for a token of locations alone (its form has no organization field).
+    const grants: [{ organizationUids?: string[]; locationUids?: string[] }, string][] = [
+      [{ organizationUids: [`org-${k}`] }, "organizationUid"],
+      [{ organizationUids: [`org-${k}`], locationUids: [`loc-${k}`] }, "organizationUid"],
+      [{ locationUids: [`loc-${k}`] }, "locationUid"],
+    ];
+    for (const [grant, field] of grants) {
+      const limited = await makeToken(p, ["webhooks:write", ...DATA_SCOPES], grant);
+      const refused = await as(p, limited.token, "POST", "/v1/webhooks", { url, eventTypes: ["*"] });
+      expect(refused.status).toBe(403);
+      expect(refused.json.error.message).toMatch(/catch-all/);
+      expect(refused.json.error.details.issues.map((i: { path: string }) => i.path), JSON.stringify(grant)).toEqual([field]);
+    }
   });
 
   it("migration 0006 turns a webhook with both set into an organization webhook, as routing already treated it", async () => {

@@ -177,6 +177,17 @@ describe("the OpenAPI document's scopes", () => {
     expect(refused.status).toBe(403);
     expect(refused.json.error.details.missingScope).toBe("events:read");
   });
+
+  it("says a new webhook's 403 about its owner names the field in details.issues, as the API answers it", async () => {
+    const doc = await document();
+    const described = [at(doc, "paths", "/v1/webhooks", "post", "responses", "403", "description"), at(doc, "paths", "/v1/webhooks", "post", "description")];
+    for (const d of described) expect(d).toMatch(/details\.issues[^.]*organizationUid[^.]*locationUid/);
+    const p = pipeline();
+    const limited = await makeToken(p, ["webhooks:write", ...DATA_SCOPES], { organizationUids: ["org-of-the-document"] });
+    const refused = await as(p, limited.token, "POST", "/v1/webhooks", { url: "https://downstream.test/ok/document", eventTypes: ["*"], organizationUid: "another-org" });
+    expect(refused.status).toBe(403);
+    expect(refused.json.error.details.issues.map((i: { path: string }) => i.path)).toEqual(["organizationUid"]);
+  });
 });
 
 describe("the OpenAPI document's schemas", () => {

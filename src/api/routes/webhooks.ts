@@ -74,7 +74,7 @@ const create = apiRoute({
   operationId: "createWebhook",
   summary: "Create a webhook (forwarding subscription); the secret is returned this once",
   description:
-    "Exactly one of `organizationUid` or `locationUid` (neither: a catch-all, for unlimited tokens only). Needs the data scope of every event type (`*` needs all four) and, for a limited token, an organization it holds, or a location it holds or known to belong to one of its organizations; its `sourceIds` may name its organizations' sources (those its locations are known to belong to included) and those no organization owns (another organization's is answered 400 as an unknown id). A Podium object's type must exist (400 names the closest); another provider's type none of the webhook's sources has seen comes back in `warnings`.",
+    "Exactly one of `organizationUid` or `locationUid` (neither: a catch-all, for unlimited tokens only). Needs the data scope of every event type (`*` needs all four) and, for a limited token, an organization it holds, or a location it holds or known to belong to one of its organizations (else 403, whose `details.issues` names the field at fault: `organizationUid`, or `locationUid` when only that is given or the token holds no organization); its `sourceIds` may name its organizations' sources (those its locations are known to belong to included) and those no organization owns (another organization's is answered 400 as an unknown id). A Podium object's type must exist (400 names the closest); another provider's type none of the webhook's sources has seen comes back in `warnings`.",
   ...scoped("webhooks:write"),
   request: body(WebhookCreate),
   responses: { 201: versionedJson(WebhookCreated, "The webhook, with its secret") },

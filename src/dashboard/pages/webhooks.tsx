@@ -157,11 +157,21 @@ function ownerHint(owners: Owners): string {
 }
 
 /**
+ * The create form's props (no webhook: whom it may be for, `owners`, and its defaults) or the edit
+ * form's (a webhook): a create form without `owners` does not compile, as it would leave out the
+ * organization and location fields.
+ */
+export type WebhookFormProps = { entered?: Entered | undefined; invalidField?: string | undefined } & (
+  | { webhook?: undefined; defaults: NewWebhookDefaults; owners: Owners }
+  | { webhook: WebhookJson; defaults?: undefined; owners?: undefined }
+);
+
+/**
  * Create (no webhook) or edit (a webhook) form, showing what was `entered` when it
  * was sent back refused. Location and organization are fixed once created; `owners`
  * (creating) shapes the organization field as the new-source form's.
  */
-function WebhookForm(props: { webhook?: WebhookJson; entered?: Entered | undefined; invalidField?: string | undefined; defaults?: NewWebhookDefaults; owners?: Owners }) {
+function WebhookForm(props: WebhookFormProps) {
   const w = props.webhook;
   const typed = props.entered;
   const value = (name: string, shown: string) => typed?.[name] ?? shown;
@@ -178,7 +188,7 @@ function WebhookForm(props: { webhook?: WebhookJson; entered?: Entered | undefin
         <span>Event types (comma separated: exact, object.* or *)<Required /></span>
         <input name="eventTypes" {...Invalid("eventTypes", props.invalidField)} required value={value("eventTypes", initial?.eventTypes ?? "")} placeholder="message.received, contact.*" />
       </label>
-      {!w && props.owners && (
+      {props.webhook === undefined && (
         <>
           <p class="muted">{ownerHint(props.owners)}</p>
           <OwnerField
