@@ -18,14 +18,24 @@ export type C = Context<DashEnv>;
 export const HERE = new URL("https://dashboard.invalid/dashboard/");
 
 /**
- * Redirect after an action, carrying what happened to show it on the next page. The target
- * is resolved first and must stay under /dashboard on this origin (else it is /dashboard):
- * an id decoded from the URL (`..%2F..%2F%2Fevil.com`) can never make it leave.
+ * Where a redirect to `path` may go: resolved first, it must stay under /dashboard on this origin
+ * (else it is /dashboard), so an id decoded from the URL (`..%2F..%2F%2Fevil.com`) can never make it leave.
  */
-export async function redirectWith(c: C, path: string, banners: Banners) {
+function inDashboard(path: string): URL {
   const resolved = new URL(path, HERE);
-  const url = resolved.origin === HERE.origin && /^\/dashboard(\/|$)/.test(resolved.pathname) ? resolved : new URL("/dashboard", HERE);
+  return resolved.origin === HERE.origin && /^\/dashboard(\/|$)/.test(resolved.pathname) ? resolved : new URL("/dashboard", HERE);
+}
+
+/** Redirect after an action, carrying what happened to show it on the next page (inDashboard). */
+export async function redirectWith(c: C, path: string, banners: Banners) {
+  const url = inDashboard(path);
   for (const [name, value] of await bannerParams(c.get("session"), banners)) url.searchParams.append(name, value);
+  return c.redirect(`${url.pathname}${url.search}`, 303);
+}
+
+/** Redirect carrying nothing to show (a form's result at an address of its own), kept in the dashboard as redirectWith's (inDashboard). */
+export function redirectTo(c: C, path: string) {
+  const url = inDashboard(path);
   return c.redirect(`${url.pathname}${url.search}`, 303);
 }
 

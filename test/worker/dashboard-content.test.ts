@@ -547,11 +547,38 @@ describe("dashboard: filters, transformations and tests", () => {
     // Its address with no event (a sign-in sent back there): the webhook's page, whose form asks for one.
     expect((await get(`/dashboard/webhooks/${w.uid}/test`, c)).headers.get("location")).toBe(`/dashboard/webhooks/${w.uid}`);
 
+    // The API's test runs once per submit, at the result's address (its POST only redirects): a
+    // submit and its result read the event as often as the API's test alone does.
+    const meter = meteredD1(env.DB, { record: true });
+    const readsOfEvent = () => meter.calls.splice(0).flatMap((r) => r.statements).filter((st) => st.binds.includes(id)).length;
+    const direct = await call(
+      new Request(url(`/v1/webhooks/${w.uid}/test`), { method: "POST", headers: { ...ADMIN, "content-type": "application/json" }, body: JSON.stringify({ eventId: id }) }),
+      { DB: meter.db },
+    );
+    expect(direct.status).toBe(200);
+    const once = readsOfEvent();
+    expect(once).toBeGreaterThan(0);
+    const submitted = await dashboardForm(`/dashboard/webhooks/${w.uid}/test`, c, { eventId: id }, { DB: meter.db });
+    expect(submitted.status).toBe(303);
+    expect((await call(new Request(url(submitted.headers.get("location")!), { headers: { cookie: c } }), { DB: meter.db })).status).toBe(200);
+    expect(readsOfEvent()).toBe(once);
+
+    // Refused (an event that is none): back to the webhook's page from the result's address, saying why, the id typed kept.
     const unknown = await form(`/dashboard/webhooks/${w.uid}/test`, c, { eventId: "evt_nope" });
     expect(unknown.status).toBe(303);
-    const back = new URL(unknown.headers.get("location")!, "https://x");
-    expect(back.searchParams.get("test")).toBe("evt_nope");
-    expect(back.searchParams.get("error")).toContain("No event");
+    const refusedAt = await get(unknown.headers.get("location")!, c);
+    expect(refusedAt.status).toBe(303);
+    const back = new URL(refusedAt.headers.get("location")!, "https://x");
+    expect([back.pathname, back.searchParams.get("test")]).toEqual([`/dashboard/webhooks/${w.uid}`, "evt_nope"]);
+    const webhookPage = await (await get(`${back.pathname}${back.search}`, c)).text();
+    expect(pageBanners(webhookPage, "alert").join(" ")).toContain("No event");
+    expect(/<input name="eventId"[^>]*value="([^"]*)"/.exec(webhookPage)?.[1]).toBe("evt_nope");
+    // No id, or one longer than any (too long for the result's address): refused by the POST itself, in the API's words.
+    for (const eventId of [" ", "x".repeat(129)]) {
+      const refused = new URL((await form(`/dashboard/webhooks/${w.uid}/test`, c, { eventId })).headers.get("location")!, "https://x");
+      expect(refused.pathname).toBe(`/dashboard/webhooks/${w.uid}`);
+      expect(refused.searchParams.get("error")).toMatch(/eventId/);
+    }
  
     // Its filter cleared and the event replayed to it: the page no longer says nothing was sent.
     expect(text(eventPage)).toContain("when it was stored, so nothing was sent to it.");

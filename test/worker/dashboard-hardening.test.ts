@@ -141,9 +141,16 @@ describe("redirects stay in the dashboard", () => {
       expect(res.status, path).toBe(404);
       expect(res.headers.get("location"), path).toBeNull();
     }
-    // A real action still leads to its own page.
+    // So do the test's result's address and its refusal (GET).
+    for (const path of posts.filter((p) => p.endsWith("/test"))) {
+      const res = await get(`${path}?eventId=evt_nope`, cookie);
+      expect([res.status, res.headers.get("location")], path).toEqual([404, null]);
+    }
+    // A real action still leads to its own pages: the test's result's, whose refusal leads to the webhook's.
     const test = await dashboardForm(`/dashboard/webhooks/${webhook.uid}/test`, cookie, { eventId: "evt_nope" });
-    expect(target(test, "/").pathname).toBe(`/dashboard/webhooks/${webhook.uid}`);
+    const result = target(test, "/");
+    expect(`${result.pathname}${result.search}`).toBe(`/dashboard/webhooks/${webhook.uid}/test?eventId=evt_nope`);
+    expect(target(await get(`${result.pathname}${result.search}`, cookie), "/").pathname).toBe(`/dashboard/webhooks/${webhook.uid}`);
   });
 });
 

@@ -273,7 +273,7 @@ const UNHELPFUL = /HTTP \d|went wrong|unexpected shape|That did not work|Maximum
  * the dashboard (a refusal's carries an error banner that says what was wrong), or a page (a
  * refusal's has a 4xx status and an error banner), or a page's 413 or 400 for a body too large or unreadable.
  */
-async function refused(action: Action, res: Response, what: string): Promise<boolean> {
+async function refused(action: Action, res: Response, what: string, session: string | null): Promise<boolean> {
   const body = await res.text();
   const context = `${what} -> ${res.status} ${res.headers.get("location") ?? ""} ${text(body).slice(0, 400)}`;
   expect(res.status, context).toBeLessThan(500);
@@ -295,10 +295,12 @@ async function refused(action: Action, res: Response, what: string): Promise<boo
     }
     // A form that made a secret goes on to the page that shows it once.
     if (to.pathname.startsWith("/dashboard/created/")) return false;
-    // A test goes on to its result's page (post/redirect/get), naming the event alone.
+    // A test goes on to its result's page (post/redirect/get), naming the event alone, where it
+    // runs: its refusal is that page's, back to the webhook's page saying why.
     if (action.name === "test webhook" && to.pathname.endsWith("/test")) {
       expect([...to.searchParams.keys()], context).toEqual(["eventId"]);
-      return false;
+      const result = await call(new Request(to, { headers: session ? { cookie: session } : {} }));
+      return refused(action, result, `${context} -> GET`, session);
     }
     const error = to.searchParams.get("error");
     if (error === null) {
@@ -402,7 +404,7 @@ describe("the dashboard's forms under malformed input", () => {
           throw new Error(`${what} threw: ${String(err)}`);
         }
         // (The answer is read first: a page is rendered, and its work done, as it is read.)
-        const wasRefused = await refused(action, res, what);
+        const wasRefused = await refused(action, res, what, session);
         const after = await snapshot(f);
         expect(wasRefused, `${what}: refused`).toBe(predicted);
         if (predicted) expect(after, `${what}: refused, yet something changed`).toEqual(before);
