@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { BULK_RETRY_LIMIT } from "../../src/api/routes/deliveries";
 import { EVENT_DELIVERIES_SHOWN } from "../../src/api/schemas/events";
 import { encodeRetryCursor, retryScope } from "../../src/api/cursors";
@@ -7,6 +7,8 @@ import { runMaintenance } from "../../src/maintenance/cron";
 import { EventPage } from "../../src/dashboard/pages/events";
 import { ADMIN, ADMIN_TOKEN, call, createSource, pageText, podiumBody, testEnv } from "./helpers";
 import { pipeline } from "./pipeline";
+import { recordDeadLetters } from "../../src/store/dead-letters";
+import { openEpisodeStatement } from "../../src/store/alerts";
 import { failedDeliveries, failPending, webhookDeliveryRows } from "./rows";
 
 const url = (path: string) => `https://edgehook.test${path}`;
@@ -478,6 +480,43 @@ describe("dashboard lists longer than a page", () => {
     expect(new Set([...a, ...b])).toEqual(made);
     expect([...a, ...b]).toHaveLength(51);
     expect([...a, ...b]).not.toContain(other);
+  });
+
+  it("links a later page of dead letters back to the first, the open filter kept", async () => {
+    const key = crypto.randomUUID();
+    const letter = (i: number) => ({ queue: "edgehook-ingest-dlq", messageId: `first-page-${key}-${i}`, eventId: null, deliveryId: null, reason: "first page", body: "{}", attempts: 1, receivedAt: Date.now() });
+    await recordDeadLetters(env.DB, [letter(1), letter(2)]);
+    onTestFinished(async () => void (await env.DB.prepare("DELETE FROM dead_letters WHERE message_id LIKE ?").bind(`first-page-${key}-%`).run()));
+    const cursor: string = (await pipeline().api("GET", "/v1/dead-letters?open=true&limit=1")).json.nextCursor;
+    expect(cursor).toBeTruthy();
+    const { cookie } = await session();
+    const later = await (await page(`/dashboard/dead-letters?${new URLSearchParams({ open: "true", cursor })}`, cookie)).text();
+    expect(firstLink(later)).toBe("/dashboard/dead-letters?open=true");
+  });
+
+  it("links each list of the alerts page back to its first page, the other list's place kept", async () => {
+    const p = pipeline();
+    const key = crypto.randomUUID();
+    const now = Date.now();
+    const alert = (i: number) =>
+      openEpisodeStatement(env.DB, { id: `alrt_${key}_${i}`, type: "webhook.failing", subject: `first-page-${key}-${i}`, openedAt: now + i, lastAt: now + i, count: 1, data: { url: "https://downstream.test/x", consecutiveFailures: 1, lastError: "HTTP 500" } });
+    await env.DB.batch([alert(1), alert(2)]);
+    onTestFinished(async () => void (await env.DB.prepare("DELETE FROM alerts WHERE subject LIKE ?").bind(`first-page-${key}-%`).run()));
+    for (const i of [1, 2]) {
+      const made = await p.api("POST", "/v1/notification-endpoints", { url: `https://downstream.test/ok/${key}/${i}`, alertTypes: ["webhook.failing"] });
+      expect(made.status).toBe(201);
+      onTestFinished(async () => void (await p.api("DELETE", `/v1/notification-endpoints/${made.json.uid}`)));
+    }
+    const alerts: string = (await p.api("GET", "/v1/alerts?limit=1")).json.nextCursor;
+    const endpoints: string = (await p.api("GET", "/v1/notification-endpoints?limit=1")).json.nextCursor;
+    expect([alerts, endpoints].every(Boolean)).toBe(true);
+    const { cookie } = await session();
+    const firstLinks = (html: string) => [...html.matchAll(/href="([^"]+)">← First page</g)].map((m) => m[1]!.replaceAll("&amp;", "&"));
+    // Both lists on later pages: each one's first page keeps the other's cursor.
+    const both = await (await page(`/dashboard/alerts?${new URLSearchParams({ alerts, endpoints })}`, cookie)).text();
+    expect(firstLinks(both)).toEqual([`/dashboard/alerts?${new URLSearchParams({ endpoints })}`, `/dashboard/alerts?${new URLSearchParams({ alerts })}`]);
+    // One list on a later page: its first page is the bare page.
+    expect(firstLinks(await (await page(`/dashboard/alerts?${new URLSearchParams({ alerts })}`, cookie)).text())).toEqual(["/dashboard/alerts"]);
   });
 
   it("pages through more than 100 notification endpoints", async () => {

@@ -31,6 +31,9 @@ function Message(props: { alert: AlertJson; link: boolean }) {
 }
 
 /** Alert episodes (newest first), and the notification endpoints they go to, with a form for a new one. */
+/** A list's cursor `at` as its parameter `name`, if the page was opened with one. */
+const placeOf = (name: string, at: string | undefined): Record<string, string> => (at ? { [name]: at } : {});
+
 export function AlertsPage(props: {
   alerts: AlertJson[];
   endpoints: NotificationEndpointJson[];
@@ -82,7 +85,8 @@ export function AlertsPage(props: {
           </table>
         </Scroll>
       )}
-      <PageLinks path="/dashboard/alerts" name="alerts" at={props.atAlerts} cursor={props.nextAlerts} label="Older alerts →" />
+      {/* Each list's links keep the other's place: the page shows both. */}
+      <PageLinks path="/dashboard/alerts" name="alerts" at={props.atAlerts} cursor={props.nextAlerts} label="Older alerts →" query={placeOf("endpoints", props.atEndpoints)} />
       <section aria-labelledby="endpoints" class="stack">
         <h2 id="endpoints">Notification endpoints</h2>
         {props.endpoints.length === 0 ? (
@@ -118,7 +122,7 @@ export function AlertsPage(props: {
             </table>
           </Scroll>
         )}
-        <PageLinks path="/dashboard/alerts" name="endpoints" at={props.atEndpoints} cursor={props.nextEndpoints} label="More endpoints →" />
+        <PageLinks path="/dashboard/alerts" name="endpoints" at={props.atEndpoints} cursor={props.nextEndpoints} label="More endpoints →" query={placeOf("alerts", props.atAlerts)} />
         <form method="post" action="/dashboard/alerts/endpoints" class="card stack" aria-label="New notification endpoint">
           <h3>New notification endpoint</h3>
           <label>
