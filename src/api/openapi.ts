@@ -33,7 +33,7 @@ export function router() {
 const ERROR_DESCRIPTIONS = {
   400: `invalid_request: the input failed validation (details.issues lists why: the first ${MAX_LISTED_ISSUES} issues, the message saying how many more)`,
   401: "unauthorized: no valid bearer token",
-  403: "forbidden: the token lacks a scope (details.missingScope) or the location/organization (a new webhook's owner outside its grant: details.issues names the field, organizationUid or locationUid)",
+  403: "forbidden: the token lacks a scope (details.missingScope) or the location/organization",
   404: "not_found",
   409: "conflict",
   412: "precondition_failed: `If-Match` names no longer the resource's version (it was changed since it was read); nothing was changed",

@@ -75,7 +75,7 @@ export type RegExpMatchLike = (string | undefined)[] & { index: number; input: s
  * a thousand threads alive at each character where `,` keeps one.
  */
 interface RegexMeter {
-  /** Before a match that can do at most `work`: throws when that much is not left. */
+  /** Before a run, the least it does (`work`: its fixed part and a character; all it may do where its reads cannot be followed): throws when that much is not left. */
   before(work: number): void;
   /** The most work the steps left can pay for: `before` lets no more start, and a run reading past it is stopped. */
   left(): number;
@@ -169,9 +169,11 @@ export class LinearRegExp {
       return null;
     }
     // A match costs what RE2 read, which may be far past its end (countingReads), what it skipped
-    // cheaper; were its reads not noted, as if it stepped through to the end.
+    // cheaper; were its reads not noted, as if it stepped through to the end. A literal alone is found
+    // by indexOf alone, stepping through nothing: what comes before its match was skipped.
     const read = Math.max(reads?.read ?? input.length - from, m.end() - from, 1);
-    this.#charge(perRun, find, read - (reads?.skipped ?? 0), reads?.skipped ?? 0);
+    const skipped = reads ? reads.skipped + Math.max(m.start() - from - reads.read, 0) : 0;
+    this.#charge(perRun, find, read - skipped, skipped);
     // Reading the groups runs RE2 again from the match's start, with all its captures: a second
     // match, bounded and charged as one, dearer by them. Anchored there, it reads no further than
     // the find did: its threads are those the find started there (or ones at the same instruction
@@ -184,8 +186,8 @@ export class LinearRegExp {
         for (let i = 1; i <= m.groupCount(); i++) groups.push(m.group(i) ?? undefined);
       });
       const again = this.#reads.read();
-      const skipped = again?.skipped ?? 0;
-      this.#charge(perGroups, grouped, Math.max(again?.read ?? input.length - m.start(), m.end() - m.start(), 1) - skipped, skipped);
+      const passed = again?.skipped ?? 0;
+      this.#charge(perGroups, grouped, Math.max(again?.read ?? input.length - m.start(), m.end() - m.start(), 1) - passed, passed);
     }
     this.lastIndex = m.end();
     return Object.assign(groups, { index: m.start(), input });
@@ -208,9 +210,7 @@ export class LinearRegExp {
       return this.#reads.counting(weight, meter.left() - fixed, () => meter.before(fixed + whole * weight), match);
     } catch (e) {
       if (!(e instanceof ReadsPassed)) throw e;
-      // It read past what is left: charged that, all of it.
-      meter.after(meter.left());
-      return meter.stopped();
+      return stop(meter);
     }
   }
 
@@ -224,13 +224,19 @@ export class LinearRegExp {
     const meter = this.#meter;
     if (!meter) return;
     const work = fixed + stepped * weight + skipped * TRANSFORM_LIMITS.regexWorkPerSkipped;
-    if (work > meter.left()) {
-      meter.after(meter.left());
-      meter.stopped();
-    }
+    if (work > meter.left()) stop(meter);
     meter.after(work);
   }
 }
+
+/** A run that read (or would be charged) past what is left: charged what was left, all of it, and stopped. */
+function stop(meter: RegexMeter): never {
+  meter.after(meter.left());
+  return meter.stopped();
+}
+
+/** The longest literal prefix RE2 may look for with indexOf (countingReads), in UTF-16 code units. */
+const MAX_SKIP_PREFIX = 200;
 
 /** One evaluation's patterns compiled, by their literal. */
 export type CompiledRegExps = Map<RegexSource, Compiled>;
@@ -282,7 +288,7 @@ class ReadsPassed extends Error {}
  * before each start it tries; then its next `step` is where indexOf found it, far ahead. Those
  * characters are skipped (cheap: regexWorkPerSkipped), as are a failed indexOf's, the rest of the
  * input, after a search that finds nothing. A pattern that is a literal alone (without groups) is
- * found by indexOf alone, and costs what the match spans.
+ * found by indexOf alone: what comes before its match is skipped, the match spanned at its weight.
  */
 function countingReads(re: RE2JS): ReadsCounted {
   const engine = re.re2();
@@ -290,6 +296,15 @@ function countingReads(re: RE2JS): ReadsCounted {
   // the rest of the input at each match when one branch's is missing (`/aq[^,]*w|b/` over 250,000
   // characters: 35 s within the steps). Without it the engine reads, counted; it only refuses sooner.
   engine.prefilter = null;
+  // V8's indexOf stays under ~6 ns a character for a needle of up to 250 code units, however it
+  // nearly matches; past that, one whose end keeps matching (`ab` and 300 `a` over `a…`) takes
+  // 0.1–1.2 µs a character (4,000 long), where skipping is charged regexWorkPerSkipped: a longer
+  // literal prefix is not looked for, and its text is stepped through at the pattern's weight.
+  if (engine.prefix.length > MAX_SKIP_PREFIX) {
+    engine.prefix = "";
+    engine.prefixComplete = false;
+    engine.prefixRune = 0;
+  }
   const execute = engine.executeEngine.bind(engine);
   const counted = { read: 0, skipped: 0 };
   let noted = true;

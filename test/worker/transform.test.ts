@@ -430,6 +430,51 @@ describe("transformations", () => {
     expect(many.steps).toBe(21_485);
   });
 
+  it("charges a literal alone, found by indexOf alone, what precedes its match as skipped: found at the end of 256 KiB it costs about what a miss does", async () => {
+    const words = "Call me at 3:30PM or 10:15 pm, the meeting is 4PM; see https://example.com/x?a=1 ";
+    const filler = words.repeat(Math.ceil(262_144 / words.length)).slice(0, 262_144);
+    const run = (b: string) => runTransform(compile(`{"r": [$contains(b, /needle/), $contains(b, /needle/)]}`), JSON.stringify({ b }));
+    const [found, missed] = [await run(`${filler}needle`), await run(`${filler}noodle`)];
+    expect(found).toMatchObject({ ok: true, body: '{"r":[true,true]}' });
+    expect(missed).toMatchObject({ ok: true, body: '{"r":[false,false]}' });
+    // Each find: the 262,144 characters before it skipped, its 6 at the pattern's weight (a miss: the
+    // whole rest skipped). At its weight from the search's start it was ~40,700 steps a find: stopped.
+    const size = workPerChar("needle").find;
+    const skipped = TRANSFORM_LIMITS.regexWorkPerSkipped;
+    const log: number[] = [];
+    const Engine = meteredRegExp({ ...unmetered, after: (w) => log.push(w) });
+    expect(new Engine(new RegExp("needle")).exec(`${filler}needle`)?.index).toBe(262_144);
+    expect(log).toEqual([TRANSFORM_LIMITS.regexWorkPerRun + 262_144 * skipped + 6 * size]);
+    expect(Math.abs(found.steps - missed.steps)).toBeLessThan(10);
+  });
+
+  it("looks for a literal prefix of at most 200 code units with indexOf: a longer one, dear to V8's indexOf, is stepped through at the pattern's weight", async () => {
+    // `ab` and 1,000 `a` over a run of `a`: indexOf took ~0.35 µs a character (a 4,000 long one 1.2 µs),
+    // charged 2 units (~10 ns) a character as skipped; 1 MB searched twice took 4 s within the steps.
+    const text = "a".repeat(20_000);
+    const size = (p: string) => workPerChar(p).find;
+    const perRun = TRANSFORM_LIMITS.regexWorkPerRun;
+    const charged = (pattern: string, input: string) => {
+      const log: number[] = [];
+      const Engine = meteredRegExp({ ...unmetered, after: (w) => log.push(w) });
+      const m = new Engine(new RegExp(pattern)).exec(input);
+      return { index: m?.index ?? null, log };
+    };
+    const long = `ab${"a".repeat(1_000)}`;
+    // Found nowhere: the whole text stepped through at its weight (a skip would be 20,000 × 2).
+    expect(charged(long, text)).toEqual({ index: null, log: [perRun + 20_000 * size(long)] });
+    // Still found where it is, as a literal alone or with a group after it.
+    const at = `${text}${long}${text}`;
+    expect(charged(long, at).index).toBe(20_000);
+    expect(charged(`${long}(x?)`, at).index).toBe(20_000);
+    // 200 code units, looked for with indexOf: the text before it skipped.
+    const short = `ab${"a".repeat(198)}`;
+    expect(charged(short, text)).toEqual({ index: null, log: [perRun + size(short) + 19_999 * TRANSFORM_LIMITS.regexWorkPerSkipped] });
+    // The audit's expression is stopped within the steps rather than run for seconds.
+    const stopped = await runTransform(compile(`($s := $pad("", 1000000, "a"); {"r": $count([1..2].$match($s, /aba{1000}a{1000}a{1000}a{1000}/))})`), "{}");
+    expect(stopped).toMatchObject({ ok: false });
+  });
+
   it("stops a match as it reads past the work left, charging no more than that, and its compiled pattern matches as before at the next call", async () => {
     // `/a*b|a/` over a run of `a` reads them all before it matches the first: over 20,000 on re2js's
     // bit-state engine (which it runs over up to 262,144 / its instructions characters), over 250,000

@@ -30,10 +30,10 @@ function Message(props: { alert: AlertJson; link: boolean }) {
   );
 }
 
-/** Alert episodes (newest first), and the notification endpoints they go to, with a form for a new one. */
 /** A list's cursor `at` as its parameter `name`, if the page was opened with one. */
 const placeOf = (name: string, at: string | undefined): Record<string, string> => (at ? { [name]: at } : {});
 
+/** Alert episodes (newest first), and the notification endpoints they go to, with a form for a new one. */
 export function AlertsPage(props: {
   alerts: AlertJson[];
   endpoints: NotificationEndpointJson[];
