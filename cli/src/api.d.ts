@@ -111,7 +111,7 @@ export interface paths {
         put?: never;
         /**
          * Create a webhook (forwarding subscription); the secret is returned this once
-         * @description Exactly one of `organizationUid` or `locationUid` (neither: a catch-all, for unlimited tokens only). Needs the data scope of every event type (`*` needs all four) and, for a limited token, an organization it holds, or a location it holds or known to belong to one of its organizations (else 403, whose `details.issues` names the field at fault: `organizationUid`, or `locationUid` when only that is given or the token holds no organization); its `sourceIds` may name its organizations' sources (those its locations are known to belong to included) and those no organization owns (another organization's is answered 400 as an unknown id). A Podium object's type must exist (400 names the closest); another provider's type none of the webhook's sources has seen comes back in `warnings`.
+         * @description Exactly one of `organizationUid` or `locationUid` (neither: a catch-all, for unlimited tokens only). Needs the data scope of every event type (`*` needs all four) and, for a limited token, an organization it holds, or a location it holds or known to belong to one of its organizations (else 403, whose `details.issues` names the field at fault: `organizationUid` when it is given, or when neither is and the token holds organizations; else `locationUid`); its `sourceIds` may name its organizations' sources (those its locations are known to belong to included) and those no organization owns (another organization's is answered 400 as an unknown id). A Podium object's type must exist (400 names the closest); another provider's type none of the webhook's sources has seen comes back in `warnings`.
          */
         post: operations["createWebhook"];
         delete?: never;
@@ -1716,7 +1716,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization (a new webhook's owner outside its grant: details.issues names the field, organizationUid or locationUid) */
+            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1796,7 +1796,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization (a new webhook's owner outside its grant: details.issues names the field, organizationUid or locationUid) */
+            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1880,7 +1880,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization (a new webhook's owner outside its grant: details.issues names the field, organizationUid or locationUid) */
+            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1989,7 +1989,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization (a new webhook's owner outside its grant: details.issues names the field, organizationUid or locationUid) */
+            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2081,7 +2081,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization (a new webhook's owner outside its grant: details.issues names the field, organizationUid or locationUid) */
+            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2156,7 +2156,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization (a new webhook's owner outside its grant: details.issues names the field, organizationUid or locationUid) */
+            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2238,7 +2238,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization (a new webhook's owner outside its grant: details.issues names the field, organizationUid or locationUid) */
+            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2327,7 +2327,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization (a new webhook's owner outside its grant: details.issues names the field, organizationUid or locationUid) */
+            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2439,7 +2439,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization (a new webhook's owner outside its grant: details.issues names the field, organizationUid or locationUid) */
+            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2546,7 +2546,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization (a new webhook's owner outside its grant: details.issues names the field, organizationUid or locationUid) */
+            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2657,7 +2657,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization (a new webhook's owner outside its grant: details.issues names the field, organizationUid or locationUid) */
+            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2755,7 +2755,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization (a new webhook's owner outside its grant: details.issues names the field, organizationUid or locationUid) */
+            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2837,7 +2837,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization (a new webhook's owner outside its grant: details.issues names the field, organizationUid or locationUid) */
+            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2926,7 +2926,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization (a new webhook's owner outside its grant: details.issues names the field, organizationUid or locationUid) */
+            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3010,7 +3010,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization (a new webhook's owner outside its grant: details.issues names the field, organizationUid or locationUid) */
+            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3111,7 +3111,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization (a new webhook's owner outside its grant: details.issues names the field, organizationUid or locationUid) */
+            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3186,7 +3186,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization (a new webhook's owner outside its grant: details.issues names the field, organizationUid or locationUid) */
+            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3277,7 +3277,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization (a new webhook's owner outside its grant: details.issues names the field, organizationUid or locationUid) */
+            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3362,7 +3362,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization (a new webhook's owner outside its grant: details.issues names the field, organizationUid or locationUid) */
+            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3478,7 +3478,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization (a new webhook's owner outside its grant: details.issues names the field, organizationUid or locationUid) */
+            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3588,7 +3588,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization (a new webhook's owner outside its grant: details.issues names the field, organizationUid or locationUid) */
+            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3671,7 +3671,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization (a new webhook's owner outside its grant: details.issues names the field, organizationUid or locationUid) */
+            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3744,7 +3744,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization (a new webhook's owner outside its grant: details.issues names the field, organizationUid or locationUid) */
+            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3824,7 +3824,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization (a new webhook's owner outside its grant: details.issues names the field, organizationUid or locationUid) */
+            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3906,7 +3906,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization (a new webhook's owner outside its grant: details.issues names the field, organizationUid or locationUid) */
+            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4065,7 +4065,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization (a new webhook's owner outside its grant: details.issues names the field, organizationUid or locationUid) */
+            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4152,7 +4152,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization (a new webhook's owner outside its grant: details.issues names the field, organizationUid or locationUid) */
+            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4227,7 +4227,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization (a new webhook's owner outside its grant: details.issues names the field, organizationUid or locationUid) */
+            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4336,7 +4336,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization (a new webhook's owner outside its grant: details.issues names the field, organizationUid or locationUid) */
+            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4418,7 +4418,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization (a new webhook's owner outside its grant: details.issues names the field, organizationUid or locationUid) */
+            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4518,7 +4518,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization (a new webhook's owner outside its grant: details.issues names the field, organizationUid or locationUid) */
+            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4610,7 +4610,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization (a new webhook's owner outside its grant: details.issues names the field, organizationUid or locationUid) */
+            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4685,7 +4685,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization (a new webhook's owner outside its grant: details.issues names the field, organizationUid or locationUid) */
+            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4767,7 +4767,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization (a new webhook's owner outside its grant: details.issues names the field, organizationUid or locationUid) */
+            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4852,7 +4852,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization (a new webhook's owner outside its grant: details.issues names the field, organizationUid or locationUid) */
+            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4959,7 +4959,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization (a new webhook's owner outside its grant: details.issues names the field, organizationUid or locationUid) */
+            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5069,7 +5069,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization (a new webhook's owner outside its grant: details.issues names the field, organizationUid or locationUid) */
+            /** @description forbidden: the token lacks a scope (details.missingScope) or the location/organization */
             403: {
                 headers: {
                     [name: string]: unknown;
