@@ -116,25 +116,29 @@ async function timeReads() {
     `\nD1 reports ${n(statsRead.size)} bytes: ${n(Math.round(statsRead.size / stats.events.total))} per stored event ` +
       `(with its deliveries, attempts, counters and indexes; ~1.5 KB bodies)\n`,
   );
-  // A seeded event with a location and an organization (only seeded events have failed
-  // deliveries), not one a previous run's ingest bench added.
-  // (Failed ones are rare among the newest events after ingest benches: follow the cursor, as a user would.)
+  // The organization of the seed's one-organization webhook (seed/volume.ts): its token sees that
+  // webhook's deliveries, so its status lists walk real ones (another organization's token sees no
+  // webhook's, and its status lists answer at once).
+  const hooks = await full.api("GET", "/v1/webhooks?limit=100");
+  const org = hooks.json.data.find((/** @type {any} */ w) => w.organizationUid)?.organizationUid;
+  if (!org) throw new Error("no webhook of one organization in this database: seed it with npm run seed");
+  // A seeded event of it with a location (only seeded events have failed deliveries), not one a
+  // previous run's ingest bench added.
   // (A page may be short, as status lists answer within their rows: one without such an event is no answer.)
   /** @type {any} */
   let sample;
   /** @type {any} */
   let first;
   for (let cursor = "", pages = 0; !sample && pages < 200; pages++) {
-    const page = await json(`/v1/events?status=failed&limit=50${cursor && `&cursor=${cursor}`}`);
+    const page = await json(`/v1/events?organizationUid=${org}&status=failed&limit=50${cursor && `&cursor=${cursor}`}`);
     first ??= page.data[0];
-    sample = page.data.find((/** @type {any} */ e) => e.locationUid && e.organizationUid);
+    sample = page.data.find((/** @type {any} */ e) => e.locationUid);
     if (!page.nextCursor) break;
     cursor = encodeURIComponent(page.nextCursor);
   }
   sample ??= first;
-  if (!sample) throw new Error("no event with a failed delivery in this database");
+  if (!sample) throw new Error(`no event of organization ${org} with a failed delivery in this database`);
   const enabled = stats.webhooks.find((/** @type {any} */ w) => !w.disabled).uid;
-  const org = sample.organizationUid;
   const loc = sample.locationUid;
   const token = async (/** @type {object} */ body) => {
     const res = await full.api("POST", "/v1/tokens", { name: `bench-${crypto.randomUUID()}`, ...body });
@@ -175,8 +179,12 @@ async function timeReads() {
     ["events by status=failed", "/v1/events?status=failed&limit=50"],
     ["events by status=held", "/v1/events?status=held&limit=50"],
     ["events since/until (one day)", `/v1/events?since=${since}&until=${until}&limit=50`],
+    ["events by status=failed, one past day", `/v1/events?status=failed&since=${since}&until=${until}&limit=50`],
     ["events org+type+status+since", `/v1/events?organizationUid=${org}&eventType=message.received&status=succeeded&since=${since}&limit=50`],
     ["events (location token)", "/v1/events?limit=50", asLoc],
+    // Its grant holds the one-organization webhook: a status walks its places, checking that webhook's deliveries.
+    ["events by status=failed (org. token)", "/v1/events?status=failed&limit=50", asOrg],
+    ["events by status=pending (org. token)", "/v1/events?status=pending&limit=50", asOrg],
     // A search examines up to 1,000 events of its range with their bodies, however few match.
     ["search, text matching nothing (one day)", `/v1/events?q=matches-nothing&since=${since}&until=${until}&limit=50`],
     ["search by path (one day)", `/v1/events?q=${encodeURIComponent("data.conversation.uid=nothing")}&since=${since}&until=${until}&limit=50`],

@@ -34,6 +34,8 @@ export interface ScanPage {
   rowsRead: number;
   /** The row the filter answered UNDECIDED for, where the page stopped (nextBefore is just above it). */
   undecided?: number;
+  /** A packed walk's packed rows whose named rows it took, and those rows: its rate for the next call's walk. */
+  packed?: { rows: number; named: number };
 }
 
 /** A filter's answer for a row it could not tell within its bound (else 1 or 0, as SQL booleans). */
@@ -63,7 +65,7 @@ const scanStatement = (db: D1Database, sql: string, before: number, list: string
  * Conditions are SQL over the table's columns built by the store from integers it
  * holds, never from input.
  */
-export async function boundedScan(db: D1Database, o: ScanOptions & { exact?: boolean }): Promise<ScanPage> {
+export async function boundedScan(db: D1Database, o: ScanOptions & { exact?: boolean; perNamed?: number }): Promise<ScanPage> {
   if (!Array.isArray(o.drivers)) return packedScan(db, { ...o, driver: o.drivers });
   const drivers = o.drivers;
   // Without a filter every walked row is a hit: one more than a page settles a single walk.
@@ -108,9 +110,13 @@ export async function boundedScan(db: D1Database, o: ScanOptions & { exact?: boo
  * a call that stops at either bound has seen everything from its lowest packed row up and continues
  * below it. A few rows first, as a busy key fills a page from them, then more
  * (PACKED_STEPS) only while the page is not full, and no more than the rates seen so far say
- * should fill it or reach the named rows' bound (rowsLikelyNeeded).
+ * should fill it or reach the named rows' bound (rowsLikelyNeeded). A step of rowsBoundedScan's
+ * (`exact`) takes its few named rows in one step, its packed rows sized by `perNamed`.
  */
-async function packedScan(db: D1Database, o: Omit<ScanOptions, "drivers" | "table"> & { driver: PackedDriver; exact?: boolean }): Promise<ScanPage> {
+async function packedScan(
+  db: D1Database,
+  o: Omit<ScanOptions, "drivers" | "table"> & { driver: PackedDriver; exact?: boolean; perNamed?: number },
+): Promise<ScanPage> {
   const hits: number[] = [];
   let before = o.before;
   let rowsRead = 0;
@@ -123,13 +129,24 @@ async function packedScan(db: D1Database, o: Omit<ScanOptions, "drivers" | "tabl
   let namedSeen = 0;
   // Rows the estimates kept the steps from reading: the extra step's share.
   let heldBack = 0;
+  const rate = () => ({ rows: taken, named: namedSeen });
   for (let step = 0; step < PACKED_WALK_STEPS; step++) {
-    const most = Math.min(PACKED_STEPS[step] ?? heldBack, packedLeft, packedRowsAtOnce(o.driver));
-    const rowsNow = step === 0 ? most : Math.min(most, rowsLikelyNeeded(taken, namedSeen, namedLeft, hits.length, o.limit));
+    // A step of rowsBoundedScan's (`exact`, its rows already few) walks at once to all the rows it may
+    // name, at the rate its earlier steps saw (`perNamed`; a packed row a named row before any): each
+    // packed step is two D1 calls one after the other (an organization token's status list made 24,
+    // ~200 ms at 1M events). A rate too low only leaves the rest to the steps after.
+    const sized = step === 0 && o.exact === true;
+    const most = Math.min(sized ? packedLeft : (PACKED_STEPS[step] ?? heldBack), packedLeft, packedRowsAtOnce(o.driver));
+    const rowsNow =
+      step === 0
+        ? sized
+          ? Math.min(most, Math.ceil(1.25 * namedLeft * (o.perNamed ?? 1)) + MIN_PACKED_STEP)
+          : most
+        : Math.min(most, rowsLikelyNeeded(taken, namedSeen, namedLeft, hits.length, o.limit));
     if (rowsNow <= 0) break;
     heldBack += most - rowsNow;
     // (The first step's rows are a page's worth, a packed row or two more.)
-    const namedNow = step === 0 ? Math.min(2 * (o.limit + 1), namedLeft) : namedLeft;
+    const namedNow = step === 0 && !sized ? Math.min(2 * (o.limit + 1), namedLeft) : namedLeft;
     const { results: rows, meta } = await db.prepare(packedRowsSql(o.driver, rowsNow)).bind(before).all<PackedRow>();
     rowsRead += meta.rows_read;
     packedLeft -= rows.length;
@@ -166,13 +183,13 @@ async function packedScan(db: D1Database, o: Omit<ScanOptions, "drivers" | "tabl
       rowsRead += walkedMeta.rows_read;
       const undecided = newestUndecided(results);
       hits.push(...results.filter((r) => isHit(r.hit) && (undecided === undefined || r.seq > undecided)).map((r) => r.seq).sort((a, b) => b - a));
-      if (undecided !== undefined && hits.length <= o.limit) return { seqs: hits, nextBefore: undecided + 1, rowsRead, undecided };
+      if (undecided !== undefined && hits.length <= o.limit) return { seqs: hits, nextBefore: undecided + 1, rowsRead, undecided, packed: rate() };
     }
-    if (hits.length > o.limit) return { seqs: hits.slice(0, o.limit), nextBefore: hits[o.limit - 1]!, rowsRead };
-    if (cutoff === null || hits.length === o.limit || packedLeft <= 0 || namedLeft <= 0) return { seqs: hits, nextBefore: cutoff, rowsRead };
+    if (hits.length > o.limit) return { seqs: hits.slice(0, o.limit), nextBefore: hits[o.limit - 1]!, rowsRead, packed: rate() };
+    if (cutoff === null || hits.length === o.limit || packedLeft <= 0 || namedLeft <= 0) return { seqs: hits, nextBefore: cutoff, rowsRead, packed: rate() };
     before = cutoff;
   }
-  return { seqs: hits, nextBefore: before, rowsRead };
+  return { seqs: hits, nextBefore: before, rowsRead, packed: rate() };
 }
 
 /**
@@ -234,6 +251,8 @@ export async function rowsBoundedScan(
   let examined = 0;
   let rowsRead = 0;
   let perRow = 0;
+  // A packed walk's packed rows taken and the rows they named so far (its later steps' walks are sized by them).
+  const packed = { rows: 0, named: 0 };
   let step = Math.min(FIRST_STEP, o.scanRows);
   for (let first = true; ; first = false) {
     // The first step knows nothing of what rows cost: it keeps half the rows for a row it could not decide.
@@ -244,9 +263,12 @@ export async function rowsBoundedScan(
     const fixed = shape.walked + shape.statements * (o.statementRows ?? 0);
     const filter = o.filterWithin(Math.floor(((first ? left / 2 : left) - fixed) / shape.examined)) ?? (before < o.before ? null : o.exactFilter);
     if (filter === null) return { seqs, nextBefore: before, rowsRead };
-    const page = await boundedScan(db, { ...o, filter, before, limit: o.limit - seqs.length, scanRows: step, exact: true });
+    const perNamed = packed.named > 0 ? packed.rows / packed.named : undefined;
+    const page = await boundedScan(db, { ...o, filter, before, limit: o.limit - seqs.length, scanRows: step, exact: true, perNamed });
     examined += step;
     rowsRead += page.rowsRead;
+    packed.rows += page.packed?.rows ?? 0;
+    packed.named += page.packed?.named ?? 0;
     if (page.undecided !== undefined && page.undecided === before - 1 && step === 1) {
       // Not decided alone: with half the bound or more left, decided by `exactFilter` (see above); else the next
       // call decides it, unless this call has moved nowhere yet (its next would do the same: decided here).
