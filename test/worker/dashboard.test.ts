@@ -402,8 +402,23 @@ describe("dashboard lists longer than a page", () => {
   const uidsIn = (html: string, path: string) =>
     [...html.matchAll(new RegExp(`${path}/([0-9a-f-]{36})`, "g"))].map((m) => m[1]!).filter((u, i, all) => all.indexOf(u) === i);
   const nextLink = (html: string, label: string) => new RegExp(`href="(/dashboard/[^"?]+\\?[^"]+)">${label}`).exec(html)?.[1]?.replaceAll("&amp;", "&");
-  /** A later page's link back to the list's first page. */
-  const firstLink = (html: string) => /href="([^"]+)">← First page</.exec(html)?.[1]?.replaceAll("&amp;", "&");
+  /**
+   * Whether a paragraph opens inside another: a browser closes the outer one there, moving what
+   * follows out of it (the events list's page links left its live-updated `#event-next`, then doubled).
+   */
+  const paragraphInParagraph = (html: string) => {
+    let open = 0;
+    for (const [tag] of html.matchAll(/<\/?p[\s>]/g)) {
+      if (tag.startsWith("</")) open = Math.max(open - 1, 0);
+      else if (++open > 1) return true;
+    }
+    return false;
+  };
+  /** A later page's link back to the list's first page (its page's paragraphs well formed). */
+  const firstLink = (html: string) => {
+    expect(paragraphInParagraph(html)).toBe(false);
+    return /href="([^"]+)">← First page</.exec(html)?.[1]?.replaceAll("&amp;", "&");
+  };
 
   it("pages through more than 100 webhooks", async () => {
     const p = pipeline();

@@ -163,9 +163,9 @@ export function EventList(props: EventListProps & { live: boolean; principal: Pr
           </tbody>
         </table>
       </Scroll>
-      <p id="event-next">
+      <div id="event-next">
         <ListNext {...props} />
-      </p>
+      </div>
     </div>
   );
 }
