@@ -430,22 +430,27 @@ describe("transformations", () => {
     expect(many.steps).toBe(21_485);
   });
 
-  it("charges a literal alone, found by indexOf alone, what precedes its match as skipped: found at the end of 256 KiB it costs about what a miss does", async () => {
+  it("charges a literal alone, found by indexOf alone, the text up to its match's end as skipped: found at the end of 256 KiB it costs about what a miss does", async () => {
     const words = "Call me at 3:30PM or 10:15 pm, the meeting is 4PM; see https://example.com/x?a=1 ";
     const filler = words.repeat(Math.ceil(262_144 / words.length)).slice(0, 262_144);
     const run = (b: string) => runTransform(compile(`{"r": [$contains(b, /needle/), $contains(b, /needle/)]}`), JSON.stringify({ b }));
     const [found, missed] = [await run(`${filler}needle`), await run(`${filler}noodle`)];
     expect(found).toMatchObject({ ok: true, body: '{"r":[true,true]}' });
     expect(missed).toMatchObject({ ok: true, body: '{"r":[false,false]}' });
-    // Each find: the 262,144 characters before it skipped, its 6 at the pattern's weight (a miss: the
-    // whole rest skipped). At its weight from the search's start it was ~40,700 steps a find: stopped.
+    // Each find: the 262,144 characters before it and its 6 skipped (a miss: the whole rest skipped). At its weight from the search's start it was ~40,700 steps a find: stopped.
     const size = workPerChar("needle").find;
     const skipped = TRANSFORM_LIMITS.regexWorkPerSkipped;
     const log: number[] = [];
     const Engine = meteredRegExp({ ...unmetered, after: (w) => log.push(w) });
     expect(new Engine(new RegExp("needle")).exec(`${filler}needle`)?.index).toBe(262_144);
-    expect(log).toEqual([TRANSFORM_LIMITS.regexWorkPerRun + 262_144 * skipped + 6 * size]);
+    expect(log).toEqual([TRANSFORM_LIMITS.regexWorkPerRun + (262_144 + 6) * skipped]);
+    expect(size).toBeGreaterThan(skipped);
     expect(Math.abs(found.steps - missed.steps)).toBeLessThan(10);
+    // A long literal's matches, each compared by indexOf alone: at its weight a match of `a{199}` cost
+    // ~800 steps (74 of them were stopped in 2–5 ms), now ~15 with the match object around it.
+    const many = await runTransform(compile(`{"n": $count($match(s, /a{199}/, 74))}`), JSON.stringify({ s: "a".repeat(250_000) }));
+    expect(many).toMatchObject({ ok: true, body: '{"n":74}' });
+    expect(many.steps).toBeLessThan(2_000);
   });
 
   it("looks for a literal prefix of at most 200 code units with indexOf: a longer one, dear to V8's indexOf, is stepped through at the pattern's weight", async () => {
