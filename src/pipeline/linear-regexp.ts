@@ -173,7 +173,7 @@ export class LinearRegExp {
     // by indexOf alone, stepping through nothing: the text up to its match's end was skipped (at its
     // weight, the match of `a{199}` cost ~800 steps; 74 of them, 2–5 ms, were stopped).
     const read = Math.max(reads?.read ?? input.length - from, m.end() - from, 1);
-    const skipped = !reads ? 0 : reads.read === 0 ? m.end() - from : reads.skipped + Math.max(m.start() - from - reads.read, 0);
+    const skipped = !reads ? 0 : reads.read === 0 ? m.end() - from : reads.skipped;
     this.#charge(perRun, find, read - skipped, skipped);
     // Reading the groups runs RE2 again from the match's start, with all its captures: a second
     // match, bounded and charged as one, dearer by them. Anchored there, it reads no further than

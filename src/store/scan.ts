@@ -137,11 +137,11 @@ async function packedScan(
     // ~200 ms at 1M events). A rate too low only leaves the rest to the steps after.
     const sized = step === 0 && o.exact === true;
     const most = Math.min(sized ? packedLeft : (PACKED_STEPS[step] ?? heldBack), packedLeft, packedRowsAtOnce(o.driver));
-    const rowsNow =
-      step === 0
-        ? sized
-          ? Math.min(most, Math.ceil(1.25 * namedLeft * (o.perNamed ?? 1)) + MIN_PACKED_STEP)
-          : most
+    // (Sized, a quarter more than the rate says, so that a page's rows rarely need a step after.)
+    const rowsNow = sized
+      ? Math.min(most, Math.ceil(1.25 * namedLeft * (o.perNamed ?? 1)) + MIN_PACKED_STEP)
+      : step === 0
+        ? most
         : Math.min(most, rowsLikelyNeeded(taken, namedSeen, namedLeft, hits.length, o.limit));
     if (rowsNow <= 0) break;
     heldBack += most - rowsNow;
