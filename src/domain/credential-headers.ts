@@ -131,6 +131,7 @@ function echoesOf(value: string): Echo[] {
   const add = (form: string, from: number) => cutFrom.set(form, Math.min(from, cutFrom.get(form) ?? from));
   // A copy cut off counts only once it reaches past what is public: the scheme (`basic`, `Bearer`
   // end many a sentence), a Basic pair's user name, the base64 that spells no more than the scheme.
+  // (A whole user name of MIN_WORD characters or more is still scrubbed, as each side of the pair.)
   const schemeLength = sent.length - rest.length;
   add(sent, schemeLength + MIN_SCRUBBED);
   if (scheme) add(rest, words.length === 1 ? MIN_SCRUBBED : MIN_WORD);

@@ -12,7 +12,7 @@ import { utf8Length } from "../domain/crypto";
 import { cutShort, jsonPrefix } from "../domain/cut-short";
 import { isPlainObject, isRecord, own } from "../domain/guards";
 import type { Json } from "../domain/types";
-import { regexSizeBound, REPETITIONS_COUNT } from "../domain/regex-size";
+import { REPETITIONS_COUNT } from "../domain/regex-size";
 import { findsIn, NO_ONE_PASS_INSTRUCTIONS, programWeight, withoutOnePass } from "./regex-weight";
 
 /** A validated filter. Only `validateFilter` makes one (a `regex` node holds a compiled pattern). */
@@ -590,15 +590,16 @@ class Validator {
       return this.fail(path, `the pattern is ${operand.length} characters; the limit is ${FILTER_LIMITS.regexLength}`);
     }
     if (++this.regexes > FILTER_LIMITS.regexes) return this.fail(path, `more than ${FILTER_LIMITS.regexes} $regex in one filter`);
+    // Anchored at its start, compiled without re2js's one-pass program (withoutOnePass): `^\pL{990}`
+    // ×8 took ~1 s to compile and held 65 MB; wrapped, ~0.1 s and 0.1 MB. Its three instructions more are not counted.
+    const { pattern: compiled, bound: wrappedBound } = withoutOnePass(operand, "");
+    const wrapper = compiled === operand ? 0 : NO_ONE_PASS_INSTRUCTIONS;
     // Refused from its text, before compiling it costs what it would.
-    const bound = this.given ? regexSizeBound(operand) : 0;
-    if (bound > FILTER_LIMITS.regexProgram) return this.fail(path, programTooLarge(`up to ${bound}`));
+    const bound = wrappedBound - wrapper;
+    if (this.given && bound > FILTER_LIMITS.regexProgram) return this.fail(path, programTooLarge(`up to ${bound}`));
     try {
-      // Anchored at its start, compiled without re2js's one-pass program (withoutOnePass): `^\pL{990}`
-      // ×8 took ~1 s to compile and held 65 MB; wrapped, ~0.1 s and 0.1 MB. Its three instructions more are not counted.
-      const { pattern: compiled } = withoutOnePass(operand, "");
       const pattern = RE2JS.compile(compiled);
-      const size = pattern.programSize() - (compiled === operand ? 0 : NO_ONE_PASS_INSTRUCTIONS);
+      const size = pattern.programSize() - wrapper;
       if (this.given && size > FILTER_LIMITS.regexProgram) return this.fail(path, programTooLarge(String(size)));
       return { kind: "regex", source: operand, pattern, size, weight: programWeight(pattern) };
     } catch (e) {

@@ -140,7 +140,7 @@ export function filterMismatch(w: Webhook, input: FilterInput): string | null {
   return explainMismatch(f, input.value);
 }
 
-/** What testing one character of an event costs the webhook's filter at most: its `$regex` sizes (regexWeight). */
+/** What testing one character of an event costs the webhook's filter at most: its `$regex` programs' weights (regexWeight). */
 export function filterRegexWeight(w: Webhook): number {
   if (w.filter === null) return 0;
   const f = filterOf(w.filter);

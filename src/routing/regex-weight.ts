@@ -42,7 +42,7 @@ export function withoutOnePass(written: string, flags: string): { pattern: strin
  * searched by halves (`\pL`), ~39 at a rune folded to its case whose orbit leaves ASCII (`(?i)k`
  * over Kelvin signs).
  */
-export const REGEX_INSTRUCTION_WEIGHTS = {
+const REGEX_INSTRUCTION_WEIGHTS = {
   /** An instruction of any other kind: a rune, a class of one range, `.`, an alternative, an empty-width assertion, a capture. */
   plain: 2,
   /** A class of 2 to 4 ranges (`[a-z0-9_.-]`, `[^,]`): re2js goes through them one by one. */
