@@ -1,4 +1,4 @@
-import { isEpisodeType, type AlertData, type EpisodeType } from "../domain/alerts";
+import { isEpisodeType, WEBHOOK_EPISODE_TYPES, type AlertData, type EpisodeType } from "../domain/alerts";
 import { isRecord } from "../domain/guards";
 import { isJson } from "../domain/types";
 import { apiIdSql, idKeySql } from "./names";
@@ -153,7 +153,7 @@ export function closeDisabledEpisodeStatement(db: D1Database, webhookUid: string
 }
 
 /**
- * Closes `subject`'s open episodes (of `type` alone, when given) without a word, in the
+ * Closes `subject`'s open episodes of `types` without a word, in the
  * transaction that deletes it and only once it is gone (`goneWhere`, its id at ?2): nothing will
  * recover. Marked `mark` in their data so that /v1/alerts says so, not that they recovered.
  */
@@ -161,20 +161,20 @@ function closeDeletedStatement(
   db: D1Database,
   subject: string,
   now: number,
-  how: { mark: "webhookDeleted" | "sourceDeleted"; goneWhere: string; type?: EpisodeType },
+  how: { mark: "webhookDeleted" | "sourceDeleted"; goneWhere: string; types: readonly EpisodeType[] },
 ): D1PreparedStatement {
   return db
     // A row whose data is not JSON (a corruption its readers report) must not keep the subject from being deleted.
     .prepare(
       `UPDATE alerts SET closed_at = ?1, data = CASE WHEN json_valid(data) THEN json_set(data, '$.${how.mark}', json('true')) ELSE data END
-       WHERE subject = ?2 AND closed_at IS NULL AND (?3 IS NULL OR type = ?3) AND ${how.goneWhere}`,
+       WHERE subject = ?2 AND closed_at IS NULL AND type IN (SELECT value FROM json_each(?3)) AND ${how.goneWhere}`,
     )
-    .bind(now, subject, how.type ?? null);
+    .bind(now, subject, JSON.stringify(how.types));
 }
 
 /** In the transaction that deletes a webhook: its open episodes close, marked `webhookDeleted`. */
 export function closeEpisodesOfStatement(db: D1Database, subject: string, now: number): D1PreparedStatement {
-  return closeDeletedStatement(db, subject, now, { mark: "webhookDeleted", goneWhere: goneSql("?2") });
+  return closeDeletedStatement(db, subject, now, { mark: "webhookDeleted", goneWhere: goneSql("?2"), types: WEBHOOK_EPISODE_TYPES });
 }
 
 /**
@@ -182,7 +182,7 @@ export function closeEpisodesOfStatement(db: D1Database, subject: string, now: n
  * `sourceDeleted`, so that one made again under its id counts none of it and opens its own.
  */
 export function closeSourceEpisodeStatement(db: D1Database, sourceId: string, now: number): D1PreparedStatement {
-  return closeDeletedStatement(db, sourceId, now, { mark: "sourceDeleted", goneWhere: sourceGoneSql("?2"), type: "source.rejecting" });
+  return closeDeletedStatement(db, sourceId, now, { mark: "sourceDeleted", goneWhere: sourceGoneSql("?2"), types: ["source.rejecting"] });
 }
 
 /** SQL: the source (id at `idParam`) is gone: what follows its delete writes only once it is. */

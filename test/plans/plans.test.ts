@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { describe, expect, it } from "vitest";
 import { newDelivery } from "../../src/domain/delivery";
-import { closeEpisodeStatement, countIn, deliveringAgainEpisodes, openDisabledEpisodeStatements, openEpisodeOf, quietEpisodes } from "../../src/store/alerts";
+import { closeEpisodeStatement, closeEpisodesOfStatement, closeSourceEpisodeStatement, countIn, deliveringAgainEpisodes, openDisabledEpisodeStatements, openEpisodeOf, quietEpisodes } from "../../src/store/alerts";
 import { attemptsOfSql } from "../../src/store/attempts";
 import { eventCountDeltaStatements, foldEventCountDeltas } from "../../src/store/counters";
 import { deletedWithOwed, disabledWithPending, expireHeld, expireWebhookStatements, holdWebhookStatements, insertDeliveriesStatements, recordAttempts, releaseHeld } from "../../src/store/deliveries";
@@ -442,8 +442,10 @@ describe("alert episodes", () => {
       await quietEpisodes(d1, ["ingest.dead_lettered", "source.rejecting"], 1, 100);
       await deliveringAgainEpisodes(d1, 1, 100);
       closeEpisodeStatement(d1, { seq: 1, id: "alr_1", type: "source.rejecting", subject: "s", openedAt: 1, lastAt: 1, closedAt: null, count: 1, data: {} }, 2);
+      closeEpisodesOfStatement(d1, "w", 2);
+      closeSourceEpisodeStatement(d1, "s", 2);
     }, { type: "source.rejecting", data: "{}" });
-    expect(sqls).toHaveLength(5);
+    expect(sqls).toHaveLength(7);
     for (const sql of sqls) expect(plan(sql).filter((s) => /^(SCAN|SEARCH) (alerts|a)\b/.test(s)), sql).toEqual([expect.stringMatching(/USING INDEX (alerts_open|sqlite_autoindex_alerts_1)\b/)]);
     // A dead-letter episode's webhook health: one row by its key.
     expect(plan(sqls[3]!).filter((s) => /webhook_health|\bh\b/.test(s))).toEqual([expect.stringMatching(/^SEARCH h USING PRIMARY KEY \(webhook_uid=\?\)/)]);

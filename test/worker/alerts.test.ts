@@ -635,6 +635,36 @@ describe("webhook health, auto-disable and alerts", () => {
     ]);
   });
 
+  it("deleting a webhook closes its own episodes, not a source's whose id spells its uid", async () => {
+    onTestFinished(clockFrom(midHour()));
+    const p = pipeline({ RETRY_BASE_SECONDS: "0" });
+    const { key, org, webhook: hook } = await p.webhookOn("fail", { maxAttempts: 1, failingAfterAttempts: 1 });
+    await endpoint(p, `${key}-alerts`);
+    // A source id is any [a-z0-9-]{1,64}: a webhook's uid is one.
+    expect((await p.api("POST", "/v1/sources", { id: hook.uid, name: "same id", provider: "podium", secrets: [`s-${key}`] })).status).toBe(201);
+    await p.runQueue("edgehook-rejections", [refusedBy(hook.uid)(52, Date.now())]);
+    await p.ingest(podiumBody({ organizationUid: org }));
+    await settle(p);
+    const open = (await episodesOf(p, hook.uid)).sort();
+    expect(open).toEqual([
+      ["delivery.dead_lettered", "open", 1],
+      ["source.rejecting", "open", 52],
+      ["webhook.failing", "open", 1],
+    ]);
+
+    expect((await p.api("DELETE", `/v1/webhooks/${hook.uid}`)).status).toBe(204);
+    expect((await episodesOf(p, hook.uid)).sort()).toEqual([
+      ["delivery.dead_lettered", "closed", 1],
+      ["source.rejecting", "open", 52],
+      ["webhook.failing", "closed", 1],
+    ]);
+    const rejecting = (await p.api("GET", "/v1/alerts?limit=100")).json.data.find((a: { subject: string; type: string }) => a.subject === hook.uid && a.type === "source.rejecting");
+    expect(rejecting.data.webhookDeleted).toBeUndefined();
+    // The source's own delete still closes it.
+    expect((await p.api("DELETE", `/v1/sources/${hook.uid}`)).status).toBe(204);
+    expect((await episodesOf(p, hook.uid)).filter(([type]) => type === "source.rejecting")).toEqual([["source.rejecting", "closed", 52]]);
+  });
+
   it("source.rejecting counts a later hour's spike whole: the refusals before it reached 50 too", async () => {
     const p = pipeline();
     const key = uniqueKey();
