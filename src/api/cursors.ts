@@ -35,7 +35,7 @@ interface ListFilters {
 }
 /** The filters of a list that takes none: a filter given it by mistake does not type. */
 type NoFilters = Readonly<Record<string, never>>;
-export type ListName = keyof ListFilters;
+type ListName = keyof ListFilters;
 type WholeList = { [L in ListName]: ListFilters[L] extends NoFilters ? L : never }[ListName];
 
 /** What a cursor is bound to: its list, and the filters of the request whose page gave it. */

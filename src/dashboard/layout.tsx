@@ -91,7 +91,7 @@ export function Layout(props: {
 }
 
 /** The id of a page's first error, which a refused form's field is described by. */
-export const ERROR_ID = "page-error";
+const ERROR_ID = "page-error";
 
 /**
  * The attributes of a form's field named `name` when a refusal named it (`invalid`): marked invalid,

@@ -4,7 +4,7 @@ import { authAttempt, sessionPrincipal, sessionPrincipalKey } from "../api/auth"
 import type { AppError } from "../domain/errors";
 import { sha256Hex } from "../domain/crypto";
 import type { Principal } from "../domain/scopes";
-import { randomSecret } from "../domain/tokens";
+import { isRandomSecret, randomSecret } from "../domain/tokens";
 import type { Env } from "../env";
 import type { Banners } from "./banners";
 import { homeOf } from "./navigation";
@@ -21,8 +21,6 @@ export const COOKIE = "__Host-edgehook_session";
 /** Sessions end on the server this long after sign-in; the cookie's own lifetime only mirrors it. */
 const SESSION_TTL_MS = 8 * 3600_000;
 const COOKIE_OPTIONS = { httpOnly: true, secure: true, sameSite: "Strict", path: "/" } as const;
-/** What a session secret looks like (randomSecret): anything else is refused without a lookup. */
-const SECRET_SHAPE = /^[A-Za-z0-9_-]{43}$/;
 
 export type DashEnv = {
   Bindings: Env;
@@ -47,7 +45,7 @@ export async function startSession(c: Context<DashEnv>, principal: Principal): P
 /** Signs out: the session is deleted on the server, and the cookie dropped. */
 export async function endSession(c: Context<DashEnv>): Promise<void> {
   const secret = getCookie(c, COOKIE);
-  if (secret && SECRET_SHAPE.test(secret)) await deleteSession(c.env.DB, await sha256Hex(secret));
+  if (secret && isRandomSecret(secret)) await deleteSession(c.env.DB, await sha256Hex(secret));
   deleteCookie(c, COOKIE, COOKIE_OPTIONS);
 }
 
@@ -57,7 +55,7 @@ export async function endSession(c: Context<DashEnv>): Promise<void> {
  * pages were 403s leading back to themselves; signed out, the sign-in says why).
  */
 async function principalOfSession(c: Context<DashEnv>, secret: string): Promise<Principal | null> {
-  if (!SECRET_SHAPE.test(secret)) return null;
+  if (!isRandomSecret(secret)) return null;
   const session = await liveSession(c.env.DB, await sha256Hex(secret), Date.now());
   if (!session) return null;
   const principal = await sessionPrincipal(c.env, session.principal, session.token);

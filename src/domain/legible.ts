@@ -79,7 +79,7 @@ export function paddedProblem(text: string): string | null {
 }
 
 /** `U+200B`: a character named by its code point. */
-const codePoint = (c: string) => `U+${(c.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0")}`;
+export const codePoint = (c: string): string => `U+${(c.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0")}`;
 
 /** What shows as nothing: white space, INVISIBLE's, and the braille blank U+2800 (a symbol without dots). */
 const BLANK = new RegExp(`^(?:\\s|\\u2800|${INVISIBLE.source})*$`, "u");

@@ -28,6 +28,8 @@ export function isoTime(ms: number | null): string | null {
  */
 export function msAtOrAfter(time: string): number {
   const ms = Date.parse(time);
-  const finer = /\.\d{3}(\d+)/.exec(time)?.[1];
-  return finer !== undefined && /[1-9]/.test(finer) ? ms + 1 : ms;
+  return /[1-9]/.test(subMs(time)) ? ms + 1 : ms;
 }
+
+/** A given time's digits of a second's fraction past the millisecond, which Date.parse drops ("" for none). */
+export const subMs = (time: string): string => /\.\d{3}(\d+)/.exec(time)?.[1] ?? "";

@@ -5,6 +5,9 @@ export function randomSecret(): string {
   return bytesToBase64url(crypto.getRandomValues(new Uint8Array(32)));
 }
 
+/** Whether `s` has randomSecret's shape: anything else is refused without a lookup. */
+export const isRandomSecret = (s: string): boolean => /^[A-Za-z0-9_-]{43}$/.test(s);
+
 /** A new API token: `ehk_` + a random secret. Shown once, never stored. */
 export function newApiToken(): string {
   return `ehk_${randomSecret()}`;

@@ -5,7 +5,7 @@
  * each; the largest of 8 KB found, ~18,700), so 5–10 MB at most. One idle `staleMs` gives its room
  * to another.
  */
-export const IDLE_POOL = { items: 32, weight: 80_000, staleMs: 60_000 } as const;
+const IDLE_POOL = { items: 32, weight: 80_000, staleMs: 60_000 } as const;
 
 type Limits = { items: number; weight: number; staleMs: number };
 

@@ -206,7 +206,7 @@ export function checkExpression(
  * What evaluating one node costs besides its step (jsonata-meter.ts charges it), by the places
  * walk found it in: one record per node, so that the evaluator's hooks look a node up once.
  */
-export interface NodeCharges {
+interface NodeCharges {
   /** An operand of `=` or `!=`: its value charged as compared. */
   compared?: true;
   /** What JSONata takes the truth of (a condition, an operand of `and`/`or`, a predicate): chargeTruth. */
@@ -299,7 +299,7 @@ export function typesArrayItems(definition: string): boolean {
  * (`+`) one doubles the ways it tries before it fails (or, repeated, multiplies them by the
  * arguments): 30 optional parameters and one argument too many held the runtime ~5 s a call.
  */
-export function signatureRefusal(definition: string): string | null {
+function signatureRefusal(definition: string): string | null {
   const shown = definition.length > 80 ? `${definition.slice(0, 79)}…` : definition;
   if (!SIGNATURE_TEXT.test(definition)) {
     return `the signature ${shown} holds a character JSONata's signatures do not have: write it with the types s n b l o a f j x and ? + - : < > ( )`;

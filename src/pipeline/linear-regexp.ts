@@ -13,7 +13,7 @@ export interface RegexSource {
  * A `/…/` literal that JavaScript's RegExp refuses but RE2 may run (`(?i)`, `(?s)`, `(?P<name>…)`):
  * kept as written, for RE2 alone (LinearRegExp), which refuses it in turn if it cannot.
  */
-export class WrittenRegExp implements RegexSource {
+class WrittenRegExp implements RegexSource {
   constructor(
     readonly source: string,
     readonly flags: string,

@@ -15,6 +15,7 @@ import { isCredentialHeader } from "../domain/credential-headers";
 import { utf8Length } from "../domain/crypto";
 import { parseBody } from "../domain/documents";
 import { isIndexable } from "../domain/guards";
+import { codePoint } from "../domain/legible";
 import { trimHeaderSpace } from "../http/header-space";
 import { checkExpression, type TransformIssue } from "./jsonata-check";
 import { boundedWriting } from "./jsonata-builtins";
@@ -120,8 +121,7 @@ function unsendableCharacter(ast: unknown): string | null {
     if (!isIndexable(node)) continue;
     if (node.type === "binary" && node.value === "&") stack.push(node.rhs, node.lhs);
     else if (node.type === "string" && typeof node.value === "string" && !HEADER_VALUE.test(node.value)) {
-      const bad = [...node.value].find((ch) => !HEADER_VALUE.test(ch)) ?? "";
-      return `U+${(bad.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0")}`;
+      return codePoint([...node.value].find((ch) => !HEADER_VALUE.test(ch)) ?? "");
     }
   }
   return null;

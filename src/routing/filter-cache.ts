@@ -10,7 +10,7 @@ export type CompiledFilter = Filter | string;
  * every filter routing reads stays compiled, with room for the old text of a changed one until it goes
  * stale (`staleMs`).
  */
-export const FILTER_CACHE = {
+const FILTER_CACHE = {
   entries: 16 * 1024,
   instructions: 2 * FILTER_LIMITS.accountRegexProgram,
   chars: 32 * 1024 * 1024,

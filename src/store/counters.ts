@@ -158,6 +158,9 @@ export function pendingCells(cells: unknown, id: unknown, table = "event_count_d
   return storedJson(text, isCells, `${table} ${String(id)} cells`).map(([scope, hour, owner, col, n]) => ({ scope, hour, owner, col, n }));
 }
 
+/** Each event count column's sum of the cells (col, n) that name it. */
+const CELL_SUMS = EVENT_COLUMNS.map((c, i) => `SUM(n * (col = ${i})) AS ${c}`).join(", ");
+
 /**
  * Folds every pending delta into event_counts when `when` holds (a condition on the deltas or
  * the marks, which the first statement leaves as they are), as eventCountsStatement adds events:
@@ -165,7 +168,6 @@ export function pendingCells(cells: unknown, id: unknown, table = "event_count_d
  * the same transaction, so a fold is done once.
  */
 function foldDeltasStatements(db: D1Database, when: string, binds: unknown[]): D1PreparedStatement[] {
-  const sums = EVENT_COLUMNS.map((c, i) => `SUM(n * (col = ${i})) AS ${c}`).join(", ");
   // `when` decided once, before any delta is read: as a WHERE of the walk SQLite would test it
   // on every delta (each a row read, and every cell of it), folding or not.
   const go = `go AS MATERIALIZED (SELECT 1 WHERE ${when})`;
@@ -175,7 +177,7 @@ function foldDeltasStatements(db: D1Database, when: string, binds: unknown[]): D
         `WITH ${go}, d AS MATERIALIZED (SELECT ${CELL_COLUMNS} FROM go CROSS JOIN event_count_deltas CROSS JOIN json_each(cells)),
          c AS (SELECT scope, hour, owner, col, n FROM d UNION ALL SELECT scope, ${TOTAL_HOUR}, owner, col, n FROM d WHERE ${inTotals("hour")})
          INSERT INTO event_counts (scope, hour, owner, ${EVENT_COLUMNS.join(", ")})
-         SELECT scope, hour, owner, ${sums} FROM c WHERE true GROUP BY scope, hour, owner
+         SELECT scope, hour, owner, ${CELL_SUMS} FROM c WHERE true GROUP BY scope, hour, owner
          ON CONFLICT (scope, hour, owner) DO UPDATE SET ${addAll(EVENT_COLUMNS)}`,
       )
       .bind(...binds),
@@ -275,11 +277,10 @@ export async function applyEventCountPurges(db: D1Database, doneBefore: string, 
   // Decided once, before any purge is read (as foldDeltasStatements' `go`); `before` too.
   const go = `go AS MATERIALIZED (SELECT ${before} AS before WHERE ${when})`;
   const [from, which] = ["FROM go CROSS JOIN event_count_purges", "WHERE last_hour < go.before"];
-  const sums = EVENT_COLUMNS.map((c, i) => `SUM(n * (col = ${i})) AS ${c}`).join(", ");
   const off = `WITH ${go},
     p AS MATERIALIZED (SELECT ${CELL_COLUMNS} ${from} CROSS JOIN json_each(cells) ${which}),
     c AS (SELECT scope, hour, owner, col, n FROM p UNION ALL SELECT scope, ${TOTAL_HOUR}, owner, col, n FROM p WHERE ${inTotals("hour")}),
-    s AS MATERIALIZED (SELECT scope, hour, owner, ${sums} FROM c GROUP BY scope, hour, owner)`;
+    s AS MATERIALIZED (SELECT scope, hour, owner, ${CELL_SUMS} FROM c GROUP BY scope, hour, owner)`;
   const key = (t: string) => `${t}.hour = s.hour AND ${t}.scope = s.scope AND ${t}.owner = s.owner`;
   // Asked first, alone: the answer is no but once an hour or so, and then one statement reads the
   // purges waiting (and an event), not each of the transaction's. The transaction asks again.

@@ -116,6 +116,9 @@ export interface EventDbRow {
   filtered_out: string | null;
 }
 
+/** An event's row as EVENT_SELECT reads it (a batch's results come untyped). */
+const isEventRow = (r: Record<string, unknown>): r is Record<string, unknown> & EventDbRow => typeof r.dedupe_key === "string";
+
 /** An event's columns (events e) with its names, read through EVENT_JOINS. */
 export const EVENT_COLUMNS = `e.seq, ${apiIdSql("evt_", "e.id")} AS id, s.name AS source_id, t.name AS event_type,
     l.name AS location_uid, o.name AS organization_uid, e.received_at, ${dedupeTextSql("e.dedupe")} AS dedupe_key, e.filtered_out`;
@@ -146,8 +149,8 @@ export async function getEvent(db: D1Database, id: string): Promise<(StoredEvent
   // The row and its contents in one round trip (a D1 call costs more than its statements do).
   const key = idKeySql("evt_", "?1");
   const [rows, where, groups] = await db.batch<Record<string, unknown>>([db.prepare(`${EVENT_SELECT} WHERE e.id = ${key}`).bind(id), ...contentOfEventStatements(db, key, id)]);
-  const row = rows?.results[0] as EventDbRow | undefined;
-  if (!row) return null;
+  const row = rows?.results[0];
+  if (!row || !isEventRow(row)) return null;
   const content = (await contentsRead(where?.results ?? [], groups?.results ?? [])).get(row.seq);
   return content ? { ...toMeta(row), headers: content.headers, body: content.body, filteredOut: stringsIn(row.filtered_out) } : null;
 }

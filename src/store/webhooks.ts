@@ -159,7 +159,7 @@ export function filterOwnerOf(w: Pick<Webhook, "organizationUid" | "grantOrganiz
 const ownerKey = (o: FilterOwner | null): string | null => (o === null ? null : `${o.kind}:${o.uid}`);
 
 /** What a webhook's filter may be saved against: the filters' counts it weighs, each one row. */
-export interface FilterProgramCounts {
+interface FilterProgramCounts {
   /** Every webhook's filters together (FILTER_LIMITS.accountRegexProgram). */
   total: number;
   /** What the webhook `uid`'s row counts (0 for a new one, or a filter stored before the bound). */

@@ -10,7 +10,7 @@ import { blankNameProblem, hiddenCharacterProblem, paddedProblem } from "../../d
 import { notAParameter } from "../../http/unknown-param";
 import { signingSecretProblem } from "../../schemes/standard-webhooks";
 import { issueWords } from "../issue-words";
-import { iso, msAtOrAfter } from "../../domain/time";
+import { iso, msAtOrAfter, subMs } from "../../domain/time";
 
 // A value out of a schema's bounds says the bound and what was given, in every schema without its own message.
 z.config({ customError: issueWords });
@@ -37,8 +37,6 @@ export const givenTime = (description: string) =>
     .openapi({ description });
 /** Whether since and until are both times to compare (a bad one is said once, by itself). */
 const comparable = (since: string, until: string) => !Number.isNaN(Date.parse(since)) && !Number.isNaN(Date.parse(until));
-/** A given time's digits of a second's fraction past the millisecond, which Date.parse drops ("" for none). */
-const subMs = (time: string) => /\.\d{3}(\d+)/.exec(time)?.[1] ?? "";
 /** Whether `a` is later than `b` to the last digit given (neither is rounded to the millisecond). */
 function laterExactly(a: string, b: string): boolean {
   const [msA, msB] = [Date.parse(a), Date.parse(b)];
