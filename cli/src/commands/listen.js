@@ -18,6 +18,14 @@ const loadStream = () => import("../stream.js");
 /** Headers a forward does not copy from the event: the connection's own. */
 const HOP_BY_HOP = new Set(["connection", "content-length", "host", "transfer-encoding", "keep-alive"]);
 const FORWARD_TIMEOUT_MS = 30_000;
+/**
+ * How much of a target's answer is read once its status arrived, and for how long, before the rest
+ * is let go: a small body read to its end keeps the connection for the next forward, and an endless
+ * or trickling one neither fills the listener's memory nor holds the next event (a delivery reads
+ * its answer the same way, src/pipeline/post.ts).
+ */
+const ANSWER_READ_BYTES = 64 * 1024;
+const ANSWER_READ_MS = 1_000;
 
 /** `3000`, `3000/hooks` or a URL → the local URL events are POSTed to. @param {string} target */
 export function targetUrl(target) {
@@ -225,8 +233,10 @@ async function forward(target, m, stopping) {
   stopping.addEventListener("abort", stop, { once: true });
   try {
     const res = await fetch(target, { method: "POST", headers, body: m.body, redirect: "manual", signal: abort.signal });
-    await res.arrayBuffer().catch(() => {});
-    return { status: res.status, ms: Math.round(performance.now() - started), error: null };
+    // The answer counts once its status arrived, as a delivery's does: its body is not waited for.
+    const ms = Math.round(performance.now() - started);
+    await letGo(res.body);
+    return { status: res.status, ms, error: null };
   } catch (err) {
     if (stopping.aborted) throw stopping.reason;
     const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : String(err);
@@ -234,5 +244,30 @@ async function forward(target, m, stopping) {
   } finally {
     clearTimeout(timeout);
     stopping.removeEventListener("abort", stop);
+  }
+}
+
+/**
+ * Reads at most ANSWER_READ_BYTES of an answer's body, for at most ANSWER_READ_MS, and cancels the
+ * rest (closing the connection when there is more). @param {ReadableStream<Uint8Array> | null} body
+ */
+async function letGo(body) {
+  if (!body) return;
+  const reader = body.getReader();
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let timer;
+  /** @type {Promise<null>} */
+  const waited = new Promise((resolve) => (timer = setTimeout(() => resolve(null), ANSWER_READ_MS)));
+  try {
+    for (let size = 0; size < ANSWER_READ_BYTES; ) {
+      const next = await Promise.race([reader.read(), waited]);
+      if (next === null || next.done) break;
+      size += next.value.byteLength;
+    }
+  } catch {
+    // Cut off (a reset, the listener stopping): the status stands.
+  } finally {
+    clearTimeout(timer);
+    reader.cancel().catch(() => {});
   }
 }
