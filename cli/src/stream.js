@@ -130,7 +130,8 @@ export function openStream(o) {
   };
 
   const connect = () => {
-    const base = new URL("/v1/listen", o.conn.url);
+    // Under the URL's path, as the API commands' requests are (`--url https://host/edgehook`): conn.url has no trailing slash.
+    const base = new URL(`${o.conn.url}/v1/listen`);
     base.protocol = base.protocol === "https:" ? "wss:" : "ws:";
     for (const [k, v] of Object.entries(o.query)) if (v !== undefined) base.searchParams.set(k, v);
     const asked = position;

@@ -121,6 +121,18 @@ describe("a saved token", () => {
   });
 });
 
+describe("a URL with a path", () => {
+  it("is kept by listen and tail as by the API commands: each request goes under it", async () => {
+    const a = await fakeApi({ routes: { "GET /prefix/v1/events": page }, listen: (ws) => ws.close(4401, "bye") });
+    const h = cliHome();
+    for (const args of [["events", "list"], ["tail"], ["listen", "3000"]]) {
+      const r = await h.edgehook([...args, "--url", `${a.url}/prefix/`, "--token", "t"]);
+      expect(r.code, args.join(" ")).toBe(args[0] === "events" ? 0 : 1); // the listener closed for good (4401)
+    }
+    expect(a.seen.map((s) => `${s.method} ${s.path}`)).toEqual(["GET /prefix/v1/events", "UPGRADE /prefix/v1/listen", "UPGRADE /prefix/v1/listen"]);
+  });
+});
+
 describe("an empty token", () => {
   it("given with --token or EDGEHOOK_TOKEN is used as given, and said to be empty (exit 2), not to be missing; nothing is sent", async () => {
     const a = await api();
