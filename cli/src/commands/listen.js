@@ -185,6 +185,8 @@ forwarded, so nothing stored meanwhile (within retention) is missed.`,
     requireToken(conn); // a token that cannot be sent is said once, not retried
     const query = { mode: "tail", sourceIds: queryList(opts.source), eventTypes: queryList(opts.types), webhookUid: opts.webhook };
     const { openStream } = await loadStream();
+    /** A hello after the first is a reconnect's. */
+    let connected = false;
     const stream = openStream({
       conn,
       query,
@@ -193,7 +195,13 @@ forwarded, so nothing stored meanwhile (within retention) is missed.`,
       log: (line) => process.stderr.write(`${line}\n`),
       onPosition: () => {},
       async onMessage(m) {
-        if (m.type === "hello") process.stderr.write(`${pc.green("Tailing")} ${conn.url} (Ctrl-C stops)\n`);
+        if (m.type === "hello") {
+          // Events are resumed after a reconnect; attempts are announced live only (the API keeps no position for them).
+          const deliveries = `edgehook deliveries list${opts.webhook ? ` --webhook ${printable(opts.webhook)}` : ""}`;
+          const again = `${pc.green("Tailing")} ${conn.url} again: events stored meanwhile follow, attempts made while disconnected are not shown (\`${deliveries}\` lists their deliveries)`;
+          process.stderr.write(`${connected ? again : `${pc.green("Tailing")} ${conn.url} (Ctrl-C stops)`}\n`);
+          connected = true;
+        }
         if (m.type === "notice") process.stderr.write(`${pc.yellow(printable(m.message))}\n`);
         if (m.type !== "event" && m.type !== "attempt") return;
         if (opts.json) return printJsonLine(m);
