@@ -196,18 +196,49 @@ export function apiUrl(raw, from) {
 const isUnpaired = (u) =>
   isObject(u) && typeof u.token === "string" && ["dir", "worker"].every((k) => u[k] === undefined || typeof u[k] === "string");
 
+/** What a JSON value is, in words (never the value: it may be a token). @param {unknown} v */
+const kindOf = (v) => (v === null ? "null" : Array.isArray(v) ? "an array" : typeof v === "object" ? "an object" : `a ${typeof v}`);
+
+/**
+ * What is wrong with the config file's JSON as the CLI's settings, or null: each member it reads
+ * of the type it writes (others, a later version's, are left alone). Never a value: tokens.
+ * @param {Record<string, unknown>} file
+ */
+function settingsProblem(file) {
+  for (const k of ["url", "token"]) if (k in file && typeof file[k] !== "string") return `"${k}" is ${kindOf(file[k])}, not a string`;
+  if ("tokens" in file) {
+    if (!isObject(file.tokens)) return `"tokens" is ${kindOf(file.tokens)}, not an object of tokens by URL`;
+    for (const [k, v] of Object.entries(file.tokens)) {
+      if (canonicalUrl(k) === null) return `a key of "tokens" is not a URL (each token is saved by the URL it is sent to)`;
+      if (typeof v !== "string") return `the token saved for ${k} is ${kindOf(v)}, not a string`;
+    }
+  }
+  if ("unpaired" in file) {
+    if (!Array.isArray(file.unpaired)) return `"unpaired" is ${kindOf(file.unpaired)}, not an array`;
+    const bad = file.unpaired.findIndex((u) => !isUnpaired(u));
+    if (bad >= 0) return `"unpaired" entry ${bad + 1} is not a saved token (an object with a string "token", and "dir" and "worker" strings if any)`;
+  }
+  return null;
+}
+
 /**
  * The config file's URL and tokens. Earlier versions kept one `url` and one `token` side by side:
- * that token is the URL's; one saved with no URL waits, unpaired, and is sent nowhere.
+ * that token is the URL's; one saved with no URL waits, unpaired, and is sent nowhere. A file whose
+ * JSON is not of that shape is refused, as one that is not JSON is: used with defaults, its URL and
+ * tokens would be silently left out.
  * @param {string} path @returns {Saved}
  */
 export function readSaved(path) {
   const read = readJson(path);
+  // readJson's null is also no file at all: that is no settings, not wrong ones.
+  if (read === null && !existsSync(path)) return { url: undefined, tokens: {}, unpaired: [] };
+  const problem = isObject(read) ? settingsProblem(read) : `it is ${kindOf(read)}, not an object`;
+  if (problem !== null) throw new CliError(`${path} does not hold the CLI's settings: ${problem}; fix or delete it.`);
   const file = isObject(read) ? read : {};
   const url = typeof file.url === "string" ? file.url : undefined;
   /** @type {Record<string, string>} */
   const tokens = {};
-  for (const [k, v] of Object.entries(typeof file.tokens === "object" && file.tokens !== null ? file.tokens : {})) {
+  for (const [k, v] of Object.entries(isObject(file.tokens) ? file.tokens : {})) {
     const key = canonicalUrl(k);
     if (key !== null && typeof v === "string") tokens[key] = v;
   }

@@ -171,6 +171,42 @@ describe("a config file that is not JSON", () => {
   });
 });
 
+describe("a config file of JSON that is not the CLI's settings", () => {
+  it("is refused in one line saying what is wrong, never quoting it, rather than used as no settings at all", async () => {
+    const h = cliHome();
+    const token = "ehk_SAVEDTOKENVALUE1234567890abcdef";
+    const a = await api();
+    for (const [value, wrong] of [
+      [[], "it is an array, not an object"],
+      [null, "it is null, not an object"],
+      [`${token}`, "it is a string, not an object"],
+      [{ url: 5 }, '"url" is a number, not a string'],
+      [{ url: a.url, token: 1234567890 }, '"token" is a number, not a string'],
+      [{ url: a.url, tokens: [token] }, '"tokens" is an array, not an object of tokens by URL'],
+      [{ url: a.url, tokens: { [a.url]: 1234567890 } }, `the token saved for ${a.url} is a number, not a string`],
+      [{ url: a.url, tokens: { [token]: token } }, 'a key of "tokens" is not a URL (each token is saved by the URL it is sent to)'],
+      [{ url: a.url, unpaired: { token } }, '"unpaired" is an object, not an array'],
+      [{ url: a.url, unpaired: [{ token, dir: "/p", worker: "w" }, { token: 5 }] }, '"unpaired" entry 2 is not a saved token (an object with a string "token", and "dir" and "worker" strings if any)'],
+    ] as const) {
+      writeFileSync(h.config, JSON.stringify(value));
+      for (const args of [["config"], ["events", "list", "--token", "t", "--url", a.url]]) {
+        const r = await h.edgehook([...args]);
+        expect(r.code, `${JSON.stringify(value)}: ${args.join(" ")}`).toBe(1);
+        expect(r.stderr, JSON.stringify(value)).toBe(`error ${h.config} does not hold the CLI's settings: ${wrong}; fix or delete it.\n`);
+      }
+    }
+    expect(a.seen).toEqual([]);
+    // Its shapes, this version's and earlier ones', and members it does not know (a later version's), are read.
+    writeFileSync(h.config, "{}");
+    expect((await h.edgehook(["config"])).code).toBe(0);
+    for (const value of [{ url: a.url, token: "old-token" }, { url: a.url, tokens: { [a.url]: "new-token" }, unpaired: [{ token }], later: [1] }]) {
+      writeFileSync(h.config, JSON.stringify(value));
+      expect((await h.edgehook(["events", "list"])).code, JSON.stringify(value)).toBe(0);
+    }
+    expect(bearers(a)).toEqual(["Bearer old-token", "Bearer new-token"]);
+  });
+});
+
 describe("cleartext", () => {
   // 0.0.0.0 reaches this machine's own server but is not a loopback name: it stands for any host.
   const remote = (a: FakeApi) => `http://0.0.0.0:${a.port}`;
