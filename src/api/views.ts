@@ -7,6 +7,7 @@ import { healthState, successRates, type HealthRecord, type HourCount } from "..
 import { iso, isoTime } from "../domain/time";
 import { teaches, type Attempt, type Delivery, type RejectionSample, type Source, type StoredEvent, type Webhook } from "../domain/types";
 import type { FlowStatus } from "../pipeline/flow";
+import { sourceSecretProblem } from "../ingress/providers";
 import type { StoredSource } from "../store/sources";
 import type { TokenRecord } from "../store/tokens";
 import type { RejectionSummary } from "../store/rejections";
@@ -166,6 +167,8 @@ export function sourceView(s: StoredSource | Source, origin: string, defaultTole
     shopDomain: s.shopDomain,
     organizationUid: s.organizationUid,
     teachesLocations: teaches(s),
+    // One stored before its provider's rule, verified as it was: whether it holds one, never which.
+    secretBelowRule: s.secrets.some((secret) => sourceSecretProblem(s.provider, secret) !== null),
     createdAt: stored ? iso(s.createdAt) : null,
     updatedAt: stored ? iso(s.updatedAt) : null,
   };

@@ -33,16 +33,14 @@ export function signingSecretProblem(secret: string): string | null {
   return "a whsec_ secret must be standard base64 after the prefix (+ and /, not the URL-safe - and _), which Standard Webhooks libraries decode";
 }
 
-// The one special case: a webhook secret stored before the rule existed keeps being signed
-// as it always was (a whsec_ secret that is not base64 as its UTF-8 bytes, a short one with
-// its short key), so the receivers that verify it see no change.
-const signingKey: KeyDerivation = {
-  name: "whsec-signing",
+// A stored secret is keyed as it was when stored, signing and verifying alike: a whsec_ secret by
+// the base64 after the prefix at any length, one that is not base64 (or any other) by its UTF-8
+// bytes. Only secrets stored before `secretProblem`'s rule break it (the API and configuration
+// refuse new ones): a webhook's receivers, and a source's sender, keep seeing what they always did.
+const whsecKey: KeyDerivation = {
+  name: "whsec",
   bytes: (secret) => (secret.startsWith(WHSEC) && base64ToBytes(secret.slice(WHSEC.length))) || utf8(secret),
 };
-
-// Verifying: a secret that breaks the rule gives no key at all, never its UTF-8 bytes.
-const verificationKey: KeyDerivation = { name: "whsec", bytes: (secret) => (secretProblem(secret) ? null : signingKey.bytes(secret)) };
 
 /**
  * Standard Webhooks: `webhook-signature` holds space-separated `v1,<base64>` entries,
@@ -57,6 +55,5 @@ export const standardWebhooks = defineScheme({
   idHeader: "webhook-id",
   timestamp: { header: "webhook-timestamp", unit: "s" },
   content: "{id}.{timestamp}.",
-  key: verificationKey,
-  signingKey,
+  key: whsecKey,
 });

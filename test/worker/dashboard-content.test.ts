@@ -1118,4 +1118,22 @@ describe("dashboard: a source's secret", () => {
     expect(row).not.toContain(`/dashboard/sources/${open}/rotate`);
     expect(html).toContain(`/dashboard/sources/${id}/rotate`);
   });
+
+  it("warns of a secret stored before its provider's rule (a short whsec_ key of the first release) until a rotation drops it", async () => {
+    const c = await cookie();
+    const short = "whsec_c3ctc2VjcmV0LXN3LXNlY3JldA==";
+    const id = await createSource({ id: `short-${uniqueKey()}`, provider: "standard-webhooks", secrets: [short] });
+    const row = async () => {
+      const html = await (await get("/dashboard/sources?limit=100", c)).text();
+      return text(html.slice(html.indexOf(`${id}</`), html.indexOf("</tr>", html.indexOf(`${id}</`))));
+    };
+    const warning = "a secret stored before its provider's rule";
+    expect(await row()).toContain(warning);
+    const strong = `whsec_${btoa("a key of thirty-two bytes, fine.")}`;
+    const rotated = await form(`/dashboard/sources/${id}/rotate`, c, { secret: strong, previous: short });
+    expect(new URL(rotated.headers.get("location")!, url("/")).searchParams.get("notice")).toContain("both verify");
+    expect(await row()).toContain(warning);
+    expect((await form(`/dashboard/sources/${id}/rotate`, c, { secret: strong, previous: "" })).status).toBe(303);
+    expect(await row()).not.toContain(warning);
+  });
 });

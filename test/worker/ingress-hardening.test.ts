@@ -7,7 +7,7 @@ import Stripe from "stripe";
 import { Webhook } from "standardwebhooks";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { ALERT_SOURCE } from "../../src/domain/alerts";
-import { bytesToBase64 } from "../../src/domain/crypto";
+import { bytesToBase64, utf8 } from "../../src/domain/crypto";
 import { MAX_DEDUPE_KEY_CHARS, MAX_EVENT_TYPE_CHARS, MAX_OWNER_UID_CHARS } from "../../src/domain/facts";
 import { sha256Hex } from "../../src/domain/crypto";
 import type { HmacConfig } from "../../src/domain/hmac-config";
@@ -380,6 +380,88 @@ describe("weak whsec_ keys are refused", () => {
 
     const { env: onlyShort } = testEnv({ STANDARD_WEBHOOKS_SECRET: "whsec_Kg==" });
     expect(configSources(onlyShort).find((s) => s.id === "standard-webhooks")).toBeUndefined();
+  });
+});
+
+describe("a standard-webhooks source's short whsec_ secret stored by the first release, before the 24-byte rule", () => {
+  // 19 bytes of key: the first release's API took any secret of 8 characters or more, and keyed a
+  // whsec_ one by its base64 bytes at any length (its standardWebhooksKey), as the sender's library does.
+  const SHORT = "whsec_c3ctc2VjcmV0LXN3LXNlY3JldA==";
+
+  /** A source row as the first release (a4cf41fc) wrote it, in its own words, then migrated. */
+  async function firstReleaseSource(): Promise<string> {
+    const id = `sw-first-${uniqueKey()}`;
+    const now = Date.now();
+    await env.DB.prepare(
+      `INSERT INTO sources (id, name, provider, verification, secrets, tolerance_seconds, disabled, hmac, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    )
+      .bind(id, "sw", "standard-webhooks", "signature", JSON.stringify([SHORT]), null, 0, null, now, now)
+      .run();
+    return id;
+  }
+
+  /** A request its sender's library signs with `secret`. */
+  async function signedBy(id: string, secret: string) {
+    const body = JSON.stringify({ type: "invoice.paid", data: { n: uniqueKey() } });
+    const msg = `msg_${uniqueKey()}`;
+    const at = new Date();
+    const headers = { "webhook-id": msg, "webhook-timestamp": String(Math.floor(at.getTime() / 1000)), "webhook-signature": new Webhook(secret).sign(msg, at, body) };
+    return send(`/webhooks/${id}`, body, headers);
+  }
+
+  it("still verifies it as it did: a request its sender signs is accepted and stored", async () => {
+    const p = pipeline();
+    const id = await firstReleaseSource();
+    const accepted = await signedBy(id, SHORT);
+    expect(accepted.status, JSON.stringify(accepted.json)).toBe(202);
+    await p.runIngest(accepted.queued);
+    expect(await eventsOfSource(id)).toEqual([{ event_type: "invoice.paid", organization_uid: null }]);
+    // Keyed by its base64 bytes, never its UTF-8 ones.
+    expect((await signedBy(id, `whsec_${bytesToBase64(utf8(SHORT))}`)).status).toBe(401);
+  });
+
+  it("is flagged in the source's view (read and listed), never shown; a source without one is not", async () => {
+    const p = pipeline();
+    const id = await firstReleaseSource();
+    const read = await p.api("GET", `/v1/sources/${id}`);
+    expect(read.json.secretBelowRule).toBe(true);
+    expect(JSON.stringify(read.json)).not.toContain(SHORT.slice("whsec_".length));
+    const listed: { id: string; secretBelowRule: boolean }[] = [];
+    for (let cursor = ""; ; ) {
+      const page = (await p.api("GET", `/v1/sources?limit=100${cursor}`)).json;
+      listed.push(...page.data);
+      if (page.nextCursor === null) break;
+      cursor = `&cursor=${page.nextCursor}`;
+    }
+    expect(listed.find((s) => s.id === id)?.secretBelowRule).toBe(true);
+    const strong = await p.api("POST", "/v1/sources", { name: "sw", provider: "standard-webhooks", secrets: [goodWhsec()] });
+    expect(strong.json.secretBelowRule).toBe(false);
+  });
+
+  it("rotates keeping it beside a new one (both verify), then without it; a short one it does not hold is refused", async () => {
+    const p = pipeline();
+    const id = await firstReleaseSource();
+    const strong = goodWhsec();
+    const rotated = await p.api("PATCH", `/v1/sources/${id}`, { secrets: [strong, SHORT] });
+    expect(rotated.status, JSON.stringify(rotated.json)).toBe(200);
+    expect(rotated.json.secretBelowRule).toBe(true);
+    expect((await signedBy(id, strong)).status).toBe(202);
+    expect((await signedBy(id, SHORT)).status).toBe(202);
+
+    // A new short one, beside those it holds, is refused as ever.
+    const another = `whsec_${btoa("another short key")}`;
+    const refused = await p.api("PATCH", `/v1/sources/${id}`, { secrets: [strong, SHORT, another] });
+    expect(refused.status).toBe(400);
+    expect(refused.json.error.message).toMatch(/^Invalid body: secrets\.2: a whsec_ secret must be base64 of at least 24 bytes/);
+
+    const dropped = await p.api("PATCH", `/v1/sources/${id}`, { secrets: [strong] });
+    expect(dropped.status).toBe(200);
+    expect(dropped.json.secretBelowRule).toBe(false);
+    expect((await signedBy(id, SHORT)).status).toBe(401);
+    // No longer held, it is a new short one: refused, alone or beside the strong one.
+    expect((await p.api("PATCH", `/v1/sources/${id}`, { secrets: [SHORT] })).status).toBe(400);
+    expect((await p.api("PATCH", `/v1/sources/${id}`, { secrets: [strong, SHORT] })).status).toBe(400);
   });
 });
 

@@ -310,14 +310,27 @@ describe("standard-webhooks, against the standardwebhooks package", () => {
     );
   });
 
-  it("refuses a whsec_ secret that is not base64 or under 24 bytes, with one clear reason, and never verifies with it", async () => {
+  it("refuses a whsec_ secret that is not base64 or under 24 bytes, with one clear reason; one stored before the rule verifies as the first release did (the API and configuration refuse new ones)", async () => {
     expect(secretProblem(whsec())).toBeNull();
     expect(secretProblem("any-other-secret")).toBeNull();
     expect(secretProblem("whsec_!!!!not-base64!!!!")).toMatch(/not base64/);
     expect(secretProblem(`whsec_${btoa("twenty-three bytes long")}`)).toMatch(/at least 24 bytes.*has 23/);
-    for (const weak of ["whsec_!!!!not-base64!!!!", "whsec_Kg=="]) {
-      const signed = await standardWebhooks.sign(weak, body);
-      expect(await outcome(standardWebhooks.verify(request(signed, body), [weak], 300))).toBe("invalid_signature");
+    // Keyed as the first release keyed it (its standardWebhooksKey): a short key by its base64
+    // bytes, as the package signs with it; one that is not base64 by its UTF-8 bytes. Never the
+    // other way round: a short key's UTF-8 bytes sign nothing it takes.
+    const short = "whsec_c3ctc2VjcmV0LXN3LXNlY3JldA==";
+    const notBase64 = "whsec_!!!!not-base64!!!!";
+    const at = new Date();
+    const signed = (secret: string | Uint8Array, options?: { format: "raw" }) => ({
+      "webhook-id": "msg_1",
+      "webhook-timestamp": String(Math.floor(at.getTime() / 1000)),
+      "webhook-signature": new Webhook(secret, options).sign("msg_1", at, body),
+    });
+    expect(await outcome(standardWebhooks.verify(request(signed(short), body), [short], 300))).toBe("accepted");
+    expect(await outcome(standardWebhooks.verify(request(signed(utf8(notBase64), { format: "raw" }), body), [notBase64], 300))).toBe("accepted");
+    expect(await outcome(standardWebhooks.verify(request(signed(utf8(short), { format: "raw" }), body), [short], 300))).toBe("invalid_signature");
+    for (const weak of [short, notBase64, "whsec_Kg=="]) {
+      expect(await outcome(standardWebhooks.verify(request(await standardWebhooks.sign(weak, body), body), [weak], 300)), weak).toBe("accepted");
     }
   });
 

@@ -255,8 +255,8 @@ export const sources = router()
       ...Object.fromEntries(Object.entries(b).filter(([, v]) => v !== undefined)),
       updatedAt: nextVersion(current.updatedAt),
     };
-    // The secrets given are checked by the source's provider; those it keeps were when they were set
-    // (one it holds, given again beside a new one, as when it was set: a rotation keeps the old).
+    // The secrets given are checked by the source's provider, but not one it holds, given again beside
+    // a new one: a rotation keeps the old, which verifies as it did (stored before a rule, too).
     const problems = [...sourceSecretIssues(current.provider, b.secrets ?? [], current.secrets), ...sourceProblems(next)];
     if (problems.length > 0) throw invalidInput("body", problems);
     const view = (s: StoredSource) => sourceView(s, new URL(c.req.url).origin, settings(c.env).signatureToleranceSeconds);

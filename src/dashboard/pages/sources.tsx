@@ -137,7 +137,16 @@ export function SourceList(props: {
                   )}
                 </td>
                 <td class="wide mono">{s.ingressUrl}</td>
-                <td class="word">{s.disabled ? "disabled" : "enabled"}</td>
+                <td class="word">
+                  {s.disabled ? "disabled" : "enabled"}
+                  {/* Verified as it was, but below today's rule: nothing else would show it. */}
+                  {s.secretBelowRule && (
+                    <>
+                      <br />
+                      <b>a secret stored before its provider's rule</b> — replace it (keep it beside the new one until the sender signs with that)
+                    </>
+                  )}
+                </td>
                 <td class="word">
                   <Refused rejections={s.rejections ?? []} now={props.now} />
                 </td>

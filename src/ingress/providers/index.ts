@@ -30,13 +30,15 @@ export function sourceSecretProblem(provider: ProviderName, secret: string): str
 
 /**
  * Each of the `secrets` given to a `provider` source through the API it may not take, by its place
- * (`secrets.1`): its provider's rule for a secret given (givenSecretProblem), but for one the source
- * `held` already, kept by a rotation (`[new, old]`), which needs only to verify as it did.
+ * (`secrets.1`): its provider's rules for a secret given (givenSecretProblem, then secretProblem),
+ * but none for one the source `held` already, kept by a rotation (`[new, old]`): it verifies as it
+ * did, whatever rule came after it was stored (a short whsec_ key of the first release included).
  */
 export function sourceSecretIssues(provider: ProviderName, secrets: readonly string[], held: readonly string[] = []): Issue[] {
   const { givenSecretProblem } = providers[provider];
   return secrets.flatMap((secret, i) => {
-    const message = (held.includes(secret) ? null : givenSecretProblem?.(secret)) ?? sourceSecretProblem(provider, secret);
+    if (held.includes(secret)) return [];
+    const message = givenSecretProblem?.(secret) ?? sourceSecretProblem(provider, secret);
     return message === null ? [] : [{ path: `secrets.${i}`, message }];
   });
 }

@@ -10,7 +10,8 @@ export const standardWebhooks: Provider = {
 
   scheme: () => scheme,
 
-  // Its key is the base64 after `whsec_`: a weak or undecodable one is refused, never read as UTF-8.
+  // Its key is the base64 after `whsec_`: a weak or undecodable one is refused when given or
+  // configured; one a source stored before the rule still verifies as it did (the scheme's key).
   secretProblem,
   // One given through the API is base64 as a webhook's is, in the same words: its sender decodes it so.
   givenSecretProblem: signingSecretProblem,
