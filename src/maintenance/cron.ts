@@ -30,6 +30,16 @@ export const RETENTION_GRID_MS = 10 * MINUTE_MS;
 const RETENTION_CHUNK = 5_000;
 const RETENTION_CHUNKS = 4;
 const UNPARK_LIMIT = 50;
+/** Rows each purge of what only the operator's views keep deletes at most a run (rejection counts come 2 a source an hour). */
+export const PURGE_LIMITS = {
+  closedAlerts: 1_000,
+  deadLetters: 1_000,
+  sessions: 1_000,
+  reveals: 1_000,
+  rejectionCounts: 5_000,
+  rejectionSamples: 1_000,
+  previousSecrets: 1_000,
+} as const;
 /**
  * An ingest letter's replay claims it, queues its message, then settles or lets go of the claim
  * within one request; a claim this old was cut short, and is reopened (reopenStaleClaims).
@@ -170,31 +180,31 @@ const STEPS: [name: string, step: Step][] = [
     async (env, { now }, r) => void (r.disabled = (await disableFailing(env, now)).length),
   ],
   ["quiet-alerts", async (env, { now }, r) => void (r.alertsClosed = await closeQuietAlerts(env, now))],
-  ["closed-alerts", async (env, { horizon }) => void (await purgeClosedAlerts(env.DB, horizon))],
+  ["closed-alerts", async (env, { horizon }) => void (await purgeClosedAlerts(env.DB, horizon, PURGE_LIMITS.closedAlerts))],
   [
     "dead-letters",
     async (env, { now, horizon }) => {
       const reopened = await reopenStaleClaims(env.DB, now - STALE_CLAIM_MS);
       if (reopened > 0) console.warn("dead letters whose replay was cut short are open again", { letters: reopened });
-      await purgeClosedDeadLetters(env.DB, horizon);
+      await purgeClosedDeadLetters(env.DB, horizon, PURGE_LIMITS.deadLetters);
     },
   ],
   [
     "sessions",
     async (env, { now }) => {
-      await purgeExpiredSessions(env.DB, now);
-      await purgeExpiredReveals(env.DB, now);
+      await purgeExpiredSessions(env.DB, now, PURGE_LIMITS.sessions);
+      await purgeExpiredReveals(env.DB, now, PURGE_LIMITS.reveals);
     },
   ],
   [
     "rejections",
     async (env, { horizon }) => {
-      await purgeRejectionCounts(env.DB, horizon);
-      await purgeRejectionSamples(env.DB, horizon);
+      await purgeRejectionCounts(env.DB, horizon, PURGE_LIMITS.rejectionCounts);
+      await purgeRejectionSamples(env.DB, horizon, PURGE_LIMITS.rejectionSamples);
     },
   ],
   // A rotation's previous secret signs nothing once its window has ended, so it is not kept past it.
-  ["previous-secrets", async (env, { now }) => void (await clearExpiredPreviousSecrets(env.DB, now))],
+  ["previous-secrets", async (env, { now }) => void (await clearExpiredPreviousSecrets(env.DB, now, PURGE_LIMITS.previousSecrets))],
   ["count-parked", async (env, _run, r) => void (r.parked = await countParked(env.BODIES))],
 ];
 

@@ -229,7 +229,7 @@ export async function listAlerts(db: D1Database, opts: { limit: number; before?:
  * Drops episodes closed before `cutoff`, the earliest closed first, at most `limit`: along the index of closed ones by
  * their closing (migration 0046), so a run reads what it deletes, not every episode kept.
  */
-export async function purgeClosedAlerts(db: D1Database, cutoff: number, limit = 1000): Promise<number> {
+export async function purgeClosedAlerts(db: D1Database, cutoff: number, limit: number): Promise<number> {
   const res = await db
     .prepare("DELETE FROM alerts WHERE seq IN (SELECT seq FROM alerts WHERE closed_at IS NOT NULL AND closed_at < ? ORDER BY closed_at LIMIT ?)")
     .bind(cutoff, limit)

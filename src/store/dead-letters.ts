@@ -145,7 +145,7 @@ export function dropDeadLettersStatement(db: D1Database, deliveryIdsSql: string,
  * oldest first: one range of dead_letters_open. An open one stays until it is
  * replayed, however old: an ingest dead letter holds an event D1 has not stored.
  */
-export async function purgeClosedDeadLetters(db: D1Database, cutoff: number, limit = 1000): Promise<number> {
+export async function purgeClosedDeadLetters(db: D1Database, cutoff: number, limit: number): Promise<number> {
   const res = await db
     .prepare(
       `DELETE FROM dead_letters WHERE seq IN

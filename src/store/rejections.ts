@@ -212,7 +212,7 @@ export async function latestRejections(db: D1Database, sourceId: string, limit: 
  * source's few old refusals, client addresses and all, forever. It reads the oldest `limit` rows by
  * sequence (inserted in about the order they were taken), never the whole table.
  */
-export async function purgeRejectionSamples(db: D1Database, cutoff: number, limit = 1000): Promise<number> {
+export async function purgeRejectionSamples(db: D1Database, cutoff: number, limit: number): Promise<number> {
   const res = await db
     .prepare("DELETE FROM rejections WHERE seq IN (SELECT seq FROM rejections ORDER BY seq LIMIT ?2) AND at < ?1")
     .bind(cutoff, limit)
@@ -224,7 +224,7 @@ export async function purgeRejectionSamples(db: D1Database, cutoff: number, limi
  * Drops counts older than `cutoff`, at most `limit` (the table holds sources × reasons × retained hours), and as many of their
  * hours' claims: each found along its table's index by hour (migrations 0044, 0045), so a run reads what it deletes.
  */
-export async function purgeRejectionCounts(db: D1Database, cutoff: number, limit = 5000): Promise<number> {
+export async function purgeRejectionCounts(db: D1Database, cutoff: number, limit: number): Promise<number> {
   const [res] = await db.batch([
     db
       .prepare(

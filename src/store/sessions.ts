@@ -44,7 +44,7 @@ export async function deleteSession(db: D1Database, id: string): Promise<void> {
 }
 
 /** Deletes up to `limit` expired sessions (by the expiry index); returns how many. */
-export async function purgeExpiredSessions(db: D1Database, now = Date.now(), limit = 1000): Promise<number> {
+export async function purgeExpiredSessions(db: D1Database, now: number, limit: number): Promise<number> {
   const res = await db
     .prepare("DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)")
     .bind(now, limit)
@@ -97,7 +97,7 @@ export async function takeReveal(db: D1Database, sessionId: string, id: string, 
 }
 
 /** Deletes up to `limit` secrets no page took before they expired (by the expiry index); returns how many. */
-export async function purgeExpiredReveals(db: D1Database, now = Date.now(), limit = 1000): Promise<number> {
+export async function purgeExpiredReveals(db: D1Database, now: number, limit: number): Promise<number> {
   const res = await db
     .prepare("DELETE FROM session_reveals WHERE id IN (SELECT id FROM session_reveals WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)")
     .bind(now, limit)

@@ -354,7 +354,7 @@ export async function updateWebhook(db: D1Database, changed: Webhook, before: We
  * up to `limit` a run, found along their partial index (migration 0049); returns how many. The version
  * (updated_at) stays: the API already shows no previous secret once it has expired.
  */
-export async function clearExpiredPreviousSecrets(db: D1Database, now: number, limit = 1000): Promise<number> {
+export async function clearExpiredPreviousSecrets(db: D1Database, now: number, limit: number): Promise<number> {
   const res = await db
     .prepare(
       `UPDATE webhooks SET previous_secret = NULL, previous_secret_expires_at = NULL

@@ -472,7 +472,7 @@ describe("a webhook.disabled episode opened with its disable", () => {
 
 describe("expired previous secrets", () => {
   it("are cleared along their partial index by the maintenance run, never by walking the webhooks", async () => {
-    const [sql] = await preparedBy((d1) => clearExpiredPreviousSecrets(d1, 1));
+    const [sql] = await preparedBy((d1) => clearExpiredPreviousSecrets(d1, 1, 1_000));
     const steps = plan(sql!);
     expect(steps.filter((s) => /^(SCAN|SEARCH) webhooks\b/.test(s)), steps.join("\n")).toEqual([
       expect.stringMatching(/^SEARCH webhooks USING INTEGER PRIMARY KEY \(rowid=\?\)/),

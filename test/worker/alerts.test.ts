@@ -7,7 +7,7 @@ import type { ErrorCode } from "../../src/domain/errors";
 import type { RejectionsMessage } from "../../src/domain/types";
 import migration0018 from "../../migrations/0018_alert_webhooks.sql?raw";
 import { ALERT_SOURCE, alertUrl } from "../../src/domain/alerts";
-import { runMaintenance } from "../../src/maintenance/cron";
+import { PURGE_LIMITS, runMaintenance } from "../../src/maintenance/cron";
 import { disableFailing, MAINTENANCE_DISABLES, REDRIVE_GRACE_MS } from "../../src/pipeline/commands";
 import { alertIngestDeadLetters } from "../../src/pipeline/alerts";
 import { purgeClosedAlerts } from "../../src/store/alerts";
@@ -1509,7 +1509,7 @@ describe("the maintenance run's purge of closed alerts", () => {
         .run();
     const purgeReads = async () => {
       const meter = meteredD1(env.DB);
-      const deleted = await purgeClosedAlerts(meter.db, cutoff);
+      const deleted = await purgeClosedAlerts(meter.db, cutoff, PURGE_LIMITS.closedAlerts);
       return { deleted, rowsRead: meter.usage.rowsRead };
     };
     await closed(24, 2);

@@ -1,5 +1,6 @@
 // HTTP optimistic concurrency (api/if-match.ts): a versioned resource's answers carry its ETag, and
 // a change or delete sent with If-Match applies only while the resource is still at that version.
+import { PURGE_LIMITS } from "../../src/maintenance/cron";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { nextVersion } from "../../src/domain/version";
@@ -164,7 +165,7 @@ describe("webhooks with If-Match", () => {
     await env.DB.prepare("UPDATE webhooks SET previous_secret_expires_at = ? WHERE uid = ?").bind(Date.now() - 1000, json.uid).run();
     const read = (await getWebhook(env.DB, json.uid))!;
     expect(read.previousSecret).not.toBeNull();
-    await clearExpiredPreviousSecrets(env.DB, Date.now());
+    await clearExpiredPreviousSecrets(env.DB, Date.now(), PURGE_LIMITS.previousSecrets);
     expect(await updateWebhook(env.DB, { ...read, timeoutMs: 2000, updatedAt: nextVersion(read.updatedAt) }, read)).toBe("saved");
     const row = await env.DB.prepare("SELECT previous_secret, previous_secret_expires_at, timeout_ms FROM webhooks WHERE uid = ?").bind(json.uid).first();
     expect(row).toEqual({ previous_secret: null, previous_secret_expires_at: null, timeout_ms: 2000 });

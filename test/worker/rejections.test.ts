@@ -7,7 +7,7 @@ import type { RejectionsMessage } from "../../src/domain/types";
 import worker from "../../src/index";
 import { MAX_HEADER_NAME_CHARS, MAX_SAMPLES } from "../../src/ingress/rejection-log";
 import { UNREAD_TALLY_DELIVERIES } from "../../src/pipeline/rejections";
-import { runMaintenance } from "../../src/maintenance/cron";
+import { PURGE_LIMITS, runMaintenance } from "../../src/maintenance/cron";
 import { purgeRejectionCounts, rejectionSummaries, SAMPLES_KEPT } from "../../src/store/rejections";
 import { deleteSource, insertSource } from "../../src/store/sources";
 import { forgetSource } from "../../src/ingress/sources";
@@ -424,7 +424,7 @@ describe("the rejection log", () => {
     };
     const purgeReads = async () => {
       const meter = meteredD1(env.DB);
-      await purgeRejectionCounts(meter.db, cutoff);
+      await purgeRejectionCounts(meter.db, cutoff, PURGE_LIMITS.rejectionCounts);
       return meter.usage.rowsRead;
     };
     await retained(24);
