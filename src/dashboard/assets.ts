@@ -58,7 +58,7 @@ button.secondary { background:#fff; color:var(--accent); } button.danger { backg
 ol.timeline { list-style:none; padding:0; margin:6px 0; border-left:3px solid var(--line); }
 ol.timeline li { padding:4px 0 4px 12px; }
 .muted { color:var(--muted); } .required { color:var(--bad); }
-svg.chart { width:100%; height:120px; } svg.chart rect { fill:#6f9de8; } svg.chart rect.low { fill:#e57373; }
+svg.chart { width:100%; height:120px; } details.chart-table { font-size:.85rem; } details.chart-table summary { cursor:pointer; } svg.chart rect { fill:#6f9de8; } svg.chart rect.low { fill:#e57373; }
 .stack > * + * { margin-top:10px; }
 .narrow { max-width:440px; } label.check { flex-direction:row; gap:6px; align-items:center; }
 /* Below 900 px a column too many (.wide) is shown in another cell instead (.unwide), and an input in a table's
@@ -161,15 +161,25 @@ window.addEventListener("pageshow", function (e) {
       // live region that a screen reader reads out at each change, says nothing every 5 s.
       if (freshRows.innerHTML === rows.innerHTML && (!next || freshNext.innerHTML === next.innerHTML)) return;
       // Replacing the links under the keyboard's focus drops it to the page's top: it goes back to
-      // the same event's link, or, that event pushed to the next page, to the link to that page.
+      // the same event's link. That event gone, no longer matching the filter (delivered, off a
+      // status=pending list), the row that took its place has it: the first of those after it still
+      // listed. None left after it: that event and those after it pushed to the next page, the link
+      // to that page; else (the list's end) the last row, and, the list empty, the list's box.
       var focused = document.activeElement;
       var inRows = rows.contains(focused), inNext = !!next && next.contains(focused);
-      var href = inRows && focused.getAttribute("href");
+      var hrefs = function () { return Array.prototype.map.call(rows.querySelectorAll("a"), function (a) { return a.getAttribute("href"); }); };
+      var before = inRows ? hrefs() : [];
+      var at = inRows ? before.indexOf(focused.getAttribute("href")) : -1;
       rows.innerHTML = freshRows.innerHTML;
       if (next) next.innerHTML = freshNext.innerHTML;
       if (inRows || inNext) {
-        var again = href ? Array.prototype.find.call(rows.querySelectorAll("a"), function (a) { return a.getAttribute("href") === href; }) : null;
+        var links = rows.querySelectorAll("a"), listed = hrefs(), again = null;
+        for (var i = at; i >= 0 && i < before.length && !again; i++) {
+          var j = listed.indexOf(before[i]);
+          if (j >= 0) again = links[j];
+        }
         if (!again && next) again = next.querySelector("a");
+        if (!again) again = links[links.length - 1] || rows.closest("[role=region]");
         if (again) again.focus({ preventScroll: true });
       }
       // In UTC, as the page's other times (layout.tsx's Time): the browser's own zone would go unsaid.

@@ -182,7 +182,17 @@ export function DottedNames(props: { names: string[] }) {
 
 export function Time(props: { iso: string | null }) {
   if (!props.iso) return <Blank />;
-  return <time datetime={props.iso}>{props.iso.replace("T", " ").replace(/\.\d+Z$/, "Z")}</time>;
+  return <time datetime={props.iso}>{timeText(props.iso)}</time>;
+}
+
+/** A share of attempts that succeeded (0 to 1) as the dashboard writes it, in percent to a tenth: "93.3%"; none: "no attempts". */
+export function attemptsShare(share: number | null | undefined): string {
+  return share === null || share === undefined ? "no attempts" : `${Math.round(share * 1000) / 10}%`;
+}
+
+/** A time as the dashboard writes it: UTC, to the second ("2026-01-01 12:00:00Z"). */
+export function timeText(iso: string): string {
+  return iso.replace("T", " ").replace(/\.\d+Z$/, "Z");
 }
 
 /**
@@ -280,23 +290,62 @@ export function ConfirmPage(props: { question: string; action: string; label: st
   );
 }
 
-/** A small bar chart in SVG: null draws no bar (no data); `low` marks bars to draw in the warning colour. */
-/** `notes`: said after a bar's value, by index (a step still in progress: how far it has gone). */
-export function BarChart(props: { label: string; values: (number | null)[]; max?: number; low?: (v: number) => boolean; unit: string; notes?: (string | null)[] }) {
+/**
+ * A small bar chart in SVG: null draws no bar (no data); `low` marks bars to draw in the warning colour.
+ * `say`: a bar's value in words ("19% of attempts succeeded"); `notes`: said after it, by index (a step
+ * still in progress: how far it has gone); `none`, said of a step with no bar. Each bar's title is seen
+ * only on hovering it (role=img hides it from a screen reader, and no key reaches it): a table after the
+ * chart, one row a step (`steps`: when each began), says the same, to the keyboard and a screen reader.
+ */
+export function BarChart(props: {
+  label: string;
+  steps: string[];
+  values: (number | null)[];
+  max?: number;
+  low?: (v: number) => boolean;
+  say: (v: number) => string;
+  none: string;
+  column: string;
+  notes?: (string | null)[];
+}) {
   const max = props.max ?? Math.max(1, ...props.values.map((v) => v ?? 0));
   const w = 100 / Math.max(1, props.values.length);
+  const said = (v: number | null, i: number) => `${v === null ? props.none : props.say(v)}${props.notes?.[i] ? ` (${props.notes[i]})` : ""}`;
   return (
-    <svg class="chart" viewBox="0 0 100 40" preserveAspectRatio="none" role="img" aria-label={props.label}>
-      <title>{props.label}</title>
-      {props.values.map((v, i) => {
-        if (v === null) return null;
-        const h = Math.max(0.5, (v / max) * 38);
-        return (
-          <rect x={i * w + 0.15} y={40 - h} width={w - 0.3} height={h} class={props.low?.(v) ? "low" : undefined}>
-            <title>{`${Math.round(v * 100) / 100} ${props.unit}${props.notes?.[i] ? ` (${props.notes[i]})` : ""}`}</title>
-          </rect>
-        );
-      })}
-    </svg>
+    <>
+      <svg class="chart" viewBox="0 0 100 40" preserveAspectRatio="none" role="img" aria-label={`${props.label} (its values: the table below)`}>
+        <title>{props.label}</title>
+        {props.values.map((v, i) => {
+          if (v === null) return null;
+          const h = Math.max(0.5, (v / max) * 38);
+          return (
+            <rect x={i * w + 0.15} y={40 - h} width={w - 0.3} height={h} class={props.low?.(v) ? "low" : undefined}>
+              <title>{said(v, i)}</title>
+            </rect>
+          );
+        })}
+      </svg>
+      <details class="chart-table">
+        <summary>{props.label}, as a table</summary>
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">From</th>
+              <th scope="col">{props.column}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {props.values.map((v, i) => (
+              <tr>
+                <td>
+                  <Time iso={props.steps[i] ?? null} />
+                </td>
+                <td>{said(v, i)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </details>
+    </>
   );
 }

@@ -1,7 +1,7 @@
 // The dashboard's accessibility in real Chromium. On a phone (390×844) and at 200% zoom of a small
 // window (640×450) no column of a table is hidden (WCAG 1.4.10): a table too wide scrolls in its own
 // box, which the keyboard reaches, and the page itself never scrolls sideways. A refused form puts
-// the focus on what to mend.
+// the focus on what to mend. The overview's charts' values are read from tables the keyboard opens.
 import { existsSync } from "node:fs";
 import { randomUUID } from "node:crypto";
 import { chromium, type Browser, type Page } from "playwright-core";
@@ -68,6 +68,32 @@ describe("the dashboard's tables on a narrow screen", () => {
       }
       await page.context().close();
     }
+  });
+});
+
+describe("the overview's charts by keyboard", () => {
+  it("reaches each chart's table with Tab and opens it with Enter: every step's value in words", async () => {
+    const page = await signedIn(1280, 800);
+    await page.goto(`${stack.url}/dashboard`);
+    const summaries: string[] = [];
+    // Tab on through the page (its links and boxes) until both charts' tables were reached.
+    for (let i = 0; i < 200 && summaries.length < 2; i++) {
+      await page.keyboard.press("Tab");
+      const at = await page.evaluate(() => (document.activeElement?.tagName === "SUMMARY" ? document.activeElement.textContent : null));
+      if (at === null) continue;
+      summaries.push(at);
+      await page.keyboard.press("Enter");
+      const table = page.locator("details.chart-table", { hasText: at }).locator("table");
+      await table.waitFor({ state: "visible", timeout: 2_000 });
+      const values = await table.locator("tbody tr td:nth-child(2)").allTextContents();
+      expect(values.length, at).toBeGreaterThanOrEqual(36);
+      for (const v of values) expect(v, at).toMatch(summaries.length === 1 ? /^(no events|[\d.]+ events\/min)( \(so far: .*\))?$/ : /^(no attempts|[\d.]+% of attempts succeeded)$/);
+    }
+    expect(summaries).toEqual([
+      "Events per minute, last six hours in ten-minute steps, as a table",
+      "Share of delivery attempts that succeeded, last six hours in ten-minute steps, as a table",
+    ]);
+    await page.context().close();
   });
 });
 

@@ -334,6 +334,49 @@ describe("the dashboard in Chromium", () => {
     await page.context().close();
   });
 
+  it("keeps the keyboard in a filtered live list when its event leaves it: on the row that took its place, else the one before, else the list", async () => {
+    const key = randomUUID().slice(0, 8);
+    const org = `org-${key}`;
+    // Each event owed to a webhook of its own type, disabled: held until that webhook is enabled, when it leaves ?status=held.
+    const types = ["message.received", "message.sent", "conversation.assigned"];
+    const hooks: string[] = [];
+    for (const [i, type] of types.entries()) hooks.push((await api("POST", "/v1/webhooks", { url: `${down.url}/ok/${key}-${i}`, eventTypes: [type], organizationUid: org, disabled: true })).uid);
+    // Sent one after another, oldest first: x (the second webhook's), focused (the first's), y (the third's).
+    const ids: string[] = [];
+    for (const type of [types[1]!, types[0]!, types[2]!]) {
+      ids.push(await send(podiumEvent({ type, organizationUid: org })));
+      await storedAll(ids.slice(-1));
+    }
+    const [x, focusedEvent, y] = ids as [string, string, string];
+    const held = async () => ((await api("GET", `/v1/events?organizationUid=${org}&status=held`)).data as { id: string }[]).map((e) => e.id);
+    await eventually(async () => (await held()).length === 3, 20_000, "the three deliveries held");
+    const page = await newPage(1280, 800, { clock: true });
+    await signIn(page, stack.vars.ADMIN_TOKEN!);
+    await page.goto(`${stack.url}/dashboard/events?organizationUid=${org}&status=held`);
+    const rowLinks = () => page.locator("#event-rows a[href^='/dashboard/events/evt_']").evaluateAll((links) => links.map((a) => a.getAttribute("href")));
+    const link = (id: string) => `/dashboard/events/${id}`;
+    expect(await rowLinks()).toEqual([link(y), link(focusedEvent), link(x)]);
+    await page.locator(`#event-rows a[href='${link(focusedEvent)}']`).focus();
+    /** Enables the `i`th webhook, its event delivered (no longer held), and waits for the live list to drop that event's row. */
+    const release = async (i: number, id: string) => {
+      expect((await stack.api("PATCH", `/v1/webhooks/${hooks[i]}`, { disabled: false })).status).toBe(200);
+      await eventually(async () => !(await held()).includes(id), 20_000, "the event no longer held");
+      await nextRefresh(page);
+      await page.locator(`#event-rows a[href='${link(id)}']`).waitFor({ state: "detached", timeout: 20_000 });
+    };
+    // The focused event is delivered: the row that took its place, the next older, has the focus.
+    await release(0, focusedEvent);
+    expect(await focused(page)).toBe(link(x));
+    // That one, the last, leaves too: none after it, the row before it has it.
+    await release(1, x);
+    expect(await focused(page)).toBe(link(y));
+    // The last leaves: the list's box (its table, "No match."), not the page's top.
+    await release(2, y);
+    expect(await page.evaluate(() => [document.activeElement?.getAttribute("role"), document.activeElement?.getAttribute("aria-label")])).toEqual(["region", "Events"]);
+    expect(await page.locator("#event-rows").textContent()).toBe("No match.");
+    await page.context().close();
+  });
+
   it("shows a scoped token only what its scopes allow", async () => {
     const key = randomUUID().slice(0, 8);
     const mine = `org-${key}-mine`;

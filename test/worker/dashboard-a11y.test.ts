@@ -1,4 +1,4 @@
-// The dashboard's pages as a screen reader reads them, as served: each row's button named for its row,
+// The dashboard's pages as a screen reader reads them, as served: each row's button and event link named for its row,
 // titles that tell pages apart, required fields marked, and a refused form's error tied to its field.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
@@ -97,6 +97,30 @@ describe("row buttons name their row", () => {
     const revoke = buttonNames(await get("/dashboard/tokens", await signIn())).find((n) => n.startsWith(`Revoke token ${"a".repeat(78)}`));
     expect(revoke).toMatch(new RegExp(`^Revoke token ${"a".repeat(78)}😀… tok_`));
     expect(revoke).not.toContain("\uFFFD");
+  });
+});
+
+/** Each event row link's accessible name: its aria-label, else its text. */
+const eventLinkNames = (html: string) =>
+  [...html.matchAll(/<a href="\/dashboard\/events\/evt_[^"]*"([^>]*)>([\s\S]*?)<\/a>/g)].map((m) => {
+    const label = /aria-label="([^"]*)"/.exec(m[1]!)?.[1];
+    return unescaped(label ?? m[2]!.replace(/<[^>]+>/g, "")).replace(/\s+/g, " ").trim();
+  });
+
+describe("the events list's links name their row", () => {
+  it("by its type (what it shows, first), id and time, on the page and in the live refresh alike", async () => {
+    const p = pipeline();
+    const org = `org-${uniqueKey()}`;
+    const ids = [await p.ingest(podiumBody({ organizationUid: org })), await p.ingest(podiumBody({ organizationUid: org }))];
+    const cookie = await signIn();
+    const listed = (await p.api("GET", `/v1/events?organizationUid=${org}`)).json.data as { id: string; receivedAt: string }[];
+    const expected = listed.map((e) => `message.received ${e.id} at ${e.receivedAt.replace("T", " ").replace(/\.\d+Z$/, "Z")}`);
+    expect(listed.map((e) => e.id).sort()).toEqual([...ids].sort());
+    for (const path of [`/dashboard/events?organizationUid=${org}`, `/dashboard/events?organizationUid=${org}&partial=1`]) {
+      const names = eventLinkNames(await get(path, cookie));
+      expect(names, path).toEqual(expected);
+      expect(repeated(names), path).toEqual([]);
+    }
   });
 });
 

@@ -56,9 +56,16 @@ describe("dashboard: a limited token's empty lists", () => {
 
 type StatsJson = z.infer<typeof StatsSchema>;
 
+const STEP = 10 * 60_000;
+const at = Date.parse("2026-01-01T12:00:00.000Z");
+/** The overview of `series` as rendered at `now`, for the admin. */
+const overviewAt = async (series: StatsJson["series"], now: number) => {
+  const stats: StatsJson = { events: { total: 80, last24h: 80 }, series, deliveries: null, deadLetters: null, parkedDeadLetters: null, webhooks: [], webhooksNextCursor: null };
+  const principal: Principal = { tokenId: null, scopes: new Set(["admin"]), organizationUids: null, locationUids: null };
+  return String(await Overview({ stats, canReadWebhooks: false, principal, limited: false, now }).toString());
+};
+
 describe("dashboard: events per minute", () => {
-  const STEP = 10 * 60_000;
-  const at = Date.parse("2026-01-01T12:00:00.000Z");
   const series = (events: number[]): StatsJson["series"] =>
     events.map((n, i) => ({ start: new Date(at + (i - events.length + 1) * STEP).toISOString(), events: n, attempts: null, succeededAttempts: null }));
 
@@ -76,22 +83,60 @@ describe("dashboard: events per minute", () => {
   });
 
   it("says on the newest bar how far its step has gone", async () => {
-    const stats: StatsJson = {
-      events: { total: 80, last24h: 80 },
-      series: series([50, 30]),
-      deliveries: null,
-      deadLetters: null,
-      parkedDeadLetters: null,
-      webhooks: [],
-      webhooksNextCursor: null,
-    };
-    const principal: Principal = { tokenId: null, scopes: new Set(["admin"]), organizationUids: null, locationUids: null };
-    const html = String(await Overview({ stats, canReadWebhooks: false, principal, limited: false, now: at + 3.5 * 60_000 }).toString());
+    const html = await overviewAt(series([50, 30]), at + 3.5 * 60_000);
     expect(html).toContain("<title>8.57 events/min (so far: 3.5 of 10 minutes)</title>");
     expect(html).toContain("<title>5 events/min</title>");
     // In its first minute, divided by one minute, it says so, not "0 of 10 minutes".
-    const early = String(await Overview({ stats, canReadWebhooks: false, principal, limited: false, now: at + 6_000 }).toString());
+    const early = await overviewAt(series([50, 30]), at + 6_000);
     expect(early).toContain("<title>30 events/min (so far: under 1 of 10 minutes, counted as 1)</title>");
+  });
+});
+
+describe("dashboard: the overview's charts without a mouse", () => {
+  /** Each chart's table after it: its summary and its rows' cells, as text. */
+  const chartTables = (html: string) =>
+    [...html.matchAll(/<details class="chart-table"><summary>([\s\S]*?)<\/summary>([\s\S]*?)<\/details>/g)].map((m) => ({
+      summary: m[1],
+      rows: [...m[2]!.matchAll(/<tr>([\s\S]*?)<\/tr>/g)].map((r) => [...r[1]!.matchAll(/<t[dh][^>]*>([\s\S]*?)<\/t[dh]>/g)].map((c) => c[1]!.replace(/<[^>]+>/g, "").trim())),
+    }));
+
+  it("says each chart's values and notes in a table after it, as its bars' titles do, and the attempts' share in percent", async () => {
+    const html = await overviewAt(
+      [
+        { start: new Date(at - 2 * STEP).toISOString(), events: 0, attempts: 0, succeededAttempts: 0 },
+        { start: new Date(at - STEP).toISOString(), events: 50, attempts: 3, succeededAttempts: 1 },
+        { start: new Date(at).toISOString(), events: 30, attempts: 8, succeededAttempts: 8 },
+      ],
+      at + 3.5 * 60_000,
+    );
+    // A share in percent, as the page's other shares: not "0.33 of attempts succeeded".
+    expect(html).toContain("<title>33.3% of attempts succeeded</title>");
+    expect(html).toContain("<title>100% of attempts succeeded</title>");
+    expect(html).not.toMatch(/<title>0\.\d+ of attempts/);
+    expect(chartTables(html)).toEqual([
+      {
+        summary: "Events per minute, last six hours in ten-minute steps, as a table",
+        rows: [
+          ["From", "Events per minute"],
+          ["2026-01-01 11:40:00Z", "no events"],
+          ["2026-01-01 11:50:00Z", "5 events/min"],
+          ["2026-01-01 12:00:00Z", "8.57 events/min (so far: 3.5 of 10 minutes)"],
+        ],
+      },
+      {
+        summary: "Share of delivery attempts that succeeded, last six hours in ten-minute steps, as a table",
+        rows: [
+          ["From", "Attempts succeeded"],
+          ["2026-01-01 11:40:00Z", "no attempts"],
+          ["2026-01-01 11:50:00Z", "33.3% of attempts succeeded"],
+          ["2026-01-01 12:00:00Z", "100% of attempts succeeded"],
+        ],
+      },
+    ]);
+    // Each bar's title says what its row does.
+    for (const said of ["5 events/min", "8.57 events/min (so far: 3.5 of 10 minutes)", "33.3% of attempts succeeded"]) expect(html).toContain(`<title>${said}</title>`);
+    // The chart itself, an image, says where its values are.
+    expect(html.match(/<svg class="chart"[^>]*role="img" aria-label="[^"]*\(its values: the table below\)"/g)).toHaveLength(2);
   });
 });
 

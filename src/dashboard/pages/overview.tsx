@@ -2,7 +2,7 @@ import type { z } from "@hono/zod-openapi";
 import type { StatsSchema } from "../../api/schemas/stats";
 import type { Principal } from "../../domain/scopes";
 import { legible } from "../../domain/legible";
-import { BarChart, EmptyRow, HiddenEvents, Time, Scroll, nothingSeen } from "../layout";
+import { BarChart, EmptyRow, attemptsShare, HiddenEvents, Time, Scroll, nothingSeen } from "../layout";
 import { MINUTE_MS, SERIES_BUCKET_MS } from "../../domain/time";
 
 /** /v1/stats, as the API answers it. */
@@ -47,7 +47,8 @@ export function Overview(props: { stats: StatsJson; canReadWebhooks: boolean; pr
   const perMinute = eventsPerMinute(s.series, props.now);
   const stepMinutes = SERIES_BUCKET_MS / MINUTE_MS;
   const rates = s.series.map((b) => (b.attempts === null || b.succeededAttempts === null || b.attempts === 0 ? null : b.succeededAttempts / b.attempts));
-  const from = s.series[0]?.start ?? null;
+  const steps = s.series.map((b) => b.start);
+  const from = steps[0] ?? null;
   return (
     <div class="stack">
       <HiddenEvents principal={props.principal} />
@@ -67,8 +68,11 @@ export function Overview(props: { stats: StatsJson; canReadWebhooks: boolean; pr
           <h2 id="epm">Events per minute</h2>
           <BarChart
             label="Events per minute, last six hours in ten-minute steps"
+            steps={steps}
             values={perMinute.map((b) => b.rate)}
-            unit="events/min"
+            say={(v) => `${Math.round(v * 100) / 100} events/min`}
+            none="no events"
+            column="Events per minute"
             notes={perMinute.map((b) => (b.partialMinutes === null ? null : soFar(b.partialMinutes, stepMinutes)))}
           />
           <p class="muted">
@@ -79,10 +83,14 @@ export function Overview(props: { stats: StatsJson; canReadWebhooks: boolean; pr
           <h2 id="rate">Attempts succeeded</h2>
           <BarChart
             label="Share of delivery attempts that succeeded, last six hours in ten-minute steps"
+            steps={steps}
             values={rates}
             max={1}
             low={(v) => v < 0.9}
-            unit="of attempts succeeded"
+            // In percent, as a webhook's page writes its attempts succeeded: "0.19 of attempts" read as a count.
+            say={(v) => `${attemptsShare(v)} of attempts succeeded`}
+            none="no attempts"
+            column="Attempts succeeded"
           />
           <p class="muted">
             Every try counts, retries included, as on a webhook's page. Red bars: under 90% of attempts succeeded. No bar: no attempts.

@@ -6,7 +6,7 @@ import { DEFAULT_MAX_CONCURRENCY, MAX_CONCURRENCY_MAX, RATE_LIMIT_MAX } from "..
 import { AUTO_DISABLE_MINUTES_MAX, DEFAULT_AUTO_DISABLE_MINUTES, DEFAULT_FAILING_AFTER, FAILING_AFTER_MAX } from "../../domain/health";
 import { sentence } from "../../domain/alerts";
 import { legible } from "../../domain/legible";
-import { Action, Blank, ConfirmAction, DottedNames, EmptyRow, HeaderTable, Time, Scroll, shortened, Required, Invalid, nothingSeen } from "../layout";
+import { Action, Blank, ConfirmAction, DottedNames, EmptyRow, HeaderTable, Time, Scroll, shortened, Required, Invalid, nothingSeen, attemptsShare } from "../layout";
 import { ASK } from "../confirm";
 import { prettyBody } from "../pretty-body";
 import { ownerOf } from "../../routing/match";
@@ -310,8 +310,6 @@ function duration(seconds: number): string {
   return `${Math.round(seconds / 3600)} h`;
 }
 
-const percent = (r: number | null | undefined) => (r === null || r === undefined ? "no attempts" : `${Math.round(r * 1000) / 10}%`);
-
 /** The webhook's health: state, streak, success rates, last success and failure. */
 function Health(props: { w: WebhookJson }) {
   const h = props.w.health;
@@ -333,7 +331,7 @@ function Health(props: { w: WebhookJson }) {
             {/* Attempts, as the API's health counts them; the overview's table counts deliveries, and says so. */}
             <dt class="muted">Attempts succeeded</dt>
             <dd>
-              {percent(h.successRate?.lastHour)} last hour · {percent(h.successRate?.lastDay)} last day
+              {attemptsShare(h.successRate?.lastHour)} last hour · {attemptsShare(h.successRate?.lastDay)} last day
             </dd>
           </div>
           <div>
