@@ -69,6 +69,29 @@ function warnOf(w) {
   for (const warning of w.warnings ?? []) process.stderr.write(`warning: ${printable(warning.message)}\n`);
 }
 
+/** The delivery options a webhook is made and changed with, alike for both. @param {import("commander").Command} cmd */
+function withDeliveryPolicy(cmd) {
+  return cmd
+    .option("--timeout-ms <ms>", "downstream timeout", count)
+    .option("--max-attempts <n>", "attempts before a delivery fails", count)
+    .option("--rate-limit <n|none>", "attempts (retries included) started per second at most; none: no limit", rateLimit)
+    .option("--max-concurrency <n>", "requests in flight at once at most", count)
+    .addOption(new Option("--ordering <ordering>", "fifo: one at a time, in the order received").choices(["fifo", "unordered"]))
+    .option("--failing-after-attempts <n>", FAILING_HELP, count)
+    .option("--auto-disable-after-minutes <n|never>", AUTO_DISABLE_HELP, minutesOrNever);
+}
+
+/** Those options as the API's fields (undefined: not given). @param {import("commander").OptionValues} o */
+const deliveryPolicyOf = (o) => ({
+  timeoutMs: o.timeoutMs,
+  maxAttempts: o.maxAttempts,
+  rateLimit: rateLimitOf(o.rateLimit),
+  maxConcurrency: o.maxConcurrency,
+  ordering: o.ordering,
+  failingAfterAttempts: o.failingAfterAttempts,
+  autoDisableAfterMinutes: autoDisableOf(o.autoDisableAfterMinutes),
+});
+
 /** @param {import("commander").Command} program */
 export function registerApi(program) {
   const webhooks = program.command("webhooks").description("forwarding subscriptions");
@@ -80,21 +103,15 @@ export function registerApi(program) {
     const w = await unwrap(apiClient(connectionOf(o)).GET("/v1/webhooks/{uid}", { params: { path: { uid } } }));
     show(o.json, w, () => printJson(w));
   });
-  sub(webhooks, "create", "create a webhook; its secret is printed this once")
+  const create = sub(webhooks, "create", "create a webhook; its secret is printed this once")
     .requiredOption("--endpoint <url>", "the webhook's url: where events are POSTed")
     .requiredOption("--types <types>", "event types: message.received, message.*, * (comma-separated)")
     .addOption(new Option("--organization <uid>", "that organization's events").conflicts("location"))
     .option("--location <uid>", "that location's events")
     .option("--sources <ids>", "only these sources (comma-separated)")
     .option("--secret <secret>", "signing secret (default: a generated whsec_…)")
-    .option("--disabled", "create it disabled: deliveries are held until it is enabled")
-    .option("--timeout-ms <ms>", "downstream timeout", count)
-    .option("--max-attempts <n>", "attempts before a delivery fails", count)
-    .option("--rate-limit <n|none>", "attempts (retries included) started per second at most; none: no limit", rateLimit)
-    .option("--max-concurrency <n>", "requests in flight at once at most", count)
-    .addOption(new Option("--ordering <ordering>", "fifo: one at a time, in the order received").choices(["fifo", "unordered"]))
-    .option("--failing-after-attempts <n>", FAILING_HELP, count)
-    .option("--auto-disable-after-minutes <n|never>", AUTO_DISABLE_HELP, minutesOrNever)
+    .option("--disabled", "create it disabled: deliveries are held until it is enabled");
+  withDeliveryPolicy(create)
     .option("--filter <json|@file>", FILTER_HELP, jsonObjectOrFile("--filter"))
     .option("--transform <expr|@file>", TRANSFORM_HELP, inlineOrFile)
     .option("--transform-headers <json|@file>", HEADERS_HELP, jsonObjectOrFile("--transform-headers"))
@@ -109,13 +126,7 @@ export function registerApi(program) {
             sourceIds: list(o.sources, "--sources", "source"),
             secret: o.secret,
             disabled: o.disabled,
-            timeoutMs: o.timeoutMs,
-            maxAttempts: o.maxAttempts,
-            rateLimit: rateLimitOf(o.rateLimit),
-            maxConcurrency: o.maxConcurrency,
-            ordering: o.ordering,
-            failingAfterAttempts: o.failingAfterAttempts,
-            autoDisableAfterMinutes: autoDisableOf(o.autoDisableAfterMinutes),
+            ...deliveryPolicyOf(o),
             filter: o.filter,
             transform: o.transform,
             transformHeaders: o.transformHeaders,
@@ -128,21 +139,15 @@ export function registerApi(program) {
         warnOf(w);
       });
     });
-  sub(webhooks, "update <uid>", "change a webhook (never its organization or location)")
+  const update = sub(webhooks, "update <uid>", "change a webhook (never its organization or location)")
     .option("--endpoint <url>", "new url")
     .option("--types <types>", "new event types (comma-separated)")
     .option("--sources <ids>", "only these sources (comma-separated; 'all' for every source)")
     .option("--secret <secret>", "new signing secret")
     .option("--previous-secret-valid-seconds <s>", "with --secret: seconds the old secret keeps signing beside it (0..604800, default 86400; 0: stops at once); 0 without --secret ends the previous secret now", count)
     .addOption(new Option("--enable", "enable it: held deliveries go out, oldest first").conflicts("disable"))
-    .option("--disable", "disable it: new deliveries are held")
-    .option("--timeout-ms <ms>", "downstream timeout", count)
-    .option("--max-attempts <n>", "attempts before a delivery fails", count)
-    .option("--rate-limit <n|none>", "attempts (retries included) started per second at most; none: no limit", rateLimit)
-    .option("--max-concurrency <n>", "requests in flight at once at most", count)
-    .addOption(new Option("--ordering <ordering>", "fifo: one at a time, in the order received").choices(["fifo", "unordered"]))
-    .option("--failing-after-attempts <n>", FAILING_HELP, count)
-    .option("--auto-disable-after-minutes <n|never>", AUTO_DISABLE_HELP, minutesOrNever)
+    .option("--disable", "disable it: new deliveries are held");
+  withDeliveryPolicy(update)
     .option("--filter <json|@file>", FILTER_HELP, jsonObjectOrFile("--filter"))
     .option("--no-filter", "remove the filter: every event of its types, owner and sources again")
     .option("--transform <expr|@file>", TRANSFORM_HELP, inlineOrFile)
@@ -157,13 +162,7 @@ export function registerApi(program) {
         secret: o.secret,
         previousSecretValidSeconds: o.previousSecretValidSeconds,
         disabled: o.enable ? false : o.disable ? true : undefined,
-        timeoutMs: o.timeoutMs,
-        maxAttempts: o.maxAttempts,
-        rateLimit: rateLimitOf(o.rateLimit),
-        maxConcurrency: o.maxConcurrency,
-        ordering: o.ordering,
-        failingAfterAttempts: o.failingAfterAttempts,
-        autoDisableAfterMinutes: autoDisableOf(o.autoDisableAfterMinutes),
+        ...deliveryPolicyOf(o),
         // --no-filter (and its kin) set false: the API's null, which removes it.
         filter: o.filter === false ? null : o.filter,
         transform: o.transform === false ? null : o.transform,
