@@ -1232,7 +1232,7 @@ export interface components {
             organizationUid: string | null;
             /** @description Whether its events teach which organization a location belongs to (what organization-limited tokens may subscribe to by location): sources of the configuration or made by the admin with no owner (`organizationUid` null: a pinned source teaches nothing, its events' locations kept only where known to be its owner's), while they verify signatures (`verification: "none"` teaches nothing: anyone may post to it). Only the admin may change how such a source is verified (secrets, verification, hmac, shopDomain, toleranceSeconds), disable or enable it, or delete it. */
             teachesLocations: boolean;
-            /** @description Whether one of its secrets breaks its provider's rule (a `standard-webhooks` `whsec_` secret that is not base64 of at least 24 bytes): stored before the rule, it is still verified as it was; rotate it (`PATCH` with `{"secrets":["new","old"]}`, then `{"secrets":["new"]}` once the sender signs with the new one). */
+            /** @description Whether it verifies signatures and one of its secrets breaks its provider's rule (a `standard-webhooks` `whsec_` secret that is not base64 of at least 24 bytes): stored before the rule, it is still verified as it was if its key holds at least 16 bytes, and verifies nothing if shorter; rotate it (`PATCH` with `{"secrets":["new","old"]}`, then `{"secrets":["new"]}` once the sender signs with the new one). */
             secretBelowRule: boolean;
             /**
              * Format: date-time
@@ -1312,7 +1312,7 @@ export interface components {
             name: string;
             /** @enum {string} */
             provider: "podium" | "standard-webhooks" | "stripe" | "github" | "shopify" | "slack" | "hmac";
-            /** @description Write-only. The first is current; the others are still accepted (rotation). A `standard-webhooks` source's `whsec_` secret is standard base64 (not URL-safe) of at least 24 bytes, as a webhook's (one the source holds already may be given again beside a new one, whatever its shape: see `secretBelowRule`); other providers take any secret as it is (Stripe keys by the whole `whsec_…` string). */
+            /** @description Write-only. The first is current; the others are still accepted (rotation). A `standard-webhooks` source's `whsec_` secret is standard base64 (not URL-safe) of at least 24 bytes, as a webhook's (one the source holds already may be kept behind a new first one, whatever its shape: see `secretBelowRule`); other providers take any secret as it is (Stripe keys by the whole `whsec_…` string). */
             secrets?: string[];
             /** @enum {string} */
             verification?: "signature" | "none";
@@ -1358,7 +1358,7 @@ export interface components {
          */
         SourcePatch: {
             name?: string;
-            /** @description Write-only. The first is current; the others are still accepted (rotation). A `standard-webhooks` source's `whsec_` secret is standard base64 (not URL-safe) of at least 24 bytes, as a webhook's (one the source holds already may be given again beside a new one, whatever its shape: see `secretBelowRule`); other providers take any secret as it is (Stripe keys by the whole `whsec_…` string). */
+            /** @description Write-only. The first is current; the others are still accepted (rotation). A `standard-webhooks` source's `whsec_` secret is standard base64 (not URL-safe) of at least 24 bytes, as a webhook's (one the source holds already may be kept behind a new first one, whatever its shape: see `secretBelowRule`); other providers take any secret as it is (Stripe keys by the whole `whsec_…` string). */
             secrets?: string[];
             /** @enum {string} */
             verification?: "signature" | "none";

@@ -167,8 +167,8 @@ export function sourceView(s: StoredSource | Source, origin: string, defaultTole
     shopDomain: s.shopDomain,
     organizationUid: s.organizationUid,
     teachesLocations: teaches(s),
-    // One stored before its provider's rule, verified as it was: whether it holds one, never which.
-    secretBelowRule: s.secrets.some((secret) => sourceSecretProblem(s.provider, secret) !== null),
+    // One stored before its provider's rule, while it verifies: whether it holds one, never which.
+    secretBelowRule: s.verification === "signature" && s.secrets.some((secret) => sourceSecretProblem(s.provider, secret) !== null),
     createdAt: stored ? iso(s.createdAt) : null,
     updatedAt: stored ? iso(s.updatedAt) : null,
   };

@@ -48,8 +48,10 @@ interface SchemeSpec {
   idHeader?: string;
   /** What is signed before the raw body; `{id}` and `{timestamp}` stand for those values. */
   content: string;
-  /** The key a secret gives, signing and verifying; its UTF-8 bytes unless said otherwise. */
+  /** The key a secret gives; its UTF-8 bytes unless said otherwise. */
   key?: KeyDerivation;
+  /** The key a secret gives when signing, where that differs. */
+  signingKey?: KeyDerivation;
 }
 
 /** A request as received: what a signature covers. */
@@ -262,7 +264,7 @@ async function sign(spec: SchemeSpec, render: Render, secret: string, body: stri
   const id = spec.idHeader ? (options.id ?? `msg_${crypto.randomUUID()}`) : undefined;
   const prefix = render(id, timestamp);
   const data = typeof body === "string" ? utf8(prefix + body) : concatBytes([utf8(prefix), body]);
-  const mac = await hmac(secret, data, spec.hash, spec.key ?? UTF8_KEY);
+  const mac = await hmac(secret, data, spec.hash, spec.signingKey ?? spec.key ?? UTF8_KEY);
   const signature = (spec.optionalPrefix ? "" : spec.prefix) + (spec.encoding === "hex" ? toHex(mac) : bytesToBase64(mac));
   const headers: Record<string, string> = {};
   if (spec.idHeader && id) headers[spec.idHeader] = id;

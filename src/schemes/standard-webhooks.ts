@@ -33,13 +33,32 @@ export function signingSecretProblem(secret: string): string | null {
   return "a whsec_ secret must be standard base64 after the prefix (+ and /, not the URL-safe - and _), which Standard Webhooks libraries decode";
 }
 
-// A stored secret is keyed as it was when stored, signing and verifying alike: a whsec_ secret by
-// the base64 after the prefix at any length, one that is not base64 (or any other) by its UTF-8
-// bytes. Only secrets stored before `secretProblem`'s rule break it (the API and configuration
-// refuse new ones): a webhook's receivers, and a source's sender, keep seeing what they always did.
-const whsecKey: KeyDerivation = {
-  name: "whsec",
+// A stored secret is keyed as it was when stored: a whsec_ secret by the base64 after the prefix at
+// any length, one that is not base64 (or any other) by its UTF-8 bytes. Only secrets stored before
+// `secretProblem`'s rule break it (the API and configuration refuse new ones): a webhook's
+// receivers, and a source's sender, keep seeing what they always did.
+const signingKey: KeyDerivation = {
+  name: "whsec-signing",
   bytes: (secret) => (secret.startsWith(WHSEC) && base64ToBytes(secret.slice(WHSEC.length))) || utf8(secret),
+};
+
+/**
+ * A source's secret stored before the rule with fewer unknown bytes than this verifies nothing:
+ * the first release took `whsec_AA` (one byte), which a few dozen requests of 10 signatures each
+ * would guess, letting anyone post as its sender. 16 bytes cannot be guessed.
+ */
+const MIN_HELD_KEY_BYTES = 16;
+
+/** The bytes of a secret's key that are not known to all: a whsec_ secret read as UTF-8 begins with its prefix. */
+function unknownKeyBytes(secret: string): number {
+  if (!secret.startsWith(WHSEC)) return utf8(secret).byteLength;
+  return base64ToBytes(secret.slice(WHSEC.length))?.byteLength ?? utf8(secret.slice(WHSEC.length)).byteLength;
+}
+
+// Verifying: as signing, but a secret that breaks the rule and is too short to hold gives no key.
+const verificationKey: KeyDerivation = {
+  name: "whsec",
+  bytes: (secret) => (secretProblem(secret) && unknownKeyBytes(secret) < MIN_HELD_KEY_BYTES ? null : signingKey.bytes(secret)),
 };
 
 /**
@@ -55,5 +74,6 @@ export const standardWebhooks = defineScheme({
   idHeader: "webhook-id",
   timestamp: { header: "webhook-timestamp", unit: "s" },
   content: "{id}.{timestamp}.",
-  key: whsecKey,
+  key: verificationKey,
+  signingKey,
 });

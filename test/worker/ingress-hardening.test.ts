@@ -437,6 +437,10 @@ describe("a standard-webhooks source's short whsec_ secret stored by the first r
     expect(listed.find((s) => s.id === id)?.secretBelowRule).toBe(true);
     const strong = await p.api("POST", "/v1/sources", { name: "sw", provider: "standard-webhooks", secrets: [goodWhsec()] });
     expect(strong.json.secretBelowRule).toBe(false);
+    // Not while it verifies nothing: its secret is then used by nothing.
+    const unverified = await p.api("PATCH", `/v1/sources/${id}`, { verification: "none" });
+    expect([unverified.status, unverified.json.secretBelowRule]).toEqual([200, false]);
+    expect((await p.api("PATCH", `/v1/sources/${id}`, { verification: "signature" })).json.secretBelowRule).toBe(true);
   });
 
   it("rotates keeping it beside a new one (both verify), then without it; a short one it does not hold is refused", async () => {
@@ -449,6 +453,11 @@ describe("a standard-webhooks source's short whsec_ secret stored by the first r
     expect((await signedBy(id, strong)).status).toBe(202);
     expect((await signedBy(id, SHORT)).status).toBe(202);
 
+    // Held, it is taken only behind a new first one: a rotation never moves back to it.
+    for (const secrets of [[SHORT], [SHORT, strong]]) {
+      const back = await p.api("PATCH", `/v1/sources/${id}`, { secrets });
+      expect([back.status, back.json.error?.message], JSON.stringify(secrets)).toEqual([400, expect.stringMatching(/^Invalid body: secrets\.0: a whsec_ secret must be base64 of at least 24 bytes/)]);
+    }
     // A new short one, beside those it holds, is refused as ever.
     const another = `whsec_${btoa("another short key")}`;
     const refused = await p.api("PATCH", `/v1/sources/${id}`, { secrets: [strong, SHORT, another] });

@@ -85,7 +85,7 @@ export const SourceSchema = z
     }),
     secretBelowRule: z.boolean().openapi({
       description:
-        "Whether one of its secrets breaks its provider's rule (a `standard-webhooks` `whsec_` secret that is not base64 of at least 24 bytes): stored before the rule, it is still verified as it was; rotate it (`PATCH` with `{\"secrets\":[\"new\",\"old\"]}`, then `{\"secrets\":[\"new\"]}` once the sender signs with the new one).",
+        "Whether it verifies signatures and one of its secrets breaks its provider's rule (a `standard-webhooks` `whsec_` secret that is not base64 of at least 24 bytes): stored before the rule, it is still verified as it was if its key holds at least 16 bytes, and verifies nothing if shorter; rotate it (`PATCH` with `{\"secrets\":[\"new\",\"old\"]}`, then `{\"secrets\":[\"new\"]}` once the sender signs with the new one).",
     }),
     createdAt: time.nullable().openapi({ description: "null for a source declared by configuration (readOnly): it has no row of its own." }),
     updatedAt: time.nullable().openapi({ description: "null for a source declared by configuration (readOnly)." }),
@@ -100,7 +100,7 @@ export const SourceSchema = z
 // changed): only Standard Webhooks reads a key out of a `whsec_` one.
 const secrets = distinct(z.array(anySecret).min(1).max(5), () => "the same secret").openapi({
   description:
-    "Write-only. The first is current; the others are still accepted (rotation). A `standard-webhooks` source's `whsec_` secret is standard base64 (not URL-safe) of at least 24 bytes, as a webhook's (one the source holds already may be given again beside a new one, whatever its shape: see `secretBelowRule`); other providers take any secret as it is (Stripe keys by the whole `whsec_…` string).",
+    "Write-only. The first is current; the others are still accepted (rotation). A `standard-webhooks` source's `whsec_` secret is standard base64 (not URL-safe) of at least 24 bytes, as a webhook's (one the source holds already may be kept behind a new first one, whatever its shape: see `secretBelowRule`); other providers take any secret as it is (Stripe keys by the whole `whsec_…` string).",
 });
 const shopDomain = z
   .string()

@@ -31,13 +31,15 @@ export function sourceSecretProblem(provider: ProviderName, secret: string): str
 /**
  * Each of the `secrets` given to a `provider` source through the API it may not take, by its place
  * (`secrets.1`): its provider's rules for a secret given (givenSecretProblem, then secretProblem),
- * but none for one the source `held` already, kept by a rotation (`[new, old]`): it verifies as it
- * did, whatever rule came after it was stored (a short whsec_ key of the first release included).
+ * but none for one the source `held` already kept behind the current one by a rotation
+ * (`[new, old]`): it verifies as it did, whatever rule came after it was stored (a short whsec_ key
+ * of the first release included). The current one always meets the rules: a rotation moves to a
+ * secret that does, never back to one that does not.
  */
 export function sourceSecretIssues(provider: ProviderName, secrets: readonly string[], held: readonly string[] = []): Issue[] {
   const { givenSecretProblem } = providers[provider];
   return secrets.flatMap((secret, i) => {
-    if (held.includes(secret)) return [];
+    if (i > 0 && held.includes(secret)) return [];
     const message = givenSecretProblem?.(secret) ?? sourceSecretProblem(provider, secret);
     return message === null ? [] : [{ path: `secrets.${i}`, message }];
   });
