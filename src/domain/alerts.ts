@@ -26,7 +26,7 @@ export const isAlertType = oneOf(ALERT_TYPES);
 const WEBHOOK_SUBJECT_TYPES: ReadonlySet<string> = new Set<AlertType>(["webhook.failing", "webhook.disabled", "webhook.recovered", "delivery.dead_lettered"]);
 export const hasWebhookSubject = (type: string): boolean => WEBHOOK_SUBJECT_TYPES.has(type);
 /** The episodes a webhook's delete closes: a source's id may spell a webhook's uid, and its episode is not the webhook's. */
-export const WEBHOOK_EPISODE_TYPES: readonly EpisodeType[] = ["webhook.failing", "webhook.disabled", "delivery.dead_lettered"];
+export const WEBHOOK_EPISODE_TYPES: readonly EpisodeType[] = [...WEBHOOK_SUBJECT_TYPES].filter(isEpisodeType);
 
 export function isEpisodeType(v: unknown): v is EpisodeType {
   return isAlertType(v) && v !== "webhook.recovered";

@@ -117,7 +117,8 @@ export interface EventDbRow {
 }
 
 /** An event's row as EVENT_SELECT reads it (a batch's results come untyped). */
-const isEventRow = (r: Record<string, unknown>): r is Record<string, unknown> & EventDbRow => typeof r.dedupe_key === "string";
+const isEventRow = (r: Record<string, unknown>): r is Record<string, unknown> & EventDbRow =>
+  typeof r.seq === "number" && typeof r.id === "string" && typeof r.received_at === "number" && typeof r.dedupe_key === "string";
 
 /** An event's columns (events e) with its names, read through EVENT_JOINS. */
 export const EVENT_COLUMNS = `e.seq, ${apiIdSql("evt_", "e.id")} AS id, s.name AS source_id, t.name AS event_type,

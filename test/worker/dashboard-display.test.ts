@@ -100,6 +100,25 @@ describe("dashboard: the overview's charts without a mouse", () => {
       rows: [...m[2]!.matchAll(/<tr>([\s\S]*?)<\/tr>/g)].map((r) => [...r[1]!.matchAll(/<t[dh][^>]*>([\s\S]*?)<\/t[dh]>/g)].map((c) => c[1]!.replace(/<[^>]+>/g, "").trim())),
     }));
 
+  it("says a token whose attempts are not counted (a grant of very many webhooks) that they are not, not that there were none", async () => {
+    const uncounted = (n: number) => ({ start: new Date(at - n * STEP).toISOString(), events: 5, attempts: null, succeededAttempts: null });
+    const html = await overviewAt([uncounted(1), uncounted(0)], at + 60_000);
+    const [, attempts] = chartTables(html);
+    expect(attempts!.rows.slice(1).map(([, said]) => said)).toEqual(["attempts not counted for this token", "attempts not counted for this token"]);
+    expect(html).toContain("No bar: attempts not counted for this token.");
+    expect(html).not.toContain("no attempts");
+  });
+
+  it("colours a share red only when it reads under 90%: one shown as 90% is not", async () => {
+    const share = (n: number, attempts: number, succeededAttempts: number) => ({ start: new Date(at - n * STEP).toISOString(), events: 1, attempts, succeededAttempts });
+    const html = await overviewAt([share(1, 10_000, 8_996), share(0, 10_000, 8_994)], at + 60_000);
+    const bars = [...html.matchAll(/<rect ([^>]*)><title>([^<]*of attempts succeeded)<\/title>/g)].map((m) => [m[2], m[1]!.includes('class="low"')]);
+    expect(bars).toEqual([
+      ["90% of attempts succeeded", false],
+      ["89.9% of attempts succeeded", true],
+    ]);
+  });
+
   it("says each chart's values and notes in a table after it, as its bars' titles do, and the attempts' share in percent", async () => {
     const html = await overviewAt(
       [
