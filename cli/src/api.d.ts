@@ -1232,7 +1232,7 @@ export interface components {
             organizationUid: string | null;
             /** @description Whether its events teach which organization a location belongs to (what organization-limited tokens may subscribe to by location): sources of the configuration or made by the admin with no owner (`organizationUid` null: a pinned source teaches nothing, its events' locations kept only where known to be its owner's), while they verify signatures (`verification: "none"` teaches nothing: anyone may post to it). Only the admin may change how such a source is verified (secrets, verification, hmac, shopDomain, toleranceSeconds), disable or enable it, or delete it. */
             teachesLocations: boolean;
-            /** @description Whether it verifies signatures and one of its secrets breaks its provider's rule (a `standard-webhooks` `whsec_` secret that is not base64 of at least 24 bytes): stored before the rule, it is still verified as it was if its key holds at least 16 bytes, and verifies nothing if shorter; rotate it (`PATCH` with `{"secrets":["new","old"]}`, then `{"secrets":["new"]}` once the sender signs with the new one). */
+            /** @description Whether it verifies signatures and one of its secrets breaks its provider's rule (a `standard-webhooks` `whsec_` secret that is not base64 of at least 24 bytes): stored before the rule (or configured), it is still verified as it was if its key holds at least 16 bytes, and verifies nothing if shorter; rotate it (`PATCH` with `{"secrets":["new","old"]}`, then `{"secrets":["new"]}` once the sender signs with the new one). */
             secretBelowRule: boolean;
             /**
              * Format: date-time

@@ -3,7 +3,7 @@ import { settings } from "../domain/settings";
 import type { ProviderName, Source } from "../domain/types";
 import type { Env } from "../env";
 import { getSource } from "../store/sources";
-import { sourceSecretProblem } from "./providers";
+import { heldSecretProblem, sourceSecretProblem } from "./providers";
 
 /** How long a warm isolate trusts what it read about a source (found or not). */
 const SOURCE_CACHE_TTL_MS = 15_000;
@@ -50,18 +50,16 @@ function parseConfigSources(env: Env): Source[] {
   for (const c of CONFIG_SOURCES) {
     const value = env[c.secret];
     const given = typeof value === "string" ? value.split(/\s+/).filter(Boolean) : [];
-    // A secret its provider refuses (a weak whsec_ key of Standard Webhooks, never read as UTF-8
-    // instead) is left out, and said so without showing it; the API's rule, the provider's.
-    const problems = given.map((secret) => sourceSecretProblem(c.provider, secret));
-    const secrets = given.filter((_, i) => problems[i] === null);
-    if (secrets.length < given.length) {
-      console.error("configuration secret ignored", {
-        source: c.id,
-        variable: c.secret,
-        ignored: given.length - secrets.length,
-        reason: problems.find((p) => p !== null),
-      });
-    }
+    // A secret that breaks its provider's rule (a short whsec_ key of Standard Webhooks) is kept
+    // while it verifies as it did, as one a source stored before the rule is: the first release
+    // took it, and dropping it would refuse its sender's every event. One that verifies nothing is
+    // left out. Each is said without showing it.
+    const dead = given.map((secret) => heldSecretProblem(c.provider, secret));
+    const secrets = given.filter((_, i) => dead[i] === null);
+    const ignored = dead.filter((p) => p !== null);
+    const below = secrets.map((secret) => sourceSecretProblem(c.provider, secret)).filter((p) => p !== null);
+    if (ignored.length > 0) console.error("configuration secret ignored", { source: c.id, variable: c.secret, ignored: ignored.length, reason: ignored[0] });
+    if (below.length > 0) console.warn("configuration secret below the rule kept: rotate it", { source: c.id, variable: c.secret, kept: below.length, reason: below[0] });
     if (secrets.length === 0) continue;
     out.push(declaredSource(c, secrets, tolerance));
   }

@@ -55,10 +55,20 @@ function unknownKeyBytes(secret: string): number {
   return base64ToBytes(secret.slice(WHSEC.length))?.byteLength ?? utf8(secret.slice(WHSEC.length)).byteLength;
 }
 
-// Verifying: as signing, but a secret that breaks the rule and is too short to hold gives no key.
+/**
+ * Why a secret that breaks `secretProblem`'s rule (stored before it, or configured) verifies
+ * nothing, or null when it verifies as it did: its key is too short to hold.
+ */
+export function heldSecretProblem(secret: string): string | null {
+  const problem = secretProblem(secret);
+  if (problem === null || unknownKeyBytes(secret) >= MIN_HELD_KEY_BYTES) return null;
+  return `${problem}, and one under ${MIN_HELD_KEY_BYTES} bytes verifies nothing`;
+}
+
+// Verifying: as signing, but a secret too short to hold gives no key.
 const verificationKey: KeyDerivation = {
   name: "whsec",
-  bytes: (secret) => (secretProblem(secret) && unknownKeyBytes(secret) < MIN_HELD_KEY_BYTES ? null : signingKey.bytes(secret)),
+  bytes: (secret) => (heldSecretProblem(secret) ? null : signingKey.bytes(secret)),
 };
 
 /**

@@ -1129,7 +1129,7 @@ describe("dashboard: a source's secret", () => {
       const html = await (await get("/dashboard/sources?limit=100", c)).text();
       return text(html.slice(html.indexOf(`${id}</`), html.indexOf("</tr>", html.indexOf(`${id}</`))));
     };
-    const warning = "a secret stored before its provider's rule";
+    const warning = "a secret below its provider's rule";
     expect(await row()).toContain(warning);
     const strong = `whsec_${btoa("a key of thirty-two bytes, fine.")}`;
     const rotated = await form(`/dashboard/sources/${id}/rotate`, c, { secret: strong, previous: short });

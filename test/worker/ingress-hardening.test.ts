@@ -18,7 +18,7 @@ import { podium } from "../../src/schemes/podium";
 import { shopify } from "../../src/schemes/shopify";
 import { stripe } from "../../src/schemes/stripe";
 import { d1Double } from "./d1-double";
-import { call, clientAddress, createSource, failUntilLimited, ingestMessage, podiumBody, podiumHeaders, recordingQueue, testEnv, type Answered, type RecordingQueue } from "./helpers";
+import { ADMIN, call, clientAddress, createSource, failUntilLimited, ingestMessage, podiumBody, podiumHeaders, recordingQueue, testEnv, type Answered, type RecordingQueue } from "./helpers";
 import { pipeline, received, uniqueKey, webhookSetup } from "./pipeline";
 import { eventsOfSource } from "./rows";
 
@@ -380,6 +380,25 @@ describe("weak whsec_ keys are refused", () => {
 
     const { env: onlyShort } = testEnv({ STANDARD_WEBHOOKS_SECRET: "whsec_Kg==" });
     expect(configSources(onlyShort).find((s) => s.id === "standard-webhooks")).toBeUndefined();
+  });
+
+  it("keeps one of 16 to 23 bytes the first release took (its sender's events would all be refused), with a warning and the view's flag", async () => {
+    const logged: string[] = [];
+    for (const level of ["error", "warn", "log"] as const) {
+      vi.spyOn(console, level).mockImplementation((...args: unknown[]) => void logged.push(JSON.stringify(args)));
+    }
+    const sixteen = `whsec_${bytesToBase64(crypto.getRandomValues(new Uint8Array(16)))}`;
+    const { env: configured } = testEnv({ STANDARD_WEBHOOKS_SECRET: sixteen });
+    expect(configSources(configured).find((s) => s.id === "standard-webhooks")?.secrets).toEqual([sixteen]);
+    expect(logged.join("\n")).toMatch(/configuration secret below the rule kept: rotate it/);
+    expect(logged.join("\n")).not.toContain(sixteen.slice("whsec_".length));
+
+    const body = JSON.stringify({ type: "a.b", data: {} });
+    const at = new Date();
+    const headers = { "webhook-id": "m-16", "webhook-timestamp": String(Math.floor(at.getTime() / 1000)), "webhook-signature": new Webhook(sixteen).sign("m-16", at, body) };
+    expect((await send("/webhooks/standard-webhooks", body, headers, configured)).status).toBe(202);
+    const view = await call(new Request("https://edgehook.test/v1/sources/standard-webhooks", { headers: ADMIN }), configured);
+    expect([view.status, await view.json()]).toEqual([200, expect.objectContaining({ readOnly: true, secretBelowRule: true })]);
   });
 });
 

@@ -85,7 +85,7 @@ export const SourceSchema = z
     }),
     secretBelowRule: z.boolean().openapi({
       description:
-        "Whether it verifies signatures and one of its secrets breaks its provider's rule (a `standard-webhooks` `whsec_` secret that is not base64 of at least 24 bytes): stored before the rule, it is still verified as it was if its key holds at least 16 bytes, and verifies nothing if shorter; rotate it (`PATCH` with `{\"secrets\":[\"new\",\"old\"]}`, then `{\"secrets\":[\"new\"]}` once the sender signs with the new one).",
+        "Whether it verifies signatures and one of its secrets breaks its provider's rule (a `standard-webhooks` `whsec_` secret that is not base64 of at least 24 bytes): stored before the rule (or configured), it is still verified as it was if its key holds at least 16 bytes, and verifies nothing if shorter; rotate it (`PATCH` with `{\"secrets\":[\"new\",\"old\"]}`, then `{\"secrets\":[\"new\"]}` once the sender signs with the new one).",
     }),
     createdAt: time.nullable().openapi({ description: "null for a source declared by configuration (readOnly): it has no row of its own." }),
     updatedAt: time.nullable().openapi({ description: "null for a source declared by configuration (readOnly)." }),

@@ -143,7 +143,8 @@ export function SourceList(props: {
                   {s.secretBelowRule && (
                     <>
                       <br />
-                      <b>a secret stored before its provider's rule</b> — replace it (keep it beside the new one until the sender signs with that)
+                      <b>a secret below its provider's rule</b> — replace it (keep it beside the new one until the sender signs with that
+                      {s.readOnly ? ": in its Worker secret, new first" : ""})
                     </>
                   )}
                 </td>

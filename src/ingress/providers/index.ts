@@ -28,6 +28,11 @@ export function sourceSecretProblem(provider: ProviderName, secret: string): str
   return providers[provider].secretProblem?.(secret) ?? null;
 }
 
+/** Why a `provider` source's secret that breaks its rule verifies nothing, or null (see Provider.heldSecretProblem). */
+export function heldSecretProblem(provider: ProviderName, secret: string): string | null {
+  return providers[provider].heldSecretProblem?.(secret) ?? null;
+}
+
 /**
  * Each of the `secrets` given to a `provider` source through the API it may not take, by its place
  * (`secrets.1`): its provider's rules for a secret given (givenSecretProblem, then secretProblem),

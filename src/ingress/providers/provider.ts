@@ -35,6 +35,11 @@ export interface Provider {
    * webhook's receivers do. Configuration's need only secretProblem's; secrets already held, neither.
    */
   givenSecretProblem?(secret: string): string | null;
+  /**
+   * Why a secret that breaks secretProblem's rule verifies nothing, or null when it still verifies
+   * as it did (one stored before the rule, or configured): Standard Webhooks' shorter than 16 bytes.
+   */
+  heldSecretProblem?(secret: string): string | null;
 }
 
 /** Throws an AppError (401) unless the request is signed by one of the source's secrets (and passes the provider's pin). */

@@ -1,4 +1,4 @@
-import { secretProblem, signingSecretProblem, standardWebhooks as scheme } from "../../schemes/standard-webhooks";
+import { heldSecretProblem, secretProblem, signingSecretProblem, standardWebhooks as scheme } from "../../schemes/standard-webhooks";
 import { header as asSent } from "../../schemes/scheme";
 import { dedupeKeyOr, jsonObject, stringAt, type Provider } from "./provider";
 
@@ -10,11 +10,13 @@ export const standardWebhooks: Provider = {
 
   scheme: () => scheme,
 
-  // Its key is the base64 after `whsec_`: a weak or undecodable one is refused when given or
-  // configured; one a source stored before the rule still verifies as it did (the scheme's key).
+  // Its key is the base64 after `whsec_`: a weak or undecodable one is refused when given; one a
+  // source stored before the rule, or configuration declares, still verifies as it did while it
+  // holds 16 bytes (the scheme's key).
   secretProblem,
   // One given through the API is base64 as a webhook's is, in the same words: its sender decodes it so.
   givenSecretProblem: signingSecretProblem,
+  heldSecretProblem,
 
   async facts(req, body) {
     const event = jsonObject(body, "Standard Webhooks");
