@@ -177,6 +177,12 @@ export function canonicalUrl(raw) {
   }
 }
 
+/** An http(s) URL in canonical spelling (canonicalUrl), or null: the only URLs the CLI sends to. @param {string} raw */
+function httpUrl(raw) {
+  const url = canonicalUrl(raw);
+  return url !== null && /^https?:$/.test(new URL(url).protocol) ? url : null;
+}
+
 /**
  * An API base URL as given by the user, canonical; a usage error when it is not an http(s) URL,
  * which says where it came from (an environment variable is easy to forget) and, for a host and
@@ -204,13 +210,18 @@ const kindOf = (v) => (v === null ? "null" : Array.isArray(v) ? "an array" : typ
  * of the type it writes (others, a later version's, are left alone). Never a value: tokens.
  * @param {Record<string, unknown>} file
  */
-function settingsProblem(file) {
+function settingsProblem(file, replacingUrl = false) {
   for (const k of ["url", "token"]) if (k in file && typeof file[k] !== "string") return `"${k}" is ${kindOf(file[k])}, not a string`;
+  // A URL saved there is not quoted: a token pasted in its place, or a password in it (user:pw@host).
+  if (typeof file.url === "string" && httpUrl(file.url) === null && !replacingUrl) {
+    return `"url" is not an http(s) URL (\`edgehook config --url …\` saves the right one)`;
+  }
   if ("tokens" in file) {
     if (!isObject(file.tokens)) return `"tokens" is ${kindOf(file.tokens)}, not an object of tokens by URL`;
-    for (const [k, v] of Object.entries(file.tokens)) {
-      if (canonicalUrl(k) === null) return `a key of "tokens" is not a URL (each token is saved by the URL it is sent to)`;
-      if (typeof v !== "string") return `the token saved for ${k} is ${kindOf(v)}, not a string`;
+    // An entry is named by its place, never its URL, which may hold a password (user:pw@host) or a token in its query.
+    for (const [i, [k, v]] of Object.entries(file.tokens).entries()) {
+      if (httpUrl(k) === null) return `a key of "tokens" is not an http(s) URL (each token is saved by the URL it is sent to)`;
+      if (typeof v !== "string") return `the token of "tokens" entry ${i + 1} is ${kindOf(v)}, not a string`;
     }
   }
   if ("unpaired" in file) {
@@ -226,25 +237,28 @@ function settingsProblem(file) {
  * that token is the URL's; one saved with no URL waits, unpaired, and is sent nowhere. A file whose
  * JSON is not of that shape is refused, as one that is not JSON is: used with defaults, its URL and
  * tokens would be silently left out.
- * @param {string} path @returns {Saved}
+ * @param {string} path
+ * @param {{ replacingUrl?: boolean }} [opts] the caller saves another URL: a saved string that is
+ *   no http(s) URL (the file edited by hand) is what it mends, read as no URL rather than refused
+ * @returns {Saved} its url, when there is one, an http(s) URL
  */
-export function readSaved(path) {
+export function readSaved(path, { replacingUrl = false } = {}) {
   const read = readJson(path);
   // readJson's null is also no file at all: that is no settings, not wrong ones.
   if (read === null && !existsSync(path)) return { url: undefined, tokens: {}, unpaired: [] };
-  const problem = isObject(read) ? settingsProblem(read) : `it is ${kindOf(read)}, not an object`;
+  const problem = isObject(read) ? settingsProblem(read, replacingUrl) : `it is ${kindOf(read)}, not an object`;
   if (problem !== null) throw new CliError(`${path} does not hold the CLI's settings: ${problem}; fix or delete it.`);
   const file = isObject(read) ? read : {};
-  const url = typeof file.url === "string" ? file.url : undefined;
+  const url = typeof file.url === "string" && httpUrl(file.url) !== null ? file.url : undefined;
   /** @type {Record<string, string>} */
   const tokens = {};
   for (const [k, v] of Object.entries(isObject(file.tokens) ? file.tokens : {})) {
-    const key = canonicalUrl(k);
+    const key = httpUrl(k);
     if (key !== null && typeof v === "string") tokens[key] = v;
   }
   const unpaired = (Array.isArray(file.unpaired) ? file.unpaired : []).filter(isUnpaired);
   if (typeof file.token === "string") {
-    const key = url === undefined ? null : canonicalUrl(url);
+    const key = url === undefined ? null : httpUrl(url);
     if (key === null) unpaired.push({ token: file.token });
     else tokens[key] ??= file.token;
   }
@@ -261,7 +275,7 @@ function writeSaved(path, saved) {
  * for other URLs stay theirs. @param {string} path @param {string} url @param {string} [token]
  */
 export function saveConnection(path, url, token) {
-  const saved = readSaved(path);
+  const saved = readSaved(path, { replacingUrl: true });
   // A token waiting unpaired (setup's, an earlier version's) is paired now: `config` no longer lists it as sent nowhere.
   const unpaired = saved.unpaired.filter((u) => u.token !== token);
   writeSaved(path, { url, tokens: { ...saved.tokens, ...(token !== undefined && { [url]: token }) }, unpaired });
@@ -281,7 +295,7 @@ export function saveUnpaired(path, entry) {
  */
 export function saveDeployed(path, deployed, project) {
   const url = apiUrl(deployed);
-  const saved = readSaved(path);
+  const saved = readSaved(path, { replacingUrl: true });
   const mine = saved.unpaired.find((u) => u.dir === project.dir && u.worker === project.worker);
   const tokens = mine ? { ...saved.tokens, [url]: mine.token } : saved.tokens;
   writeSaved(path, { url, tokens, unpaired: saved.unpaired.filter((u) => u !== mine) });

@@ -69,7 +69,9 @@ describe("the connection", () => {
   it("says where a URL that is none came from (a flag, EDGEHOOK_URL, the config file) and the scheme it lacks", () => {
     const config = join(dir, "config.json");
     writeFileSync(config, JSON.stringify({ url: "edge.example:443" }));
-    expect(() => connection({ config })).toThrow(`"edge.example:443" (the URL saved in ${config}) is not an http(s) URL: give https://edge.example:443 or http://edge.example:443`);
+    // One saved in the file is no usage error: the file is not the CLI's settings (exit 1), and its value is not quoted.
+    expect(() => connection({ config })).toThrow(`${config} does not hold the CLI's settings: "url" is not an http(s) URL`);
+    writeFileSync(config, "{}");
     process.env.EDGEHOOK_URL = "127.0.0.1:8734";
     expect(() => connection({ config })).toThrow('"127.0.0.1:8734" (EDGEHOOK_URL) is not a URL: give https://127.0.0.1:8734 or http://127.0.0.1:8734');
     expect(() => connection({ config, url: "localhost:8734" })).toThrow('"localhost:8734" (--url) is not an http(s) URL: give https://localhost:8734 or http://localhost:8734');

@@ -176,23 +176,34 @@ describe("a config file of JSON that is not the CLI's settings", () => {
     const h = cliHome();
     const token = "ehk_SAVEDTOKENVALUE1234567890abcdef";
     const a = await api();
-    for (const [value, wrong] of [
+    // A saved URL may hold a password or a token (in its userinfo, path or query), or be a token pasted in its place.
+    const secretUrl = "http://user:SECRETPW@127.0.0.1:8807/SECRETPATH?key=SECRETQUERY";
+    const wrongShapes = [
       [[], "it is an array, not an object"],
       [null, "it is null, not an object"],
       [`${token}`, "it is a string, not an object"],
-      [{ url: 5 }, '"url" is a number, not a string'],
+      [{ url: 5555 }, '"url" is a number, not a string'],
+      [{ url: "SECRET-TOKEN-IN-URL" }, '"url" is not an http(s) URL (`edgehook config --url …` saves the right one)'],
+      [{ url: "ftp://user:SECRETPW@a.example", tokens: { [a.url]: token } }, '"url" is not an http(s) URL (`edgehook config --url …` saves the right one)'],
       [{ url: a.url, token: 1234567890 }, '"token" is a number, not a string'],
       [{ url: a.url, tokens: [token] }, '"tokens" is an array, not an object of tokens by URL'],
-      [{ url: a.url, tokens: { [a.url]: 1234567890 } }, `the token saved for ${a.url} is a number, not a string`],
-      [{ url: a.url, tokens: { [token]: token } }, 'a key of "tokens" is not a URL (each token is saved by the URL it is sent to)'],
+      [{ url: a.url, tokens: { [a.url]: 1234567890 } }, 'the token of "tokens" entry 1 is a number, not a string'],
+      [{ url: a.url, tokens: { [a.url]: token, [secretUrl]: 8807 } }, 'the token of "tokens" entry 2 is a number, not a string'],
+      [{ url: a.url, tokens: { [token]: token } }, 'a key of "tokens" is not an http(s) URL (each token is saved by the URL it is sent to)'],
+      [{ url: a.url, tokens: { "ftp://user:SECRETPW@a.example": token } }, 'a key of "tokens" is not an http(s) URL (each token is saved by the URL it is sent to)'],
       [{ url: a.url, unpaired: { token } }, '"unpaired" is an object, not an array'],
-      [{ url: a.url, unpaired: [{ token, dir: "/p", worker: "w" }, { token: 5 }] }, '"unpaired" entry 2 is not a saved token (an object with a string "token", and "dir" and "worker" strings if any)'],
-    ] as const) {
+      [{ url: a.url, unpaired: [{ token, dir: "/SECRETDIR", worker: "SECRETWORKER" }, { token: 5555 }] }, '"unpaired" entry 2 is not a saved token (an object with a string "token", and "dir" and "worker" strings if any)'],
+    ] as const;
+    for (const [value, wrong] of wrongShapes) {
       writeFileSync(h.config, JSON.stringify(value));
       for (const args of [["config"], ["events", "list", "--token", "t", "--url", a.url]]) {
         const r = await h.edgehook([...args]);
-        expect(r.code, `${JSON.stringify(value)}: ${args.join(" ")}`).toBe(1);
-        expect(r.stderr, JSON.stringify(value)).toBe(`error ${h.config} does not hold the CLI's settings: ${wrong}; fix or delete it.\n`);
+        const at = `${JSON.stringify(value)}: ${args.join(" ")}`;
+        expect(r.code, at).toBe(1);
+        expect(r.stderr, at).toBe(`error ${h.config} does not hold the CLI's settings: ${wrong}; fix or delete it.\n`);
+        // No value of the file's, its keys under "tokens" included (the file's own path aside, named as it should be).
+        const said = (r.stdout + r.stderr).replaceAll(h.config, "");
+        for (const secret of ["SECRET", token, "1234567890", "5555", "8807", "ftp:"]) expect(said, `${at}: ${secret}`).not.toContain(secret);
       }
     }
     expect(a.seen).toEqual([]);

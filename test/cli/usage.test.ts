@@ -288,10 +288,12 @@ describe("usage errors", () => {
 
   it("config mends a saved URL that is not one, and says where a bad one comes from", async () => {
     const h = cliHome();
-    writeFileSync(h.config, JSON.stringify({ url: "garbage" }));
+    writeFileSync(h.config, JSON.stringify({ url: "garbage", token: "saved-token" }));
+    // A file not of the CLI's settings (exit 1), said by its member: the value may be a token pasted there.
     const shown = await h.edgehook(["config"]);
-    expect(shown.code).toBe(2);
-    expect(shown.stderr).toContain(`The URL saved in ${h.config} ("garbage")`);
+    expect(shown.code).toBe(1);
+    expect(shown.stderr).toBe(`error ${h.config} does not hold the CLI's settings: "url" is not an http(s) URL (\`edgehook config --url …\` saves the right one); fix or delete it.\n`);
+    expect((await h.edgehook(["config", "--token", "t"])).code).toBe(1);
     const mended = await h.edgehook(["config", "--url", "http://127.0.0.1:8931"]);
     expect(mended.code).toBe(0);
     expect(mended.stdout).toContain("url:   http://127.0.0.1:8931");

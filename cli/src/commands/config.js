@@ -3,8 +3,8 @@
 import { DEFAULT_URL, apiUrl, canonicalUrl, configFile, headerSafe, isLoopback, localToken, readSaved, saveConnection } from "../config.js";
 import { CliError } from "../errors.js";
 
-/** A URL read from the config file, or undefined when it is none. @param {string} raw */
-function savedUrl(raw) {
+/** EDGEHOOK_URL as the API URL it names, or undefined when it is none (its own usage error comes from the command run). @param {string} raw */
+function urlOrNone(raw) {
   try {
     return apiUrl(raw);
   } catch {
@@ -38,16 +38,14 @@ Against a local URL (loopback) with no token saved, commands send ADMIN_TOKEN of
     )
     .action((o) => {
       const path = configFile(o.config);
-      const before = readSaved(path);
       // A saved URL that is not one (the file edited by hand) is what --url mends: it does not stop it.
-      const beforeUrl = before.url === undefined ? undefined : savedUrl(before.url);
-      if (before.url !== undefined && beforeUrl === undefined && o.url === undefined) {
-        throw new CliError(`The URL saved in ${path} ("${before.url}") is not an http(s) URL: give the right one with --url.`, { exitCode: 2 });
-      }
+      // Without --url, readSaved refuses it (exit 1), naming the member, not the value.
+      const before = readSaved(path, { replacingUrl: o.url !== undefined });
+      const beforeUrl = before.url === undefined ? undefined : apiUrl(before.url);
       // The other commands would send to EDGEHOOK_URL: a token given for it, saved for the saved URL instead,
       // would be sent there (another API, or whatever listens on the local port) and not where meant.
       const envUrl = process.env.EDGEHOOK_URL;
-      if (o.token !== undefined && o.url === undefined && envUrl !== undefined && savedUrl(envUrl) !== (beforeUrl ?? DEFAULT_URL)) {
+      if (o.token !== undefined && o.url === undefined && envUrl !== undefined && urlOrNone(envUrl) !== (beforeUrl ?? DEFAULT_URL)) {
         throw new CliError(
           `EDGEHOOK_URL names ${envUrl}, but --token alone saves the token for ${beforeUrl ?? DEFAULT_URL} (the saved URL): give --url with the URL the token is for.`,
           { exitCode: 2 },
