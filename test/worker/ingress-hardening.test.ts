@@ -459,7 +459,12 @@ describe("a standard-webhooks source's short whsec_ secret stored by the first r
     // Not while it verifies nothing: its secret is then used by nothing.
     const unverified = await p.api("PATCH", `/v1/sources/${id}`, { verification: "none" });
     expect([unverified.status, unverified.json.secretBelowRule]).toEqual([200, false]);
-    expect((await p.api("PATCH", `/v1/sources/${id}`, { verification: "signature" })).json.secretBelowRule).toBe(true);
+    // Verifying again checks what it would verify with as a rotation does: a first secret below
+    // the rule is refused (give a new one before it), as a rotation back to it is.
+    const again = await p.api("PATCH", `/v1/sources/${id}`, { verification: "signature" });
+    expect([again.status, again.json.error?.message]).toEqual([400, expect.stringMatching(/^Invalid body: secrets\.0: a whsec_ secret must be base64 of at least 24 bytes/)]);
+    const rotated = await p.api("PATCH", `/v1/sources/${id}`, { verification: "signature", secrets: [goodWhsec(), SHORT] });
+    expect([rotated.status, rotated.json.verification, rotated.json.secretBelowRule]).toEqual([200, "signature", true]);
   });
 
   it("rotates keeping it beside a new one (both verify), then without it; a short one it does not hold is refused", async () => {

@@ -255,9 +255,13 @@ export const sources = router()
       ...Object.fromEntries(Object.entries(b).filter(([, v]) => v !== undefined)),
       updatedAt: nextVersion(current.updatedAt),
     };
-    // The secrets given are checked by the source's provider, but not one it holds, given again beside
+    // The secrets given are checked by the source's provider, but not one it holds, given again behind
     // a new one: a rotation keeps the old, which verifies as it did (stored before a rule, too).
-    const problems = [...sourceSecretIssues(current.provider, b.secrets ?? [], current.secrets), ...sourceProblems(next)];
+    // Verifying again without new ones checks those it holds as such a rotation: the first, which
+    // it would verify with, meets today's rule (a short one of the first release may verify nothing).
+    const verifiesAgain = current.verification === "none" && next.verification === "signature";
+    const secrets = b.secrets ?? (verifiesAgain ? current.secrets : []);
+    const problems = [...sourceSecretIssues(current.provider, secrets, current.secrets), ...sourceProblems(next)];
     if (problems.length > 0) throw invalidInput("body", problems);
     const view = (s: StoredSource) => sourceView(s, new URL(c.req.url).origin, settings(c.env).signatureToleranceSeconds);
     // A change to what it already is writes nothing (docs/api.md): moving the version would make another client's change 409.
