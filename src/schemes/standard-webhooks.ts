@@ -35,7 +35,7 @@ export function signingSecretProblem(secret: string): string | null {
 
 // A stored secret is keyed as it was when stored: a whsec_ secret by the base64 after the prefix at
 // any length, one that is not base64 (or any other) by its UTF-8 bytes. Only secrets stored before
-// `secretProblem`'s rule break it (the API and configuration refuse new ones): a webhook's
+// `secretProblem`'s rule, or configured, break it (the API refuses new ones): a webhook's
 // receivers, and a source's sender, keep seeing what they always did.
 const signingKey: KeyDerivation = {
   name: "whsec-signing",
@@ -43,7 +43,7 @@ const signingKey: KeyDerivation = {
 };
 
 /**
- * A source's secret stored before the rule with fewer unknown bytes than this verifies nothing:
+ * A source's secret below the rule (stored before it, or configured) with fewer unknown bytes than this verifies nothing:
  * the first release took `whsec_AA` (one byte), which a few dozen requests of 10 signatures each
  * would guess, letting anyone post as its sender. 16 bytes cannot be guessed.
  */
