@@ -23,16 +23,17 @@ export interface Provider {
   /** The provider's non-secret headers worth keeping with the event (lower case). */
   storedHeaders(source: Source): readonly string[];
   /**
-   * Why its sources may not take `secret` (given, or configured), or null when they may. Only a
+   * Why its sources may not be given `secret` through the API, or null when they may. Only a
    * scheme that reads a key out of the secret (Standard Webhooks' base64 after `whsec_`) has a rule;
    * the others key by the secret's UTF-8 bytes, so any secret the API takes (8 to 256 characters) is
-   * one. A secret a source stored before the rule still verifies; its view says so (secretBelowRule).
+   * one. A secret below it, stored before the rule or configured, still verifies unless
+   * heldSecretProblem says otherwise; the source's view says so (secretBelowRule).
    */
   secretProblem?(secret: string): string | null;
   /**
    * Why a secret may not be given to its sources through the API, when that is more than
    * secretProblem: Standard Webhooks' senders decode a `whsec_` key as standard base64 only, as a
-   * webhook's receivers do. Configuration's need only secretProblem's; secrets already held, neither.
+   * webhook's receivers do. Configuration's need only heldSecretProblem's; one already held, kept behind a new first one, none.
    */
   givenSecretProblem?(secret: string): string | null;
   /**
