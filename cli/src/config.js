@@ -190,12 +190,12 @@ function httpUrl(raw) {
  * @param {string} raw @param {string} [from] e.g. "EDGEHOOK_URL"
  */
 export function apiUrl(raw, from) {
-  const url = canonicalUrl(String(raw));
+  const url = httpUrl(String(raw));
+  if (url !== null) return url;
   const given = `"${raw}"${from ? ` (${from})` : ""}`;
   const fix = /^[\w.-]+:\d{1,5}(\/.*)?$/.test(String(raw)) ? `give https://${raw} or http://${raw}` : `give the API's base URL, e.g. ${DEFAULT_URL}`;
-  if (url === null) throw new CliError(`${given} is not a URL: ${fix}.`, { exitCode: 2 });
-  if (!/^https?:$/.test(new URL(url).protocol)) throw new CliError(`${given} is not an http(s) URL: ${fix}.`, { exitCode: 2 });
-  return url;
+  const what = canonicalUrl(String(raw)) === null ? "a URL" : "an http(s) URL";
+  throw new CliError(`${given} is not ${what}: ${fix}.`, { exitCode: 2 });
 }
 
 /** An unpaired entry as saveUnpaired writes it. @param {unknown} u @returns {u is Unpaired} */
