@@ -177,10 +177,26 @@ export function canonicalUrl(raw) {
   }
 }
 
+/** Why a URL is not one the CLI sends to, in words following it. */
+const URL_PROBLEMS = {
+  notUrl: "is not a URL",
+  notHttp: "is not an http(s) URL",
+  // fetch refuses such a URL, and the API takes a token.
+  credentials: "holds a user name or password, which is never sent",
+};
+
+/** What keeps a URL from being one the CLI sends to, or null. @param {string} raw @returns {keyof typeof URL_PROBLEMS | null} */
+function urlProblem(raw) {
+  const url = canonicalUrl(raw);
+  if (url === null) return "notUrl";
+  const { protocol, username, password } = new URL(url);
+  if (!/^https?:$/.test(protocol)) return "notHttp";
+  return username || password ? "credentials" : null;
+}
+
 /** An http(s) URL in canonical spelling (canonicalUrl), or null: the only URLs the CLI sends to. @param {string} raw */
 function httpUrl(raw) {
-  const url = canonicalUrl(raw);
-  return url !== null && /^https?:$/.test(new URL(url).protocol) ? url : null;
+  return urlProblem(raw) === null ? canonicalUrl(raw) : null;
 }
 
 /**
@@ -192,10 +208,13 @@ function httpUrl(raw) {
 export function apiUrl(raw, from) {
   const url = httpUrl(String(raw));
   if (url !== null) return url;
-  const given = `"${raw}"${from ? ` (${from})` : ""}`;
+  const problem = urlProblem(String(raw)) ?? "notUrl";
+  // Its password is not echoed (into a terminal, a CI log).
+  if (problem === "credentials") {
+    throw new CliError(`the URL${from ? ` (${from})` : ""} ${URL_PROBLEMS.credentials}: give the API's base URL alone, and its token with --token or EDGEHOOK_TOKEN.`, { exitCode: 2 });
+  }
   const fix = /^[\w.-]+:\d{1,5}(\/.*)?$/.test(String(raw)) ? `give https://${raw} or http://${raw}` : `give the API's base URL, e.g. ${DEFAULT_URL}`;
-  const what = canonicalUrl(String(raw)) === null ? "a URL" : "an http(s) URL";
-  throw new CliError(`${given} is not ${what}: ${fix}.`, { exitCode: 2 });
+  throw new CliError(`"${raw}"${from ? ` (${from})` : ""} ${URL_PROBLEMS[problem]}: ${fix}.`, { exitCode: 2 });
 }
 
 /** An unpaired entry as saveUnpaired writes it. @param {unknown} u @returns {u is Unpaired} */
@@ -213,14 +232,15 @@ const kindOf = (v) => (v === null ? "null" : Array.isArray(v) ? "an array" : typ
 function settingsProblem(file, replacingUrl = false) {
   for (const k of ["url", "token"]) if (k in file && typeof file[k] !== "string") return `"${k}" is ${kindOf(file[k])}, not a string`;
   // A URL saved there is not quoted: a token pasted in its place, or a password in it (user:pw@host).
-  if (typeof file.url === "string" && httpUrl(file.url) === null && !replacingUrl) {
-    return `"url" is not an http(s) URL (\`edgehook config --url …\` saves the right one)`;
-  }
+  const urlWrong = typeof file.url === "string" && !replacingUrl ? urlProblem(file.url) : null;
+  if (urlWrong !== null) return `"url" ${URL_PROBLEMS[urlWrong === "credentials" ? urlWrong : "notHttp"]} (\`edgehook config --url …\` saves the right one)`;
   if ("tokens" in file) {
     if (!isObject(file.tokens)) return `"tokens" is ${kindOf(file.tokens)}, not an object of tokens by URL`;
     // An entry is named by its place, never its URL, which may hold a password (user:pw@host) or a token in its query.
     for (const [i, [k, v]] of Object.entries(file.tokens).entries()) {
-      if (httpUrl(k) === null) return `a key of "tokens" is not an http(s) URL (each token is saved by the URL it is sent to)`;
+      const keyWrong = urlProblem(k);
+      if (keyWrong === "credentials") return `a key of "tokens" ${URL_PROBLEMS.credentials}: delete that entry`;
+      if (keyWrong !== null) return `a key of "tokens" is not an http(s) URL (each token is saved by the URL it is sent to)`;
       if (typeof v !== "string") return `the token of "tokens" entry ${i + 1} is ${kindOf(v)}, not a string`;
     }
   }

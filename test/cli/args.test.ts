@@ -76,4 +76,21 @@ describe("the connection", () => {
     expect(() => connection({ config })).toThrow('"127.0.0.1:8734" (EDGEHOOK_URL) is not a URL: give https://127.0.0.1:8734 or http://127.0.0.1:8734');
     expect(() => connection({ config, url: "localhost:8734" })).toThrow('"localhost:8734" (--url) is not an http(s) URL: give https://localhost:8734 or http://localhost:8734');
   });
+
+  it("refuses a URL with a user name or password, which fetch would refuse, without echoing it", () => {
+    const config = join(dir, "config.json");
+    writeFileSync(config, "{}");
+    for (const [flags, from] of [[{ url: "https://user:SECRETPW@edge.example" }, "--url"], [{}, "EDGEHOOK_URL"]] as const) {
+      process.env.EDGEHOOK_URL = "https://:SECRETPW@edge.example";
+      let said = "";
+      try {
+        connection({ config, ...flags });
+      } catch (e) {
+        said = String(e);
+        expect(e).toMatchObject({ exitCode: 2 });
+      }
+      expect(said).toContain(`the URL (${from}) holds a user name or password, which is never sent: give the API's base URL alone, and its token with --token or EDGEHOOK_TOKEN.`);
+      expect(said).not.toContain("SECRETPW");
+    }
+  });
 });

@@ -177,7 +177,8 @@ describe("a config file of JSON that is not the CLI's settings", () => {
     const token = "ehk_SAVEDTOKENVALUE1234567890abcdef";
     const a = await api();
     // A saved URL may hold a password or a token (in its userinfo, path or query), or be a token pasted in its place.
-    const secretUrl = "http://user:SECRETPW@127.0.0.1:8807/SECRETPATH?key=SECRETQUERY";
+    const secretUrl = "http://127.0.0.1:8807/SECRETPATH?key=SECRETQUERY";
+    const passwordUrl = "http://user:SECRETPW@127.0.0.1:8807/";
     const wrongShapes = [
       [[], "it is an array, not an object"],
       [null, "it is null, not an object"],
@@ -185,6 +186,8 @@ describe("a config file of JSON that is not the CLI's settings", () => {
       [{ url: 5555 }, '"url" is a number, not a string'],
       [{ url: "SECRET-TOKEN-IN-URL" }, '"url" is not an http(s) URL (`edgehook config --url …` saves the right one)'],
       [{ url: "ftp://user:SECRETPW@a.example", tokens: { [a.url]: token } }, '"url" is not an http(s) URL (`edgehook config --url …` saves the right one)'],
+      [{ url: passwordUrl, tokens: { [a.url]: token } }, '"url" holds a user name or password, which is never sent (`edgehook config --url …` saves the right one)'],
+      [{ url: a.url, tokens: { [passwordUrl]: token } }, 'a key of "tokens" holds a user name or password, which is never sent: delete that entry'],
       [{ url: a.url, token: 1234567890 }, '"token" is a number, not a string'],
       [{ url: a.url, tokens: [token] }, '"tokens" is an array, not an object of tokens by URL'],
       [{ url: a.url, tokens: { [a.url]: 1234567890 } }, 'the token of "tokens" entry 1 is a number, not a string'],
