@@ -414,7 +414,10 @@ describe("webhook health, auto-disable and alerts", () => {
     expect(await as(p, replayer.token, "POST", `/v1/events/${alert!.id}/replay`, { webhookUid: slackEndpoint.uid })).toMatchObject({ status: 404 });
     // Nor is an endpoint subscribed to other alerts, nor an ordinary webhook.
     const other = await endpoint(p, `${key}-other`, { alertTypes: ["webhook.recovered"] });
-    expect(await p.api("POST", `/v1/events/${alert!.id}/replay`, { webhookUid: other.uid })).toMatchObject({ status: 409, json: { error: { details: { reason: "not_subscribed" } } } });
+    expect(await p.api("POST", `/v1/events/${alert!.id}/replay`, { webhookUid: other.uid })).toMatchObject({
+      status: 409,
+      json: { error: { message: `The notification endpoint "${other.uid}" is not subscribed to this alert (its alertTypes).`, details: { reason: "not_subscribed" } } },
+    });
     expect(await p.api("POST", `/v1/events/${alert!.id}/replay`, { webhookUid: everything.uid })).toMatchObject({ status: 409, json: { error: { details: { reason: "not_subscribed" } } } });
     expect((await received(`${key}-all`)).every((r) => r.headers["edgehook-event-type"] === "message.received")).toBe(true);
   });

@@ -83,7 +83,8 @@ export const replay = router()
     if (named !== undefined && targets.length === 0) {
       const uid = named.uid.slice(0, 80);
       if (!matches(named, event)) {
-        throw new AppError("conflict", `The webhook "${uid}" is not subscribed to this event (its types, organization or location, or sources).`, {
+        const what = named.kind === "notification" ? `notification endpoint "${uid}" is not subscribed to this alert (its alertTypes)` : `webhook "${uid}" is not subscribed to this event (its types, organization or location, or sources)`;
+        throw new AppError("conflict", `The ${what}.`, {
           reason: "not_subscribed",
         });
       }
