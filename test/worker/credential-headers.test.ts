@@ -245,6 +245,12 @@ describe("credential headers are write-only", () => {
       expect(refused.json.error.code).toBe("invalid_request");
       expect(refused.json.error.details.issues.map((i: { path: string }) => i.path).sort()).toEqual(["transformHeaders.authorization", "transformHeaders.x-api-key"]);
     }
+    // A URL that is none is refused as such, before what it would receive.
+    for (const url of ["", "not a url"]) {
+      const none = await as(p, writer.token, "PATCH", `/v1/webhooks/${webhook.uid}`, { url });
+      expect(none.status).toBe(400);
+      expect(none.json.error.details.issues.map((i: { path: string }) => i.path)).toEqual(["url"]);
+    }
     const put = await p.api("PUT", `/v1/webhooks/${webhook.uid}`, { url: elsewhere, eventTypes: ["*"], transformHeaders: SHOWN });
     expect(put.status).toBe(400);
     expect((await getWebhook(p.env.DB, webhook.uid))?.url).toBe(webhook.url);

@@ -196,10 +196,10 @@ async function change(
   // organization, as one it made: following its location into another organization, it would
   // carry events the token cannot read to the URL the token gave it.
   const next = { ...changed, grantOrganizationUid: changed.grantOrganizationUid ?? grantOrganizationOf(p, changed, locations) };
+  // As typed: the stored form percent-encodes what the typed check looks for. A URL that is none is said first, not what it would receive.
+  if (changes.url !== undefined && next.url !== current.url) checkUrl(changes.url, settings(c.env).allowPrivateDestinations, new URL(c.req.url).origin);
   assertCredentialsStay(current, next, givenHeaders ?? undefined);
   const warnings = await mayHave(c.env, p, next, locations, current);
-  // As typed: the stored form percent-encodes what the typed check looks for.
-  if (changes.url !== undefined && next.url !== current.url) checkUrl(changes.url, settings(c.env).allowPrivateDestinations, new URL(c.req.url).origin);
   const written = await saveWithinFilterBound(c.env.DB, next, current, accessOf(p), () => changeWebhook(c.env, current, next));
   assertSaved(written, "webhook", next.uid, pinned !== undefined);
   const saved = written === "unchanged" ? current : next;
