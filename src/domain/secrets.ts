@@ -1,5 +1,6 @@
 import { bytesToBase64 } from "./crypto";
 import { loopbackHost } from "./destination";
+import { hiddenCharacterProblem, paddedProblem } from "./legible";
 
 /** A new signing secret in the Standard Webhooks form: `whsec_` + base64 of 32 random bytes. */
 export function newWebhookSecret(): string {
@@ -23,6 +24,16 @@ export const EXAMPLE_SOURCE_SECRETS: readonly string[] = ["dev-podium-secret", "
 export function secretsAtHost(secrets: string[], hostname: () => string): string[] {
   if (!secrets.some(isExampleSecret) || loopbackHost(hostname())) return secrets;
   return secrets.filter((s) => !isExampleSecret(s));
+}
+
+/**
+ * Why a secret given anew is not what was meant, or null (never its value): white space or an
+ * invisible character at either end (pasted with a trailing space or newline, a source's never
+ * verified a request), or a control or bidirectional formatting character anywhere (printed once
+ * when made, it would not copy as stored). Secrets held from before are not given anew.
+ */
+export function pastedSecretProblem(secret: string): string | null {
+  return hiddenCharacterProblem(secret) ?? paddedProblem(secret);
 }
 
 /** Whether `secret` is one of the published examples (EXAMPLE_SOURCE_SECRETS). */

@@ -87,6 +87,24 @@ describe("/v1/webhooks", () => {
     expect((await send()).status).toBe(202);
   });
 
+  it("refuses a secret pasted with white space at an end or holding a control or bidirectional character, without its value; one held from before stays behind a new one", async () => {
+    const p = pipeline();
+    const pasted = [" SEKRITabcdefgh", "SEKRITabcdefgh\n", "SEKRIT\u0001abcdefgh", "SEKRITab\u202ecdefgh", "\u200bSEKRITabcdefgh"];
+    for (const secret of pasted) {
+      const webhook = await p.api("POST", "/v1/webhooks", { ...base(), secret });
+      expect(webhook.status, JSON.stringify(secret)).toBe(400);
+      expect(webhook.json.error.details.issues.map((i: { path: string }) => i.path)).toEqual(["secret"]);
+      const source = await p.api("POST", "/v1/sources", { name: "pasted", provider: "stripe", secrets: [secret] });
+      expect(source.status, JSON.stringify(secret)).toBe(400);
+      expect(source.json.error.details.issues.map((i: { path: string }) => i.path)).toEqual(["secrets.0"]);
+      expect(JSON.stringify([webhook.json, source.json])).not.toContain("SEKRIT");
+    }
+    // A source holding one from before (stored before the rule) keeps it behind a new first one.
+    const held = await createSource({ provider: "stripe", secrets: [" SEKRITabcdefgh"] });
+    expect((await p.api("PATCH", `/v1/sources/${held}`, { secrets: ["a-new-secret-1234", " SEKRITabcdefgh"] })).status).toBe(200);
+    expect((await p.api("PATCH", `/v1/sources/${held}`, { secrets: [" SEKRITabcdefgh"] })).status).toBe(400);
+  });
+
   it("answers 415 unsupported_media_type to a body not sent as JSON (curl -d sends a form), 400 to JSON that does not parse; nothing changes", async () => {
     const p = pipeline();
     const made = await p.createWebhook(base());

@@ -9,6 +9,7 @@ import { ERROR_CODES } from "../../domain/errors";
 import { blankNameProblem, hiddenCharacterProblem, paddedProblem } from "../../domain/legible";
 import { notAParameter } from "../../http/unknown-param";
 import { signingSecretProblem } from "../../schemes/standard-webhooks";
+import { pastedSecretProblem } from "../../domain/secrets";
 import { issueWords } from "../issue-words";
 import { iso, msAtOrAfter, subMs } from "../../domain/time";
 
@@ -137,9 +138,9 @@ export const distinct = <T extends z.ZodType<string>>(list: z.ZodArray<T>, said 
     .openapi({ uniqueItems: true });
 /** A secret of 8 to 256 characters. */
 export const anySecret = z.string().min(8).max(256);
-/** A secret Edgehook signs with, which receivers' Standard Webhooks libraries must decode: a `whsec_` one carries a key long enough not to be guessed. */
+/** A secret Edgehook signs with (as pasted: pastedSecretProblem), which receivers' Standard Webhooks libraries must decode: a `whsec_` one carries a key long enough not to be guessed. */
 export const webhookSecret = anySecret.superRefine((s, ctx) => {
-  const found = signingSecretProblem(s);
+  const found = pastedSecretProblem(s) ?? signingSecretProblem(s);
   if (found) ctx.addIssue({ code: "custom", message: found });
 });
 

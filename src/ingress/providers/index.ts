@@ -1,4 +1,5 @@
 import type { Issue } from "../../domain/errors";
+import { pastedSecretProblem } from "../../domain/secrets";
 import type { ProviderName } from "../../domain/types";
 import { github } from "./github";
 import { hmac } from "./hmac";
@@ -45,7 +46,7 @@ export function sourceSecretIssues(provider: ProviderName, secrets: readonly str
   const { givenSecretProblem } = providers[provider];
   return secrets.flatMap((secret, i) => {
     if (i > 0 && held.includes(secret)) return [];
-    const message = givenSecretProblem?.(secret) ?? sourceSecretProblem(provider, secret);
+    const message = pastedSecretProblem(secret) ?? givenSecretProblem?.(secret) ?? sourceSecretProblem(provider, secret);
     return message === null ? [] : [{ path: `secrets.${i}`, message }];
   });
 }
