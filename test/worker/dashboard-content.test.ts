@@ -1038,6 +1038,28 @@ describe("the events list's filters", () => {
   });
 });
 
+describe("the events list's time filters", () => {
+  it("take a time with Z or an offset, as a copied link or the API's example writes it, and show it in the field (UTC, as the page says)", async () => {
+    const c = await cookie();
+    for (const [since, shown] of [
+      ["2026-12-06T15:00:00Z", "2026-12-06T15:00"],
+      ["2026-12-06T17:00:00%2B02:00", "2026-12-06T15:00"],
+      ["2026-12-06T15:00:30.250Z", "2026-12-06T15:00:30.250"],
+    ] as const) {
+      const res = await get(`/dashboard/events?since=${since}&until=2026-12-06T16:00`, c);
+      expect(res.status).toBe(200);
+      const html = await res.text();
+      expect(pageBanners(html, "alert")).toEqual([]);
+      expect(html).toMatch(new RegExp(`<input[^>]*name="since"[^>]*value="${shown}"`));
+      expect(html).toMatch(/<input[^>]*name="until"[^>]*value="2026-12-06T16:00"/);
+    }
+    // A + read as a space is still the API's 400 saying so, the value kept as typed.
+    const spaced = await get("/dashboard/events?since=2026-12-06T17:00:00+02:00", c);
+    expect(spaced.status).toBe(400);
+    expect(pageBanners(await spaced.text(), "alert").join(" ")).toMatch(/%2B/);
+  });
+});
+
 describe("a webhook's buttons", () => {
   it("bring one back to the page they were pressed on: the webhook's own, or the list", async () => {
     const c = await cookie();

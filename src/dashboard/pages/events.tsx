@@ -7,6 +7,7 @@ import { Action, Badge, DottedName, EmptyRow, HeaderTable, HiddenEvents, Time, t
 import { prettyBody } from "../pretty-body";
 import { legible } from "../../domain/legible";
 import { PageLinks } from "../list-pages";
+import { fieldTime } from "../query";
 
 type EventRow = z.infer<typeof EventSummarySchema>;
 
@@ -127,7 +128,7 @@ export function EventList(props: EventListProps & { live: boolean; principal: Pr
               <input
                 name={f}
                 {...Invalid(f, props.invalidField)}
-                value={q[f] ?? ""}
+                value={f === "since" || f === "until" ? fieldTime(q[f] ?? "") : (q[f] ?? "")}
                 type={f === "since" || f === "until" ? "datetime-local" : f === "q" ? "search" : "text"}
                 size={f.endsWith("Uid") ? 14 : f === "q" ? 32 : 16}
               />

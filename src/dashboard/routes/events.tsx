@@ -10,7 +10,7 @@ import { LISTS } from "../navigation";
 import { EventList, EventPage, FILTERS, LiveUpdate } from "../pages/events";
 import { apiRefusal, refusedBy, unknownParamRefusal } from "../refusal";
 import { back, can, Ignored, limited, page, scopeRefusal } from "../respond";
-import { queryParam } from "../query";
+import { apiTime, queryParam } from "../query";
 import type { DashEnv } from "../session";
 
 const EventList_ = pageOf(EventSummarySchema, "EventPage");
@@ -31,8 +31,7 @@ eventRoutes.get("/events", async (c) => {
     const v = queryParam(c, f)?.trim();
     if (!v) continue;
     query[f] = v;
-    // datetime-local has no zone: the page says UTC.
-    api.set(f, f === "since" || f === "until" ? `${v.length === 16 ? `${v}:00` : v}Z` : v);
+    api.set(f, f === "since" || f === "until" ? apiTime(v) : v);
   }
   const cursor = queryParam(c, "cursor");
   if (cursor) api.set("cursor", cursor);
