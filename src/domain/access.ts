@@ -108,8 +108,14 @@ type WebhookAct = "subscribe" | "change" | "delete" | "listen" | "hear";
  * need the data scope of every type, as subscribing does in Podium.
  */
 export function assertDataScopes(p: Principal, eventTypes: string[], act: WebhookAct): void {
+  const refusal = dataScopeRefusal(p, eventTypes, act);
+  if (refusal) throw refusal;
+}
+
+/** assertDataScopes's 403, not thrown (the dashboard's confirm page says it before its post would), else null. */
+export function dataScopeRefusal(p: Principal, eventTypes: string[], act: WebhookAct): AppError | null {
   const missing = missingDataScope(p, eventTypes);
-  if (missing === null) return;
+  if (missing === null) return null;
   // A change or delete is refused for the types the webhook has, which the caller may not have chosen.
   const what = {
     subscribe: `Subscribing to "${missing.pattern}"`,
@@ -122,7 +128,7 @@ export function assertDataScopes(p: Principal, eventTypes: string[], act: Webhoo
   // otherwise refused three times, a scope at a time.
   const others = missingDataScopes(p, eventTypes).filter((scope) => scope !== missing.scope);
   const also = others.length === 0 ? "" : ` It lacks ${others.map((scope) => `"${scope}"`).join(" and ")} too, which these types also need.`;
-  throw new AppError("forbidden", `${what} needs the scope "${missing.scope}".${also}`, { missingScope: missing.scope });
+  return new AppError("forbidden", `${what} needs the scope "${missing.scope}".${also}`, { missingScope: missing.scope });
 }
 
 /**

@@ -73,6 +73,9 @@ describe("a confirm page of what is gone", () => {
     const cookie = await dashboardCookie();
     const key = uniqueKey();
     const hook = await p.createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["message.*"] });
+    // Rotated, so that it has a previous secret to end.
+    const rotated = { secret: "whsec_" + btoa(`rotated ${key}, a secret of 24+ bytes`), previousSecretValidSeconds: 3600 };
+    expect((await p.api("PATCH", `/v1/webhooks/${hook.uid}`, rotated)).status).toBe(200);
     const sourceId = await createSource({ id: `gone-${key}`, secrets: ["secret-long-enough"] });
     const endpoint = (await p.api("POST", "/v1/notification-endpoints", { url: `https://downstream.test/ok/${key}-alerts`, alertTypes: ["webhook.failing"] })).json as { uid: string };
     const token = await makeToken(p, ["events:read"]);
@@ -98,6 +101,55 @@ describe("a confirm page of what is gone", () => {
       expect(text(html), confirm).not.toMatch(/cannot be undone|\?\s*It /);
       expect(html, confirm).not.toContain(`<form method="post" action="${confirm}"`);
     }
+  });
+});
+
+describe("a confirm page of what may not be done", () => {
+  it("is refused as its post is: deleting or ending the previous secret of a webhook whose types need a data scope the session lacks (403, in the API's words)", async () => {
+    const p = pipeline();
+    const key = uniqueKey();
+    const rotated = { secret: "whsec_" + btoa(`rotated ${key}, a secret of 24+ bytes`), previousSecretValidSeconds: 3600 };
+    const every = await p.createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["*"], organizationUid: `org-${key}` });
+    const contacts = await p.createWebhook({ url: `https://downstream.test/ok/${key}-c`, eventTypes: ["contact.*"], organizationUid: `org-${key}` });
+    const messages = await p.createWebhook({ url: `https://downstream.test/ok/${key}-m`, eventTypes: ["message.*"], organizationUid: `org-${key}` });
+    for (const w of [every, contacts, messages]) expect((await p.api("PATCH", `/v1/webhooks/${w.uid}`, rotated)).status).toBe(200);
+    const { token } = await makeToken(p, ["webhooks:read", "webhooks:write", "read_messages"]);
+    const cookie = (await dashboardForm("/dashboard/login", null, { token })).headers.get("set-cookie")!.split(";")[0]!;
+    for (const w of [every, contacts]) {
+      for (const act of ["delete", "end-previous-secret"]) {
+        const confirm = `/dashboard/webhooks/${w.uid}/${act}`;
+        const asked = await get(confirm, cookie);
+        expect(asked.status, confirm).toBe(403);
+        const html = await asked.text();
+        const said = banners(html, "alert")[0];
+        expect(said, confirm).toMatch(/needs the scope "read_contacts"/);
+        expect(html, confirm).not.toContain(`<form method="post" action="${confirm}"`);
+        // The post is refused in the same words.
+        const posted = await dashboardForm(confirm, cookie, {});
+        expect(banners(await (await get(posted.headers.get("location")!, cookie)).text(), "alert")[0], confirm).toBe(said);
+      }
+    }
+    // One of types it holds the scope of: asked.
+    for (const act of ["delete", "end-previous-secret"]) expect((await get(`/dashboard/webhooks/${messages.uid}/${act}`, cookie)).status, act).toBe(200);
+  });
+
+  it("says a webhook has no previous secret rather than asking to end it, and its post ends none nor says so", async () => {
+    const p = pipeline();
+    const key = uniqueKey();
+    const w = await p.createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["message.*"] });
+    const cookie = await dashboardCookie();
+    const confirm = `/dashboard/webhooks/${w.uid}/end-previous-secret`;
+    const asked = await get(confirm, cookie);
+    expect(asked.status).toBe(404);
+    const html = await asked.text();
+    expect(banners(html, "alert")[0]).toContain(`No previous secret of webhook "${w.uid}"`);
+    expect(text(html)).not.toMatch(/cannot be undone/);
+    expect(html).not.toContain(`<form method="post" action="${confirm}"`);
+    const posted = await dashboardForm(confirm, cookie, {});
+    expect(posted.status).toBe(303);
+    const after = await (await get(posted.headers.get("location")!, cookie)).text();
+    expect(banners(after, "alert")[0]).toContain(`No previous secret of webhook "${w.uid}"`);
+    expect(text(after)).not.toContain("The previous secret no longer signs");
   });
 });
 

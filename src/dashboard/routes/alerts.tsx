@@ -64,7 +64,7 @@ alertRoutes.post("/alerts/endpoints", async (c) => {
 
 alertRoutes.get("/alerts/endpoints/:uid/delete", (c) => {
   const uid = c.req.param("uid");
-  const of = { api: `/notification-endpoints/${encodeURIComponent(uid)}`, list: LISTS.alerts };
+  const of = { api: `/notification-endpoints/${encodeURIComponent(uid)}`, list: LISTS.alerts, schema: NotificationEndpointSchema };
   return confirmPage(c, { title: "Delete notification endpoint", nav: "/dashboard/alerts", question: ASK.deleteEndpoint(uid), label: "Delete", back: "/dashboard/alerts", scope: "admin", of });
 });
 

@@ -70,7 +70,7 @@ deadLetterRoutes.post("/dead-letters/:id/replay", async (c) => {
 deadLetterRoutes.get("/dead-letters/:id/delete", (c) => {
   const back = deadLettersAt(new URL(c.req.url).searchParams);
   const id = c.req.param("id");
-  const of = { api: `/dead-letters/${encodeURIComponent(id)}`, list: LISTS.deadLetters };
+  const of = { api: `/dead-letters/${encodeURIComponent(id)}`, list: LISTS.deadLetters, schema: DeadLetterSchema };
   return confirmPage(c, { title: "Delete dead letter", nav: "/dashboard/dead-letters", question: ASK.deleteDeadLetter(id), label: "Delete", back, scope: "admin", of });
 });
 

@@ -84,7 +84,7 @@ sourceRoutes.post("/sources/:id/rotate", async (c) => {
 
 sourceRoutes.get("/sources/:id/delete", (c) => {
   const id = c.req.param("id");
-  const of = { api: `/sources/${encodeURIComponent(id)}`, list: LISTS.sources };
+  const of = { api: `/sources/${encodeURIComponent(id)}`, list: LISTS.sources, schema: SourceSchema };
   return confirmPage(c, { title: "Delete source", nav: "/dashboard/sources", question: ASK.deleteSource(id), label: "Delete", back: "/dashboard/sources", scope: "sources:write", of });
 });
 

@@ -2,7 +2,6 @@ import { Hono } from "hono";
 import { page as pageOf } from "../../api/schemas/fields";
 import { TokenCreated, TokenSchema } from "../../api/schemas/tokens";
 import { notFound } from "../../domain/errors";
-import { isRecord } from "../../domain/guards";
 import { callApi } from "../api-client";
 import { ASK } from "../confirm";
 import { confirmPage } from "../confirm-page";
@@ -65,8 +64,8 @@ tokenRoutes.post("/tokens", async (c) => {
 tokenRoutes.get("/tokens/:id/revoke", (c) => {
   const id = c.req.param("id");
   // Revoked already: the 404 its Revoke would answer (the API's DELETE), not a question about it.
-  const gone = (t: unknown) => (isRecord(t) && t.revokedAt !== null ? notFound("live token", id).message : null);
-  const of = { api: `/tokens/${encodeURIComponent(id)}`, list: LISTS.tokens, gone };
+  const refused = (t: { revokedAt: string | null }) => (t.revokedAt !== null ? { status: 404 as const, error: notFound("live token", id).message } : null);
+  const of = { api: `/tokens/${encodeURIComponent(id)}`, list: LISTS.tokens, schema: TokenSchema, refused };
   return confirmPage(c, { title: "Revoke token", nav: "/dashboard/tokens", question: ASK.revokeToken(id), label: "Revoke", back: "/dashboard/tokens", scope: "admin", of });
 });
 

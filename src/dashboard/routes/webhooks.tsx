@@ -2,11 +2,13 @@ import { Hono } from "hono";
 import { RetryAnswer } from "../../api/schemas/deliveries";
 import { page as pageOf } from "../../api/schemas/fields";
 import { WebhookChanged, WebhookCreated, WebhookSchema, WebhookTestAnswer, WebhookTestBody } from "../../api/schemas/webhooks";
-import { missingDataScope } from "../../domain/access";
+import { dataScopeRefusal, missingDataScope } from "../../domain/access";
+import { notFound } from "../../domain/errors";
+import { STATUS_OF } from "../../http/errors";
 import { settings } from "../../domain/settings";
 import { callApi } from "../api-client";
 import { ASK } from "../confirm";
-import { confirmPage } from "../confirm-page";
+import { confirmPage, type ActionRefusal } from "../confirm-page";
 import { textOf } from "../form";
 import { shortened } from "../layout";
 import { listPressedOn, pageOfList } from "../list-pages";
@@ -155,18 +157,35 @@ webhookRoutes.post("/webhooks/:uid/test", async (c) => {
   return redirectTo(c, `/dashboard/webhooks/${encodeURIComponent(uid)}/test?${new URLSearchParams({ eventId })}`);
 });
 
-webhookRoutes.get("/webhooks/:uid/delete", (c) => {
-  const uid = c.req.param("uid");
-  const own = `/dashboard/webhooks/${encodeURIComponent(uid)}`;
-  const of = { api: `/webhooks/${encodeURIComponent(uid)}`, list: LISTS.webhooks };
-  return confirmPage(c, { title: "Delete webhook", nav: "/dashboard/webhooks", question: ASK.deleteWebhook(uid), label: "Delete webhook", back: own, scope: "webhooks:write", of });
-});
+/** A webhook as its confirm pages and their posts read it. */
+type Found = { uid: string; eventTypes: string[]; previousSecretExpiresAt: string | null };
 
-webhookRoutes.get("/webhooks/:uid/end-previous-secret", (c) => {
+/**
+ * Why the session may not do `act` to webhook `w` (the API's 403 of a type whose data scope it
+ * lacks; ending a previous secret there is none of, the 404 of a thing not there), else null: the
+ * confirm page's answer, and its post's for what the API would not refuse itself.
+ */
+function mayNot(c: C, w: Found, act: "delete" | "end-previous-secret"): ActionRefusal | null {
+  const lacking = dataScopeRefusal(c.get("principal"), w.eventTypes, act === "delete" ? "delete" : "change");
+  if (lacking) return { status: STATUS_OF[lacking.code], error: lacking.message };
+  if (act === "end-previous-secret" && w.previousSecretExpiresAt === null) {
+    return { status: 404, error: notFound("previous secret of webhook", w.uid, "only its current secret signs deliveries: there is none to end").message };
+  }
+  return null;
+}
+
+const CONFIRMED = {
+  delete: { title: "Delete webhook", ask: ASK.deleteWebhook },
+  "end-previous-secret": { title: "End the previous secret", ask: ASK.endPreviousSecret },
+} as const;
+
+webhookRoutes.get("/webhooks/:uid/:act{delete|end-previous-secret}", (c) => {
   const uid = c.req.param("uid");
+  const act = c.req.param("act") === "delete" ? "delete" : "end-previous-secret";
   const own = `/dashboard/webhooks/${encodeURIComponent(uid)}`;
-  const of = { api: `/webhooks/${encodeURIComponent(uid)}`, list: LISTS.webhooks };
-  return confirmPage(c, { title: "End the previous secret", nav: "/dashboard/webhooks", question: ASK.endPreviousSecret(uid), label: "End the previous secret", back: own, scope: "webhooks:write", of });
+  const of = { api: `/webhooks/${encodeURIComponent(uid)}`, list: LISTS.webhooks, schema: WebhookSchema, refused: (w: Found) => mayNot(c, w, act) };
+  const { title, ask } = CONFIRMED[act];
+  return confirmPage(c, { title, nav: "/dashboard/webhooks", question: ask(uid), label: title, back: own, scope: "webhooks:write", of });
 });
 
 webhookRoutes.post("/webhooks/:uid/:action{enable|disable|retry-failed|delete|end-previous-secret}", async (c) => {
@@ -196,6 +215,10 @@ webhookRoutes.post("/webhooks/:uid/:action{enable|disable|retry-failed|delete|en
     return back(c, to, res, `${n} failed deliver${n === 1 ? "y" : "ies"} will be tried again, oldest first.${more}`);
   }
   if (action === "end-previous-secret") {
+    // None left to end (it expired, or another tab ended it): said so, not that one was ended (the API's PATCH takes 0 regardless).
+    const found = await callApi(c, "GET", path, WebhookSchema);
+    const refused = found.ok ? mayNot(c, found.json, action) : found;
+    if (refused) return back(c, own, { ok: false, error: refused.error }, "");
     // A leaked previous secret, ended before its time (the API's previousSecretValidSeconds 0 without a new secret).
     const res = await callApi(c, "PATCH", path, Ignored, { previousSecretValidSeconds: 0 });
     return back(c, own, res, "The previous secret no longer signs: deliveries carry the current secret's signature alone.");
