@@ -1,7 +1,8 @@
 // A webhook's form as the API's body, and as it was typed (shown again when refused).
 import { webhookFormNumbers } from "../api/schemas/webhooks";
 import { isRecord } from "../domain/guards";
-import { textOf, textsOf, type Form } from "./form";
+import { WEBHOOK_LABELS } from "./field-labels";
+import { commaEntries, textOf, textsOf, type Form } from "./form";
 import type { Entered } from "./pages/webhooks";
 
 /** A form's text fields as they were sent. */
@@ -32,9 +33,12 @@ function unchangedFields(form: Form): string[] {
 /** The form's fields as the API's webhook body, or what in them it would not take (a number not in digits, JSON that is not). */
 export function webhookBody(form: Form, creating: boolean): { ok: true; body: Record<string, unknown> } | { ok: false; error: string; field: string } {
   const text = (k: string) => textOf(form, k).trim();
+  // An empty box is no types, which the API says is required; an empty entry is refused, not dropped.
+  const eventTypes = text("eventTypes") === "" ? { ok: true as const, entries: [] } : commaEntries(text("eventTypes"), WEBHOOK_LABELS.eventTypes);
+  if (!eventTypes.ok) return { ok: false, error: eventTypes.error, field: "eventTypes" };
   const body: Record<string, unknown> = {
     url: text("url"),
-    eventTypes: text("eventTypes").split(",").map((t) => t.trim()).filter(Boolean),
+    eventTypes: eventTypes.entries,
     disabled: form.disabled === "on",
   };
   // Numbers as the API's queries take them, decimal digits within the body's bounds (Number() read

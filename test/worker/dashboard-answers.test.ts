@@ -283,3 +283,30 @@ describe("a webhook form's number not written as the API takes one (decimal digi
     expect(Object.fromEntries(fields.map(([f]) => [f, stored[f]]))).toEqual(Object.fromEntries(fields));
   });
 });
+
+describe("a comma box with an empty entry", () => {
+  it("is refused (400) naming the box by its label, with what was typed kept, rather than saved without the entry", async () => {
+    const c = await dashboardCookie();
+    const key = uniqueKey();
+    const p = pipeline();
+    const hook = await p.createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["message.*"], organizationUid: `org-${key}` });
+    const refusals: { path: string; fields: Record<string, string>; box: string; says: string }[] = [
+      { path: "/dashboard/webhooks", fields: { url: `https://downstream.test/ok/${key}-new`, eventTypes: "message.*,,contact.*", organizationUid: `org-${key}` }, box: "eventTypes", says: "Event types: entry 2 of 3 is empty" },
+      { path: `/dashboard/webhooks/${hook.uid}`, fields: { url: `https://downstream.test/ok/${key}`, eventTypes: "message.*," }, box: "eventTypes", says: "Event types: entry 2 of 2 is empty" },
+      { path: "/dashboard/tokens", fields: { name: `t-${key}`, scopes: "events:read", organizationUids: `orgA-${key},,orgB-${key}` }, box: "organizationUids", says: "Organizations: entry 2 of 3 is empty" },
+      { path: "/dashboard/tokens", fields: { name: `t-${key}`, scopes: "events:read", locationUids: `,loc-${key}` }, box: "locationUids", says: "Locations: entry 1 of 2 is empty" },
+    ];
+    for (const { path, fields, box, says } of refusals) {
+      const res = await dashboardForm(path, c, fields);
+      expect(res.status, says).toBe(400);
+      const html = await res.text();
+      expect(banners(html, "alert")[0], says).toContain(says);
+      const typed = fields[box]!;
+      expect(html, says).toMatch(new RegExp(`<input name="${box}"[^>]*value="${typed.replace(/[.*]/g, "\\$&")}"`));
+    }
+    // Nothing was saved.
+    expect((await p.api("GET", `/v1/webhooks/${hook.uid}`)).json.eventTypes).toEqual(["message.*"]);
+    const tokens = (await p.api("GET", "/v1/tokens?limit=100")).json.data as { name: string }[];
+    expect(tokens.filter((t) => t.name === `t-${key}`)).toEqual([]);
+  });
+});

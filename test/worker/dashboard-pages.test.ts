@@ -77,7 +77,7 @@ describe("the Tokens page", () => {
     const posted = await dashboardForm("/dashboard/tokens", cookie, [
       ["name", name],
       ["scopes", "events:read"],
-      ["organizationUids", `org-${key}, org ${key} b,`],
+      ["organizationUids", `org-${key}, org ${key} b`],
       ["locationUids", ` loc ${key} `],
     ]);
     expect(posted.status).toBe(303);
@@ -125,11 +125,11 @@ describe("the Tokens page", () => {
     expect(html).toMatch(/<input name="scopes" type="checkbox" value="admin" checked/);
     expect(html).toContain('value="org-x"');
     expect((await p.api("GET", "/v1/tokens?limit=100")).json.data.filter((t: { name: string }) => t.name === name)).toEqual([]);
-    // A box that names no uid (",") is no limit left out: refused as the API refuses [], never every organization.
-    for (const field of ["organizationUids", "locationUids"]) {
-      const blank = await dashboardForm("/dashboard/tokens", cookie, [["name", name], ["scopes", "events:read"], [field, " , "]]);
+    // A box that names no uid (",") is no limit left out: refused as an empty entry, never every organization.
+    for (const [field, label] of [["organizationUids", "Organizations"], ["locationUids", "Locations"]]) {
+      const blank = await dashboardForm("/dashboard/tokens", cookie, [["name", name], ["scopes", "events:read"], [field!, " , "]]);
       expect(blank.status, field).toBe(400);
-      expect(banners(await blank.text(), "alert")[0], field).toContain(`${field}: must not be empty`);
+      expect(banners(await blank.text(), "alert")[0], field).toContain(`${label}: entry 1 of 2 is empty`);
     }
     expect((await p.api("GET", "/v1/tokens?limit=100")).json.data.filter((t: { name: string }) => t.name === name)).toEqual([]);
     // No scope at all: refused too.

@@ -176,6 +176,9 @@ export const IfMatchHeader = z.object({
     }),
 });
 
+/** What is wrong with a comma list's entry `i` (of `n`) that is empty (the dashboard's comma boxes say it too). */
+export const emptyEntryProblem = (i: number, n: number) => `entry ${i + 1} of ${n} is empty (two commas together, or one at either end)`;
+
 /**
  * A comma-separated query list. An empty entry (`,a`, `a,,b`, `a,`) is refused, not dropped: a
  * parameter is never ignored, in part or whole. (An empty parameter is "must not be empty".)
@@ -188,7 +191,7 @@ export const commaList = (item: z.ZodString, description: string, most = 50, cha
       if (s.trim() === "") return [];
       const items = s.split(",").map((x) => x.trim());
       items.forEach((x, i) => {
-        if (x === "") ctx.addIssue({ code: "custom", message: `entry ${i + 1} of ${items.length} is empty (two commas together, or one at either end)`, path: [i] });
+        if (x === "") ctx.addIssue({ code: "custom", message: emptyEntryProblem(i, items.length), path: [i] });
       });
       return items;
     })

@@ -5,7 +5,8 @@ import { notFound } from "../../domain/errors";
 import { callApi } from "../api-client";
 import { ASK } from "../confirm";
 import { confirmPage } from "../confirm-page";
-import { textOf, textsOf } from "../form";
+import { TOKEN_LABELS } from "../field-labels";
+import { commaEntries, textOf, textsOf } from "../form";
 import { pageOfList } from "../list-pages";
 import { queryParam } from "../query";
 import { LISTS } from "../navigation";
@@ -36,10 +37,10 @@ tokenRoutes.get("/tokens", (c) => tokensPage(c));
 
 /**
  * A box of uids as the API's list, split at commas (a uid may hold a space), each trimmed. An empty box leaves the field
- * out (every one); one that names none (`,`) is sent as the empty list, which the API refuses, not
- * read as empty: that would widen the token to every organization.
+ * out (every one); an empty entry (`a,,b`, or `,` alone) is refused, not dropped: `,` read as
+ * naming none would widen the token to every organization.
  */
-const uidsIn = (text: string) => (text === "" ? undefined : text.split(",").map((uid) => uid.trim()).filter(Boolean));
+const uidsIn = (text: string, field: "organizationUids" | "locationUids") => (text === "" ? { ok: true as const, entries: undefined } : commaEntries(text, TOKEN_LABELS[field]));
 
 tokenRoutes.post("/tokens", async (c) => {
   const form = await c.req.parseBody({ all: true });
@@ -49,13 +50,15 @@ tokenRoutes.post("/tokens", async (c) => {
     organizationUids: textOf(form, "organizationUids").trim(),
     locationUids: textOf(form, "locationUids").trim(),
   };
-  const orgs = uidsIn(entered.organizationUids);
-  const locs = uidsIn(entered.locationUids);
+  const orgs = uidsIn(entered.organizationUids, "organizationUids");
+  if (!orgs.ok) return tokensPage(c, { entered, error: orgs.error, status: 400, field: "organizationUids" });
+  const locs = uidsIn(entered.locationUids, "locationUids");
+  if (!locs.ok) return tokensPage(c, { entered, error: locs.error, status: 400, field: "locationUids" });
   const res = await callApi(c, "POST", "/tokens", TokenCreated, {
     name: entered.name,
     scopes: entered.scopes,
-    ...(orgs ? { organizationUids: orgs } : {}),
-    ...(locs ? { locationUids: locs } : {}),
+    ...(orgs.entries ? { organizationUids: orgs.entries } : {}),
+    ...(locs.entries ? { locationUids: locs.entries } : {}),
   });
   if (!res.ok) return tokensPage(c, refusedBy(entered, res));
   return showOnce(c, { title: "Token created", nav: "/dashboard/tokens", what: "API token", href: "/dashboard/tokens", secret: res.json.token });
