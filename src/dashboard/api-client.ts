@@ -11,12 +11,23 @@ import type { DashEnv } from "./session";
 
 type ApiAnswer<T> =
   | { ok: true; status: number; json: T; error: null }
-  | { ok: false; status: ContentfulStatusCode; json: null; error: string; reason?: string | undefined; cause?: string | undefined; fields?: string[]; details?: unknown };
+  | {
+      ok: false;
+      status: ContentfulStatusCode;
+      json: null;
+      error: string;
+      reason?: string | undefined;
+      cause?: string | undefined;
+      /** The fields its `details.issues` name, in order: each issue's path up to its first dot (`eventTypes.0` → eventTypes); `paths` whole. */
+      fields?: string[];
+      paths?: string[];
+      details?: unknown;
+    };
 
-/** The fields a refusal's `details.issues` name, in order: each issue's path up to its first dot (`eventTypes.0` → eventTypes). */
-function issueFields(details: unknown): string[] {
+/** The paths a refusal's `details.issues` name, in order (`eventTypes.0`). */
+function issuePaths(details: unknown): string[] {
   const issues = isRecord(details) && Array.isArray(details.issues) ? details.issues : [];
-  return issues.flatMap((i: unknown) => (isRecord(i) && typeof i.path === "string" && i.path !== "" ? [i.path.split(".")[0]!] : []));
+  return issues.flatMap((i: unknown) => (isRecord(i) && typeof i.path === "string" && i.path !== "" ? [i.path] : []));
 }
 
 /** A refusal's status as the API answered it (one of its errors' statuses), for the page that shows it. */
@@ -51,8 +62,9 @@ export async function callApi<S extends z.ZodType>(
     const error = ErrorSchema.safeParse(json).data?.error;
     // `details.reason` (and `details.cause`, a reason's own why), where the API gives one for a client to branch on (a page may say it in its own words).
     const detail = (name: "reason" | "cause") => (isRecord(error?.details) && typeof error.details[name] === "string" ? error.details[name] : undefined);
-    const fields = issueFields(error?.details);
-    return { ok: false, status: refusalStatus(res.status), json: null, error: error?.message ?? `HTTP ${res.status}`, reason: detail("reason"), cause: detail("cause"), fields, details: error?.details };
+    const paths = issuePaths(error?.details);
+    const fields = paths.map((path) => path.split(".")[0]!);
+    return { ok: false, status: refusalStatus(res.status), json: null, error: error?.message ?? `HTTP ${res.status}`, reason: detail("reason"), cause: detail("cause"), fields, paths, details: error?.details };
   }
   const parsed = schema.safeParse(json);
   if (!parsed.success) {

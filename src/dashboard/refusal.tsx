@@ -5,6 +5,7 @@ import { nameless, notAParameter } from "../http/unknown-param";
 import { repeatedQueryParam } from "../api/validate";
 import type { Principal } from "../domain/scopes";
 import type { Banners } from "./banners";
+import type { FieldLabels } from "./field-labels";
 import { Layout } from "./layout";
 import { homeOf } from "./navigation";
 import type { DashEnv } from "./session";
@@ -130,18 +131,36 @@ export function notFoundPage(c: Context<DashEnv>, allowed: string[]): Response |
 export type Refusal<E> = { entered: E; error: string; status: ContentfulStatusCode; field?: string | undefined };
 
 /**
- * A form the API refused, as a Refusal: its status and message, and `field`, the first field of the
+ * A form the API refused, as a Refusal: its status and message, the field the message names said by
+ * its label in the form (`labels`), and `field`, the first field of the
  * form (a name in `entered`) that the API's issues name, which the form marks invalid and focuses.
  * `named`: the form's name of an API field it names otherwise (a source's `secrets` is its field
  * `secret`, which is never kept in `entered`).
  */
 export const refusedBy = <E extends object>(
   entered: E,
-  answer: { status: ContentfulStatusCode; error: string; fields?: string[] | undefined },
+  answer: { status: ContentfulStatusCode; error: string; fields?: string[] | undefined; paths?: string[] | undefined },
+  labels: FieldLabels,
   named: Record<string, string> = {},
 ): Refusal<E> => ({
   entered,
-  error: answer.error,
+  error: labelled(answer.error, answer.paths?.[0], labels),
   status: answer.status,
   field: answer.fields?.map((f) => named[f] ?? f).find((f) => Object.hasOwn(entered, f) || Object.values(named).includes(f)),
 });
+
+/**
+ * The API's refusal of a form's field (`Invalid body: eventTypes.0: …`) in the form's words: its
+ * label, and where in it (`Event types, entry 1: …`); the label alone for a path with one of its own
+ * (a source's `secrets.0` is its "New secret" box). Another message is kept as the API said it.
+ */
+function labelled(error: string, path: string | undefined, labels: FieldLabels): string {
+  const prefix = /^Invalid (?:body|query): /.exec(error)?.[0];
+  if (path === undefined || prefix === undefined || !error.startsWith(`${prefix}${path}: `)) return error;
+  const [root = "", ...rest] = path.split(".");
+  const own = labels[path];
+  const label = own ?? labels[root];
+  if (label === undefined) return error;
+  const within = own !== undefined || rest.length === 0 ? "" : `, ${rest.map((part, i) => (i === 0 && /^\d+$/.test(part) ? `entry ${Number(part) + 1}` : part)).join(".")}`;
+  return `${label}${within}: ${error.slice(prefix.length + path.length + 2)}`;
+}

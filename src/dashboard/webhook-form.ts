@@ -1,7 +1,7 @@
 // A webhook's form as the API's body, and as it was typed (shown again when refused).
 import { webhookFormNumbers } from "../api/schemas/webhooks";
 import { isRecord } from "../domain/guards";
-import { WEBHOOK_LABELS } from "./field-labels";
+import { WEBHOOK_LABELS, type FieldLabels } from "./field-labels";
 import { commaEntries, textOf, textsOf, type Form } from "./form";
 import type { Entered } from "./pages/webhooks";
 
@@ -9,6 +9,9 @@ import type { Entered } from "./pages/webhooks";
 export function enteredIn(form: Form): Entered {
   return Object.fromEntries(Object.keys(form).flatMap((k) => (textsOf(form, k).length > 0 ? [[k, textOf(form, k)]] : [])));
 }
+
+/** A field's label in the form (its API name, were one unlabelled). */
+const labelOf = (field: string, labels: FieldLabels = WEBHOOK_LABELS): string => labels[field] ?? field;
 
 /** A box's text as typed: a browser sends a textarea's line breaks as CRLF. */
 const typed = (text: string) => text.replace(/\r\n/g, "\n").trim();
@@ -51,7 +54,7 @@ export function webhookBody(form: Form, creating: boolean): { ok: true; body: Re
       continue;
     }
     const n = digits.safeParse(textOf(form, k));
-    if (!n.success) return { ok: false, error: `${k}: ${n.error.issues[0]?.message ?? "expected a whole number (decimal digits)"}`, field: k };
+    if (!n.success) return { ok: false, error: `${labelOf(k)}: ${n.error.issues[0]?.message ?? "expected a whole number (decimal digits)"}`, field: k };
     body[k] = n.data;
   }
   if (text("ordering")) body.ordering = text("ordering");
@@ -72,7 +75,7 @@ export function webhookBody(form: Form, creating: boolean): { ok: true; body: Re
     try {
       body[field] = JSON.parse(value);
     } catch (e) {
-      return { ok: false, error: `${field} is not valid JSON: ${e instanceof Error ? e.message : String(e)}`, field };
+      return { ok: false, error: `${WEBHOOK_LABELS[field]} is not valid JSON: ${e instanceof Error ? e.message : String(e)}`, field };
     }
   }
   if (!creating) for (const field of unchangedFields(form)) delete body[field];

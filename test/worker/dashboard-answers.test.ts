@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { call, dashboardCookie, dashboardForm, dashboardShown, pageBanners as banners, pageText as text } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
 import { as, makeToken } from "./tokens";
+import { WEBHOOK_LABELS } from "../../src/dashboard/field-labels";
 
 const ORIGIN = "https://edgehook.test";
 const get = (path: string, cookie: string) => call(new Request(`${ORIGIN}${path}`, { headers: { cookie } }));
@@ -220,10 +221,10 @@ describe("a webhook form's number that is no number", () => {
     const key = uniqueKey();
     const p = pipeline();
     const hook = (await p.api("POST", "/v1/webhooks", { url: `https://downstream.test/ok/${key}`, eventTypes: ["message.*"], organizationUid: `org-${key}`, rateLimit: 5, autoDisableAfterMinutes: 60 })).json;
-    for (const [field, typed] of [["rateLimit", "five"], ["autoDisableAfterMinutes", "an hour"], ["timeoutMs", "3s"]] as const) {
+    for (const [field, typed, label] of [["rateLimit", "five", "Rate limit"], ["autoDisableAfterMinutes", "an hour", "Disable after"], ["timeoutMs", "3s", "Timeout (ms)"]] as const) {
       const res = await dashboardForm(`/dashboard/webhooks/${hook.uid}`, c, { url: `https://downstream.test/ok/${key}`, eventTypes: "message.*", rateLimit: "5", autoDisableAfterMinutes: "60", [field]: typed });
       const html = await (res.status === 303 ? await follow(res, c) : res).text();
-      expect(banners(html, "alert").join(" "), field).toContain(field);
+      expect(banners(html, "alert").join(" "), field).toContain(`${label}: `);
       expect(banners(html, "status"), field).not.toContain("Saved.");
       const stored = (await p.api("GET", `/v1/webhooks/${hook.uid}`)).json;
       expect({ rateLimit: stored.rateLimit, autoDisableAfterMinutes: stored.autoDisableAfterMinutes, timeoutMs: stored.timeoutMs }, field).toEqual({
@@ -260,19 +261,21 @@ describe("a webhook form's number not written as the API takes one (decimal digi
         const res = await dashboardForm(`/dashboard/webhooks/${hook.uid}`, c, { ...form, [field]: value });
         const what = `${field}=${JSON.stringify(value)}`;
         expect(res.status, what).toBe(400);
-        expect(banners(await res.text(), "alert"), what).toEqual([`${field}: expected a whole number (decimal digits)`]);
+        expect(banners(await res.text(), "alert"), what).toEqual([`${WEBHOOK_LABELS[field]}: expected a whole number (decimal digits)`]);
         expect(await row(), what).toEqual(before);
       }
       // Out of the body's bounds: said in the API's words, before it too.
       const over = await dashboardForm(`/dashboard/webhooks/${hook.uid}`, c, { ...form, [field]: "99999999" });
       expect(over.status, field).toBe(400);
-      expect(banners(await over.text(), "alert")[0], field).toMatch(new RegExp(`^${field}: must be at most \\d+ \\(got 99999999\\)$`));
+      const said = banners(await over.text(), "alert")[0] ?? "";
+      expect(said.startsWith(`${WEBHOOK_LABELS[field]}: must be at most `), said).toBe(true);
+      expect(said, field).toMatch(/ \d+ \(got 99999999\)$/);
       expect(await row(), field).toEqual(before);
     }
     // A new webhook's form is held to the same: none is made.
     const created = await dashboardForm("/dashboard/webhooks", c, { url: `https://downstream.test/ok/${key}-new`, eventTypes: "message.*", organizationUid: `org-${key}-new`, maxAttempts: "1e1" });
     expect(created.status).toBe(400);
-    expect(banners(await created.text(), "alert")).toEqual(["maxAttempts: expected a whole number (decimal digits)"]);
+    expect(banners(await created.text(), "alert")).toEqual(["Attempts: expected a whole number (decimal digits)"]);
     expect(await env.DB.prepare("SELECT COUNT(*) AS n FROM webhooks WHERE organization_uid = ?").bind(`org-${key}-new`).first("n")).toBe(0);
 
     // Plain digits are taken, each as its number.
@@ -308,5 +311,41 @@ describe("a comma box with an empty entry", () => {
     expect((await p.api("GET", `/v1/webhooks/${hook.uid}`)).json.eventTypes).toEqual(["message.*"]);
     const tokens = (await p.api("GET", "/v1/tokens?limit=100")).json.data as { name: string }[];
     expect(tokens.filter((t) => t.name === `t-${key}`)).toEqual([]);
+  });
+});
+
+describe("a form's field the API refused", () => {
+  it("is named by its label, not the API's path; a refused \"Replace secret\" answers the API's 400 with the page and that form marked", async () => {
+    const c = await dashboardCookie();
+    const key = uniqueKey();
+    const p = pipeline();
+    const sourceId = `rot-${key}`.slice(0, 40);
+    expect((await p.api("POST", "/v1/sources", { id: sourceId, name: "Rotated", provider: "podium", secrets: ["secret-long-enough"] })).status).toBe(201);
+    const rotate = await dashboardForm(`/dashboard/sources/${sourceId}/rotate`, c, { secret: "", previous: "" });
+    expect(rotate.status).toBe(400);
+    const html = await rotate.text();
+    expect(banners(html, "alert")).toEqual(["New secret: must be at least 8 characters (got 0)."]);
+    const rotateForm = new RegExp(`<form method="post" action="/dashboard/sources/${sourceId}/rotate"[\\s\\S]*?</form>`).exec(html)?.[0] ?? "";
+    expect(rotateForm).toMatch(/<input name="secret"[^>]*aria-invalid="true"/);
+    // The new-source form is not the one marked.
+    expect(/<form method="post" action="\/dashboard\/sources"[\s\S]*?<\/form>/.exec(html)?.[0]).not.toContain("aria-invalid");
+    const kept = (await p.api("GET", `/v1/sources/${sourceId}`)).json;
+    expect(kept.id).toBe(sourceId);
+    // Each form's refusal names the box by its label.
+    const refusals: { path: string; fields: Record<string, string>; says: RegExp }[] = [
+      { path: "/dashboard/webhooks", fields: { url: `https://downstream.test/ok/${key}`, eventTypes: "message.*", organizationUid: `org-${key}`, transformHeaders: '{"x-a": "$$$("}' }, says: /^Extra headers, x-a: / },
+      { path: "/dashboard/webhooks", fields: { url: `https://downstream.test/ok/${key}`, eventTypes: `message.*, ${"x".repeat(300)}`, organizationUid: `org-${key}` }, says: /^Event types, entry 2: / },
+      { path: "/dashboard/tokens", fields: { name: `t-${key}`, scopes: "events:read", organizationUids: `org-${key}, ${"o".repeat(300)}` }, says: /^Organizations, entry 2: / },
+      { path: "/dashboard/sources", fields: { id: `new-${key}`.slice(0, 40), name: "New", provider: "podium", secret: "short" }, says: /^Secret: must be at least 8 characters/ },
+    ];
+    for (const { path, fields, says } of refusals) {
+      const res = await dashboardForm(path, c, fields);
+      expect(res.status, path).toBe(400);
+      const said = banners(await res.text(), "alert")[0];
+      expect(said, path).toMatch(says);
+      expect(said, path).not.toMatch(/Invalid body/);
+    }
+    // The events filter too.
+    expect(banners(await (await get("/dashboard/events?since=garbage", c)).text(), "alert")[0]).toMatch(/^Since \(UTC\): expected an ISO 8601 time/);
   });
 });

@@ -349,13 +349,13 @@ describe("dashboard: filters, transformations and tests", () => {
     const notJson = await form(`/dashboard/webhooks/${uid}`, c, { ...edited, filter: "{body:" });
     expect(notJson.status).toBe(400);
     const notJsonHtml = await notJson.text();
-    expect(text(notJsonHtml)).toContain("filter is not valid JSON");
+    expect(text(notJsonHtml)).toContain("Filter is not valid JSON");
     for (const typed of ["{body:", edited.transform]) expect(text(notJsonHtml)).toContain(typed); // the boxes
     expect(/<input[^>]*name="url"[^>]*>/.exec(notJsonHtml)?.[0]).toContain(`value="${edited.url}"`);
     const invalid = await form(`/dashboard/webhooks/${uid}`, c, { ...edited, filter: '{"body": {"a": {"$ne": 1}}}', timeoutMs: "1234" });
     expect(invalid.status).toBe(400);
     const invalidHtml = await invalid.text();
-    expect(text(invalidHtml)).toContain("filter.body.a.$ne: unknown operator $ne (did you mean $neq?)");
+    expect(text(invalidHtml)).toContain("Filter, body.a.$ne: unknown operator $ne (did you mean $neq?)");
     expect(invalidHtml).toMatch(/<input[^>]*name="timeoutMs"[^>]*value="1234"/);
     expect(text(invalidHtml)).toContain('{"body": {"a": {"$ne": 1}}}');
     const kept = (await pipeline().api("GET", `/v1/webhooks/${uid}`)).json;
@@ -363,7 +363,7 @@ describe("dashboard: filters, transformations and tests", () => {
     const refusedCreate = await form("/dashboard/webhooks", c, { ...fields, organizationUid: `org-${key}-2`, transformHeaders: "{x" });
     expect(refusedCreate.status).toBe(400);
     const refusedHtml = await refusedCreate.text();
-    expect(text(refusedHtml)).toContain("transformHeaders is not valid JSON");
+    expect(text(refusedHtml)).toContain("Extra headers is not valid JSON");
     expect(refusedHtml).toMatch(new RegExp(`<input[^>]*name="organizationUid"[^>]*value="org-${key}-2"`));
 
     // A line break typed in a box comes as a browser sends it, CRLF, and is stored as typed: LF (a
@@ -415,7 +415,7 @@ describe("dashboard: filters, transformations and tests", () => {
     const refusedCreate = await form("/dashboard/webhooks", c, fields);
     expect(refusedCreate.status).toBe(400);
     const createHtml = await refusedCreate.text();
-    expect(pageBanners(createHtml, "alert")).toEqual(['Invalid body: eventTypes.2: "message.received" is given twice.']);
+    expect(pageBanners(createHtml, "alert")).toEqual(['Event types, entry 3: "message.received" is given twice.']);
     expect(/<input[^>]*name="eventTypes"[^>]*>/.exec(createHtml)?.[0]).toContain(`value="${fields.eventTypes}"`);
 
     const created = await form("/dashboard/webhooks", c, { ...fields, eventTypes: "message.received, contact.*" });
@@ -424,7 +424,7 @@ describe("dashboard: filters, transformations and tests", () => {
     const uid = /\/dashboard\/webhooks\/([0-9a-f-]{36})/.exec(await createdPage.text())![1]!;
     const refusedEdit = await form(`/dashboard/webhooks/${uid}`, c, { url: fields.url, eventTypes: "contact.*,contact.*" });
     expect(refusedEdit.status).toBe(400);
-    expect(pageBanners(await refusedEdit.text(), "alert")).toEqual(['Invalid body: eventTypes.1: "contact.*" is given twice.']);
+    expect(pageBanners(await refusedEdit.text(), "alert")).toEqual(['Event types, entry 2: "contact.*" is given twice.']);
     expect((await p.api("GET", `/v1/webhooks/${uid}`)).json.eventTypes).toEqual(["message.received", "contact.*"]);
   });
 
@@ -496,7 +496,7 @@ describe("dashboard: filters, transformations and tests", () => {
     expect(await refusedWith(edited, 403, "eventTypes", "message.*,contact.*")).toContain("read_contacts");
     expect((await p.api("GET", `/v1/webhooks/${made.uid}`)).json.eventTypes).toEqual(["message.*"]);
     // What the dashboard refuses before asking the API: 400.
-    expect(await refusedWith(await form("/dashboard/webhooks", limited, { ...fields, filter: "{" }), 400, "url", fields.url)).toContain("filter is not valid JSON");
+    expect(await refusedWith(await form("/dashboard/webhooks", limited, { ...fields, filter: "{" }), 400, "url", fields.url)).toContain("Filter is not valid JSON");
     expect((await p.api("GET", `/v1/webhooks?limit=100`)).json.data.filter((w: { organizationUid: string }) => w.organizationUid?.startsWith(org))).toHaveLength(1);
 
     // A source id taken (by configuration): 409.
@@ -935,7 +935,7 @@ describe("text a sender or a token chose", () => {
       // A refused form: the error banner quotes what was typed (JSON.parse's message), escaped; the field keeps it as typed, to mend.
       const refused = await (await form(`/dashboard/webhooks/${webhook.uid}`, c, { url: webhook.url, eventTypes: "*", filter: HOSTILE, shown: "{}" })).text();
       const [banner] = pageBanners(refused, "alert");
-      expect(banner).toContain("filter is not valid JSON");
+      expect(banner).toContain("Filter is not valid JSON");
       expect(banner).toContain("\\u202eevil\\u001b[2J\\u0007\\u200b");
       expect(banner).not.toMatch(raw);
       expect(refused).toMatch(new RegExp(`<textarea name="filter"[^>]*>${HOSTILE.replace("[", "\\[")}</textarea>`));
@@ -1026,7 +1026,7 @@ describe("the events list's filters", () => {
     const res = await get(`/dashboard/events?since=garbage&eventType=message.received`, await cookie());
     expect(res.status).toBe(400);
     const html = await res.text();
-    expect(pageBanners(html, "alert").join(" ")).toMatch(/since/);
+    expect(pageBanners(html, "alert").join(" ")).toMatch(/^Since \(UTC\): /);
     expect(html).toMatch(/<input[^>]*name="eventType"[^>]*value="message.received"/);
     expect(html).toMatch(/<input[^>]*name="since"[^>]*value="garbage"/);
     // Nothing was looked through: not an "older page", nor "no match", nor search results.

@@ -8,20 +8,12 @@ import { prettyBody } from "../pretty-body";
 import { legible } from "../../domain/legible";
 import { PageLinks } from "../list-pages";
 import { fieldTime } from "../query";
+import { EVENT_FILTER_LABELS } from "../field-labels";
 
 type EventRow = z.infer<typeof EventSummarySchema>;
 
 export const FILTERS = ["q", "eventType", "sourceId", "locationUid", "organizationUid", "status", "since", "until"] as const;
-const LABELS: Record<(typeof FILTERS)[number], string> = {
-  q: "Search: text, or data.path=value",
-  eventType: "Type",
-  sourceId: "Source",
-  locationUid: "Location",
-  organizationUid: "Organization",
-  status: "Delivery status",
-  since: "Since (UTC)",
-  until: "Until (UTC)",
-};
+const LABELS: Record<(typeof FILTERS)[number], string> = { q: "Search: text, or data.path=value", ...EVENT_FILTER_LABELS };
 
 function EventRows(props: { events: EventRow[]; empty?: string }) {
   if (props.events.length === 0) return <EmptyRow cols={5} text={props.empty ?? "No events yet."} />;

@@ -76,6 +76,8 @@ export interface SourceEntered {
   name: string;
   provider: string;
   organizationUid: string;
+  /** The source whose "Replace secret" form was refused instead (the new-source form is then as first shown). */
+  rotating?: string;
 }
 
 export function SourceList(props: {
@@ -163,7 +165,7 @@ export function SourceList(props: {
                         <form method="post" action={`/dashboard/sources/${s.id}/rotate`} class="inline" aria-label={`Rotate secrets of ${s.id}`}>
                           <label>
                             <span>New secret<Required /></span>
-                            <input name="secret" type="password" minlength={8} required autocomplete="off" />
+                            <input name="secret" type="password" minlength={8} required autocomplete="off" {...Invalid("secret", props.entered?.rotating === s.id ? props.invalidField : undefined)} />
                           </label>
                           <label>
                             <span>Still accept (the current secret, while the provider switches)</span>
@@ -221,7 +223,7 @@ export function SourceList(props: {
           />
           <label>
             <span>Secret (the provider's signing secret; never shown again)<Required /></span>
-            <input name="secret" type="password" minlength={8} required autocomplete="off" {...Invalid("secret", props.invalidField)} />
+            <input name="secret" type="password" minlength={8} required autocomplete="off" {...Invalid("secret", props.entered?.rotating === undefined ? props.invalidField : undefined)} />
           </label>
           <div>
             <button type="submit">Create source</button>

@@ -6,6 +6,7 @@ import { hasWebhookSubject } from "../../domain/alerts";
 import { callApi } from "../api-client";
 import { ASK } from "../confirm";
 import { confirmPage } from "../confirm-page";
+import { ENDPOINT_LABELS } from "../field-labels";
 import { textOf, textsOf } from "../form";
 import { pageOfList } from "../list-pages";
 import { queryParam } from "../query";
@@ -58,7 +59,7 @@ alertRoutes.post("/alerts/endpoints", async (c) => {
   const form = await c.req.parseBody({ all: true });
   const entered = { url: textOf(form, "url").trim(), alertTypes: textsOf(form, "alertTypes"), format: "format" in form ? textOf(form, "format") : "standard-webhooks" };
   const res = await callApi(c, "POST", "/notification-endpoints", NotificationEndpointCreated, entered);
-  if (!res.ok) return alertsPage(c, refusedBy(entered, res));
+  if (!res.ok) return alertsPage(c, refusedBy(entered, res, ENDPOINT_LABELS));
   return showOnce(c, { title: "Notification endpoint created", nav: "/dashboard/alerts", what: "notification endpoint", href: "/dashboard/alerts", secret: res.json.secret });
 });
 

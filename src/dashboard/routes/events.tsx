@@ -6,6 +6,7 @@ import { ReplayAnswer } from "../../api/schemas/replay";
 import { isEventId } from "../../domain/ids";
 import { callApi } from "../api-client";
 import { textOf } from "../form";
+import { EVENT_FILTER_LABELS } from "../field-labels";
 import { LISTS } from "../navigation";
 import { EventList, EventPage, FILTERS, LiveUpdate } from "../pages/events";
 import { apiRefusal, refusedBy, unknownParamRefusal } from "../refusal";
@@ -40,7 +41,7 @@ eventRoutes.get("/events", async (c) => {
   const filterRefused = !list.ok && (list.status === 400 || (list.status === 404 && list.fields?.includes("sourceId") === true));
   if (!list.ok && !filterRefused) return apiRefusal(c, "Events", LISTS.events, list);
   if (!list.ok) {
-    const refusal = refusedBy(query, list);
+    const refusal = refusedBy(query, list, EVENT_FILTER_LABELS);
     const form = <EventList events={[]} query={query} nextCursor={null} live={false} refused invalidField={refusal.field} limited={limited(c)} principal={c.get("principal")} />;
     return page(c, "Events", "/dashboard/events", form, refusal);
   }

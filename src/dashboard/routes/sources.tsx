@@ -4,6 +4,7 @@ import { RejectionsSchema, SourceSchema } from "../../api/schemas/sources";
 import { callApi } from "../api-client";
 import { ASK } from "../confirm";
 import { confirmPage } from "../confirm-page";
+import { SOURCE_LABELS, SOURCE_ROTATE_LABELS } from "../field-labels";
 import { textOf } from "../form";
 import { pageOfList } from "../list-pages";
 import { queryParam } from "../query";
@@ -17,6 +18,9 @@ import type { DashEnv } from "../session";
 const SourceList_ = pageOf(SourceSchema, "SourceList");
 
 export const sourceRoutes = new Hono<DashEnv>();
+
+/** The new-source form as first shown: what a refused "Replace secret" leaves it. */
+const NOTHING_ENTERED = { id: "", name: "", provider: "", organizationUid: "" };
 
 /** The sources page; after a refused new source, with its error and what was typed (but the secret) kept in the form. */
 async function sourcesPage(c: C, refused?: Refusal<SourceEntered>) {
@@ -66,7 +70,7 @@ sourceRoutes.post("/sources", async (c) => {
     provider: entered.provider,
     secrets: [textOf(form, "secret")],
   });
-  if (!res.ok) return sourcesPage(c, refusedBy(entered, res, { secrets: "secret" }));
+  if (!res.ok) return sourcesPage(c, refusedBy(entered, res, SOURCE_LABELS, { secrets: "secret" }));
   return back(c, "/dashboard/sources", res, `Source created: point the provider at ${res.json.ingressUrl}`);
 });
 
@@ -79,7 +83,10 @@ sourceRoutes.post("/sources/:id/rotate", async (c) => {
   const previous = textOf(form, "previous");
   const secrets = previous === "" ? [textOf(form, "secret")] : [textOf(form, "secret"), previous];
   const done = previous === "" ? "Secret replaced." : "Secret rotated: the new one and the one still accepted both verify until you replace them with the new one alone.";
-  return back(c, "/dashboard/sources", await callApi(c, "PATCH", `/sources/${encodeURIComponent(id)}`, Ignored, { secrets }), done);
+  const res = await callApi(c, "PATCH", `/sources/${encodeURIComponent(id)}`, Ignored, { secrets });
+  // Refused (a secret too short, a source gone): the page again with the API's status, that source's form marked (secrets are never kept).
+  if (!res.ok) return sourcesPage(c, refusedBy({ ...NOTHING_ENTERED, rotating: id }, res, SOURCE_ROTATE_LABELS, { secrets: "secret" }));
+  return back(c, "/dashboard/sources", res, done);
 });
 
 sourceRoutes.get("/sources/:id/delete", (c) => {

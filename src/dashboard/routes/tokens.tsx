@@ -60,7 +60,7 @@ tokenRoutes.post("/tokens", async (c) => {
     ...(orgs.entries ? { organizationUids: orgs.entries } : {}),
     ...(locs.entries ? { locationUids: locs.entries } : {}),
   });
-  if (!res.ok) return tokensPage(c, refusedBy(entered, res));
+  if (!res.ok) return tokensPage(c, refusedBy(entered, res, TOKEN_LABELS));
   return showOnce(c, { title: "Token created", nav: "/dashboard/tokens", what: "API token", href: "/dashboard/tokens", secret: res.json.token });
 });
 
