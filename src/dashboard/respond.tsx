@@ -3,7 +3,7 @@ import type { Context } from "hono";
 import type { Child } from "hono/jsx";
 import { z } from "../domain/zod";
 import { hasScope, lacksScope, type Scope } from "../domain/scopes";
-import { isLimited } from "../domain/access";
+import { accessOf, isLimited } from "../domain/access";
 import { bannerParams, type Banners } from "./banners";
 import { Layout } from "./layout";
 import { apiRefusal, type Refusal } from "./refusal";
@@ -85,6 +85,11 @@ export function page(c: C, title: string | { title: string; heading: string }, p
 export const can = (c: C, scope: Parameters<typeof hasScope>[1]) => hasScope(c.get("principal"), scope);
 /** Whether the session's token is limited to some organizations or locations: the API lists it only theirs. */
 export const limited = (c: C) => isLimited(c.get("principal"));
+/**
+ * Whether the session sees only some of the events (nothingSeen): a limited grant, a data scope it
+ * lacks, or any token but the admin (alerts are the admin's). "No events yet." would deny those.
+ */
+export const narrowedEvents = (c: C) => accessOf(c.get("principal")) !== null;
 /** The API's 403 to a session without `scope`, as the page calling it answers it; else null. */
 export const scopeRefusal = (c: C, scope: Scope, title: string, list: { path: string; label: string }) =>
   can(c, scope) ? null : apiRefusal(c, title, list, { status: 403, error: lacksScope(scope) });

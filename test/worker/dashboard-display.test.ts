@@ -10,7 +10,7 @@ import { EventPage } from "../../src/dashboard/pages/events";
 import { Overview, eventsPerMinute } from "../../src/dashboard/pages/overview";
 import { ADMIN_TOKEN, call, dashboardForm, pageText as text, podiumBody } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
-import { makeToken } from "./tokens";
+import { as, makeToken } from "./tokens";
 
 const get = async (path: string, cookie: string) => (await call(new Request(`https://edgehook.test${path}`, { headers: { cookie } }))).text();
 const signIn = async (token: string) => (await dashboardForm("/dashboard/login", null, { token })).headers.get("set-cookie")!.split(";")[0]!;
@@ -51,6 +51,20 @@ describe("dashboard: a limited token's empty lists", () => {
     // A grant of a location no event has: its event list.
     const { token: empty } = await makeToken(p, [...scopes], { locationUids: [`${loc}-empty`] });
     expect(text(await get("/dashboard/events", await signIn(empty)))).toContain("No events this token may see.");
+  });
+});
+
+describe("dashboard: a token lacking a data scope's empty lists", () => {
+  it("say what the token may see, not 'yet', when events exist it may not see", async () => {
+    const p = pipeline();
+    const key = uniqueKey();
+    await p.ingest(podiumBody({ organizationUid: `org-${key}`, locationUid: `loc-${key}` }));
+    // Events exist, none of which a token without data scopes may see (the API lists it none).
+    const { token: bare } = await makeToken(p, ["events:read"]);
+    expect((await as(p, bare, "GET", "/v1/events?limit=1")).json.data).toEqual([]);
+    const list = text(await get("/dashboard/events", await signIn(bare)));
+    expect(list).toContain("No events this token may see.");
+    expect(list).not.toContain("No events yet.");
   });
 });
 

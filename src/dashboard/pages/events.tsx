@@ -49,8 +49,8 @@ interface EventListProps {
   refused?: boolean;
   /** The filter's field the refusal named (Invalid). */
   invalidField?: string | undefined;
-  /** A token limited to some organizations or locations (nothingSeen). */
-  limited: boolean;
+  /** A session that sees only some events (narrowedEvents, nothingSeen). */
+  narrowed: boolean;
 }
 
 /** The list's rows, or what to say when there are none. */
@@ -61,7 +61,7 @@ function ListRows(props: EventListProps) {
       ? "No match in this part of the range."
       : FILTERS.some((f) => props.query[f])
         ? "No match."
-        : nothingSeen(props.limited, "events");
+        : nothingSeen(props.narrowed, "events");
   return <EventRows events={props.events} empty={empty} />;
 }
 

@@ -10,7 +10,7 @@ import { EVENT_FILTER_LABELS } from "../field-labels";
 import { LISTS } from "../navigation";
 import { EventList, EventPage, FILTERS, LiveUpdate } from "../pages/events";
 import { apiRefusal, refusedBy, unknownParamRefusal } from "../refusal";
-import { back, can, Ignored, limited, page, scopeRefusal } from "../respond";
+import { back, can, Ignored, limited, narrowedEvents, page, scopeRefusal } from "../respond";
 import { apiTime, queryParam } from "../query";
 import type { DashEnv } from "../session";
 
@@ -42,15 +42,15 @@ eventRoutes.get("/events", async (c) => {
   if (!list.ok && !filterRefused) return apiRefusal(c, "Events", LISTS.events, list);
   if (!list.ok) {
     const refusal = refusedBy(query, list, EVENT_FILTER_LABELS);
-    const form = <EventList events={[]} query={query} nextCursor={null} live={false} refused invalidField={refusal.field} limited={limited(c)} principal={c.get("principal")} />;
+    const form = <EventList events={[]} query={query} nextCursor={null} live={false} refused invalidField={refusal.field} narrowed={narrowedEvents(c)} principal={c.get("principal")} />;
     return page(c, "Events", "/dashboard/events", form, refusal);
   }
-  if (queryParam(c, "partial") === "1") return c.html(<LiveUpdate events={list.json.data} query={query} nextCursor={list.json.nextCursor} limited={limited(c)} />);
+  if (queryParam(c, "partial") === "1") return c.html(<LiveUpdate events={list.json.data} query={query} nextCursor={list.json.nextCursor} narrowed={narrowedEvents(c)} />);
   return page(
     c,
     "Events",
     "/dashboard/events",
-    <EventList events={list.json.data} query={query} nextCursor={list.json.nextCursor} at={cursor} live={!cursor && !query.q} limited={limited(c)} principal={c.get("principal")} />,
+    <EventList events={list.json.data} query={query} nextCursor={list.json.nextCursor} at={cursor} live={!cursor && !query.q} narrowed={narrowedEvents(c)} principal={c.get("principal")} />,
   );
 });
 
