@@ -159,7 +159,7 @@ export function scrubCredentials(text: string | null, sent: Readonly<Record<stri
   for (const [name, value] of Object.entries(sent)) {
     if (!isCredentialHeader(name)) continue;
     const echoes = echoesOf(value);
-    for (const { form } of echoes) out = out.replace(new RegExp(literally(form), "gi"), REDACTED);
+    for (const { form } of echoes) out = out.replace(new RegExp(escapable(form), "gi"), REDACTED);
     for (const echo of echoes) {
       const cut = tailCut(out, echo);
       if (cut > 0) out = out.slice(0, out.length - cut) + REDACTED;
@@ -170,6 +170,13 @@ export function scrubCredentials(text: string | null, sent: Readonly<Record<stri
 
 /** A RegExp source matching `text` as written. */
 const literally = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+
+/**
+ * A RegExp source matching `text` with any of its UTF-16 units written as JSON's `\uXXXX` escape
+ * instead (a JSON writer may escape more than it must, letters included), in any case of hex.
+ */
+const escapable = (text: string) =>
+  [...Array(text.length).keys()].map((i) => `(?:${literally(text.charAt(i))}|\\\\u${text.charCodeAt(i).toString(16).padStart(4, "0")})`).join("");
 
 /** How many characters at the end of `text` begin `form` (a cut-off copy), in any case, 0 when fewer than its `cutFrom`. */
 function tailCut(text: string, { form, cutFrom }: Echo): number {

@@ -3,6 +3,7 @@ import { fromUtf8 } from "../domain/crypto";
 import { scrubCredentials } from "../domain/credential-headers";
 import type { AttemptResult } from "../domain/delivery";
 import { outbound } from "./outbound";
+import { TRANSFORM_LIMITS } from "./transform-limits";
 import { deliveryHeaders } from "./sign";
 
 const SNIPPET_BYTES = 512;
@@ -102,8 +103,8 @@ export async function postDelivery(r: PostRequest, now = Date.now()): Promise<Po
   r.transformed?.(payload.steps);
   if (!payload.ok) {
     // Recorded without the event's values: a webhook's health shows it to tokens that may not read
-    // the event. The webhook's test (POST /v1/webhooks/{uid}/test) shows the whole error, when there is more.
-    const more = payload.reason === payload.summary ? "" : "; POST /v1/webhooks/{uid}/test shows the whole error";
+    // the event. The webhook's test (POST /v1/webhooks/{uid}/test) shows the error, when there is more (cut at its messageChars).
+    const more = payload.reason === payload.summary ? "" : `; POST /v1/webhooks/{uid}/test shows its message (up to ${TRANSFORM_LIMITS.messageChars.toLocaleString("en-US")} characters)`;
     const error = `transformation failed, not retried: ${payload.summary}${more}`.slice(0, 1000);
     return { result: { ok: false, permanent: true }, attempt: { ...base, durationMs: elapsed(), statusCode: null, error, responseSnippet: null } };
   }

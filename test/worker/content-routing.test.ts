@@ -347,7 +347,7 @@ describe("transformations at delivery", () => {
     expect(d.attempts[0]).toMatchObject({ statusCode: null });
     // Recorded without the value, where the webhook's health repeats it to tokens that may not read the event.
     expect(d.attempts[0].error).toBe(
-      "transformation failed, not retried: transform: JSONata error D3030 (at position 8); POST /v1/webhooks/{uid}/test shows the whole error",
+      "transformation failed, not retried: transform: JSONata error D3030 (at position 8); POST /v1/webhooks/{uid}/test shows its message (up to 4,096 characters)",
     );
     const hook = (await p.api("GET", `/v1/webhooks/${webhook.uid}`)).json;
     expect(hook.health.lastFailure.error).toBe(d.attempts[0].error);

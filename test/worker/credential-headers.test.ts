@@ -71,6 +71,12 @@ describe("credential headers are write-only", () => {
     // Echoed without its scheme, or escaped as JSON writes it.
     const bare = BEARER.split(" ")[1]!;
     expect(scrubCredentials(`{"error":"invalid token ${bare}"}`, sent)).toBe(`{"error":"invalid token ${REDACTED}"}`);
+    // A JSON writer may escape any character as \uXXXX, letters included, in either case of hex (the filters audit decoded one so).
+    const unicodeEscaped = (t: string, which: RegExp) => t.replace(which, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+    for (const which of [/[a-z]/g, /./g]) {
+      expect(scrubCredentials(`{"auth":"${unicodeEscaped(BEARER, which)}"}`, sent)).toBe(`{"auth":"${REDACTED}"}`);
+      expect(scrubCredentials(`{"auth":"${unicodeEscaped(BEARER, which).toUpperCase()}"}`, sent)).toBe(`{"auth":"${REDACTED}"}`);
+    }
     // A value given with spaces round it is sent trimmed; a tab may part the scheme.
     expect(scrubCredentials(`got ${bare} back`, { authorization: `Bearer\t${bare} ` })).toBe(`got ${REDACTED} back`);
     const basic = { authorization: "Basic dXNlcjpwYXNz/d29yZA==" };

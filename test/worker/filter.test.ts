@@ -473,6 +473,14 @@ describe("validation", () => {
     expect(issuesOf({ body: { "a..b": 1 } })[0]).toEqual({ path: '$.body["a..b"]', message: "a field path has an empty segment" });
   });
 
+  it("addresses a key starting with $ below the top within a dotted path, as docs/filters-and-transforms.md says; standing alone it is an operator", () => {
+    expect(issuesOf({ body: { d: { $type: "x" } } })[0]?.message).toBe("unknown operator $type");
+    expect(matches({ body: { "d.$type": "x" } }, { d: { $type: "x" } })).toBe(true);
+    expect(matches({ body: { "d.$type": "x" } }, { d: { $type: "y" } })).toBe(false);
+    expect(issuesOf({ body: { $ref: "y" } })[0]?.message).toBe("unknown operator $ref");
+    expect(issuesOf({ body: { "": 1 } })[0]?.message).toBe("a field path has an empty segment");
+  });
+
   it("reports every issue of a document at once", () => {
     const issues = issuesOf({ body: { a: { $gt: null }, b: { $startsWith: 3 } }, headers: { c: { $contains: [] } } });
     expect(issues.map((i) => i.path)).toEqual(["$.body.a.$gt", "$.body.b.$startsWith", "$.headers.c.$contains"]);
