@@ -24,12 +24,12 @@ export const WEBHOOK_LABELS = {
 
 export const TOKEN_LABELS = { name: "Name", scopes: "Scopes", organizationUids: "Organizations", locationUids: "Locations" } satisfies FieldLabels;
 
-export const SOURCE_LABELS = { id: "Id", name: "Name", provider: "Provider", organizationUid: "Organization", "secrets.0": "Secret", secrets: "Secret" } satisfies FieldLabels;
+export const SOURCE_LABELS = { id: "Id", name: "Name", provider: "Provider", organizationUid: "Owner organization", "secrets.0": "Secret", secrets: "Secret" } satisfies FieldLabels;
 
 /** A source's "Replace secret" form: its secrets are the new one, then the one still accepted. */
 export const SOURCE_ROTATE_LABELS = { "secrets.0": "New secret", "secrets.1": "Still accept", secrets: "New secret" } satisfies FieldLabels;
 
-export const ENDPOINT_LABELS = { url: "URL", alertTypes: "Alert types", format: "Format" } satisfies FieldLabels;
+export const ENDPOINT_LABELS = { url: "URL", alertTypes: "Alerts", format: "Format" } satisfies FieldLabels;
 
 /**
  * The events filter's boxes but its search, whose refusal names a place within the search's own
