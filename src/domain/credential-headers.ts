@@ -44,10 +44,19 @@ const HTML_STYLES: readonly Readonly<Record<string, string>>[] = [
   Object.fromEntries([..."&<>\"'+"].map((c) => [c, `&#${c.charCodeAt(0)};`])),
 ];
 
-/** How text escapes a value it quotes: JSON (with and without `\\/`), a URL's query (either case of hex), HTML. */
+/** `text`'s UTF-16 units that `which` matches as JSON's `\\uXXXX` escapes (any case of hex matches: scrubbing ignores case). */
+const unicodeEscaped = (text: string, which: RegExp) => text.replace(which, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+
+/**
+ * How text escapes a value it quotes: JSON (with and without `\\/`; Go's encoding/json writes `<`,
+ * `>` and `&` as `\\u003c`…, Python's json non-ASCII as `\\u00e9`…), a URL's query (either case of
+ * hex), HTML.
+ */
 const ESCAPES: readonly ((form: string) => string)[] = [
   (f) => JSON.stringify(f).slice(1, -1),
   (f) => JSON.stringify(f).slice(1, -1).replaceAll("/", "\\/"),
+  (f) => unicodeEscaped(JSON.stringify(f).slice(1, -1), /[<>&\u2028\u2029]/g),
+  (f) => unicodeEscaped(JSON.stringify(f).slice(1, -1), /[^\x00-\x7f]/g),
   (f) => encodeURIComponent(f),
   (f) => encodeURIComponent(f).replace(/%[0-9A-F]{2}/g, (e) => e.toLowerCase()),
   ...HTML_STYLES.map((style) => (f: string) => f.replace(/[&<>"'+]/g, (c) => style[c] ?? c)),
@@ -159,7 +168,7 @@ export function scrubCredentials(text: string | null, sent: Readonly<Record<stri
   for (const [name, value] of Object.entries(sent)) {
     if (!isCredentialHeader(name)) continue;
     const echoes = echoesOf(value);
-    for (const { form } of echoes) out = out.replace(new RegExp(escapable(form), "gi"), REDACTED);
+    for (const { form } of echoes) out = out.replace(new RegExp(literally(form), "gi"), REDACTED);
     for (const echo of echoes) {
       const cut = tailCut(out, echo);
       if (cut > 0) out = out.slice(0, out.length - cut) + REDACTED;
@@ -170,13 +179,6 @@ export function scrubCredentials(text: string | null, sent: Readonly<Record<stri
 
 /** A RegExp source matching `text` as written. */
 const literally = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
-
-/**
- * A RegExp source matching `text` with any of its UTF-16 units written as JSON's `\uXXXX` escape
- * instead (a JSON writer may escape more than it must, letters included), in any case of hex.
- */
-const escapable = (text: string) =>
-  [...Array(text.length).keys()].map((i) => `(?:${literally(text.charAt(i))}|\\\\u${text.charCodeAt(i).toString(16).padStart(4, "0")})`).join("");
 
 /** How many characters at the end of `text` begin `form` (a cut-off copy), in any case, 0 when fewer than its `cutFrom`. */
 function tailCut(text: string, { form, cutFrom }: Echo): number {
