@@ -970,7 +970,7 @@ export interface components {
             eventTypes?: string[];
             /** @description The sources it takes events from, each existing (stored, or declared by configuration like `podium`) when named; null: all. */
             sourceIds?: string[] | null;
-            /** @description Write-only. Generated as `whsec_…` when omitted; a given `whsec_` secret is standard base64 (not URL-safe) of at least 24 bytes, as receivers' Standard Webhooks libraries decode it. */
+            /** @description Write-only: a new secret rotates (the rules of a new webhook's secret); the webhook's own, given again, changes nothing. */
             secret?: string;
             disabled?: boolean;
             timeoutMs?: number;
@@ -1069,7 +1069,7 @@ export interface components {
             eventTypes: string[];
             /** @description The sources it takes events from, each existing (stored, or declared by configuration like `podium`) when named; null: all. */
             sourceIds?: string[] | null;
-            /** @description Write-only. Generated as `whsec_…` when omitted; a given `whsec_` secret is standard base64 (not URL-safe) of at least 24 bytes, as receivers' Standard Webhooks libraries decode it. */
+            /** @description Write-only: a new secret rotates (the rules of a new webhook's secret); the webhook's own, given again, changes nothing. */
             secret?: string;
             disabled?: boolean;
             timeoutMs?: number;

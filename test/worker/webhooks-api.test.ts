@@ -103,6 +103,20 @@ describe("/v1/webhooks", () => {
     const held = await createSource({ provider: "stripe", secrets: [" SEKRITabcdefgh"] });
     expect((await p.api("PATCH", `/v1/sources/${held}`, { secrets: ["a-new-secret-1234", " SEKRITabcdefgh"] })).status).toBe(200);
     expect((await p.api("PATCH", `/v1/sources/${held}`, { secrets: [" SEKRITabcdefgh"] })).status).toBe(400);
+
+    // A webhook's own secret from before (padded, or a whsec_ key under 24 bytes), sent back with its other fields, changes nothing and is taken; another such is refused.
+    for (const own of [" SEKRITabcdefgh", "whsec_AAAAAAAAAAAA"]) {
+      const hook = await p.createWebhook(base());
+      await env.DB.prepare("UPDATE webhooks SET secret = ? WHERE uid = ?").bind(own, hook.uid).run();
+      const kept = await p.api("PATCH", `/v1/webhooks/${hook.uid}`, { secret: own, maxAttempts: 3 });
+      expect(kept.status, `${own}: ${JSON.stringify(kept.json)}`).toBe(200);
+      const put = await p.api("PUT", `/v1/webhooks/${hook.uid}`, { url: hook.url, eventTypes: hook.eventTypes, organizationUid: hook.organizationUid, secret: own });
+      expect(put.status, `${own}: ${JSON.stringify(put.json)}`).toBe(200);
+      const other = await p.api("PATCH", `/v1/webhooks/${hook.uid}`, { secret: `${own}X` });
+      expect(other.status, own).toBe(400);
+      expect(other.json.error.details.issues.map((i: { path: string }) => i.path)).toEqual(["secret"]);
+      expect(await env.DB.prepare("SELECT secret, previous_secret FROM webhooks WHERE uid = ?").bind(hook.uid).first()).toMatchObject({ secret: own, previous_secret: null });
+    }
   });
 
   it("answers 415 unsupported_media_type to a body not sent as JSON (curl -d sends a form), 400 to JSON that does not parse; nothing changes", async () => {

@@ -18,7 +18,7 @@ import { checkSubscriptionTypes } from "../event-type-check";
 import { locationsFor, organizationsHeld } from "../../store/grants";
 import { apiRoute, body, errors, json, NO_BODY, router, scoped, versionedJson } from "../openapi";
 import { decodeCreated, encodeCreated, pageOf, wholeList } from "../cursors";
-import { IfMatchHeader, ListQuery, page, UidParam } from "../schemas/fields";
+import { IfMatchHeader, ListQuery, page, UidParam, webhookSecretProblem } from "../schemas/fields";
 import {
   SCOPE_IMMUTABLE,
   WebhookChanged,
@@ -180,6 +180,8 @@ async function change(
   // The version read is the one the write checks (changeWebhook): a change landing between them is its 409, or 412.
   const pinned = pinnedVersion(ifMatch, current.updatedAt, "webhook");
   assertScopeStays(current, { locationUid, organizationUid });
+  const secretProblem = changes.secret === undefined || changes.secret === current.secret ? null : webhookSecretProblem(changes.secret);
+  if (secretProblem) throw invalidInput("body", [{ path: "secret", message: secretProblem }]);
   const givenHeaders = changes.transformHeaders;
   // A credential header read back as REDACTED keeps its stored expression.
   const headers = givenHeaders ? { transformHeaders: keepRedacted(givenHeaders, current.transformHeaders) } : {};

@@ -140,9 +140,11 @@ export const distinct = <T extends z.ZodType<string>>(list: z.ZodArray<T>, said 
 export const anySecret = z.string().min(8).max(256);
 /** A secret Edgehook signs with (as pasted: pastedSecretProblem), which receivers' Standard Webhooks libraries must decode: a `whsec_` one carries a key long enough not to be guessed. */
 export const webhookSecret = anySecret.superRefine((s, ctx) => {
-  const found = pastedSecretProblem(s) ?? signingSecretProblem(s);
+  const found = webhookSecretProblem(s);
   if (found) ctx.addIssue({ code: "custom", message: found });
 });
+/** Why a webhook's secret given anew cannot be taken, or null (webhookSecret's rule; a change checks it unless the secret is the webhook's own). */
+export const webhookSecretProblem = (s: string): string | null => pastedSecretProblem(s) ?? signingSecretProblem(s);
 
 export const ErrorSchema = z
   .object({

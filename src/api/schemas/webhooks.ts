@@ -9,7 +9,7 @@ import { SOURCE_ID } from "../../domain/ids";
 import { REDACTED } from "../../domain/credential-headers";
 import { PREVIOUS_SECRET_VALID_SECONDS } from "../../domain/webhook";
 import { EXAMPLE_IDS, EXAMPLE_WEBHOOK_URL } from "./examples";
-import { time, decimalInteger, uid, ownerUid, newOwnerUid, distinct, webhookSecret } from "./fields";
+import { time, decimalInteger, uid, ownerUid, newOwnerUid, distinct, webhookSecret, anySecret } from "./fields";
 import { FILTER_EXAMPLES, TRANSFORM_EXAMPLES, filterDoc, transformExpression, CREDENTIAL_HEADERS_NOTE, transformHeaderMap } from "./filters-and-transforms";
 
 export const EVENT_TYPE_PATTERN = /^(\*|[A-Za-z0-9_-]+(\.[A-Za-z0-9_/-]+)*(\.\*)?)$/;
@@ -191,7 +191,10 @@ const immutableScope = { locationUid: immutable, organizationUid: immutable };
 /** What every write may set; PATCH may set any of them, PUT must give url and eventTypes. */
 const changeable = {
   sourceIds: webhookFields.sourceIds.optional(),
-  secret: webhookFields.secret.optional(),
+  // Checked by the change unless it is the webhook's own (one sent back as it was stored, by a client keeping its whole object).
+  secret: anySecret.optional().openapi({
+    description: "Write-only: a new secret rotates (the rules of a new webhook's secret); the webhook's own, given again, changes nothing.",
+  }),
   disabled: webhookFields.disabled.optional(),
   timeoutMs: webhookFields.timeoutMs.optional(),
   maxAttempts: webhookFields.maxAttempts.optional(),
@@ -212,6 +215,7 @@ export const WebhookCreate = z
     locationUid: newOwnerUid.nullish(),
     organizationUid: newOwnerUid.nullish(),
     ...changeable,
+    secret: webhookFields.secret.optional(),
   })
   .refine((w) => w.locationUid == null || w.organizationUid == null, {
     message:
