@@ -51,7 +51,8 @@ describe("dead-letters", () => {
     expect(replay.stdout).toContain("replayed 2");
     const gone = await h.edgehook(["dead-letters", "delete", "2", ...conn, "--json"]);
     expect(gone.code, gone.stderr).toBe(0);
-    expect(JSON.parse(gone.stdout)).toEqual({ deleted: "2" });
+    // The id as the API and `list --json` give it: a number, not the argument's string.
+    expect(JSON.parse(gone.stdout)).toEqual({ deleted: 2 });
     expect(api.seen.slice(-2).map((s) => `${s.method} ${s.path}`)).toEqual(["POST /v1/dead-letters/2/replay", "DELETE /v1/dead-letters/2"]);
   });
 

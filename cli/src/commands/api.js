@@ -525,14 +525,19 @@ export function registerApi(program) {
         ]),
       );
     });
-  sub(deadLetters, "replay <id>", "queue its event again, or retry its delivery; once (a closed letter answers 409 already_replayed)").action(async (id, o) => {
-    const d = await unwrap(apiClient(connectionOf(o)).POST("/v1/dead-letters/{id}/replay", { params: { path: { id } } }));
-    show(o.json, d, () => process.stdout.write(`replayed ${printable(d.id)}\n`));
-  });
-  sub(deadLetters, "delete <id>", "clear a dead letter handled otherwise").action(async (id, o) => {
-    await unwrap(apiClient(connectionOf(o)).DELETE("/v1/dead-letters/{id}", { params: { path: { id } } }));
-    show(o.json, { deleted: id }, () => process.stdout.write(`deleted ${id}\n`));
-  });
+  // A dead letter's id is the API's number (as `list --json` says it): read as one, printed as one.
+  sub(deadLetters, "replay", "queue its event again, or retry its delivery; once (a closed letter answers 409 already_replayed)")
+    .argument("<id>", "the dead letter's id", count)
+    .action(async (id, o) => {
+      const d = await unwrap(apiClient(connectionOf(o)).POST("/v1/dead-letters/{id}/replay", { params: { path: { id } } }));
+      show(o.json, d, () => process.stdout.write(`replayed ${printable(d.id)}\n`));
+    });
+  sub(deadLetters, "delete", "clear a dead letter handled otherwise")
+    .argument("<id>", "the dead letter's id", count)
+    .action(async (id, o) => {
+      await unwrap(apiClient(connectionOf(o)).DELETE("/v1/dead-letters/{id}", { params: { path: { id } } }));
+      show(o.json, { deleted: id }, () => process.stdout.write(`deleted ${id}\n`));
+    });
 
   const tokens = program.command("tokens").description("scoped API tokens (admin only)");
   /** @type {[string, (t: S["Token"]) => unknown][]} */
