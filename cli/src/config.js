@@ -39,10 +39,17 @@ export function configFile(flag = process.env.EDGEHOOK_CONFIG) {
  * @param {string} message @param {string} text
  */
 export function whereJsonFails(message, text) {
-  if (/end of JSON input/.test(message)) return " (it ends too soon)";
   const at = /at position (\d+)/.exec(message);
+  const end = text.trimEnd().length;
+  // JSON that breaks off (`{"a":`, `{"a":1`) fails just past its last character: said there, not
+  // after the blank lines or spaces that may follow it (a file's last newline).
+  if (/end of JSON input/.test(message) || (at && Number(at[1]) >= end)) return `${lineAndColumn(text, end)} (it ends too soon)`;
   // An unexpected token (`'single'` quotes, `True`) is said with the text around it but no position: found by its prefixes.
-  const position = at ? Number(at[1]) : firstBadCharacter(text);
+  return lineAndColumn(text, at ? Number(at[1]) : firstBadCharacter(text));
+}
+
+/** ` at line L column C` of the character at `position` of `text`. @param {string} text @param {number} position */
+function lineAndColumn(text, position) {
   const lines = text.slice(0, position).split("\n");
   return ` at line ${lines.length} column ${(lines.at(-1) ?? "").length + 1}`;
 }

@@ -160,6 +160,8 @@ describe("a config file that is not JSON", () => {
       [`{"url": "https://a.example", "tokens": {"https://a.example": '${token}'}}`, " at line 1 column 62"],
       [`{"url": "https://a.example", "tokens": {"https://a.example": "${token}"}, "x": True}\n`, " at line 1 column 107"],
       [`{\n  "tokens": {"https://a.example": "${token}"}\n}x\n`, " at line 3 column 2"],
+      // Broken off: just past its last character, not its last newline.
+      [`{\n  "tokens": {"https://a.example": "${token}"}\n`, " at line 2 column 73 (it ends too soon)"],
     ]) {
       writeFileSync(h.config, text!);
       for (const args of [["config"], ["events", "list", "--url", "https://a.example"]]) {

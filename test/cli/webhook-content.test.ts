@@ -67,12 +67,15 @@ describe("webhooks create and update: filter and transformation", () => {
   it("a filter that is no JSON object, or a file that cannot be read, exits 2 before anything is sent", async () => {
     const api = await fakeApi({ routes: { "PATCH /v1/webhooks/wh_1": webhook } });
     const h = cliHome();
+    writeFileSync(join(h.dir, "broken.json"), '{\n  "body.a":\n\n');
     for (const [args, why] of [
       [["--filter", "{nope"], "not JSON at line 1 column 2."],
       // An unexpected token JSON.parse says with no position (single quotes, a Python True) is placed all the same.
       [["--filter", `{"body.data.direction": 'inbound'}`], "not JSON at line 1 column 25."],
       [["--filter", '{\n  "body.ok": True\n}'], "not JSON at line 2 column 14."],
-      [["--filter", '{"body":'], "not JSON (it ends too soon)."],
+      // JSON that breaks off is placed just past its last character, inline or in a file (its last newline aside).
+      [["--filter", '{"body":'], "not JSON at line 1 column 9 (it ends too soon)."],
+      [["--filter", "@broken.json"], "not JSON at line 2 column 12 (it ends too soon)."],
       [["--filter", "[1]"], "not a JSON object."],
       [["--filter", "@missing.json"], "cannot read missing.json: ENOENT."],
       [["--transform", "@missing.jsonata"], "cannot read missing.jsonata: ENOENT."],
