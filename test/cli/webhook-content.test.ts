@@ -218,6 +218,19 @@ describe("webhooks create and update: when it counts as failing and is disabled 
     expect(api.seen).toEqual([]);
   });
 
+  it("a whole number past what a number holds exactly is said to be too large, not to be no whole number", async () => {
+    const api = await fakeApi({ routes: { "PATCH /v1/webhooks/wh_1": webhook, "GET /v1/events": { data: [], nextCursor: null } } });
+    const h = cliHome();
+    const huge = "99999999999999999999";
+    for (const args of [["webhooks", "update", "wh_1", "--timeout-ms", huge], ["webhooks", "update", "wh_1", "--failing-after-attempts", huge], ["events", "list", "--limit", huge]]) {
+      const r = await h.edgehook([...args, ...conn(api.url)]);
+      expect(r.code, args.join(" ")).toBe(2);
+      expect(r.stderr, args.join(" ")).toContain(`"${huge}" is out of range (too large)`);
+      expect(r.stderr, args.join(" ")).not.toContain("whole number");
+    }
+    expect(api.seen).toEqual([]);
+  });
+
   it("0 minutes or a rate of 0 exits 2 naming never / none, the words for no automatic disable / no limit", async () => {
     const api = await fakeApi({ routes: { "PATCH /v1/webhooks/wh_1": webhook } });
     const h = cliHome();

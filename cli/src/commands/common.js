@@ -41,8 +41,10 @@ export function queryList(value) {
 
 /** A positive integer flag value. @param {string} value */
 export function count(value) {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`"${value}" is not a whole number.`);
   const n = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) throw new InvalidArgumentError(`"${value}" is not a whole number.`);
+  // Digits past what a number holds exactly are a whole number still, only too large.
+  if (!Number.isSafeInteger(n)) throw new InvalidArgumentError(`"${value}" is out of range (too large).`);
   return n;
 }
 
