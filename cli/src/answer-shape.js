@@ -2,10 +2,8 @@
 // required top-level members (all of them missing is another program's JSON; some, maybe a deployment
 // older than this CLI), each present one of its JSON type. Light on purpose (nothing deeper is checked): enough to
 // tell another program's JSON (`{"status":"ok"}`) from the API's before a command reads its fields.
-import { readFileSync } from "node:fs";
 import { isObject } from "./guards.js";
-
-const DOC = JSON.parse(readFileSync(new URL("./openapi.json", import.meta.url), "utf8"));
+import { OPENAPI as DOC } from "./openapi.js";
 
 /** A schema with its `$ref` followed (the document's refs are all `#/components/schemas/…`). @param {unknown} schema @returns {Record<string, unknown>} */
 function resolved(schema) {

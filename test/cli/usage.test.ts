@@ -94,7 +94,46 @@ describe("usage errors", () => {
     const a = await fakeApi({ routes: {} });
     const r = await cliHome().edgehook(["listen", "3000", "--replay", "101", "--url", a.url, "--token", "t"]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain("option '--replay <n>' argument '101' is invalid. at most 100");
+    expect(r.stderr).toContain(`option '--replay <n>' argument '101' is invalid. "101" is out of range (too large): give 0..100.`);
+    expect(a.seen).toEqual([]);
+  });
+
+  it("a numeric option out of its range, at either end, is a usage error (exit 2) saying the range (the API's, from its OpenAPI document) and what was given, never sent for the API's 400", async () => {
+    const a = await fakeApi({ routes: {} });
+    const h = cliHome();
+    const conn = ["--url", a.url, "--token", "t"];
+    const webhook = ["webhooks", "create", "--endpoint", "https://d.example/h", "--types", "message.*"];
+    const cases = [
+      [["events", "list", "--limit"], "0", "too small", "1..100"],
+      [["events", "list", "--limit"], "101", "too large", "1..100"],
+      [["webhooks", "list", "--limit"], "101", "too large", "1..100"],
+      [["deliveries", "list", "--limit"], "0", "too small", "1..100"],
+      [["dead-letters", "list", "--limit"], "101", "too large", "1..100"],
+      [["alerts", "list", "--limit"], "101", "too large", "1..100"],
+      [["sources", "rejections", "podium", "--limit"], "201", "too large", "1..200"],
+      [[...webhook, "--auto-disable-after-minutes"], "0", "too small", "1..43200, or never to not disable it automatically"],
+      [[...webhook, "--auto-disable-after-minutes"], "43201", "too large", "1..43200, or never to not disable it automatically"],
+      [["webhooks", "update", "wh_1", "--rate-limit"], "0", "too small", "1..1000, or none for no limit"],
+      [["webhooks", "update", "wh_1", "--rate-limit"], "1001", "too large", "1..1000, or none for no limit"],
+      [[...webhook, "--failing-after-attempts"], "0", "too small", "1..1000"],
+      [["webhooks", "update", "wh_1", "--failing-after-attempts"], "1001", "too large", "1..1000"],
+      [[...webhook, "--timeout-ms"], "99", "too small", "100..30000"],
+      [["webhooks", "update", "wh_1", "--max-attempts"], "51", "too large", "1..50"],
+      [[...webhook, "--max-concurrency"], "101", "too large", "1..100"],
+      [["webhooks", "update", "wh_1", "--previous-secret-valid-seconds"], "604801", "too large", "0..604800"],
+      [["sources", "create", "--name", "n", "--provider", "stripe", "--tolerance"], "86401", "too large", "0..86400"],
+      [["sources", "update", "stripe", "--tolerance"], "86401", "too large", "0..86400"],
+      [["dead-letters", "delete"], "0", "too small", "1 or more"],
+      [["send", "--secret", "s", "--count"], "0", "too small", "1 or more"],
+    ] as const;
+    for (const [args, given, which, range] of cases) {
+      // The value is the last option's (dead-letters delete's id, its argument); send takes no token.
+      const r = await h.edgehook([...args, given, ...(args[0] === "send" ? ["--url", a.url] : conn)]);
+      const said = [...args, given].join(" ");
+      expect(r.code, said).toBe(2);
+      expect(r.stderr, said).toContain(`"${given}" is out of range (${which}): give ${range}.`);
+      expect(r.stderr, said).not.toMatch(STACK);
+    }
     expect(a.seen).toEqual([]);
   });
 

@@ -1,18 +1,16 @@
 // Alerts (admin only): the notification endpoints they go to, and the alert episodes themselves
 // (docs/alerts.md). Same conventions as ./api.js: a table, or with --json the API's answer.
-import { readFileSync } from "node:fs";
 import { Option } from "commander";
 import { apiClient, unwrap } from "../client.js";
 import { CliError } from "../errors.js";
+import { OPENAPI } from "../openapi.js";
 import { printable, printTable } from "../output.js";
 import { connectionOf, everyRow, list, paged, printPage, show, sub } from "./common.js";
 
 /** @typedef {import("../client.js").Schemas} S @typedef {S["NotificationEndpointCreate"]["alertTypes"][number]} AlertType */
 
 /** The alert types the API knows, read from the same OpenAPI document the client's types come from. */
-const ALERT_TYPES = new Set(
-  JSON.parse(readFileSync(new URL("../openapi.json", import.meta.url), "utf8")).components.schemas.NotificationEndpointCreate.properties.alertTypes.items.enum,
-);
+const ALERT_TYPES = new Set(OPENAPI.components.schemas.NotificationEndpointCreate.properties.alertTypes.items.enum);
 
 /** @param {string} s @returns {s is AlertType} */
 const isAlertType = (s) => ALERT_TYPES.has(s);
@@ -81,7 +79,7 @@ export function registerAlerts(program) {
   });
 
   const alerts = program.command("alerts").description("alert episodes (admin only)");
-  paged(sub(alerts, "list", "list alert episodes, newest first (one per condition and subject while it lasts)")).action(async (o, cmd) => {
+  paged(sub(alerts, "list", "list alert episodes, newest first (one per condition and subject while it lasts)"), "/v1/alerts").action(async (o, cmd) => {
     const page = await unwrap(apiClient(connectionOf(o)).GET("/v1/alerts", { params: { query: { limit: o.limit, cursor: o.cursor } } }));
     show(o.json, page, () =>
       printPage(page, cmd, [

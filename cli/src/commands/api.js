@@ -1,18 +1,16 @@
 // The API commands: a thin layer over the typed client (../client.js). Each prints
 // a table, or with --json the API's answer as it came.
-import { readFileSync } from "node:fs";
 import { Option } from "commander";
 import { apiClient, unwrap } from "../client.js";
 import { CliError, USAGE_HINT } from "../errors.js";
+import { fieldRange, OPENAPI, parameterRange, rangeText } from "../openapi.js";
 import { printable, printJson, printTable } from "../output.js";
-import { autoDisableOf, commandLine, connectionOf, count, everyRow, inlineOrFile, jsonObject, jsonObjectOrFile, list, minutesOrNever, paged, printPage, queryList, rateLimit, rateLimitOf, sameConnection, show, sub } from "./common.js";
+import { autoDisableOf, commandLine, connectionOf, everyRow, inlineOrFile, jsonObject, jsonObjectOrFile, list, paged, printPage, queryList, rateLimitOf, sameConnection, show, sub, wholeIn, wholeInOr } from "./common.js";
 
 /** @typedef {import("../client.js").Schemas} S @typedef {S["TokenCreate"]["scopes"][number]} Scope */
 
 /** The scopes the API knows, read from the same OpenAPI document the client's types come from. */
-const SCOPES = new Set(
-  JSON.parse(readFileSync(new URL("../openapi.json", import.meta.url), "utf8")).components.schemas.TokenCreate.properties.scopes.items.enum,
-);
+const SCOPES = new Set(OPENAPI.components.schemas.TokenCreate.properties.scopes.items.enum);
 
 /** @param {string} s @returns {s is Scope} */
 const isScope = (s) => SCOPES.has(s);
@@ -36,8 +34,6 @@ const verificationOf = (v) => (v === undefined ? undefined : v ? "signature" : "
 
 const FILTER_HELP = 'content filter, a JSON document: \'{"body":{"data.conversation.channel.type":"phone"}}\' (docs/filters-and-transforms.md)';
 const TRANSFORM_HELP = "JSONata expression whose result is the body sent";
-const FAILING_HELP = "failed attempts in a row that make it failing and raise webhook.failing (1..1000; default 10)";
-const AUTO_DISABLE_HELP = "disable it once every attempt has failed this long while failing (1..43200; default 1440); never: not automatically";
 const HEADERS_HELP = "extra headers, name → JSONata expression: '{\"x-conversation\":\"data.conversation.uid\"}'";
 
 /** @type {[string, (w: S["Webhook"]) => unknown][]} */
@@ -69,16 +65,27 @@ function warnOf(w) {
   for (const warning of w.warnings ?? []) process.stderr.write(`warning: ${printable(warning.message)}\n`);
 }
 
-/** The delivery options a webhook is made and changed with, alike for both. @param {import("commander").Command} cmd */
-function withDeliveryPolicy(cmd) {
+/**
+ * The delivery options a webhook is made and changed with, alike for both, each of the range its
+ * field has in `schema`, the body they are sent in.
+ * @param {import("commander").Command} cmd @param {"WebhookCreate" | "WebhookPatch"} schema
+ */
+function withDeliveryPolicy(cmd, schema) {
+  const [timeout, attempts, rate, concurrency, failing, minutes] = ["timeoutMs", "maxAttempts", "rateLimit", "maxConcurrency", "failingAfterAttempts", "autoDisableAfterMinutes"].map((f) => fieldRange(schema, f));
+  // (A flag's range its help says; the help of one that takes a word says the word too.)
+  const ranged = (/** @type {string} */ help, /** @type {import("../openapi.js").Range} */ r) => `${help} (${rangeText(r)})`;
   return cmd
-    .option("--timeout-ms <ms>", "downstream timeout", count)
-    .option("--max-attempts <n>", "attempts before a delivery fails", count)
-    .option("--rate-limit <n|none>", "attempts (retries included) started per second at most; none: no limit", rateLimit)
-    .option("--max-concurrency <n>", "requests in flight at once at most", count)
+    .option("--timeout-ms <ms>", ranged("downstream timeout", timeout), wholeIn(timeout))
+    .option("--max-attempts <n>", ranged("attempts before a delivery fails", attempts), wholeIn(attempts))
+    .option("--rate-limit <n|none>", `attempts (retries included) started per second at most (${rangeText(rate)}); none: no limit`, wholeInOr(rate, "none", "for no limit"))
+    .option("--max-concurrency <n>", ranged("requests in flight at once at most", concurrency), wholeIn(concurrency))
     .addOption(new Option("--ordering <ordering>", "fifo: one at a time, in the order received").choices(["fifo", "unordered"]))
-    .option("--failing-after-attempts <n>", FAILING_HELP, count)
-    .option("--auto-disable-after-minutes <n|never>", AUTO_DISABLE_HELP, minutesOrNever);
+    .option("--failing-after-attempts <n>", `failed attempts in a row that make it failing and raise webhook.failing (${rangeText(failing)}; default 10)`, wholeIn(failing))
+    .option(
+      "--auto-disable-after-minutes <n|never>",
+      `disable it once every attempt has failed this long while failing (${rangeText(minutes)}; default 1440); never: not automatically`,
+      wholeInOr(minutes, "never", "to not disable it automatically"),
+    );
 }
 
 /** Those options as the API's fields (undefined: not given). @param {import("commander").OptionValues} o */
@@ -92,10 +99,19 @@ const deliveryPolicyOf = (o) => ({
   autoDisableAfterMinutes: autoDisableOf(o.autoDisableAfterMinutes),
 });
 
+/**
+ * A source's --tolerance, of the range of `schema`'s toleranceSeconds.
+ * @param {"SourceCreate" | "SourcePatch"} schema @returns {[string, string, (value: string) => number]}
+ */
+function toleranceOption(schema) {
+  const r = fieldRange(schema, "toleranceSeconds");
+  return ["--tolerance <seconds>", `allowed clock difference of the signature timestamp, ${rangeText(r)} (0: not checked)`, wholeIn(r)];
+}
+
 /** @param {import("commander").Command} program */
 export function registerApi(program) {
   const webhooks = program.command("webhooks").description("forwarding subscriptions");
-  paged(sub(webhooks, "list", "list webhooks")).action(async (o, cmd) => {
+  paged(sub(webhooks, "list", "list webhooks"), "/v1/webhooks").action(async (o, cmd) => {
     const page = await unwrap(apiClient(connectionOf(o)).GET("/v1/webhooks", { params: { query: { limit: o.limit, cursor: o.cursor } } }));
     show(o.json, page, () => printPage(page, cmd, WEBHOOK_COLUMNS));
   });
@@ -111,7 +127,7 @@ export function registerApi(program) {
     .option("--sources <ids>", "only these sources (comma-separated)")
     .option("--secret <secret>", "signing secret (default: a generated whsec_…)")
     .option("--disabled", "create it disabled: deliveries are held until it is enabled");
-  withDeliveryPolicy(create)
+  withDeliveryPolicy(create, "WebhookCreate")
     .option("--filter <json|@file>", FILTER_HELP, jsonObjectOrFile("--filter"))
     .option("--transform <expr|@file>", TRANSFORM_HELP, inlineOrFile)
     .option("--transform-headers <json|@file>", HEADERS_HELP, jsonObjectOrFile("--transform-headers"))
@@ -144,10 +160,14 @@ export function registerApi(program) {
     .option("--types <types>", "new event types (comma-separated)")
     .option("--sources <ids>", "only these sources (comma-separated; 'all' for every source)")
     .option("--secret <secret>", "new signing secret")
-    .option("--previous-secret-valid-seconds <s>", "with --secret: seconds the old secret keeps signing beside it (0..604800, default 86400; 0: stops at once); 0 without --secret ends the previous secret now", count)
+    .option(
+      "--previous-secret-valid-seconds <s>",
+      `with --secret: seconds the old secret keeps signing beside it (${rangeText(fieldRange("WebhookPatch", "previousSecretValidSeconds"))}, default 86400; 0: stops at once); 0 without --secret ends the previous secret now`,
+      wholeIn(fieldRange("WebhookPatch", "previousSecretValidSeconds")),
+    )
     .addOption(new Option("--enable", "enable it: held deliveries go out, oldest first").conflicts("disable"))
     .option("--disable", "disable it: new deliveries are held");
-  withDeliveryPolicy(update)
+  withDeliveryPolicy(update, "WebhookPatch")
     .option("--filter <json|@file>", FILTER_HELP, jsonObjectOrFile("--filter"))
     .option("--no-filter", "remove the filter: every event of its types, owner and sources again")
     .option("--transform <expr|@file>", TRANSFORM_HELP, inlineOrFile)
@@ -202,7 +222,7 @@ export function registerApi(program) {
   });
 
   const events = program.command("events").description("stored events");
-  paged(sub(events, "list", "list events, newest first"))
+  paged(sub(events, "list", "list events, newest first"), "/v1/events")
     .option("--type <type>", "one exact event type (no wildcard)")
     .option("--source <id>", "source id")
     .option("--location <uid>", "location uid")
@@ -303,7 +323,7 @@ export function registerApi(program) {
     });
 
   const deliveries = program.command("deliveries").description("deliveries of events to webhooks");
-  paged(sub(deliveries, "list", "list deliveries, newest first"))
+  paged(sub(deliveries, "list", "list deliveries, newest first"), "/v1/deliveries")
     .option("--status <status>", "held, pending, succeeded, failed or expired")
     .option("--webhook <uid>", "of this webhook")
     .option("--event <id>", "of this event")
@@ -393,7 +413,7 @@ export function registerApi(program) {
     .option("--id <slug>", "its id in the ingress URL ([a-z0-9-]{1,64}); generated by default")
     .option("--secret <secret...>", "signing secrets, current first")
     .option("--no-verification", "accept unsigned requests (only on purpose)")
-    .option("--tolerance <seconds>", "allowed clock difference of the signature timestamp, 0..86400 (0: not checked)", count)
+    .option(...toleranceOption("SourceCreate"))
     .option("--hmac <json>", HMAC_HELP, jsonObject)
     .option("--shop-domain <domain>", SHOP_DOMAIN_HELP)
     .option("--organization <uid>", "the organization that owns it (its events alone come through); a token limited to several organizations must name one of them")
@@ -420,7 +440,7 @@ export function registerApi(program) {
     .option("--secret <secret...>", "the new list of secrets, current first (rotation: new old)")
     .addOption(new Option("--enable", "enable it").conflicts("disable"))
     .option("--disable", "disable it: its ingress answers 404")
-    .option("--tolerance <seconds>", "allowed clock difference of the signature timestamp, 0..86400 (0: not checked)", count)
+    .option(...toleranceOption("SourcePatch"))
     // Both forms declared, commander leaves it unset unless one is given: nothing is sent then.
     .option("--verification", "check signatures again")
     .option("--no-verification", "accept unsigned requests (only on purpose)")
@@ -441,8 +461,9 @@ export function registerApi(program) {
       const s = await unwrap(apiClient(connectionOf(o)).PATCH("/v1/sources/{id}", { params: { path: { id } }, body }));
       show(o.json, s, () => printTable([s], SOURCE_COLUMNS));
     });
+  const rejections = parameterRange("/v1/sources/{id}/rejections", "limit");
   sub(sources, "rejections <id>", "requests its ingress refused: counts by reason over the last day, then the latest (the admin may also name (unknown) and (invalid))")
-    .option("--limit <n>", "latest refused requests to list (at most 200)", count)
+    .option("--limit <n>", `latest refused requests to list (${rangeText(rejections)})`, wholeIn(rejections))
     .action(async (id, o) => {
       const r = await unwrap(apiClient(connectionOf(o)).GET("/v1/sources/{id}/rejections", { params: { path: { id }, query: { limit: o.limit } } }));
       show(o.json, r, () => {
@@ -500,7 +521,7 @@ export function registerApi(program) {
     });
 
   const deadLetters = program.command("dead-letters").description("messages that could not be stored or delivered (admin only)");
-  paged(sub(deadLetters, "list", "list dead letters, newest first"))
+  paged(sub(deadLetters, "list", "list dead letters, newest first"), "/v1/dead-letters")
     .option("--open", "only those not replayed yet")
     .action(async (o, cmd) => {
       // The table shows no message (each up to a queue message's size, 100 a page): the API leaves
@@ -525,15 +546,16 @@ export function registerApi(program) {
         ]),
       );
     });
+  const deadLetterId = wholeIn(parameterRange("/v1/dead-letters/{id}", "id"));
   // A dead letter's id is the API's number (as `list --json` says it): read as one, printed as one.
   sub(deadLetters, "replay", "queue its event again, or retry its delivery; once (a closed letter answers 409 already_replayed)")
-    .argument("<id>", "the dead letter's id", count)
+    .argument("<id>", "the dead letter's id", deadLetterId)
     .action(async (id, o) => {
       const d = await unwrap(apiClient(connectionOf(o)).POST("/v1/dead-letters/{id}/replay", { params: { path: { id } } }));
       show(o.json, d, () => process.stdout.write(`replayed ${printable(d.id)}\n`));
     });
   sub(deadLetters, "delete", "clear a dead letter handled otherwise")
-    .argument("<id>", "the dead letter's id", count)
+    .argument("<id>", "the dead letter's id", deadLetterId)
     .action(async (id, o) => {
       await unwrap(apiClient(connectionOf(o)).DELETE("/v1/dead-letters/{id}", { params: { path: { id } } }));
       show(o.json, { deleted: id }, () => process.stdout.write(`deleted ${id}\n`));

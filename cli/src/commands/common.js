@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { InvalidArgumentError, Option } from "commander";
 import { connection, TOKEN_PLACEHOLDER, whereJsonFails } from "../config.js";
 import { CliError } from "../errors.js";
+import { parameterRange, rangeText } from "../openapi.js";
 import { printable, printJson, printTable, shellWord } from "../output.js";
 
 /** Adds --url, --token, --config and --insecure to a command. @param {import("commander").Command} cmd */
@@ -39,14 +40,31 @@ export function queryList(value) {
   return value?.split(",").map((s) => s.trim()).join(",");
 }
 
-/** A positive integer flag value. @param {string} value */
-export function count(value) {
-  if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`"${value}" is not a whole number.`);
+/**
+ * The parser of a whole-number option of `range` (the API's, from its OpenAPI document: see
+ * ../openapi.js; else the CLI's own, beside the option's declaration): a value out of it is a usage
+ * error here, saying the range, never sent for the API's 400.
+ * @param {import("../openapi.js").Range} range @param {string} [or] what else it takes, said after the range
+ */
+export const wholeIn = (range, or = "") => (/** @type {string} */ value) => {
+  const give = `give ${rangeText(range)}${or}`;
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`"${value}" is not a whole number: ${give}.`);
   const n = Number(value);
   // Digits past what a number holds exactly are a whole number still, only too large.
-  if (!Number.isSafeInteger(n)) throw new InvalidArgumentError(`"${value}" is out of range (too large).`);
+  if (!Number.isSafeInteger(n) || n > range.max) throw new InvalidArgumentError(`"${value}" is out of range (too large): ${give}.`);
+  if (n < range.min) throw new InvalidArgumentError(`"${value}" is out of range (too small): ${give}.`);
   return n;
-}
+};
+
+/**
+ * The parser of an option taking a whole number of `range` or a word (`none`, `never`): the word as
+ * given, for the command to send as the API's null (a parser answering null reads to commander as
+ * no value). @param {import("../openapi.js").Range} range @param {string} word @param {string} meaning
+ */
+export const wholeInOr = (range, word, meaning) => {
+  const whole = wholeIn(range, `, or ${word} ${meaning}`);
+  return (/** @type {string} */ value) => (value === word ? value : whole(value));
+};
 
 /** A JSON object given on the command line (an hmac source's configuration). @param {string} value */
 export function jsonObject(value) {
@@ -89,23 +107,6 @@ export const jsonObjectOrFile = (flag) => (/** @type {string} */ value) => {
   }
 };
 
-/** A --rate-limit value: a whole number of attempts a second, or "none". @param {string} value */
-export function rateLimit(value) {
-  if (value === "none") return value;
-  const n = count(value);
-  // 0 reads as "no limit" to some; the API refuses it (1..1000) without naming the word that means that.
-  if (n === 0) throw new InvalidArgumentError(`0 is no rate: give 1..1000 attempts a second, or none for no limit.`);
-  return n;
-}
-
-/** An --auto-disable-after-minutes value: a whole number of minutes, or "never". @param {string} value */
-export function minutesOrNever(value) {
-  if (value === "never") return value;
-  const n = count(value);
-  if (n === 0) throw new InvalidArgumentError(`0 minutes is too soon: give 1..43200, or never to not disable it automatically.`);
-  return n;
-}
-
 /** The API's autoDisableAfterMinutes for that value: null for "never". @param {number | "never" | undefined} value */
 export const autoDisableOf = (value) => (value === "never" ? null : value);
 
@@ -118,8 +119,11 @@ export const rateLimitOf = (value) => (value === "none" ? null : value);
 /** A subcommand with the connection options and --json. @param {import("commander").Command} parent @param {string} spec @param {string} what */
 export const sub = (parent, spec, what) => withConnection(parent.command(spec).description(what)).option("--json", "print the API's JSON answer");
 
-/** @param {import("commander").Command} cmd */
-export const paged = (cmd) => cmd.option("--limit <n>", "page size (at most 100)", count).option("--cursor <cursor>", "the nextCursor of the previous page");
+/** --limit and --cursor of the list at `path` (its GET). @param {import("commander").Command} cmd @param {string} path */
+export const paged = (cmd, path) => {
+  const limit = parameterRange(path, "limit");
+  return cmd.option("--limit <n>", `page size (${rangeText(limit)})`, wholeIn(limit)).option("--cursor <cursor>", "the nextCursor of the previous page");
+};
 
 /**
  * Prints a page's rows, then the command that gets the next one: the one that ran (`cmd`, an action's

@@ -6,8 +6,9 @@ import pc from "picocolors";
 import { requireToken } from "../config.js";
 import { CliError } from "../errors.js";
 import { listenState } from "../listen-state.js";
+import { parameterRange, rangeText } from "../openapi.js";
 import { clock, colourStatus, printable, printJsonLine } from "../output.js";
-import { connectionOf, count, queryList, withConnection } from "./common.js";
+import { connectionOf, queryList, wholeIn, withConnection } from "./common.js";
 
 /**
  * The stream (and ws, with Node's http, https and tls under it) is loaded by listen and tail
@@ -49,12 +50,8 @@ export function targetUrl(target) {
   return parsed.toString();
 }
 
-/** `--replay N`: the API replays at most 100, so more is a usage error here, not its 400. @param {string} value */
-function replayCount(value) {
-  const n = count(value);
-  if (n > 100) throw new InvalidArgumentError(`at most 100 (the API replays no more): give --replay 100 or fewer.`);
-  return n;
-}
+/** `--replay N`: the API's range (it replays at most 100), refused here rather than by its 400. */
+const REPLAY = parameterRange("/v1/listen", "replay");
 
 /** The Fetch standard's bad ports (https://fetch.spec.whatwg.org/#port-blocking). */
 const FETCH_BAD_PORTS = new Set([
@@ -93,7 +90,7 @@ export function registerListen(program) {
     ),
   )
     // Each says where the listener starts: given both, one would be ignored.
-    .addOption(new Option("--replay <n>", "first send the last N matching events (at most 100)").argParser(replayCount).conflicts("fromNow"))
+    .addOption(new Option("--replay <n>", `first send the last N matching events (${rangeText(REPLAY)})`).argParser(wholeIn(REPLAY)).conflicts("fromNow"))
     .option("--secret <secret>", "sign forwards with this secret (default: one generated once, kept with the config)")
     .option("--from-now", "forget the saved position: only events stored from now on")
     .addHelpText(

@@ -2,20 +2,18 @@
 import { createHmac, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { InvalidArgumentError } from "commander";
 import { connection, DEV_VARS_FILES, devVarFrom, isLoopback } from "../config.js";
 import { CliError } from "../errors.js";
 import { isObject } from "../guards.js";
+import { rangeText } from "../openapi.js";
 import { printable, printJsonLine } from "../output.js";
 import { FIXTURE_LOCATION, FIXTURE_ORGANIZATION, PODIUM_TYPES, fixtureName, podiumSample } from "../samples/podium.js";
-import { count } from "./common.js";
+import { wholeIn } from "./common.js";
 
-/** --count: a whole number, at least one (none would send nothing and say nothing). @param {string} value */
-function atLeastOne(value) {
-  const n = count(value);
-  if (n < 1) throw new InvalidArgumentError("send at least one.");
-  return n;
-}
+/** --count: at least one (none would send nothing and say nothing); no API field bounds it. */
+const COUNT = { min: 1, max: Number.MAX_SAFE_INTEGER };
+/** --port: a TCP port a local stack listens on. */
+const PORT = { min: 1, max: 65535 };
 
 /**
  * A body in the shape Podium documents for the type's object (`samples/*.json`),
@@ -67,7 +65,9 @@ export function ingressUrl(o) {
   if (o.url !== undefined && !(URL.canParse(o.url) && /^https?:$/.test(new URL(o.url).protocol))) {
     throw new CliError(`--url: "${o.url}" is not an http(s) URL (http://host:port).`, { exitCode: 2 });
   }
-  if (o.port !== undefined && !(/^\d{1,5}$/.test(o.port) && Number(o.port) >= 1 && Number(o.port) <= 65535)) throw new CliError(`--port: "${o.port}" is not a port number.`, { exitCode: 2 });
+  if (o.port !== undefined && !(/^\d{1,5}$/.test(o.port) && Number(o.port) >= PORT.min && Number(o.port) <= PORT.max)) {
+    throw new CliError(`--port: "${o.port}" is not a port number (${rangeText(PORT)}).`, { exitCode: 2 });
+  }
   if (o.url && new URL(o.url).pathname.startsWith("/webhooks/")) return o.url;
   const base = o.url ?? (o.port ? `http://127.0.0.1:${o.port}` : connection({ config: o.config }).url);
   return `${base.replace(/\/+$/, "")}/webhooks/${o.source}`;
@@ -86,7 +86,7 @@ export function registerSend(program) {
     .option("--url <url>", "the ingress URL, or the API's base URL (env EDGEHOOK_URL)")
     .option("--port <port>", "a local stack's port, when no --url (default 8787)")
     .option("--secret <secret>", "signing secret (default: the first PODIUM_WEBHOOK_SECRET of .dev.vars, else of .dev.vars.example)")
-    .option("--count <n>", "how many events (at least 1)", atLeastOne, 1)
+    .option("--count <n>", `how many events (${rangeText(COUNT)})`, wholeIn(COUNT), 1)
     .option("--config <file>", "config file (env EDGEHOOK_CONFIG)")
     .option("--json", "one JSON line per answer")
     .addHelpText("after", "\nSigns like Podium: podium-signature = hex HMAC-SHA256(secret, `${podium-timestamp}.${body}`).")
