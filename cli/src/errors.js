@@ -11,5 +11,5 @@ export class CliError extends Error {
   }
 }
 
-/** The line a usage error that lacks what the command needs ends with, commander's own or the CLI's. */
+/** The line every usage error (exit 2) ends with, commander's own and the CLI's (main.js). */
 export const USAGE_HINT = "(add --help for usage)";

@@ -107,8 +107,10 @@ export async function run(/** @type {string[]} */ args) {
     // Help and version exit 0; anything else commander refused (an unknown option, a missing
     // argument, a bad value) is a usage error, 2 like the CLI's own. Commander printed it.
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    // A usage error of the CLI's own (exit 2) is said as commander says its own, `error: …` then
+    // the hint, so a script or a reader finds one form; any other, `error …` as the API's are.
     if (err instanceof CliError) {
-      process.stderr.write(`${pc.red("error")} ${err.message}\n`);
+      process.stderr.write(err.exitCode === 2 ? `error: ${err.message}\n${USAGE_HINT}\n` : `${pc.red("error")} ${err.message}\n`);
       return err.exitCode;
     }
     // Anything else is a case the CLI did not foresee: still one line, exit 1, never a stack trace.

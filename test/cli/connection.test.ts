@@ -146,7 +146,7 @@ describe("an empty token", () => {
     ] as const) {
       const r = await h.edgehook([...args], env);
       expect(r.code, args.join(" ")).toBe(2);
-      expect(r.stderr, args.join(" ")).toBe(`error The API token ${said} is empty.\n`);
+      expect(r.stderr, args.join(" ")).toBe(`error: The API token ${said} is empty.\n(add --help for usage)\n`);
     }
     expect(a.seen).toEqual([]);
   });

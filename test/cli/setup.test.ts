@@ -265,7 +265,7 @@ describe("edgehook setup", () => {
         (err: { code: number; stdout: string; stderr: string }) => err,
       );
       expect(failed?.code).toBe(2);
-      expect(failed?.stderr).toMatch(/^error --admin-token .*: (give|leave it out)/m);
+      expect(failed?.stderr).toMatch(/^error: --admin-token .*: (give|leave it out)/m);
       expect(failed?.stderr).not.toContain(given.trim());
       expect(p.calls()).toEqual([]);
       expect(existsSync(p.configFile)).toBe(false);

@@ -71,13 +71,31 @@ describe("usage errors", () => {
     expect(a.seen.map((s) => s.body)).toEqual([expect.objectContaining({ secrets: ["whsec_a", "whsec_b"] }), expect.objectContaining({ metadata: expect.objectContaining({ eventType: "message.sent" }) })]);
   });
 
+  it("the CLI's own usage errors are said as commander's are: `error: …`, then the usage hint, one form for every exit 2", async () => {
+    const a = await fakeApi({ routes: {} });
+    const h = cliHome();
+    const conn = ["--url", a.url, "--token", "t"];
+    for (const [args, said] of [
+      [["webhooks", "create", "--endpoint", "https://d.example/h", "--types", ",", ...conn], "--types names no event type; give at least one (comma-separated)."],
+      [["webhooks", "update", "wh_1", "--filter", "[1]", ...conn], "option '--filter <json|@file>' is invalid: not a JSON object."],
+      [["webhooks", "update", "wh_1", ...conn], "Nothing to change: give at least one option (--help lists them)."],
+      [["send", "--secret", "s", "--port", "99999"], '--port: "99999" is not a port number (1..65535).'],
+      [["deliveries", "retry", ...conn], "Give a delivery id, or --status for a bulk retry."],
+    ] as const) {
+      const r = await h.edgehook([...args]);
+      expect(r.code, said).toBe(2);
+      expect(r.stderr, said).toBe(`error: ${said}\n(add --help for usage)\n`);
+    }
+    expect(a.seen).toEqual([]);
+  });
+
   it("a replay or retry given neither an id nor a range is a missing argument: exit 2, with the usage hint commander adds", async () => {
     const a = await fakeApi({ routes: {} });
     const h = cliHome();
     for (const args of [["events", "replay"], ["events", "replay", "--since", "2026-01-01T00:00:00Z"], ["deliveries", "retry"]]) {
       const r = await h.edgehook([...args, "--url", a.url, "--token", "t"]);
       expect(r.code, args.join(" ")).toBe(2);
-      expect(r.stderr.trimEnd().split("\n"), args.join(" ")).toEqual([expect.stringMatching(/^error Give an? (event|delivery) id, or --/), "(add --help for usage)"]);
+      expect(r.stderr.trimEnd().split("\n"), args.join(" ")).toEqual([expect.stringMatching(/^error: Give an? (event|delivery) id, or --/), "(add --help for usage)"]);
     }
     expect(a.seen).toEqual([]);
   });
@@ -185,7 +203,7 @@ describe("usage errors", () => {
     for (const token of ["Ωmega-token", "pasted-token\n", " token", ""]) {
       const r = await h.edgehook(["config", "--url", "http://127.0.0.1:8931", "--token", token]);
       expect(r.code, JSON.stringify(token)).toBe(2);
-      expect(r.stderr, JSON.stringify(token)).toMatch(/^error The API token (is empty|holds a character no HTTP header can carry)/);
+      expect(r.stderr, JSON.stringify(token)).toMatch(/^error: The API token (is empty|holds a character no HTTP header can carry)/);
       expect(r.stderr, JSON.stringify(token)).not.toMatch(STACK);
     }
     expect(existsSync(h.config)).toBe(false);

@@ -99,7 +99,7 @@ describe("webhooks create and update: filter and transformation", () => {
       for (const command of [["webhooks", "update", "wh_1"], ["webhooks", "create", "--endpoint", "https://d.example/h", "--types", "message.*"]]) {
         const r = await h.edgehook([...command, "--transform-headers", value, ...conn(api.url)]);
         expect(r.code, value).toBe(2);
-        expect(r.stderr, value).toBe(`error option '--transform-headers <json|@file>' is invalid: not JSON at ${where}.\n`);
+        expect(r.stderr, value).toBe(`error: option '--transform-headers <json|@file>' is invalid: not JSON at ${where}.\n(add --help for usage)\n`);
         expect(r.stdout + r.stderr).not.toContain(secret);
       }
     }

@@ -2,7 +2,7 @@
 // a table, or with --json the API's answer as it came.
 import { Option } from "commander";
 import { apiClient, unwrap } from "../client.js";
-import { CliError, USAGE_HINT } from "../errors.js";
+import { CliError } from "../errors.js";
 import { fieldRange, OPENAPI, parameterRange, rangeText } from "../openapi.js";
 import { printable, printJson, printTable } from "../output.js";
 import { autoDisableOf, commandLine, connectionOf, everyRow, inlineOrFile, jsonObject, jsonObjectOrFile, list, paged, printPage, queryList, rateLimitOf, sameConnection, show, sub, wholeIn, wholeInOr } from "./common.js";
@@ -295,7 +295,7 @@ export function registerApi(program) {
         const r = await unwrap(client.POST("/v1/events/{id}/replay", { params: { path: { id } }, body: { webhookUid: o.webhook } }));
         return show(o.json, r, () => process.stdout.write(`${printable(r.deliveries)} new deliver${r.deliveries === 1 ? "y" : "ies"}\n`));
       }
-      if (!o.since || !o.until) throw new CliError(`Give an event id, or --since and --until for a range replay.\n${USAGE_HINT}`, { exitCode: 2 });
+      if (!o.since || !o.until) throw new CliError("Give an event id, or --since and --until for a range replay.", { exitCode: 2 });
       // The API replays a page of the range per call: follow its cursor to the end, as the bulk retry does.
       const r = { dryRun: Boolean(o.dryRun), events: 0, deliveries: 0 };
       /** @type {string | undefined} */
@@ -363,7 +363,7 @@ export function registerApi(program) {
           process.stdout.write(d.status === "held" ? `held ${id}: its webhook is disabled; it goes out when the webhook is enabled\n` : `retrying ${id}\n`),
         );
       }
-      if (!o.status) throw new CliError(`Give a delivery id, or --status for a bulk retry.\n${USAGE_HINT}`, { exitCode: 2 });
+      if (!o.status) throw new CliError("Give a delivery id, or --status for a bulk retry.", { exitCode: 2 });
       // The API retries a page per call (webhook by webhook, each oldest first): follow its cursor to the end.
       const r = { count: 0, held: 0 };
       /** @type {string | undefined} */
