@@ -246,7 +246,9 @@ function settingsProblem(file, replacingUrl = false) {
     // An entry is named by its place, never its URL, which may hold a password (user:pw@host) or a token in its query.
     for (const [i, [k, v]] of Object.entries(file.tokens).entries()) {
       const keyWrong = urlProblem(k);
-      if (keyWrong === "credentials") return `a key of "tokens" ${URL_PROBLEMS.credentials}: delete that entry`;
+      // Never sent (fetch refuses such a URL): `config --url` drops it as it saves the file again.
+      if (keyWrong === "credentials" && replacingUrl) continue;
+      if (keyWrong === "credentials") return `a key of "tokens" ${URL_PROBLEMS.credentials}: delete that entry (\`edgehook config --url …\` drops it)`;
       if (keyWrong !== null) return `a key of "tokens" is not an http(s) URL (each token is saved by the URL it is sent to)`;
       if (typeof v !== "string") return `the token of "tokens" entry ${i + 1} is ${kindOf(v)}, not a string`;
     }

@@ -1,6 +1,6 @@
 // Where the CLI sends its token: a saved token only to the URL it was saved with, a given one
 // as given, and never in cleartext to a host other than this machine unless told to.
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { connection, isLoopback, requireToken } from "../../cli/src/config.js";
@@ -189,7 +189,7 @@ describe("a config file of JSON that is not the CLI's settings", () => {
       [{ url: "SECRET-TOKEN-IN-URL" }, '"url" is not an http(s) URL (`edgehook config --url …` saves the right one)'],
       [{ url: "ftp://user:SECRETPW@a.example", tokens: { [a.url]: token } }, '"url" is not an http(s) URL (`edgehook config --url …` saves the right one)'],
       [{ url: passwordUrl, tokens: { [a.url]: token } }, '"url" holds a user name or password, which is never sent (`edgehook config --url …` saves the right one)'],
-      [{ url: a.url, tokens: { [passwordUrl]: token } }, 'a key of "tokens" holds a user name or password, which is never sent: delete that entry'],
+      [{ url: a.url, tokens: { [passwordUrl]: token } }, 'a key of "tokens" holds a user name or password, which is never sent: delete that entry (`edgehook config --url …` drops it)'],
       [{ url: a.url, token: 1234567890 }, '"token" is a number, not a string'],
       [{ url: a.url, tokens: [token] }, '"tokens" is an array, not an object of tokens by URL'],
       [{ url: a.url, tokens: { [a.url]: 1234567890 } }, 'the token of "tokens" entry 1 is a number, not a string'],
@@ -220,6 +220,13 @@ describe("a config file of JSON that is not the CLI's settings", () => {
       expect((await h.edgehook(["events", "list"])).code, JSON.stringify(value)).toBe(0);
     }
     expect(bearers(a)).toEqual(["Bearer old-token", "Bearer new-token"]);
+    // A url, or a tokens key, holding a password (an earlier version saved one) is mended by `config --url`: the key dropped, never sent, never said.
+    writeFileSync(h.config, JSON.stringify({ url: passwordUrl, tokens: { [passwordUrl]: token, [a.url]: "kept-token" } }));
+    const mended = await h.edgehook(["config", "--url", a.url]);
+    expect(mended.code, mended.stderr).toBe(0);
+    expect(mended.stdout + mended.stderr).not.toContain("SECRETPW");
+    expect(JSON.parse(readFileSync(h.config, "utf8"))).toMatchObject({ url: a.url, tokens: { [a.url]: "kept-token" } });
+    expect(readFileSync(h.config, "utf8")).not.toContain("SECRETPW");
   });
 });
 
