@@ -202,7 +202,7 @@ describe("the webhook's flow limits in the API", () => {
       }),
     );
     expect(form.status).toBe(400);
-    expect(await form.text()).toContain("rateLimit: 0 is no rate: give 1..1000 attempts a second, or leave it empty for no limit");
+    expect(await form.text()).toContain("Rate limit: 0 is no rate: give 1..1000 attempts a second, or leave it empty for no limit");
     expect((await p.api("GET", `/v1/webhooks/${hook.uid}`)).json.rateLimit).toBe(5);
   });
 
