@@ -134,20 +134,26 @@ export type Refusal<E> = { entered: E; error: string; status: ContentfulStatusCo
  * A form the API refused, as a Refusal: its status and message, the field the message names said by
  * its label in the form (`labels`), and `field`, the first field of the
  * form (a name in `entered`) that the API's issues name, which the form marks invalid and focuses.
- * `named`: the form's name of an API field it names otherwise (a source's `secrets` is its field
- * `secret`, which is never kept in `entered`).
+ * `named`: the form's name of an API field it names otherwise, by the issue's whole path or its
+ * field (a source's `secrets` is its field `secret`, never kept in `entered`; in "Replace secret",
+ * `secrets.1` is its box `previous`).
  */
 export const refusedBy = <E extends object>(
   entered: E,
-  answer: { status: ContentfulStatusCode; error: string; fields?: string[] | undefined; paths?: string[] | undefined },
+  answer: { status: ContentfulStatusCode; error: string; paths?: string[] | undefined },
   labels: FieldLabels,
   named: Record<string, string> = {},
 ): Refusal<E> => ({
   entered,
   error: labelled(answer.error, answer.paths?.[0], labels),
   status: answer.status,
-  field: answer.fields?.map((f) => named[f] ?? f).find((f) => Object.hasOwn(entered, f) || Object.values(named).includes(f)),
+  field: answer.paths
+    ?.map((path) => named[path] ?? named[rootOf(path)] ?? rootOf(path))
+    .find((f) => Object.hasOwn(entered, f) || Object.values(named).includes(f)),
 });
+
+/** The field an issue's path is in (`eventTypes.0` → eventTypes). */
+const rootOf = (path: string) => path.split(".", 1)[0] ?? path;
 
 /**
  * The API's refusal of a form's field (`Invalid body: eventTypes.0: …`) in the form's words: its

@@ -329,6 +329,14 @@ describe("a form's field the API refused", () => {
     expect(rotateForm).toMatch(/<input name="secret"[^>]*aria-invalid="true"/);
     // The new-source form is not the one marked.
     expect(/<form method="post" action="\/dashboard\/sources"[\s\S]*?<\/form>/.exec(html)?.[0]).not.toContain("aria-invalid");
+    // Its second box refused (`secrets.1`): that box is the one marked and focused, not "New secret".
+    const still = await dashboardForm(`/dashboard/sources/${sourceId}/rotate`, c, { secret: "a-new-secret-long-enough", previous: "short" });
+    expect(still.status).toBe(400);
+    const stillHtml = await still.text();
+    expect(banners(stillHtml, "alert")).toEqual(["Still accept: must be at least 8 characters (got 5)."]);
+    const stillForm = new RegExp(`<form method="post" action="/dashboard/sources/${sourceId}/rotate"[\\s\\S]*?</form>`).exec(stillHtml)?.[0] ?? "";
+    expect(stillForm).toMatch(/<input name="previous"[^>]*aria-invalid="true"[^>]*autofocus/);
+    expect(stillForm).not.toMatch(/<input name="secret"[^>]*aria-invalid/);
     const kept = (await p.api("GET", `/v1/sources/${sourceId}`)).json;
     expect(kept.id).toBe(sourceId);
     // Each form's refusal names the box by its label.

@@ -169,7 +169,7 @@ export function SourceList(props: {
                           </label>
                           <label>
                             <span>Still accept (the current secret, while the provider switches)</span>
-                            <input name="previous" type="password" autocomplete="off" />
+                            <input name="previous" type="password" autocomplete="off" {...Invalid("previous", props.entered?.rotating === s.id ? props.invalidField : undefined)} />
                           </label>
                           <button type="submit" class="secondary" aria-label={`Replace secret of source ${s.id}`}>
                             Replace secret

@@ -74,6 +74,9 @@ sourceRoutes.post("/sources", async (c) => {
   return back(c, "/dashboard/sources", res, `Source created: point the provider at ${res.json.ingressUrl}`);
 });
 
+/** The "Replace secret" form's box of each secret it sends: the new one, then the one still accepted. */
+const ROTATE_BOXES = { "secrets.0": "secret", "secrets.1": "previous", secrets: "secret" };
+
 sourceRoutes.post("/sources/:id/rotate", async (c) => {
   const id = c.req.param("id");
   // Secrets are write-only, so the page cannot keep the old one beside the new by itself: typed
@@ -85,7 +88,7 @@ sourceRoutes.post("/sources/:id/rotate", async (c) => {
   const done = previous === "" ? "Secret replaced." : "Secret rotated: the new one and the one still accepted both verify until you replace them with the new one alone.";
   const res = await callApi(c, "PATCH", `/sources/${encodeURIComponent(id)}`, Ignored, { secrets });
   // Refused (a secret too short, a source gone): the page again with the API's status, that source's form marked (secrets are never kept).
-  if (!res.ok) return sourcesPage(c, refusedBy({ ...NOTHING_ENTERED, rotating: id }, res, SOURCE_ROTATE_LABELS, { secrets: "secret" }));
+  if (!res.ok) return sourcesPage(c, refusedBy({ ...NOTHING_ENTERED, rotating: id }, res, SOURCE_ROTATE_LABELS, ROTATE_BOXES));
   return back(c, "/dashboard/sources", res, done);
 });
 
