@@ -101,6 +101,12 @@ describe("a confirm page of what is gone", () => {
       expect(text(html), confirm).not.toMatch(/cannot be undone|\?\s*It /);
       expect(html, confirm).not.toContain(`<form method="post" action="${confirm}"`);
     }
+    // Its post, pressed from a page shown before, leads to the webhook's page: the API's 404, said once (as its other buttons).
+    const posted = await dashboardForm(`/dashboard/webhooks/${hook.uid}/end-previous-secret`, cookie, {});
+    expect(posted.status).toBe(303);
+    const shown = await get(posted.headers.get("location")!, cookie);
+    expect(shown.status).toBe(404);
+    expect(banners(await shown.text())).toEqual([expect.stringContaining(`No webhook "${hook.uid}"`)]);
   });
 });
 
