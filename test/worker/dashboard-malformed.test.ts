@@ -470,7 +470,7 @@ describe("bad forms the property found", () => {
     const created = await post("/dashboard/alerts/endpoints", cookie, endpoint);
     expect(created.status).toBe(400); // the form again, with what was typed and the error
     const error = errorBanner(await created.text());
-    expect(error).toMatch(/Alert types/);
+    expect(error).toMatch(/^Alerts: /);
     expect(error).not.toContain("[object File]");
   });
 });
