@@ -111,6 +111,15 @@ describe("a confirm page of what is gone", () => {
 });
 
 describe("a confirm page of what may not be done", () => {
+  it("of a source declared by configuration answers the 409 its post would, not the question", async () => {
+    const cookie = await dashboardCookie();
+    const res = await get("/dashboard/sources/podium/delete", cookie);
+    expect(res.status).toBe(409);
+    const html = await res.text();
+    expect(banners(html, "alert")[0]).toContain('The source "podium" is declared by configuration');
+    expect(html).not.toContain('<form method="post" action="/dashboard/sources/podium/delete"');
+  });
+
   it("is refused as its post is: deleting or ending the previous secret of a webhook whose types need a data scope the session lacks (403, in the API's words)", async () => {
     const p = pipeline();
     const key = uniqueKey();

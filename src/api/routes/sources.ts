@@ -1,5 +1,5 @@
 import { isLimited } from "../../domain/access";
-import { AppError, invalidField, invalidInput, notFound } from "../../domain/errors";
+import { AppError, invalidField, invalidInput, notFound, readOnlySource } from "../../domain/errors";
 import { hasScope, type Principal } from "../../domain/scopes";
 import { settings } from "../../domain/settings";
 import { LOCATIONS_MAKE_NO_SOURCE, sourceProblems } from "../../domain/source-rules";
@@ -85,9 +85,6 @@ const rejections = apiRoute({
   responses: { 200: json(RejectionsSchema, "The source's refused requests"), ...errors(404) },
 });
 
-const readOnly = (id: string) =>
-  new AppError("conflict", `The source "${id}" is declared by configuration (a Worker secret); change it there.`);
-
 /** Turning verification off is the admin's alone: anyone could then send that source's events. */
 function assertMaySkipVerification(p: Principal, verification: string | undefined): void {
   if (verification === "none" && !hasScope(p, "admin")) {
@@ -166,7 +163,7 @@ async function visibleSource(env: Env, p: Principal, id: string): Promise<Source
 /** A stored source the caller may change, or 404 (409 for one declared by configuration). */
 async function changeableSource(env: Env, p: Principal, id: string): Promise<StoredSource> {
   const s = await visibleSource(env, p, id);
-  if (!("createdAt" in s)) throw readOnly(id);
+  if (!("createdAt" in s)) throw readOnlySource(id);
   return s;
 }
 
@@ -177,7 +174,7 @@ export const sources = router()
     assertMaySkipVerification(p, b.verification);
     const organizationUid = ownerOf(p, b.organizationUid);
     const id = b.id ?? `src-${crypto.randomUUID().slice(0, 8)}`;
-    if (configSources(c.env).some((s) => s.id === id)) throw readOnly(id);
+    if (configSources(c.env).some((s) => s.id === id)) throw readOnlySource(id);
     const inserted = await insertSource(c.env.DB, {
       id,
       name: b.name,

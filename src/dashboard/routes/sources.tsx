@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { readOnlySource } from "../../domain/errors";
 import { page as pageOf } from "../../api/schemas/fields";
 import { RejectionsSchema, SourceSchema } from "../../api/schemas/sources";
 import { callApi } from "../api-client";
@@ -94,7 +95,9 @@ sourceRoutes.post("/sources/:id/rotate", async (c) => {
 
 sourceRoutes.get("/sources/:id/delete", (c) => {
   const id = c.req.param("id");
-  const of = { api: `/sources/${encodeURIComponent(id)}`, list: LISTS.sources, schema: SourceSchema };
+  // One declared by configuration cannot be deleted here: asked, its post would answer the API's 409.
+  const refused = (s: { readOnly: boolean }) => (s.readOnly ? { status: 409 as const, error: readOnlySource(id).message } : null);
+  const of = { api: `/sources/${encodeURIComponent(id)}`, list: LISTS.sources, schema: SourceSchema, refused };
   return confirmPage(c, { title: "Delete source", nav: "/dashboard/sources", question: ASK.deleteSource(id), label: "Delete", back: "/dashboard/sources", scope: "sources:write", of });
 });
 
