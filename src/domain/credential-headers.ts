@@ -41,6 +41,8 @@ const HTML_STYLES: readonly Readonly<Record<string, string>>[] = [
   { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" },
   { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;" },
   { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&#34;", "'": "&#39;" },
+  // PHP's htmlspecialchars (ENT_QUOTES, its default since 8.1).
+  { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#039;" },
   Object.fromEntries([..."&<>\"'+"].map((c) => [c, `&#${c.charCodeAt(0)};`])),
 ];
 

@@ -91,6 +91,8 @@ describe("credential headers are write-only", () => {
     // As Python's html.escape and Go's html.EscapeString write it; a base64 `+` as html/template writes it; lower-case hex.
     expect(scrubCredentials(`<p>k&quot;&lt;&amp;&gt;&#x27;${API_KEY}</p>`, quoting)).toBe(`<p>${REDACTED}</p>`);
     expect(scrubCredentials(`<p>k&#34;&lt;&amp;&gt;&#39;${API_KEY}</p>`, quoting)).toBe(`<p>${REDACTED}</p>`);
+    // As PHP's htmlspecialchars writes it (the re-audit's).
+    expect(scrubCredentials(`<p>k&quot;&lt;&amp;&gt;&#039;${API_KEY}</p>`, quoting)).toBe(`<p>${REDACTED}</p>`);
     const plus = { authorization: "Bearer abc+def/ghi+jkl=" };
     expect(scrubCredentials(`<p>abc&#43;def/ghi&#43;jkl=</p>`, plus)).toBe(`<p>${REDACTED}</p>`);
     expect(scrubCredentials(`next=abc%2bdef%2fghi%2bjkl%3d`, plus)).toBe(`next=${REDACTED}`);
