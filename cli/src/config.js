@@ -216,8 +216,9 @@ export function apiUrl(raw, from) {
   const url = httpUrl(String(raw));
   if (url !== null) return url;
   const problem = urlProblem(String(raw)) ?? "notUrl";
-  // Its password is not echoed (into a terminal, a CI log).
-  if (problem === "credentials") {
+  // Its password is not echoed (into a terminal, a CI log), nor one before an `@` of what is no http(s) URL
+  // (`ftp://u:pw@host`, `u:pw@host:8787`, `http://u:pw@` that parses as none).
+  if (problem === "credentials" || /^(?:[a-z][\w+.-]*:\/\/)?[^/?#\s]*@/i.test(String(raw))) {
     throw new CliError(`the URL${from ? ` (${from})` : ""} ${URL_PROBLEMS.credentials}: give the API's base URL alone, and its token with --token or EDGEHOOK_TOKEN.`, { exitCode: 2 });
   }
   const fix = /^[\w.-]+:\d{1,5}(\/.*)?$/.test(String(raw)) ? `give https://${raw} or http://${raw}` : `give the API's base URL, e.g. ${DEFAULT_URL}`;

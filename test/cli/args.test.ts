@@ -80,7 +80,15 @@ describe("the connection", () => {
   it("refuses a URL with a user name or password, which fetch would refuse, without echoing it", () => {
     const config = join(dir, "config.json");
     writeFileSync(config, "{}");
-    for (const [flags, from] of [[{ url: "https://user:SECRETPW@edge.example" }, "--url"], [{}, "EDGEHOOK_URL"]] as const) {
+    for (const [flags, from] of [
+      [{ url: "https://user:SECRETPW@edge.example" }, "--url"],
+      [{}, "EDGEHOOK_URL"],
+      // Nor when it is no http(s) URL, or none at all (the re-audit's).
+      [{ url: "ftp://u:SECRETPW@x" }, "--url"],
+      [{ url: "u:SECRETPW@127.0.0.1:8807" }, "--url"],
+      [{ url: "http://u:SECRETPW@" }, "--url"],
+      [{ url: "ws://u:SECRETPW@127.0.0.1:8807" }, "--url"],
+    ] as const) {
       process.env.EDGEHOOK_URL = "https://:SECRETPW@edge.example";
       let said = "";
       try {
