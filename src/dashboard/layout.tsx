@@ -187,8 +187,11 @@ export function Time(props: { iso: string | null }) {
 
 /** A share of attempts that succeeded (0 to 1) as the dashboard writes it, in percent to a tenth: "93.3%"; none: "no attempts". */
 export function attemptsShare(share: number | null | undefined): string {
-  return share === null || share === undefined ? "no attempts" : `${Math.round(share * 1000) / 10}%`;
+  return share === null || share === undefined ? "no attempts" : `${sharePermille(share) / 10}%`;
 }
+
+/** A share as attemptsShare writes it, in tenths of a percent: what decides whether it reads under a bound. */
+export const sharePermille = (share: number): number => Math.round(share * 1000);
 
 /** A time as the dashboard writes it: UTC, to the second ("2026-01-01 12:00:00Z"). */
 export function timeText(iso: string): string {

@@ -10,8 +10,10 @@ export function enteredIn(form: Form): Entered {
   return Object.fromEntries(Object.keys(form).flatMap((k) => (textsOf(form, k).length > 0 ? [[k, textOf(form, k)]] : [])));
 }
 
+/** The form's labels, looked up by any field's name. */
+const LABELS: FieldLabels = WEBHOOK_LABELS;
 /** A field's label in the form (its API name, were one unlabelled). */
-const labelOf = (field: string, labels: FieldLabels = WEBHOOK_LABELS): string => labels[field] ?? field;
+const labelOf = (field: string): string => LABELS[field] ?? field;
 
 /** A box's text as typed: a browser sends a textarea's line breaks as CRLF. */
 const typed = (text: string) => text.replace(/\r\n/g, "\n").trim();

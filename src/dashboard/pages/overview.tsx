@@ -2,7 +2,7 @@ import type { z } from "@hono/zod-openapi";
 import type { StatsSchema } from "../../api/schemas/stats";
 import type { Principal } from "../../domain/scopes";
 import { legible } from "../../domain/legible";
-import { BarChart, EmptyRow, attemptsShare, HiddenEvents, Time, Scroll, nothingSeen } from "../layout";
+import { BarChart, EmptyRow, attemptsShare, sharePermille, HiddenEvents, Time, Scroll, nothingSeen } from "../layout";
 import { MINUTE_MS, SERIES_BUCKET_MS } from "../../domain/time";
 
 /** /v1/stats, as the API answers it. */
@@ -89,7 +89,7 @@ export function Overview(props: { stats: StatsJson; canReadWebhooks: boolean; pr
             values={rates}
             max={1}
             // Red as its words say: a share shown as 90% (89.96%) is not under it.
-            low={(v) => Math.round(v * 1000) < 900}
+            low={(v) => sharePermille(v) < 900}
             // In percent, as a webhook's page writes its attempts succeeded: "0.19 of attempts" read as a count.
             say={(v) => `${attemptsShare(v)} of attempts succeeded`}
             none={noAttempts}
