@@ -87,7 +87,13 @@ it("cap what one event's deliveries may cost: a hundred webhooks owed every even
   // one of those owed the hundred webhooks (and any an earlier test made), and another with its
   // deliveries listed again as strays (as if stored before migration 0034), each at caps below and past them.
   const meter = meteredD1(env.DB);
-  const owed = await env.DB.prepare("SELECT event AS seq, count(*) AS n FROM deliveries GROUP BY event ORDER BY n DESC LIMIT 2").all<{ seq: number; n: number }>();
+  // (Each with its range to itself: another event received in the same millisecond with the same
+  // first two key bytes shares it, and its deliveries count toward the cap, rightly answering 2 early.)
+  const owed = await env.DB.prepare(
+    `SELECT d.event AS seq, count(*) AS n FROM deliveries d JOIN events e ON e.seq = d.event
+     WHERE NOT EXISTS (SELECT 1 FROM events o WHERE o.received_at = e.received_at AND substr(o.id, 1, 2) = substr(e.id, 1, 2) AND o.seq <> e.seq)
+     GROUP BY d.event ORDER BY n DESC LIMIT 2`,
+  ).all<{ seq: number; n: number }>();
   const [one, two] = owed.results;
   await env.DB.prepare("INSERT INTO stray_deliveries (event, delivery) SELECT ?, seq FROM deliveries WHERE event = ?").bind(two!.seq, one!.seq).run();
   // As the admin's condition (the status), and a limited token's (its webhooks too: an IN list).
