@@ -143,6 +143,8 @@ describe("usage errors", () => {
       [["sources", "update", "stripe", "--tolerance"], "86401", "too large", "0..86400"],
       [["dead-letters", "delete"], "0", "too small", "1 or more"],
       [["send", "--secret", "s", "--count"], "0", "too small", "1 or more"],
+      [["send", "--secret", "s", "--count"], "99999999999999999999", "too large", "1..9007199254740991"],
+      [["dead-letters", "delete"], "9007199254740992", "too large", "1..9007199254740991"],
     ] as const;
     for (const [args, given, which, range] of cases) {
       // The value is the last option's (dead-letters delete's id, its argument); send takes no token.

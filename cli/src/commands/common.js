@@ -51,7 +51,9 @@ export const wholeIn = (range, or = "") => (/** @type {string} */ value) => {
   if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`"${value}" is not a whole number: ${give}.`);
   const n = Number(value);
   // Digits past what a number holds exactly are a whole number still, only too large.
-  if (!Number.isSafeInteger(n) || n > range.max) throw new InvalidArgumentError(`"${value}" is out of range (too large): ${give}.`);
+  // (Said with its top when the range has none written: "give 1 or more" would not answer "too large".)
+  const below = `give ${range.min}..${range.max}${or}`;
+  if (!Number.isSafeInteger(n) || n > range.max) throw new InvalidArgumentError(`"${value}" is out of range (too large): ${below}.`);
   if (n < range.min) throw new InvalidArgumentError(`"${value}" is out of range (too small): ${give}.`);
   return n;
 };
