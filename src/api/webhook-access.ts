@@ -12,7 +12,7 @@ import { allWebhooks, getWebhookPlaced } from "../store/webhooks";
 /** Refuses a destination URL deliveries may not go to (scheme, private addresses, this Edgehook's own ingress at `self`). */
 export function checkUrl(url: string, allowPrivate: boolean, self: string): void {
   const problem = typedUrlProblem(url) ?? destinationProblem(url, allowPrivate) ?? loopProblem(url, self);
-  if (problem) throw invalidField(`url ${problem}.`, { path: "url", message: problem });
+  if (problem) throw invalidField(`Invalid body: url: ${problem}.`, { path: "url", message: problem });
 }
 
 /** A webhook the caller may see, or 404; with `endpoints`, a notification endpoint too (the admin's). */

@@ -144,6 +144,8 @@ describe("/v1/webhooks", () => {
       const refused = await p.api("POST", "/v1/webhooks", { ...loop, url });
       expect(refused.status).toBe(400);
       expect(refused.json.error.details.issues).toEqual([{ path: "url", message: expect.stringContaining("own ingress") }]);
+      // Worded as every other field's refusal, so the dashboard names its box by its label.
+      expect(refused.json.error.message).toMatch(/^Invalid body: url: .*own ingress/);
     }
     const made = await p.createWebhook(base());
     expect((await p.api("PATCH", `/v1/webhooks/${made.uid}`, { url: loop.url })).status).toBe(400);
@@ -152,7 +154,10 @@ describe("/v1/webhooks", () => {
     expect((await p.api("PATCH", `/v1/webhooks/${made.uid}`, { url: "https://edgehook.test/elsewhere" })).status).toBe(200);
     const form = await dashboardForm("/dashboard/webhooks", await dashboardCookie(), { url: loop.url, eventTypes: "*", organizationUid: loop.organizationUid });
     expect(form.status).toBe(400);
-    expect(await form.text()).toContain("own ingress");
+    expect(await form.text()).toMatch(/URL: [^<]*own ingress/);
+    const endpoint = await dashboardForm("/dashboard/alerts/endpoints", await dashboardCookie(), { url: loop.url, alertTypes: "webhook.failing" });
+    expect(endpoint.status).toBe(400);
+    expect(await endpoint.text()).toMatch(/URL: [^<]*own ingress/);
   });
 
   it("refuses a URL with a bidirectional override or a control character, which would read as another where it is shown", async () => {
