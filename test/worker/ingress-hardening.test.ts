@@ -462,7 +462,8 @@ describe("a standard-webhooks source's short whsec_ secret stored by the first r
     // Verifying again checks what it would verify with as a rotation does: a first secret below
     // the rule is refused (give a new one before it), as a rotation back to it is.
     const again = await p.api("PATCH", `/v1/sources/${id}`, { verification: "signature" });
-    expect([again.status, again.json.error?.message]).toEqual([400, expect.stringMatching(/^Invalid body: secrets\.0: a whsec_ secret must be base64 of at least 24 bytes/)]);
+    expect([again.status, again.json.error?.message]).toEqual([400, expect.stringMatching(/^Invalid body: verification: its stored secret is refused \(a whsec_ secret must be base64 of at least 24 bytes.*\): send secrets with it, a new one first\.$/)]);
+    expect(again.json.error.details.issues).toEqual([{ path: "verification", message: expect.stringContaining("its stored secret is refused") }]);
     const rotated = await p.api("PATCH", `/v1/sources/${id}`, { verification: "signature", secrets: [goodWhsec(), SHORT] });
     expect([rotated.status, rotated.json.verification, rotated.json.secretBelowRule]).toEqual([200, "signature", true]);
   });

@@ -256,9 +256,18 @@ export const sources = router()
     // a new one: a rotation keeps the old, which verifies as it did (stored before a rule, too).
     // Verifying again without new ones checks those it holds as such a rotation: the first, which
     // it would verify with, meets today's rule (a short one of the first release may verify nothing).
+    // Its refusal names what was sent (verification), not the secret the caller did not send.
     const verifiesAgain = current.verification === "none" && next.verification === "signature";
-    const secrets = b.secrets ?? (verifiesAgain ? current.secrets : []);
-    const problems = [...sourceSecretIssues(current.provider, secrets, current.secrets), ...sourceProblems(next)];
+    const secretIssues =
+      b.secrets !== undefined
+        ? sourceSecretIssues(current.provider, b.secrets, current.secrets)
+        : verifiesAgain
+          ? sourceSecretIssues(current.provider, current.secrets, current.secrets).map(({ message }) => ({
+              path: "verification",
+              message: `its stored secret is refused (${message}): send secrets with it, a new one first`,
+            }))
+          : [];
+    const problems = [...secretIssues, ...sourceProblems(next)];
     if (problems.length > 0) throw invalidInput("body", problems);
     const view = (s: StoredSource) => sourceView(s, new URL(c.req.url).origin, settings(c.env).signatureToleranceSeconds);
     // A change to what it already is writes nothing (docs/api.md): moving the version would make another client's change 409.
