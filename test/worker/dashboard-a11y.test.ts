@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { recordDeadLetters } from "../../src/store/dead-letters";
 import { ADMIN_TOKEN, call, createSource, dashboardForm, podiumBody } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
+import { makeToken } from "./tokens";
 
 const ORIGIN = "https://edgehook.test";
 const get = async (path: string, cookie: string) => (await call(new Request(`${ORIGIN}${path}`, { headers: { cookie } }))).text();
@@ -255,13 +256,23 @@ describe("a refused form's error is tied to its field", () => {
     }
   });
 
-  it("focuses the error itself when it names no field of the form (a source id taken)", async () => {
+  it("marks the source form's id when it is taken (409), focusing it", async () => {
     const id = await createSource({ id: `a11y-taken-${uniqueKey()}`, secrets: ["secret-long-enough"] });
     const cookie = await signIn();
     const res = await dashboardForm("/dashboard/sources", cookie, { id, name: "again", provider: "podium", secret: "secret-long-enough" });
     expect(res.status).toBe(409);
     const html = await res.text();
     expect(titleOf(html)).toBe("Error: Sources · Edgehook");
+    expect(fieldTags(html, "id")[0]).toMatch(/aria-invalid="true" aria-describedby="page-error"/);
+    expect(autofocused(html)).toEqual(fieldTags(html, "id"));
+  });
+
+  it("focuses the error itself when it names no field of the form (a scope the token lacks)", async () => {
+    const { token } = await makeToken(pipeline(), ["webhooks:read"]);
+    const cookie = (await dashboardForm("/dashboard/login", null, { token })).headers.get("set-cookie")!.split(";")[0]!;
+    const res = await dashboardForm("/dashboard/webhooks", cookie, { url: "https://downstream.test/ok/a11y", eventTypes: "*" });
+    const html = await res.text();
+    expect(res.status).toBe(403);
     expect(ERROR.exec(html)?.[1]).toBe(' tabindex="-1" autofocus=""');
     expect(autofocused(html)).toHaveLength(1);
     expect(html).not.toMatch(/aria-invalid/);

@@ -159,6 +159,7 @@ describe("what a limited token knowingly learns of another organization's source
     const taken = await made(w.theirs.source);
     expect(taken.status).toBe(409);
     expect(taken.json.error.message).toBe(`A source "${w.theirs.source}" exists already.`);
+    expect(taken.json.error.details).toEqual({ issues: [{ path: "id", message: "taken" }] });
     expect((await made(w.nobody.source)).status).toBe(201);
   });
 });

@@ -192,7 +192,7 @@ export const sources = router()
       // not learned (pipeline/owners.ts), so saying it teaches would be untrue (migration 0056).
       teachesLocations: hasScope(p, "admin") && organizationUid === null,
     });
-    if (!inserted) throw new AppError("conflict", `A source "${id}" exists already.`);
+    if (!inserted) throw new AppError("conflict", `A source "${id}" exists already.`, { issues: [{ path: "id", message: "taken" }] });
     forgetSource(id);
     c.header("ETag", etagOf(inserted.updatedAt));
     return c.json(sourceView(inserted, new URL(c.req.url).origin, settings(c.env).signatureToleranceSeconds), 201);
