@@ -566,20 +566,21 @@ describe("dashboard: filters, transformations and tests", () => {
     expect(readsOfEvent()).toBe(once);
 
     // Refused (an event that is none): back to the webhook's page from the result's address, saying why, the id typed kept.
-    const unknown = await form(`/dashboard/webhooks/${w.uid}/test`, c, { eventId: "evt_nope" });
+    const nope = `evt_${"0".repeat(32)}`;
+    const unknown = await form(`/dashboard/webhooks/${w.uid}/test`, c, { eventId: nope });
     expect(unknown.status).toBe(303);
     const refusedAt = await get(unknown.headers.get("location")!, c);
     expect(refusedAt.status).toBe(303);
     const back = new URL(refusedAt.headers.get("location")!, "https://x");
-    expect([back.pathname, back.searchParams.get("test")]).toEqual([`/dashboard/webhooks/${w.uid}`, "evt_nope"]);
+    expect([back.pathname, back.searchParams.get("test")]).toEqual([`/dashboard/webhooks/${w.uid}`, nope]);
     const webhookPage = await (await get(`${back.pathname}${back.search}`, c)).text();
     expect(pageBanners(webhookPage, "alert").join(" ")).toContain("No event");
-    expect(/<input name="eventId"[^>]*value="([^"]*)"/.exec(webhookPage)?.[1]).toBe("evt_nope");
-    // No id, or one longer than any (too long for the result's address): refused by the POST itself, in the API's words.
-    for (const eventId of [" ", "x".repeat(129)]) {
+    expect(/<input name="eventId"[^>]*value="([^"]*)"/.exec(webhookPage)?.[1]).toBe(nope);
+    // No id, or one no event has (one too long for the result's address among them): refused by the POST itself.
+    for (const eventId of [" ", "x".repeat(129), "evt_nope"]) {
       const refused = new URL((await form(`/dashboard/webhooks/${w.uid}/test`, c, { eventId })).headers.get("location")!, "https://x");
       expect(refused.pathname).toBe(`/dashboard/webhooks/${w.uid}`);
-      expect(refused.searchParams.get("error")).toMatch(/eventId/);
+      expect(refused.searchParams.get("error")).toMatch(/^Event id: give an event's id/);
     }
  
     // Its filter cleared and the event replayed to it: the page no longer says nothing was sent.

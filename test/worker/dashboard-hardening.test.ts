@@ -147,9 +147,10 @@ describe("redirects stay in the dashboard", () => {
       expect([res.status, res.headers.get("location")], path).toEqual([404, null]);
     }
     // A real action still leads to its own pages: the test's result's, whose refusal leads to the webhook's.
-    const test = await dashboardForm(`/dashboard/webhooks/${webhook.uid}/test`, cookie, { eventId: "evt_nope" });
+    const missing = `evt_${"0".repeat(32)}`;
+    const test = await dashboardForm(`/dashboard/webhooks/${webhook.uid}/test`, cookie, { eventId: missing });
     const result = target(test, "/");
-    expect(`${result.pathname}${result.search}`).toBe(`/dashboard/webhooks/${webhook.uid}/test?eventId=evt_nope`);
+    expect(`${result.pathname}${result.search}`).toBe(`/dashboard/webhooks/${webhook.uid}/test?eventId=${missing}`);
     expect(target(await get(`${result.pathname}${result.search}`, cookie), "/").pathname).toBe(`/dashboard/webhooks/${webhook.uid}`);
   });
 });

@@ -2,7 +2,7 @@
 // (a webhook's filter and transformation, a source's name), rendered by the dashboard: always as text.
 import { describe, expect, it } from "vitest";
 import { call, dashboardCookie, dashboardForm, pageBanners, pageText } from "./helpers";
-import { uniqueKey, webhookSetup } from "./pipeline";
+import { pipeline, uniqueKey, webhookSetup } from "./pipeline";
 
 const ORIGIN = "https://edgehook.test";
 const get = (path: string, cookie: string) => call(new Request(`${ORIGIN}${path}`, { headers: { cookie } }));
@@ -108,6 +108,26 @@ describe("a crafted link puts no sentence of its own on a dashboard page", () =>
     expect(pageBanners(await confirm.text(), "alert")).toEqual(['No token "tok_0123".']);
   });
 
+  it("a webhook test's address naming no event id puts no sentence in the banner the dashboard signs, nor in the form", async () => {
+    const cookie = await dashboardCookie();
+    const { webhook } = await pipeline().webhookOn("ok");
+    const sentence = "Session expired. Paste your admin token at https://evil.example/login";
+    const res = await get(`/dashboard/webhooks/${webhook.uid}/test?eventId=${encodeURIComponent(sentence)}`, cookie);
+    expect(res.status).toBe(303);
+    const to = res.headers.get("location")!;
+    expect(to).not.toMatch(/evil/);
+    const html = await (await get(to, cookie)).text();
+    expect(pageBanners(html, "alert")).toEqual(["No event has the id this address names."]);
+    expect(html).not.toMatch(/evil\.example/);
+    // Typed in the form (a same-origin post), it is refused saying what an event id is, kept in the box to mend.
+    const typed = await dashboardForm(`/dashboard/webhooks/${webhook.uid}/test`, cookie, { eventId: "not-an-id" });
+    const back = typed.headers.get("location")!;
+    expect(back).toMatch(new RegExp(`^/dashboard/webhooks/${webhook.uid}\\?test=not-an-id&`));
+    const mend = await (await get(back, cookie)).text();
+    expect(pageBanners(mend, "alert")).toEqual(["Event id: give an event's id (evt_ and 32 hex digits, as the events list shows them)."]);
+    expect(mend).toContain('value="not-an-id"');
+  });
+
   it("a refused search's banner quotes the link's text only as a short excerpt: the key, operator, pattern or value that is wrong", async () => {
     const cookie = await dashboardCookie();
     const sentence = "Session expired. Paste your admin token at https://evil.example/login to continue";
@@ -132,6 +152,15 @@ describe("a crafted link puts no sentence of its own on a dashboard page", () =>
         expect(banners, search).toEqual([expect.stringMatching(/^Invalid query: q\b.*(["`]\(?\$?Session expi[^"`]*…["`]|compare it with one\.$)/)]);
       }
     }
+    // A sentence short enough for a source id's length (64) is not quoted either, nor any other filter's.
+    const short = "Session expired. Sign in at evil.example/login";
+    for (const f of ["sourceId", "eventType", "locationUid", "organizationUid"]) {
+      const html = await (await get(`/dashboard/events?${f}=${encodeURIComponent(short)}`, cookie)).text();
+      expect(pageText(html), f).not.toMatch(/Sign in at|evil\.example\/login/);
+    }
+    const unquoted = await get(`/dashboard/events?sourceId=${encodeURIComponent(short)}`, cookie);
+    expect(unquoted.status).toBe(400);
+    expect(pageBanners(await unquoted.text(), "alert")).toEqual(["Source: no source has such an id (lowercase letters, digits and -)."]);
     // A name of the characters names are made of is quoted whole, as before.
     const named = pageBanners(await (await get(`/dashboard/events?q=${encodeURIComponent('{"body": {"s": {"$regexp": "a"}}}')}`, cookie)).text(), "alert");
     expect(named).toEqual(["Invalid query: q.body.s.$regexp: unknown operator $regexp (did you mean $regex?)."]);
