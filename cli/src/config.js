@@ -279,7 +279,9 @@ export function readSaved(path, { replacingUrl = false } = {}) {
   const problem = isObject(read) ? settingsProblem(read, replacingUrl) : `it is ${kindOf(read)}, not an object`;
   if (problem !== null) throw new CliError(`${path} does not hold the CLI's settings: ${problem}; fix or delete it.`);
   const file = isObject(read) ? read : {};
-  const url = typeof file.url === "string" && httpUrl(file.url) !== null ? file.url : undefined;
+  // The saved URL as written, and the key its token is kept under (its normal form).
+  const urlKey = typeof file.url === "string" ? httpUrl(file.url) : null;
+  const url = urlKey !== null && typeof file.url === "string" ? file.url : undefined;
   /** @type {Record<string, string>} */
   const tokens = {};
   for (const [k, v] of Object.entries(isObject(file.tokens) ? file.tokens : {})) {
@@ -288,9 +290,8 @@ export function readSaved(path, { replacingUrl = false } = {}) {
   }
   const unpaired = (Array.isArray(file.unpaired) ? file.unpaired : []).filter(isUnpaired);
   if (typeof file.token === "string") {
-    const key = url === undefined ? null : httpUrl(url);
-    if (key === null) unpaired.push({ token: file.token });
-    else tokens[key] ??= file.token;
+    if (urlKey === null) unpaired.push({ token: file.token });
+    else tokens[urlKey] ??= file.token;
   }
   return { url, tokens, unpaired };
 }
