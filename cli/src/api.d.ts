@@ -693,10 +693,7 @@ export interface components {
             until: string;
             /** @description Only to this webhook (else every matching webhook). */
             webhookUid?: string;
-            /**
-             * @description Only events of this exact type. A Podium object's type that does not exist and no source has received (`message.recieved`) is a 400 naming the closest.
-             * @example message.received
-             */
+            /** @description Only events of this exact type (`message.received`). A Podium object's type that does not exist and no source has received (`message.recieved`) is a 400 naming the closest. */
             eventType?: string;
             /** @description Count what would be replayed; create nothing. */
             dryRun?: boolean;
@@ -1662,9 +1659,9 @@ export interface operations {
     listEvents: {
         parameters: {
             query?: {
-                /** @description Search: `path=value` finds events whose body has that value at a dotted path (`data.conversation.uid=5d9f…`; any element of an array; `amount=500` matches the number or the string), a filter document (`{"body": …}`, the language of webhook filters) matches as a filter does, anything else is text found in the raw body (case-insensitive), as typed or as a JSON string writes it (`say "hi"` finds `say \"hi\"`). Within `since`..`until` (default: the 24 hours before now; given `until` alone, the 24 hours before it), newest first by received time. One call examines at most 1000 events, or fewer once their bodies reach 4 Mi characters or a filter's conditions have done 8 Mi units of work on them (each event is matched in full); the other filters and the token's access apply to those. A page may hold fewer than `limit` events, even none, and still have a `nextCursor`: call again with it to search further back. */
+                /** @description Search: `path=value` finds events whose body has that value at a dotted path (`data.conversation.uid=5d9f…`; any element of an array; `amount=500` matches the number or the string), a filter document (`{"body": …}`, the language of webhook filters) matches as a filter does, anything else is text found in the raw body (case-insensitive), as typed or as a JSON string writes it (`say "hi"` finds `say \"hi\"`). Within `since`..`until` (default: the 24 hours before now; given `until` alone, the 24 hours before it), newest first by received time. One call examines at most 1000 events, or fewer once their bodies reach 4 Mi characters or a filter's conditions have done 8 Mi units of work on them (each event is matched in full); the other filters and the token's access apply to those. A page may hold fewer than `limit` events, even none, and still have a `nextCursor`: call again with it to search further back. For example `appointment`, or `{"body": {"data.object.amount_due": {"$gt": 50000}}}`. */
                 q?: string;
-                /** @description Only events of this exact type. A Podium object's type that does not exist and no source has received (`message.recieved`) is a 400 naming the closest. */
+                /** @description Only events of this exact type (`message.received`). A Podium object's type that does not exist and no source has received (`message.recieved`) is a 400 naming the closest. */
                 eventType?: string;
                 /** @description Only events received by this source (its id). One that names no source the token may name (declared, or stored: another organization's is none to a limited token) answers 404 `not_found`, not an empty page a typo would hide behind; to a token that sees every event, a deleted source's kept events are still listed (until the retention purges them). */
                 sourceId?: string;
@@ -2284,7 +2281,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The ETag read (`*`: any version): the change applies only while the resource is still at that version, else 412 `precondition_failed` and nothing is changed. Without it, the change applies to the resource as this request reads it. */
+                /** @description The ETag read, quoted as the `ETag` header gives it (`"mj2x4k1c"`), or `*` (any version): the change applies only while the resource is still at that version, else 412 `precondition_failed` and nothing is changed. Without it, the change applies to the resource as this request reads it. */
                 "if-match"?: string;
             };
             path: {
@@ -2400,7 +2397,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The ETag read (`*`: any version): the change applies only while the resource is still at that version, else 412 `precondition_failed` and nothing is changed. Without it, the change applies to the resource as this request reads it. */
+                /** @description The ETag read, quoted as the `ETag` header gives it (`"mj2x4k1c"`), or `*` (any version): the change applies only while the resource is still at that version, else 412 `precondition_failed` and nothing is changed. Without it, the change applies to the resource as this request reads it. */
                 "if-match"?: string;
             };
             path: {
@@ -2503,7 +2500,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The ETag read (`*`: any version): the change applies only while the resource is still at that version, else 412 `precondition_failed` and nothing is changed. Without it, the change applies to the resource as this request reads it. */
+                /** @description The ETag read, quoted as the `ETag` header gives it (`"mj2x4k1c"`), or `*` (any version): the change applies only while the resource is still at that version, else 412 `precondition_failed` and nothing is changed. Without it, the change applies to the resource as this request reads it. */
                 "if-match"?: string;
             };
             path: {
@@ -3323,7 +3320,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The ETag read (`*`: any version): the change applies only while the resource is still at that version, else 412 `precondition_failed` and nothing is changed. Without it, the change applies to the resource as this request reads it. */
+                /** @description The ETag read, quoted as the `ETag` header gives it (`"mj2x4k1c"`), or `*` (any version): the change applies only while the resource is still at that version, else 412 `precondition_failed` and nothing is changed. Without it, the change applies to the resource as this request reads it. */
                 "if-match"?: string;
             };
             path: {
@@ -3435,7 +3432,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The ETag read (`*`: any version): the change applies only while the resource is still at that version, else 412 `precondition_failed` and nothing is changed. Without it, the change applies to the resource as this request reads it. */
+                /** @description The ETag read, quoted as the `ETag` header gives it (`"mj2x4k1c"`), or `*` (any version): the change applies only while the resource is still at that version, else 412 `precondition_failed` and nothing is changed. Without it, the change applies to the resource as this request reads it. */
                 "if-match"?: string;
             };
             path: {
@@ -4813,7 +4810,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The ETag read (`*`: any version): the change applies only while the resource is still at that version, else 412 `precondition_failed` and nothing is changed. Without it, the change applies to the resource as this request reads it. */
+                /** @description The ETag read, quoted as the `ETag` header gives it (`"mj2x4k1c"`), or `*` (any version): the change applies only while the resource is still at that version, else 412 `precondition_failed` and nothing is changed. Without it, the change applies to the resource as this request reads it. */
                 "if-match"?: string;
             };
             path: {
@@ -4916,7 +4913,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The ETag read (`*`: any version): the change applies only while the resource is still at that version, else 412 `precondition_failed` and nothing is changed. Without it, the change applies to the resource as this request reads it. */
+                /** @description The ETag read, quoted as the `ETag` header gives it (`"mj2x4k1c"`), or `*` (any version): the change applies only while the resource is still at that version, else 412 `precondition_failed` and nothing is changed. Without it, the change applies to the resource as this request reads it. */
                 "if-match"?: string;
             };
             path: {

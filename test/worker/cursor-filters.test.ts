@@ -94,6 +94,22 @@ describe("GET /v1/events: a cursor goes on with the filters that gave it alone",
     expect(await walk(p, list("review.created"), [1])).toEqual([...reviews].reverse());
   });
 
+  it("takes a time with a lower-case t and z, as RFC 3339 (the document's date-time) allows: the same list, its cursor going on with either spelling", async () => {
+    const p = pipeline();
+    const since = new Date(Date.now() - 3600_000).toISOString();
+    const { org, sent } = await eventsOf(p, 3, 2);
+    const list = (at: string) => `/v1/events?since=${at}&organizationUid=${org}&eventType=message.sent`;
+    const lower = since.replace("T", "t").replace("Z", "z");
+    const [upperPage, lowerPage] = [await p.api("GET", list(since)), await p.api("GET", list(lower))];
+    expect(lowerPage.status).toBe(200);
+    expect(lowerPage.json).toEqual(upperPage.json);
+    expect(await walk(p, list(lower), [1, 2])).toEqual([...sent].reverse());
+    const c = await cursorOf(p, list(since));
+    expect((await p.api("GET", withCursor(`${list(lower)}&limit=1`, c))).status).toBe(200);
+    const replay = await p.api("POST", "/v1/events/replay", { since: lower, until: new Date(Date.now() + 60_000).toISOString().toLowerCase(), eventType: "message.sent", dryRun: true });
+    expect(replay.status).toBe(200);
+  });
+
   it("ties a search's cursor to its q and filters", async () => {
     const p = pipeline();
     const { org, sent } = await eventsOf(p, 3, 2);

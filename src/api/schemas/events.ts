@@ -46,7 +46,7 @@ export const exactType = z
   .min(1)
   .max(200)
   .refine((t) => !isWildcard(t), "an exact event type: lists and replays take no wildcard (a webhook's eventTypes do)")
-  .openapi({ description: "Only events of this exact type. A Podium object's type that does not exist and no source has received (`message.recieved`) is a 400 naming the closest.", example: "message.received" });
+  .openapi({ description: "Only events of this exact type (`message.received`). A Podium object's type that does not exist and no source has received (`message.recieved`) is a 400 naming the closest." });
 
 export const EventListQuery = strictQuery({
   q: z
@@ -55,8 +55,7 @@ export const EventListQuery = strictQuery({
     .max(2000, "at most 2,000 characters, a filter document's too: search for a shorter value, text or document")
     .optional()
     .openapi({
-      description: `Search: \`path=value\` finds events whose body has that value at a dotted path (\`data.conversation.uid=5d9f…\`; any element of an array; \`amount=500\` matches the number or the string), a filter document (\`{"body": …}\`, the language of webhook filters) matches as a filter does, anything else is text found in the raw body (case-insensitive), as typed or as a JSON string writes it (\`say "hi"\` finds \`say \\"hi\\"\`). Within \`since\`..\`until\` (default: the ${SEARCH_BOUND.defaultHours} hours before now; given \`until\` alone, the ${SEARCH_BOUND.defaultHours} hours before it), newest first by received time. One call examines at most ${SEARCH_BOUND.events} events, or fewer once their bodies reach ${SEARCH_BOUND.chars / 1024 / 1024} Mi characters or a filter's conditions have done ${CALL_FILTER_WORK / 1024 / 1024} Mi units of work on them (each event is matched in full); the other filters and the token's access apply to those. A page may hold fewer than \`limit\` events, even none, and still have a \`nextCursor\`: call again with it to search further back.`,
-      examples: ["data.conversation.uid=5d9f1c2e-8a7b-4c3d-9e0f-1a2b3c4d5e6f", "appointment", '{"body": {"data.object.amount_due": {"$gt": 50000}}}'],
+      description: `Search: \`path=value\` finds events whose body has that value at a dotted path (\`data.conversation.uid=5d9f…\`; any element of an array; \`amount=500\` matches the number or the string), a filter document (\`{"body": …}\`, the language of webhook filters) matches as a filter does, anything else is text found in the raw body (case-insensitive), as typed or as a JSON string writes it (\`say "hi"\` finds \`say \\"hi\\"\`). Within \`since\`..\`until\` (default: the ${SEARCH_BOUND.defaultHours} hours before now; given \`until\` alone, the ${SEARCH_BOUND.defaultHours} hours before it), newest first by received time. One call examines at most ${SEARCH_BOUND.events} events, or fewer once their bodies reach ${SEARCH_BOUND.chars / 1024 / 1024} Mi characters or a filter's conditions have done ${CALL_FILTER_WORK / 1024 / 1024} Mi units of work on them (each event is matched in full); the other filters and the token's access apply to those. A page may hold fewer than \`limit\` events, even none, and still have a \`nextCursor\`: call again with it to search further back. For example \`appointment\`, or \`{"body": {"data.object.amount_due": {"$gt": 50000}}}\`.`,
     }),
   eventType: exactType.optional(),
   sourceId: z.string().min(1).max(64).optional().openapi({

@@ -23,19 +23,23 @@ export const time = z.iso.datetime().openapi({ example: "2026-11-28T17:59:31.123
  * A time a request gives (ISO 8601 with Z or an offset). Said with an example, and, when a space
  * stands where an offset's sign goes, that a URL query reads a bare + as a space (curl sends it so).
  */
-export const givenTime = (description: string) =>
-  z.iso
-    .datetime({
-      offset: true,
-      // A required one left out says so: "expected an ISO 8601 time" read as a malformed one.
-      error: (iss) =>
-        iss.input === undefined
-          ? "required: an ISO 8601 time with Z or an offset, such as 2026-11-28T00:00:00Z"
-          : typeof iss.input === "string" && /\d [0-9]{2}(:?[0-9]{2})?$/.test(iss.input)
-            ? "the offset's + arrived as a space, as a URL query reads a bare +: write it %2B (or use Z)"
-            : "expected an ISO 8601 time with Z or an offset, such as 2026-11-28T00:00:00Z",
-    })
-    .openapi({ description });
+export const givenTime = (description: string) => {
+  // A required one left out says so: "expected an ISO 8601 time" read as a malformed one.
+  const error = (iss: { input?: unknown }) =>
+    iss.input === undefined
+      ? "required: an ISO 8601 time with Z or an offset, such as 2026-11-28T00:00:00Z"
+      : typeof iss.input === "string" && /\d [0-9]{2}(:?[0-9]{2})?$/.test(iss.input)
+        ? "the offset's + arrived as a space, as a URL query reads a bare +: write it %2B (or use Z)"
+        : "expected an ISO 8601 time with Z or an offset, such as 2026-11-28T00:00:00Z";
+  return (
+    z
+      .string({ error })
+      // RFC 3339 (the document's date-time) allows a lower-case t and z: taken, as written upper-case.
+      .toUpperCase()
+      .datetime({ offset: true, error })
+      .openapi({ description })
+  );
+};
 /** Whether since and until are both times to compare (a bad one is said once, by itself). */
 const comparable = (since: string, until: string) => !Number.isNaN(Date.parse(since)) && !Number.isNaN(Date.parse(until));
 /** Whether `a` is later than `b` to the last digit given (neither is rounded to the millisecond). */
@@ -173,8 +177,7 @@ export const IfMatchHeader = z.object({
     .openapi({
       param: { name: "if-match", in: "header" },
       description:
-        "The ETag read (`*`: any version): the change applies only while the resource is still at that version, else 412 `precondition_failed` and nothing is changed. Without it, the change applies to the resource as this request reads it.",
-      example: '"mj2x4k1c"',
+        'The ETag read, quoted as the `ETag` header gives it (`"mj2x4k1c"`), or `*` (any version): the change applies only while the resource is still at that version, else 412 `precondition_failed` and nothing is changed. Without it, the change applies to the resource as this request reads it.',
     }),
 });
 
