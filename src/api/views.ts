@@ -5,7 +5,7 @@ import { drainEstimate, paceOf } from "../domain/flow";
 import { isRecord } from "../domain/guards";
 import { healthState, successRates, type HealthRecord, type HourCount } from "../domain/health";
 import { iso, isoTime } from "../domain/time";
-import { teaches, type Attempt, type Delivery, type RejectionSample, type Source, type StoredEvent, type Webhook } from "../domain/types";
+import { type Attempt, type Delivery, type RejectionSample, type Source, type StoredEvent, type Webhook } from "../domain/types";
 import type { FlowStatus } from "../pipeline/flow";
 import { sourceSecretProblem } from "../ingress/providers";
 import type { StoredSource } from "../store/sources";
@@ -166,7 +166,9 @@ export function sourceView(s: StoredSource | Source, origin: string, defaultTole
     hmac: s.hmac,
     shopDomain: s.shopDomain,
     organizationUid: s.organizationUid,
-    teachesLocations: teaches(s),
+    // What the admin's lock on it reads (routes/sources.ts), whether it verifies now or not: with
+    // verification "none" it teaches nothing meanwhile (receive.ts, teaches), and does again once verified.
+    teachesLocations: s.teachesLocations,
     // One stored before its provider's rule, while it verifies: whether it holds one, never which.
     secretBelowRule: s.verification === "signature" && s.secrets.some((secret) => sourceSecretProblem(s.provider, secret) !== null),
     createdAt: stored ? iso(s.createdAt) : null,

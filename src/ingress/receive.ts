@@ -10,7 +10,7 @@ import { dedupeKeyText, teaches, type IngestMessage, type Source } from "../doma
 import type { Env } from "../env";
 import { BodyBrokeOff, readLimited } from "../http/body";
 import { enqueue, QUEUE_RETRY_AFTER_S } from "./enqueue";
-import { providers } from "./providers";
+import { providers, storedHeaderNames } from "./providers";
 import { malformed, verifyRequest, type Provider } from "./providers/provider";
 import type { SignedRequest } from "../schemes/scheme";
 import { noteRefusal } from "./rejection-log";
@@ -24,18 +24,14 @@ const INVALID_SOURCE = "(invalid)";
 /** The rejection logs that belong to no source (the admin reads them). */
 export const NO_SOURCE_LOGS: readonly string[] = [UNKNOWN_SOURCE, INVALID_SOURCE];
 
-// Only these headers, and those the provider declares, are stored with an event:
-// an allowlist, so no credential header (x-api-key, x-auth, …) is ever kept.
-const ALWAYS_STORED = ["content-type", "user-agent"] as const;
 const MAX_HEADER_VALUE = 1024;
 
-function storableHeaders(headers: Headers, providerHeaders: readonly string[]): Record<string, string> {
+/** The headers kept with an event of `source` (storedHeaderNames), never its signature's (an hmac source's stored before that was refused). */
+function storableHeaders(headers: Headers, source: Source): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const names of [ALWAYS_STORED, providerHeaders]) {
-    for (const name of names) {
-      const value = headers.get(name);
-      if (value !== null) out[name] = value.slice(0, MAX_HEADER_VALUE);
-    }
+  for (const name of storedHeaderNames(source)) {
+    const value = headers.get(name);
+    if (value !== null && name !== source.hmac?.header) out[name] = value.slice(0, MAX_HEADER_VALUE);
   }
   return out;
 }
@@ -213,7 +209,7 @@ async function accept(request: Request, sourceId: string, env: Env, judged: Judg
     eventId: await eventIdFor(source.id, facts.dedupeKey),
     sourceId: source.id,
     receivedAt: now,
-    headers: storableHeaders(request.headers, provider.storedHeaders(source)),
+    headers: storableHeaders(request.headers, source),
     ...facts,
     dedupeKey: dedupeKeyText(facts.dedupeKey),
     body,

@@ -162,6 +162,18 @@ describe("what a limited token knowingly learns of another organization's source
     expect(taken.json.error.details).toEqual({ issues: [{ path: "id", message: "taken" }] });
     expect((await made(w.nobody.source)).status).toBe(201);
   });
+
+  it("an id configuration declares is refused as any taken id: not said to be configuration's (docs/providers.md)", async () => {
+    const p = pipeline();
+    const w = await world(p);
+    const made = (id: string) => as(p, w.t.token, "POST", "/v1/sources", { id, name: "mine", provider: "podium", secrets: ["a-secret-1234"] });
+    const declared = await made("podium");
+    expect(declared.status).toBe(409);
+    expect(shape(declared, ["podium"])).toEqual(shape(await made(w.theirs.source), [w.theirs.source]));
+    expect(declared.json.error.details).toEqual({ issues: [{ path: "id", message: "taken" }] });
+    // The admin, who sees it, is told where to change it.
+    expect((await p.api("POST", "/v1/sources", { id: "podium", name: "x", provider: "podium", secrets: ["a-secret-1234"] })).json.error.message).toContain("declared by configuration");
+  });
 });
 
 describe("a token lacking a data scope is told of an event of that type what it is told of an id nobody has", () => {

@@ -230,6 +230,29 @@ describe("the location → organization map", () => {
     expect(await locationOrganizations(env.DB, [newLoc])).toEqual(new Map([[newLoc, evil]]));
   });
 
+  it("lets another token write back what it read of a source that teaches (verification, hmac, shopDomain), never its secrets, which it does not read", async () => {
+    const p = pipeline();
+    const k = uniqueKey();
+    const maker = await makeToken(p, ["sources:write"]);
+    const change = (id: string, body: object) => as(p, maker.token, "PATCH", `/v1/sources/${id}`, body);
+    const hmac = { header: "x-sig", algorithm: "SHA-256", encoding: "hex", prefix: "", timestampHeader: null, typePath: "type", dedupePath: null };
+    const made = { hmac: await p.api("POST", "/v1/sources", { name: "h", provider: "hmac", secrets: [`hmac-${k}-secret`], hmac }) };
+    const podium = await adminSource(p);
+    const views = [made.hmac.json, (await p.api("GET", `/v1/sources/${podium.source}`)).json];
+    for (const view of views) {
+      expect(view.teachesLocations).toBe(true);
+      for (const same of [{ verification: "signature" }, { shopDomain: null }, { hmac: view.hmac ?? undefined }, { name: "renamed", verification: view.verification, hmac: view.hmac ?? undefined, shopDomain: view.shopDomain }]) {
+        const res = await change(view.id, same);
+        expect(res.status).toBe(200);
+      }
+      expect((await p.api("GET", `/v1/sources/${view.id}`)).json).toMatchObject({ verification: "signature", hmac: view.hmac, shopDomain: null });
+    }
+    // A different value is still refused, naming it; the same secrets too (a 200 would confirm a guess).
+    expect((await change(made.hmac.json.id, { hmac: { ...hmac, prefix: "sha256=" } })).json.error.message).toContain("change hmac of");
+    expect((await change(podium.source, { verification: "none" })).status).toBe(403);
+    expect((await change(podium.source, { secrets: [podium.secret] })).json.error.message).toContain("change secrets of");
+  });
+
   it("learns nothing from a source that verifies nothing: anyone may post to it, the admin's own included", async () => {
     const p = pipeline();
     const k = uniqueKey();
@@ -237,7 +260,15 @@ describe("the location → organization map", () => {
     await p.ingest(podiumBody({ organizationUid: victim, locationUid: victimLoc })); // Podium's own word
     const { source, secret } = await adminSource(p);
     expect((await p.api("PATCH", `/v1/sources/${source}`, { verification: "none" })).status).toBe(200);
-    expect((await p.api("GET", `/v1/sources/${source}`)).json.teachesLocations).toBe(false);
+    // Its view still says it teaches once verified, as the admin's lock on it reads: another token may
+    // not turn verification on with a secret of its own, and is refused in the words the view uses.
+    expect((await p.api("GET", `/v1/sources/${source}`)).json.teachesLocations).toBe(true);
+    const maker = await makeToken(p, ["sources:write"]);
+    const hijack = await as(p, maker.token, "PATCH", `/v1/sources/${source}`, { verification: "signature", secrets: [`attacker-${k}-secret`] });
+    expect(hijack.status).toBe(403);
+    expect(hijack.json.error.message).toBe(
+      "Only the admin may change secrets, verification of a source that teaches which organization a location belongs to while it verifies signatures (teachesLocations).",
+    );
     // Anyone's unsigned post naming the victim's location under another organization is stored...
     const stored = await p.ingest(podiumBody({ organizationUid: evil, locationUid: `${victimLoc}` }), { source, secret: `anything-${k}` });
     expect((await p.api("GET", `/v1/events/${stored}`)).status).toBe(200);

@@ -830,4 +830,13 @@ describe("only an allowlist of headers is stored", () => {
       "x-github-hook-id": "42",
     });
   });
+  it("never stores an hmac source's signature, even one stored before its header was refused as one the ingress keeps", async () => {
+    const hmac: HmacConfig = { header: "user-agent", algorithm: "SHA-256", encoding: "hex", prefix: "", timestampHeader: null, typePath: null, dedupePath: null };
+    const source = await createSource({ provider: "hmac", secrets: ["hua-secret-1"], hmac });
+    const body = JSON.stringify({ hello: "world" });
+    const signed = await hmacScheme(hmac).sign("hua-secret-1", body);
+    const r = await send(`/webhooks/${source}`, body, { "content-type": "application/json", ...signed });
+    expect(r.status).toBe(202);
+    expect(r.queued[0]!.headers).toEqual({ "content-type": "application/json" });
+  });
 });

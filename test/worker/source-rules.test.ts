@@ -2,6 +2,9 @@
 // same answer, whether the source is being made (POST) or changed (PATCH: the source as the
 // change would leave it); a refused change saves nothing.
 import { describe, expect, it } from "vitest";
+import { env } from "cloudflare:workers";
+import { signatureHeaderIssues, storedHeaderNames } from "../../src/ingress/providers";
+import { configSources } from "../../src/ingress/sources";
 import { pipeline } from "./pipeline";
 
 const SECRETS = { path: "secrets", message: "a source with signature verification needs 1 to 5 secrets" };
@@ -55,5 +58,29 @@ describe("a source's verification rules", () => {
     const signed = await p.api("PATCH", `/v1/sources/${open.id}`, { verification: "signature", secrets: ["a-long-secret"] });
     expect(signed.status).toBe(200);
     expect(signed.json.verification).toBe("signature");
+  });
+
+  it("refuses an hmac signature header the ingress stores with every event (made or changed), saying which field, and saves nothing", async () => {
+    const p = pipeline();
+    const stored = (header: string) => ({ path: "hmac.header", message: `"${header}" is stored with every event, which keeps no signature: name another header` });
+    for (const header of storedHeaderNames({ provider: "hmac", hmac: null })) {
+      const res = await p.api("POST", "/v1/sources", { name: "a", provider: "hmac", secrets: ["hua-secret-1"], hmac: { header } });
+      expect(res.status).toBe(400);
+      expect(res.json).toEqual(refusal(stored(header)));
+    }
+    // In any case: header names are matched as the ingress reads them.
+    expect((await p.api("POST", "/v1/sources", { name: "a", provider: "hmac", secrets: ["hua-secret-1"], hmac: { header: "User-Agent" } })).json).toEqual(
+      refusal(stored("user-agent")),
+    );
+    const made = (await p.api("POST", "/v1/sources", { name: "h", provider: "hmac", secrets: ["hua-secret-1"], hmac: { header: "x-sig" } })).json;
+    const res = await p.api("PATCH", `/v1/sources/${made.id}`, { hmac: { header: "content-type" } });
+    expect(res.json).toEqual(refusal(stored("content-type")));
+    expect((await p.api("GET", `/v1/sources/${made.id}`)).json).toMatchObject({ hmac: { header: "x-sig" }, updatedAt: made.updatedAt });
+  });
+
+  it("holds configuration's sources to the same rule: none names a stored header as its signature's", () => {
+    const declared = configSources(env);
+    expect(declared.length).toBeGreaterThan(0);
+    for (const s of declared) expect(signatureHeaderIssues(s)).toEqual([]);
   });
 });

@@ -3,11 +3,12 @@ import { AppError, invalidField, invalidInput, notFound, readOnlySource } from "
 import { hasScope, type Principal } from "../../domain/scopes";
 import { settings } from "../../domain/settings";
 import { LOCATIONS_MAKE_NO_SOURCE, sourceProblems } from "../../domain/source-rules";
+import type { HmacConfig } from "../../domain/hmac-config";
 import type { Source } from "../../domain/types";
 import { nextVersion, unchangedApartFromVersion } from "../../domain/version";
 import type { Env } from "../../env";
 import { NO_SOURCE_LOGS } from "../../ingress/receive";
-import { sourceSecretIssues } from "../../ingress/providers";
+import { signatureHeaderIssues, sourceSecretIssues } from "../../ingress/providers";
 import { configSources, forgetSource } from "../../ingress/sources";
 import { latestRejections, rejectionSummaries, SAMPLES_KEPT } from "../../store/rejections";
 import { deleteSource, getStoredSource, insertSource, listStoredSources, updateSource, type StoredSource } from "../../store/sources";
@@ -99,12 +100,17 @@ function assertMaySkipVerification(p: Principal, verification: string | undefine
  * signed event older than the retention, which is stored, and teaches, as new; one that enabled
  * it again would undo an admin's stop.
  */
-function allowedChanges<T extends Record<string, unknown>>(p: Principal, current: StoredSource, changes: T, defaultTolerance: number): T {
+function allowedChanges<T extends SourceChanges>(p: Principal, current: StoredSource, changes: T, defaultTolerance: number): T {
   if (!current.teachesLocations || hasScope(p, "admin")) return changes;
-  // A client writing back what it read (the tolerance it was shown, still enabled) changes nothing.
+  // A client writing back what it read (the tolerance it was shown, still enabled, its verification,
+  // hmac and shop) changes nothing. Not its secrets, which it never read: a 200 for the same ones
+  // would tell a token whether it guessed the admin's.
   const tolerance = (t: unknown): unknown => t ?? defaultTolerance;
   const touched = [
-    ...(["secrets", "verification", "hmac", "shopDomain"] as const).filter((k) => changes[k] !== undefined),
+    ...(changes.secrets !== undefined ? ["secrets"] : []),
+    ...(changes.verification !== undefined && changes.verification !== current.verification ? ["verification"] : []),
+    ...(changes.hmac !== undefined && hmacText(changes.hmac) !== hmacText(current.hmac) ? ["hmac"] : []),
+    ...(changes.shopDomain !== undefined && changes.shopDomain !== current.shopDomain ? ["shopDomain"] : []),
     ...(changes.toleranceSeconds !== undefined && tolerance(changes.toleranceSeconds) !== tolerance(current.toleranceSeconds)
       ? ["toleranceSeconds"]
       : []),
@@ -115,13 +121,29 @@ function allowedChanges<T extends Record<string, unknown>>(p: Principal, current
   return { ...changes, toleranceSeconds: undefined, disabled: undefined };
 }
 
+/** What a PATCH may name of how a source is verified (the lock above compares each with the source's). */
+interface SourceChanges {
+  secrets?: string[];
+  verification?: Source["verification"];
+  hmac?: HmacConfig;
+  shopDomain?: string | null;
+  toleranceSeconds?: number | null;
+  disabled?: boolean;
+}
+
+/** An hmac configuration as text whatever its keys' order (a row stored by an older release may hold another). */
+const hmacText = (h: HmacConfig | null): string | null => (h === null ? null : JSON.stringify(h, Object.keys(h).sort()));
+
 /** Deleting such a source is the admin's alone too: a token could make it again under its id with its own secret. */
 function assertMayDelete(p: Principal, current: StoredSource): void {
   if (current.teachesLocations && !hasScope(p, "admin")) refuseTeaching("delete");
 }
 
 function refuseTeaching(what: string): never {
-  throw new AppError("forbidden", `Only the admin may ${what} a source that teaches which organization a location belongs to.`, { missingScope: "admin" });
+  // Whether it verifies now or not (a source with verification "none" teaches nothing meanwhile): its view's teachesLocations.
+  throw new AppError("forbidden", `Only the admin may ${what} a source that teaches which organization a location belongs to while it verifies signatures (teachesLocations).`, {
+    missingScope: "admin",
+  });
 }
 
 /** Who owns a new source: a limited token's sources belong to one of its organizations. */
@@ -174,7 +196,9 @@ export const sources = router()
     assertMaySkipVerification(p, b.verification);
     const organizationUid = ownerOf(p, b.organizationUid);
     const id = b.id ?? `src-${crypto.randomUUID().slice(0, 8)}`;
-    if (configSources(c.env).some((s) => s.id === id)) throw readOnlySource(id);
+    const taken = () => new AppError("conflict", `A source "${id}" exists already.`, { issues: [{ path: "id", message: "taken" }] });
+    // A limited token sees nothing of configuration's sources: it learns the id is taken, as any other, not by whom.
+    if (configSources(c.env).some((s) => s.id === id)) throw isLimited(p) ? taken() : readOnlySource(id);
     const inserted = await insertSource(c.env.DB, {
       id,
       name: b.name,
@@ -192,7 +216,7 @@ export const sources = router()
       // not learned (pipeline/owners.ts), so saying it teaches would be untrue (migration 0056).
       teachesLocations: hasScope(p, "admin") && organizationUid === null,
     });
-    if (!inserted) throw new AppError("conflict", `A source "${id}" exists already.`, { issues: [{ path: "id", message: "taken" }] });
+    if (!inserted) throw taken();
     forgetSource(id);
     c.header("ETag", etagOf(inserted.updatedAt));
     return c.json(sourceView(inserted, new URL(c.req.url).origin, settings(c.env).signatureToleranceSeconds), 201);
@@ -267,7 +291,8 @@ export const sources = router()
               message: `its stored secret is refused (${message}): send secrets with it, a new one first`,
             }))
           : [];
-    const problems = [...secretIssues, ...sourceProblems(next)];
+    // A signature header given is checked; one stored before that rule is not, so the source stays changeable (the ingress stores it no more).
+    const problems = [...secretIssues, ...sourceProblems(next), ...(b.hmac !== undefined ? signatureHeaderIssues(next) : [])];
     if (problems.length > 0) throw invalidInput("body", problems);
     const view = (s: StoredSource) => sourceView(s, new URL(c.req.url).origin, settings(c.env).signatureToleranceSeconds);
     // A change to what it already is writes nothing (docs/api.md): moving the version would make another client's change 409.

@@ -7,7 +7,7 @@ import { HmacConfigShape } from "../../domain/hmac-config";
 import { sourceProblems } from "../../domain/source-rules";
 import { PROVIDER_NAMES } from "../../domain/types";
 import { SOURCE_ID } from "../../domain/ids";
-import { sourceSecretIssues } from "../../ingress/providers";
+import { signatureHeaderIssues, sourceSecretIssues } from "../../ingress/providers";
 import { time, givenName, newOwnerUid, distinct, anySecret } from "./fields";
 
 const headerName = z.string().regex(/^[A-Za-z0-9-]{1,100}$/, "an HTTP header name").transform((h) => h.toLowerCase());
@@ -81,7 +81,7 @@ export const SourceSchema = z
     }),
     teachesLocations: z.boolean().openapi({
       description:
-        "Whether its events teach which organization a location belongs to (what organization-limited tokens may subscribe to by location): sources of the configuration or made by the admin with no owner (`organizationUid` null: a pinned source teaches nothing, its events' locations kept only where known to be its owner's), while they verify signatures (`verification: \"none\"` teaches nothing: anyone may post to it). Only the admin may change how such a source is verified (secrets, verification, hmac, shopDomain, toleranceSeconds), disable or enable it, or delete it.",
+        "Whether its events teach which organization a location belongs to while it verifies signatures (what organization-limited tokens may subscribe to by location): sources of the configuration or made by the admin with no owner (`organizationUid` null: a pinned source teaches nothing, its events' locations kept only where known to be its owner's). With `verification: \"none\"` it stays `true` but teaches nothing meanwhile (anyone may post to it); verified again, it teaches. Only the admin may change how such a source is verified (secrets, verification, hmac, shopDomain, toleranceSeconds), disable or enable it, or delete it, whether it verifies now or not; another token writing back the value it read of one of these (all but secrets, which it never reads) changes nothing and is not refused.",
     }),
     secretBelowRule: z.boolean().openapi({
       description:
@@ -136,7 +136,8 @@ export const SourceCreate = z
     }),
   })
   .superRefine((s, ctx) => {
-    for (const { path, message } of [...sourceSecretIssues(s.provider, s.secrets ?? []), ...sourceProblems(s)]) {
+    const issues = [...sourceSecretIssues(s.provider, s.secrets ?? []), ...sourceProblems(s), ...signatureHeaderIssues({ provider: s.provider, hmac: s.hmac ?? null })];
+    for (const { path, message } of issues) {
       ctx.addIssue({ code: "custom", message, path: path.split(".") });
     }
   })

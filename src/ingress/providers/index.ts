@@ -1,6 +1,6 @@
 import type { Issue } from "../../domain/errors";
 import { pastedSecretProblem } from "../../domain/secrets";
-import type { ProviderName } from "../../domain/types";
+import type { ProviderName, Source } from "../../domain/types";
 import { github } from "./github";
 import { hmac } from "./hmac";
 import { podium } from "./podium";
@@ -49,4 +49,24 @@ export function sourceSecretIssues(provider: ProviderName, secrets: readonly str
     const message = pastedSecretProblem(secret) ?? givenSecretProblem?.(secret) ?? sourceSecretProblem(provider, secret);
     return message === null ? [] : [{ path: `secrets.${i}`, message }];
   });
+}
+
+// Only these headers, and those the provider declares, are stored with an event:
+// an allowlist, so no credential header (x-api-key, x-auth, …) is ever kept.
+const ALWAYS_STORED = ["content-type", "user-agent"] as const;
+
+/** The headers the ingress stores with an event of `source` (lower case). */
+export function storedHeaderNames(source: Pick<Source, "provider" | "hmac">): readonly string[] {
+  return [...ALWAYS_STORED, ...providers[source.provider].storedHeaders(source)];
+}
+
+/**
+ * An `hmac` source's signature header the ingress would store with its events, which keep no
+ * signature (a captured one, read back by anyone who reads its events, would re-sign nothing new
+ * but shows what the secret signs). Its timestamp header, stored too, is sourceProblems' to refuse.
+ */
+export function signatureHeaderIssues(source: Pick<Source, "provider" | "hmac">): Issue[] {
+  const header = source.hmac?.header;
+  if (header === undefined || header === source.hmac?.timestampHeader || !storedHeaderNames(source).includes(header)) return [];
+  return [{ path: "hmac.header", message: `"${header}" is stored with every event, which keeps no signature: name another header` }];
 }

@@ -21,7 +21,7 @@ export interface Provider {
   /** A verified request the provider expects answered directly, not queued (e.g. Slack's url_verification). */
   handshake?(req: InboundRequest, body: string): Response | null;
   /** The provider's non-secret headers worth keeping with the event (lower case). */
-  storedHeaders(source: Source): readonly string[];
+  storedHeaders(source: Pick<Source, "hmac">): readonly string[];
   /**
    * Why its sources may not be given `secret` through the API, or null when they may. Only a
    * scheme that reads a key out of the secret (Standard Webhooks' base64 after `whsec_`) has a rule;
