@@ -38,8 +38,9 @@ export function unsignedHeaders(d: { eventId: string; eventType: string; attempt
     "user-agent": "Edgehook/1",
     // Percent-encoded unless printable ASCII (a provider's type in another script, or one stored
     // before control characters made it unknown: domain/facts.ts): a header carries no other
-    // character everywhere, and one refused failed every attempt.
-    "edgehook-event-type": PRINTABLE_ASCII.test(d.eventType) ? d.eventType : encodeURIComponent(d.eventType),
+    // character everywhere, and one refused failed every attempt. A type holding a % is encoded
+    // too, so that decoding the header always gives the type.
+    "edgehook-event-type": PRINTABLE_ASCII.test(d.eventType) && !d.eventType.includes("%") ? d.eventType : encodeURIComponent(d.eventType),
     "edgehook-event-id": d.eventId,
     "edgehook-attempt": String(d.attempt),
     ...(d.deliveryId === undefined ? {} : { "edgehook-delivery-id": d.deliveryId }),
