@@ -431,10 +431,10 @@ export function requireToken(c) {
 /**
  * A token as a request carries it, else a usage error. Pasted with a line break, or a character past
  * ASCII: no request could carry it. (Spaces round it would be dropped on the way, and another token sent.)
- * @param {string} token
+ * @param {string} token @param {string} [from] where it was given (`given with --token`), said when it is empty
  */
-export function headerSafe(token) {
-  if (token === "") throw new CliError("The API token is empty.", { exitCode: 2 });
+export function headerSafe(token, from) {
+  if (token === "") throw new CliError(`The API token${from ? ` ${from}` : ""} is empty.`, { exitCode: 2 });
   if (token.trim() !== token || !/^[\x20-\x7e]+$/.test(token)) {
     throw new CliError("The API token holds a character no HTTP header can carry as it is (printable ASCII only, no spaces round it).", { exitCode: 2 });
   }

@@ -143,6 +143,8 @@ describe("an empty token", () => {
       [["events", "list", "--url", a.url, "--token", ""], {}, "given with --token"],
       [["events", "list", "--url", a.url], { EDGEHOOK_TOKEN: "" }, "in EDGEHOOK_TOKEN"],
       [["tail", "--url", a.url, "--token", ""], {}, "given with --token"],
+      // Saving one: refused in the same words (docs/cli.md).
+      [["config", "--url", a.url, "--token", ""], {}, "given with --token"],
     ] as const) {
       const r = await h.edgehook([...args], env);
       expect(r.code, args.join(" ")).toBe(2);

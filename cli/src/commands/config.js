@@ -52,7 +52,7 @@ Against a local URL (loopback) with no token saved, commands send ADMIN_TOKEN of
         );
       }
       // Saved, it would be refused by every command after, as not its own mistake: refused here.
-      if (o.token !== undefined) headerSafe(o.token);
+      if (o.token !== undefined) headerSafe(o.token, "given with --token");
       if (o.url !== undefined || o.token !== undefined) saveConnection(path, apiUrl(o.url ?? beforeUrl ?? DEFAULT_URL), o.token);
       const saved = readSaved(path);
       const url = saved.url === undefined ? undefined : apiUrl(saved.url);
