@@ -108,7 +108,7 @@ describe("a refused form in the browser", () => {
     expect(await page.title()).toBe("Error: Tokens · Edgehook");
     const focused = () => page.evaluate(() => ({ name: document.activeElement?.getAttribute("name"), role: document.activeElement?.getAttribute("role"), described: document.activeElement?.getAttribute("aria-describedby") }));
     expect(await focused()).toEqual({ name: "scopes", role: null, described: "page-error" });
-    // A source id taken names no field: the error has the focus.
+    // A source id taken: its box.
     const id = `a11y-${randomUUID().slice(0, 8)}`;
     await stack.api("POST", "/v1/sources", { id, name: "first", provider: "podium", secrets: ["secret-long-enough"] });
     await page.goto(`${stack.url}/dashboard/sources`);
@@ -117,6 +117,14 @@ describe("a refused form in the browser", () => {
     await source.locator("input[name=name]").fill("again");
     await source.locator("input[name=secret]").fill("secret-long-enough");
     await source.getByRole("button", { name: "Create source" }).click();
+    await page.waitForLoadState();
+    expect(await focused()).toEqual({ name: "id", role: null, described: "page-error" });
+    // The id of a source the configuration declares (409, a change to make there) names no field: the error has the focus.
+    const declared = page.getByRole("form", { name: "New source" });
+    await declared.locator("input[name=id]").fill("podium");
+    await declared.locator("input[name=name]").fill("again");
+    await declared.locator("input[name=secret]").fill("secret-long-enough");
+    await declared.getByRole("button", { name: "Create source" }).click();
     await page.waitForLoadState();
     expect(await focused()).toEqual({ name: null, role: "alert", described: null });
     await page.context().close();
