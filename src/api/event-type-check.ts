@@ -10,6 +10,7 @@ import { seenPatterns } from "../store/event-types";
 import { organizationsHeld } from "../store/grants";
 import { nameIds } from "../store/names";
 import { providersOf } from "../store/sources";
+import { cutShort } from "../domain/cut-short";
 
 /** A limited token's organizations (those its locations are known to belong to included), read when needed. */
 type Owners = () => Promise<readonly string[]>;
@@ -136,9 +137,16 @@ export async function checkFilterType(env: Env, eventType: string, limited: bool
   if (check.invalid.length > 0) throw typos(where, check.invalid.map((i) => ({ ...i, path: "eventType" })));
 }
 
+/**
+ * A type as a refusal quotes it: whole when it is of the characters types are made of, else its
+ * first characters, so that a crafted link's sentence (`message.Session expired, sign in at …`)
+ * is not said back whole on the dashboard's page.
+ */
+const quotedType = (pattern: string) => (/^[A-Za-z0-9_.*:-]+$/.test(pattern) ? pattern : cutShort(pattern, 16));
+
 /** The 400 of Podium types that do not exist, each with the closest that does. */
 function typos(where: "body" | "query", invalid: { path: string; pattern: string; closest: string }[]): AppError {
-  const issues = invalid.map((i) => ({ path: i.path, message: `"${i.pattern}" is not a Podium event type; did you mean "${i.closest}"?`, closest: i.closest }));
+  const issues = invalid.map((i) => ({ path: i.path, message: `"${quotedType(i.pattern)}" is not a Podium event type; did you mean "${i.closest}"?`, closest: i.closest }));
   return new AppError("invalid_request", `Invalid ${where}: ${issues[0]!.path}: ${issues[0]!.message} (GET /v1/event-types lists them.)`, { issues });
 }
 

@@ -251,6 +251,29 @@ describe("the location → organization map", () => {
     expect((await change(made.hmac.json.id, { hmac: { ...hmac, prefix: "sha256=" } })).json.error.message).toContain("change hmac of");
     expect((await change(podium.source, { verification: "none" })).status).toBe(403);
     expect((await change(podium.source, { secrets: [podium.secret] })).json.error.message).toContain("change secrets of");
+    // Its hmac sent back with its keys in another order is no change either: taken, and nothing written (the version stays).
+    const reordered = Object.fromEntries(Object.entries(hmac).reverse());
+    const before = (await p.api("GET", `/v1/sources/${made.hmac.json.id}`)).json.updatedAt;
+    expect((await change(made.hmac.json.id, { hmac: reordered })).json.updatedAt).toBe(before);
+    // Nor is a source that verifies nothing, its verification sent back: nothing is turned off.
+    const open = (await p.api("POST", "/v1/sources", { name: "o", provider: "podium", verification: "none" })).json;
+    expect(open.teachesLocations).toBe(true);
+    const written = await change(open.id, { verification: "none", name: "renamed" });
+    expect([written.status, written.json.verification, written.json.name]).toEqual([200, "none", "renamed"]);
+  });
+
+  it("lets a source stored with a stored header as its signature's (before that was refused) be changed, its hmac sent back as read", async () => {
+    const p = pipeline();
+    const k = uniqueKey();
+    const hmac = { header: "x-sig", algorithm: "SHA-256", encoding: "hex", prefix: "", timestampHeader: null, typePath: "type", dedupePath: null };
+    const made = (await p.api("POST", "/v1/sources", { name: "h", provider: "hmac", secrets: [`hmac-${k}-secret`], hmac })).json;
+    await env.DB.prepare("UPDATE sources SET hmac = json_set(hmac, '$.header', 'user-agent') WHERE id = ?").bind(made.id).run();
+    const read = (await p.api("GET", `/v1/sources/${made.id}`)).json;
+    expect(read.hmac.header).toBe("user-agent");
+    const res = await p.api("PATCH", `/v1/sources/${made.id}`, { name: "renamed", hmac: read.hmac });
+    expect([res.status, res.json.name, res.json.hmac]).toEqual([200, "renamed", read.hmac]);
+    // Changed, it meets the rule.
+    expect((await p.api("PATCH", `/v1/sources/${made.id}`, { hmac: { ...read.hmac, prefix: "sha256=" } })).status).toBe(400);
   });
 
   it("learns nothing from a source that verifies nothing: anyone may post to it, the admin's own included", async () => {

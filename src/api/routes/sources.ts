@@ -86,9 +86,9 @@ const rejections = apiRoute({
   responses: { 200: json(RejectionsSchema, "The source's refused requests"), ...errors(404) },
 });
 
-/** Turning verification off is the admin's alone: anyone could then send that source's events. */
-function assertMaySkipVerification(p: Principal, verification: string | undefined): void {
-  if (verification === "none" && !hasScope(p, "admin")) {
+/** Turning verification off is the admin's alone: anyone could then send that source's events. One off already, written back as read, turns nothing off. */
+function assertMaySkipVerification(p: Principal, verification: string | undefined, current?: string): void {
+  if (verification === "none" && current !== "none" && !hasScope(p, "admin")) {
     throw new AppError("forbidden", 'Only the admin may make a source with verification "none".', { missingScope: "admin" });
   }
 }
@@ -109,7 +109,7 @@ function allowedChanges<T extends SourceChanges>(p: Principal, current: StoredSo
   const touched = [
     ...(changes.secrets !== undefined ? ["secrets"] : []),
     ...(changes.verification !== undefined && changes.verification !== current.verification ? ["verification"] : []),
-    ...(changes.hmac !== undefined && hmacText(changes.hmac) !== hmacText(current.hmac) ? ["hmac"] : []),
+    ...(changes.hmac !== undefined ? ["hmac"] : []),
     ...(changes.shopDomain !== undefined && changes.shopDomain !== current.shopDomain ? ["shopDomain"] : []),
     ...(changes.toleranceSeconds !== undefined && tolerance(changes.toleranceSeconds) !== tolerance(current.toleranceSeconds)
       ? ["toleranceSeconds"]
@@ -131,7 +131,7 @@ interface SourceChanges {
   disabled?: boolean;
 }
 
-/** An hmac configuration as text whatever its keys' order (a row stored by an older release may hold another). */
+/** An hmac configuration as text whatever its keys' order (a row stored by an older release may hold another): to tell one sent back as read. */
 const hmacText = (h: HmacConfig | null): string | null => (h === null ? null : JSON.stringify(h, Object.keys(h).sort()));
 
 /** Deleting such a source is the admin's alone too: a token could make it again under its id with its own secret. */
@@ -268,8 +268,10 @@ export const sources = router()
     const current = await changeableSource(c.env, p, id);
     // The version read is the one the write checks (updateSource): a change landing between them is its 409, or 412.
     const pinned = pinnedVersion(ifMatch, current.updatedAt, "source");
-    const asked = c.req.valid("json");
-    assertMaySkipVerification(p, asked.verification);
+    const given = c.req.valid("json");
+    assertMaySkipVerification(p, given.verification, current.verification);
+    // Its own hmac sent back (keys in any order) is no change: not to the lock, the header rule, nor the version.
+    const asked = given.hmac !== undefined && hmacText(given.hmac) === hmacText(current.hmac) ? { ...given, hmac: undefined } : given;
     const b = allowedChanges(p, current, asked, settings(c.env).signatureToleranceSeconds);
     const next = {
       ...current,
@@ -291,7 +293,7 @@ export const sources = router()
               message: `its stored secret is refused (${message}): send secrets with it, a new one first`,
             }))
           : [];
-    // A signature header given is checked; one stored before that rule is not, so the source stays changeable (the ingress stores it no more).
+    // A signature header changed is checked; one stored before that rule is not, so the source stays changeable (the ingress stores it no more).
     const problems = [...secretIssues, ...sourceProblems(next), ...(b.hmac !== undefined ? signatureHeaderIssues(next) : [])];
     if (problems.length > 0) throw invalidInput("body", problems);
     const view = (s: StoredSource) => sourceView(s, new URL(c.req.url).origin, settings(c.env).signatureToleranceSeconds);

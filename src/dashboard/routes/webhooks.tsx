@@ -90,7 +90,7 @@ async function webhookPage(c: C, uid: string, refused?: Refused) {
       canWrite={mayChange(c, w.json)}
       canReplay={can(c, "events:replay")}
       canTest={can(c, "events:read")}
-      testEventId={queryParam(c, "test")}
+      testEventId={keptTestId(queryParam(c, "test"))}
       entered={refused?.entered}
       invalidField={refused?.field}
       retryCursor={await retryFrom(c, uid)}
@@ -111,6 +111,9 @@ webhookRoutes.post("/webhooks/:uid", async (c) => {
   if (!res.ok) return webhookPage(c, uid, refusedBy(enteredIn(sent), res, WEBHOOK_LABELS));
   return back(c, `/dashboard/webhooks/${encodeURIComponent(uid)}`, res, "Saved.", res.json.warnings);
 });
+
+/** The event id a refused test's address keeps in the form: only one an event could have (any text would be a crafted link's to fill in). */
+const keptTestId = (id: string | undefined) => (id !== undefined && isEventId(id) ? id : undefined);
 
 /** The API's dry run of webhook `uid` on event `eventId`, as this session's principal. */
 const testOf = (c: C, uid: string, eventId: string) => callApi(c, "POST", `/webhooks/${encodeURIComponent(uid)}/test`, WebhookTestAnswer, { eventId });
@@ -152,8 +155,8 @@ webhookRoutes.post("/webhooks/:uid/test", async (c) => {
   const uid = c.req.param("uid");
   const eventId = textOf(await c.req.parseBody(), "eventId").trim();
   // An id no event could have (none, or too long for the result's address to be sent): refused
-  // here, typed by this session, before the address that would not quote it.
-  if (!isEventId(eventId)) return testRefused(c, uid, eventId, { ok: false, error: "Event id: give an event's id (evt_ and 32 hex digits, as the events list shows them)." });
+  // here, before the address that would not quote it.
+  if (!isEventId(eventId)) return testRefused(c, uid, "", { ok: false, error: "Event id: give an event's id (evt_ and 32 hex digits, as the events list shows them)." });
   // The test runs once, at the result's address: its refusals (an event that is none, or not the
   // session's) lead from there back to the webhook's page, saying why, with the id kept.
   return redirectTo(c, `/dashboard/webhooks/${encodeURIComponent(uid)}/test?${new URLSearchParams({ eventId })}`);
