@@ -105,6 +105,14 @@ export class WebhookFlow {
   private transformSteps = 0;
   /** Attempts made and not recorded yet; their deliveries are never picked again meanwhile. */
   private readonly unrecorded: Attempted[] = [];
+  /**
+   * Deliveries of unrecorded attempts (short of success) someone may have asked for again while the attempt was out (a
+   * wake other than new deliveries: a retry by hand, a replay): owed anew, due since their event's receipt, they go before
+   * newer events, which a pick leaving them out (unrecorded) would start first. Nothing is picked until they are recorded.
+   */
+  private readonly askedAgain = new Set<string>();
+  /** Counts wakes other than new deliveries, so an attempt tells whether one came while it was out. */
+  private asks = 0;
   private recording: Promise<void> | null = null;
   private recordRetryAt = 0;
   private recordTimer: ReturnType<typeof setTimeout> | null = null;
@@ -169,7 +177,12 @@ export class WebhookFlow {
    * (events stored), which leaves what was read ahead first (FIFO: its head is checked).
    */
   wake(added = false): void {
-    if (!added) this.reread = true;
+    if (!added) {
+      this.reread = true;
+      this.asks++;
+      // An attempt answered already but not recorded was out too when the ask was made (its wake-up follows the commit).
+      for (const a of this.unrecorded) if (a.outcome.status !== "succeeded") this.askedAgain.add(a.outcome.attempt.deliveryId);
+    }
     this.stale = true;
     this.nudge();
   }
@@ -265,8 +278,10 @@ export class WebhookFlow {
       const open = now < opts.deadline && starts < opts.maxStarts && this.transformSteps < opts.maxTransformSteps;
       // FIFO moves past a delivery only once its attempt is recorded, so that no later
       // one goes out while a restart could still send it again; unordered, once fewer than
-      // MAX_UNRECORDED wait to be recorded.
-      const waitsForRecord = w.ordering === "fifo" ? this.unrecorded.length > 0 : this.unrecorded.length >= MAX_UNRECORDED;
+      // MAX_UNRECORDED wait to be recorded. Neither starts one while a delivery perhaps asked
+      // for again is unrecorded (askedAgain), which is recorded at once (unless D1 refused it).
+      const waitsForRecord = this.askedAgain.size > 0 || (w.ordering === "fifo" ? this.unrecorded.length > 0 : this.unrecorded.length >= MAX_UNRECORDED);
+      if (this.askedAgain.size > 0 && this.recordRetryAt === 0) this.record();
       let due: number | null = null;
       if (blocked === 0 && !waitsForRecord && open && this.transforming === null && this.inFlight.size < concurrencyOf(w)) {
         const next = await this.next(w, now);
@@ -430,9 +445,10 @@ export class WebhookFlow {
     this.pacer.take(now);
     const id = job.delivery.id;
     const resumes = this.resumes;
+    const asks = this.asks;
     if (transforms(w)) this.transforming = id;
     const done = attemptDelivery(s, job, w, now, (steps) => this.transformed(id, steps))
-      .then((a) => this.finished(s, w, job, a, resumes === this.resumes))
+      .then((a) => this.finished(s, w, job, a, resumes === this.resumes, asks !== this.asks))
       .catch((err) => console.error("a delivery attempt failed unexpectedly; it stays pending", { deliveryId: id, error: String(err) }))
       .finally(() => {
         this.inFlight.delete(id);
@@ -484,8 +500,8 @@ export class WebhookFlow {
     for (const id of ids) this.inFlight.set(id, done);
   }
 
-  /** `mayPause`: no one asked for the deliveries since the attempt started. */
-  private finished(s: Settings, w: Webhook, job: FlowJob, a: Attempted, mayPause: boolean): void {
+  /** `mayPause`: no one asked for the deliveries since the attempt started; `asked`: a wake other than new deliveries came meanwhile. */
+  private finished(s: Settings, w: Webhook, job: FlowJob, a: Attempted, mayPause: boolean, asked: boolean): void {
     const { attempt } = a.outcome;
     const end = attempt.startedAt + attempt.durationMs;
     const answered = attempt.statusCode !== null;
@@ -523,6 +539,7 @@ export class WebhookFlow {
       }
     }
     this.unrecorded.push(a);
+    if (asked && a.outcome.status !== "succeeded") this.askedAgain.add(job.delivery.id);
   }
 
   /** Records what was attempted, a batch per D1 transaction, while more keeps coming; a failure waits RECORD_RETRY_MS. */
@@ -541,6 +558,12 @@ export class WebhookFlow {
         }
         this.unrecorded.splice(0, batch.length);
         this.recordRetryAt = 0;
+        // Those perhaps asked for again are read from D1 as it stands now: a page read while they were left out is not sent.
+        const asked = batch.filter((o) => this.askedAgain.delete(o.attempt.deliveryId));
+        if (asked.length > 0) {
+          this.reread = true;
+          this.stale = true;
+        }
         await announceAttempts(this.env, batch); // never throws, and skipped while nobody tails
         if (this.webhook) await alertAfterAttempts(this.env, this.webhook, batch, context); // never throws
       }

@@ -207,6 +207,35 @@ describe.concurrent("a pause a downstream asked for", () => {
     expect((await received(`${key}-new`)).map((r) => [indexOf(r), r.status])).toEqual([[1, 200]]);
   });
 
+  it("lets a delivery retried by hand while its attempt was out go next once that attempt ends: before a newer event's, whose Retry-After would hold it", async () => {
+    const p = realSchedulers();
+    const key = uniqueKey();
+    const org = `org-${key}`;
+    // Every request answered 429 with a minute of Retry-After; the first only once the test lets it (a request under `${key}-go`).
+    const hook = await p.createWebhook({
+      url: `https://downstream.test/record/${key}?busy=99&s=60&for=${key}-go&ms=25000`,
+      eventTypes: ["*"],
+      organizationUid: org,
+      maxConcurrency: 1,
+      timeoutMs: 30_000,
+    });
+    const now = Date.now();
+    // A, then B (the newer event): both owed to the webhook, A sent first.
+    await p.runIngest([message(key, org, 0, now), message(key, org, 1, now + 1)]);
+    await vi.waitFor(async () => expect(await received(key)).toHaveLength(1), { timeout: 20_000, interval: 20 });
+    const [a] = await webhookDeliveryRows(hook.uid, "owed");
+    expect(indexOf((await received(key))[0]!)).toBe(0);
+    // Retried by hand while its attempt is out, then that attempt is answered (429): the retry stands, it pauses nothing.
+    expect((await p.api("POST", `/v1/deliveries/${a!.id}/retry`)).status).toBe(202);
+    await (await fetch(`https://downstream.test/ok/${key}-go`)).text();
+    // The next request is A's again, not B's (whose 429 would have held A's retry for its minute).
+    await vi.waitFor(async () => expect((await received(key)).length).toBeGreaterThanOrEqual(2), { timeout: 20_000, interval: 20 });
+    expect((await received(key)).map((r) => [indexOf(r), r.status]).slice(0, 2)).toEqual([
+      [0, 429],
+      [0, expect.any(Number)],
+    ]);
+  });
+
   it("ends on a bulk retry by a token holding the data scopes of all that webhook's types", async () => {
     const p = realSchedulers();
     const { key, org, webhook: hook } = await p.webhookOn("record?busy=1&s=3600", { eventTypes: ["message.*", "review.*"], maxConcurrency: 1, rateLimit: 5 });
