@@ -205,7 +205,7 @@ describe("usage errors", () => {
     for (const token of ["Ωmega-token", "pasted-token\n", " token", ""]) {
       const r = await h.edgehook(["config", "--url", "http://127.0.0.1:8931", "--token", token]);
       expect(r.code, JSON.stringify(token)).toBe(2);
-      expect(r.stderr, JSON.stringify(token)).toMatch(/^error: The API token (is empty|holds a character no HTTP header can carry)/);
+      expect(r.stderr, JSON.stringify(token)).toMatch(/^error: The API token (given with --token is empty|holds a character no HTTP header can carry)/);
       expect(r.stderr, JSON.stringify(token)).not.toMatch(STACK);
     }
     expect(existsSync(h.config)).toBe(false);
