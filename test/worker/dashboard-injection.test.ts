@@ -119,6 +119,10 @@ describe("a crafted link puts no sentence of its own on a dashboard page", () =>
     const html = await (await get(to, cookie)).text();
     expect(pageBanners(html, "alert")).toEqual(["No event has the id this address names."]);
     expect(html).not.toMatch(/evil\.example/);
+    // Nor a webhook uid of plain characters that is none: its page's 404, unsigned, not a redirect to a signed banner.
+    const phony = "Session-expired_sign-in-at-evil-example-com";
+    const none = await get(`/dashboard/webhooks/${phony}/test?eventId=evt_${"0".repeat(32)}`, cookie);
+    expect([none.status, none.headers.get("location")]).toEqual([404, null]);
     // Typed in the form (a same-origin post), it is refused saying what an event id is.
     const typed = await dashboardForm(`/dashboard/webhooks/${webhook.uid}/test`, cookie, { eventId: "not-an-id" });
     const mend = await (await get(typed.headers.get("location")!, cookie)).text();

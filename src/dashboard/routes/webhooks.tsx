@@ -136,7 +136,12 @@ webhookRoutes.get("/webhooks/:uid/test", async (c) => {
   // otherwise have the dashboard sign its sentence into the banner (banners.ts).
   if (!isEventId(eventId)) return back(c, here, { ok: false, error: "No event has the id this address names." }, "");
   const res = await testOf(c, uid, eventId);
-  if (!res.ok) return testRefused(c, uid, eventId, res);
+  if (!res.ok) {
+    // A webhook that is none (or not the session's): its page's own 404, unsigned, not a banner
+    // signed for a link's `uid` (one of plain characters is quoted, `No webhook "…"`).
+    const webhook = res.status === 404 ? await callApi(c, "GET", `/webhooks/${encodeURIComponent(uid)}`, WebhookSchema) : null;
+    return webhook && !webhook.ok ? apiRefusal(c, "Webhook", LISTS.webhooks, webhook) : testRefused(c, uid, eventId, res);
+  }
   return page(
     c,
     "Test this webhook",
