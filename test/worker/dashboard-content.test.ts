@@ -726,7 +726,9 @@ describe("the new-source form's owner", () => {
     expect(ownerField(noneHtml)).toContain('aria-invalid="true"');
     const outside = await form("/dashboard/sources", c, { ...newSource(`own-${key}-c`), organizationUid: `org-${key}-c` });
     expect(outside.status).toBe(403);
-    expect(pageBanners(await outside.text(), "alert")).toEqual([`This token cannot create sources for the organization "org-${key}-c".`]);
+    const outsideHtml = await outside.text();
+    expect(pageBanners(outsideHtml, "alert")).toEqual([`This token cannot create sources for the organization "org-${key}-c".`]);
+    expect(ownerField(outsideHtml)).toContain('aria-invalid="true"');
     expect([await owner(p, `own-${key}-none`), await owner(p, `own-${key}-c`)]).toEqual(["(404)", "(404)"]);
   });
 

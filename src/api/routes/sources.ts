@@ -154,7 +154,12 @@ function ownerOf(p: Principal, asked: string | undefined): string | null {
     throw new AppError("forbidden", LOCATIONS_MAKE_NO_SOURCE);
   }
   if (asked !== undefined) {
-    if (!orgs.includes(asked)) throw new AppError("forbidden", `This token cannot create sources for the organization "${asked.slice(0, 80)}".`);
+    if (!orgs.includes(asked)) {
+      // Its field named, as a new webhook's 403 names it (docs/api.md), so a form marks it.
+      throw new AppError("forbidden", `This token cannot create sources for the organization "${asked.slice(0, 80)}".`, {
+        issues: [{ path: "organizationUid", message: "not one of this token's organizations" }],
+      });
+    }
     return asked;
   }
   if (orgs.length === 1) return orgs[0]!;
