@@ -128,7 +128,9 @@ export function dataScopeRefusal(p: Principal, eventTypes: string[], act: Webhoo
   // otherwise refused three times, a scope at a time.
   const others = missingDataScopes(p, eventTypes).filter((scope) => scope !== missing.scope);
   const also = others.length === 0 ? "" : ` It lacks ${others.map((scope) => `"${scope}"`).join(" and ")} too, which these types also need.`;
-  return new AppError("forbidden", `${what} needs the scope "${missing.scope}".${also}`, { missingScope: missing.scope });
+  // A subscription's type at fault named as a 400's issue, so a form marks its field.
+  const issues = act === "subscribe" ? { issues: [{ path: `eventTypes.${eventTypes.indexOf(missing.pattern)}`, message: `needs the scope "${missing.scope}"` }] } : {};
+  return new AppError("forbidden", `${what} needs the scope "${missing.scope}".${also}`, { missingScope: missing.scope, ...issues });
 }
 
 /**

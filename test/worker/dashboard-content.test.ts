@@ -7,7 +7,7 @@ import { storeEvents } from "../../src/store/events";
 import { recordAttempts } from "../../src/store/deliveries";
 import { openEpisodeStatement } from "../../src/store/alerts";
 import { meteredD1 } from "../../bench/d1-meter";
-import { DATA_SCOPES, makeToken } from "./tokens";
+import { as, DATA_SCOPES, makeToken } from "./tokens";
 import { ADMIN, apiCall, call, createSource, dashboardForm, dashboardCookie, dashboardShown, pageBanners, pageText as text, podiumBody } from "./helpers";
 import { pipeline, uniqueKey, webhookSetup } from "./pipeline";
 import { deliveryRows } from "./rows";
@@ -760,6 +760,23 @@ describe("the new-source form's owner", () => {
     expect(refused.status).toBe(403);
     expect(pageBanners(await refused.text(), "alert")).toEqual(["A token limited to locations cannot create sources: a source belongs to an organization."]);
     expect(await owner(p, `own-${key}-loc`)).toBe("(404)");
+  });
+});
+
+describe("the new-webhook form's event types", () => {
+  it("marks and focuses them when the token lacks the data scope of one (the API's 403 names it as an issue)", async () => {
+    const p = pipeline();
+    const key = uniqueKey();
+    const { token } = await makeToken(p, ["webhooks:read", "webhooks:write", "read_messages"]);
+    const api = await as(p, token, "POST", "/v1/webhooks", { url: `https://downstream.test/ok/${key}`, eventTypes: ["message.received", "review.created"] });
+    expect(api.status).toBe(403);
+    expect(api.json.error.details).toEqual({ missingScope: "read_reviews", issues: [{ path: "eventTypes.1", message: 'needs the scope "read_reviews"' }] });
+    const c = (await dashboardForm("/dashboard/login", null, { token })).headers.get("set-cookie")!.split(";")[0]!;
+    const refused = await form("/dashboard/webhooks", c, { url: `https://downstream.test/ok/${key}`, eventTypes: "message.received, review.created" });
+    expect(refused.status).toBe(403);
+    const types = /<(?:input|textarea)[^>]*name="eventTypes"[^>]*>/.exec(await refused.text())?.[0];
+    expect(types).toContain('aria-invalid="true"');
+    expect(types).toContain("autofocus");
   });
 });
 
