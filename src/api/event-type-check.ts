@@ -10,7 +10,7 @@ import { seenPatterns } from "../store/event-types";
 import { organizationsHeld } from "../store/grants";
 import { nameIds } from "../store/names";
 import { providersOf } from "../store/sources";
-import { cutShort } from "../domain/cut-short";
+import { quotedInput } from "../domain/cut-short";
 
 /** A limited token's organizations (those its locations are known to belong to included), read when needed. */
 type Owners = () => Promise<readonly string[]>;
@@ -142,7 +142,7 @@ export async function checkFilterType(env: Env, eventType: string, limited: bool
  * first characters, so that a crafted link's sentence (`message.Session expired, sign in at …`)
  * is not said back whole on the dashboard's page.
  */
-const quotedType = (pattern: string) => (/^[A-Za-z0-9_.*:-]+$/.test(pattern) ? pattern : cutShort(pattern, 16));
+const quotedType = (pattern: string) => quotedInput(pattern, /^[A-Za-z0-9_.*:-]+$/);
 
 /** The 400 of Podium types that do not exist, each with the closest that does. */
 function typos(where: "body" | "query", invalid: { path: string; pattern: string; closest: string }[]): AppError {

@@ -48,3 +48,10 @@ export function jsonPrefix(json: string, n: number): string {
   }
   return json.slice(0, i);
 }
+
+/**
+ * Input as a refusal quotes it: whole when it is a name (`name`: the characters such names are made
+ * of), else its first characters, marked cut. A refusal may stand on a dashboard page any link can
+ * open with its own query: the link's text must not stand there as a sentence of its choosing.
+ */
+export const quotedInput = (text: string, name: RegExp): string => (name.test(text) ? text : cutShort(text, 16));

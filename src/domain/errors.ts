@@ -52,11 +52,11 @@ export function pastRetention(): AppError {
   });
 }
 
-/** 404 for the `what` named `id` (shown cut to 80 characters), with why it may be missing if there is more to say. */
 /** The 409 of a change to a source declared by configuration (a Worker secret), which has no row to change. */
 export const readOnlySource = (id: string): AppError =>
   new AppError("conflict", `The source "${id}" is declared by configuration (a Worker secret); change it there.`);
 
+/** 404 for the `what` named `id` (shown cut to 80 characters), with why it may be missing if there is more to say. */
 export function notFound(what: string, id: string, why?: string, details?: unknown): AppError {
   return new AppError("not_found", `No ${what} "${id.slice(0, 80)}"${why === undefined ? "" : ` (${why})`}.`, details);
 }

@@ -9,7 +9,7 @@
  */
 import { RE2JS } from "re2js";
 import { utf8Length } from "../domain/crypto";
-import { cutShort, jsonPrefix } from "../domain/cut-short";
+import { jsonPrefix, quotedInput } from "../domain/cut-short";
 import { isPlainObject, isRecord, own } from "../domain/guards";
 import type { Json } from "../domain/types";
 import { REPETITIONS_COUNT } from "../domain/regex-size";
@@ -690,17 +690,9 @@ function step(path: string, key: string): string {
 
 /** A name of the characters field names, header names and operators are made of. */
 const NAME = /^[A-Za-z0-9_$.-]{1,128}$/;
-const EXCERPT_CHARS = 16;
 
-/**
- * The filter's own text as an issue quotes it (a key, an operator, a pattern): a name whole, other
- * text only its first characters, marked cut. A search's issue is the banner of the dashboard's
- * events page, which any link can open with its own `?q=`: the link's text must not stand there
- * as a sentence of its choosing, reading as Edgehook's.
- */
-function excerpt(text: string): string {
-  return NAME.test(text) ? text : cutShort(text, EXCERPT_CHARS);
-}
+/** The filter's own text as an issue quotes it (a key, an operator, a pattern): a search's issue is the dashboard's events page's banner. */
+const excerpt = (text: string): string => quotedInput(text, NAME);
 
 function jsonBytes(doc: unknown): number | null {
   try {

@@ -24,6 +24,8 @@ function scopes(value) {
 }
 
 const HMAC_HELP = 'hmac only, its configuration: \'{"header":"x-signature","algorithm":"SHA-256","encoding":"hex"}\' (docs/providers.md)';
+/** --previous-secret-valid-seconds: the API's range. */
+const PREVIOUS_SECRET_SECONDS = fieldRange("WebhookPatch", "previousSecretValidSeconds");
 const SHOP_DOMAIN_HELP = "shopify only: the one shop it accepts (example.myshopify.com); pinned, each topic of one order body is an event";
 
 /**
@@ -162,8 +164,8 @@ export function registerApi(program) {
     .option("--secret <secret>", "new signing secret")
     .option(
       "--previous-secret-valid-seconds <s>",
-      `with --secret: seconds the old secret keeps signing beside it (${rangeText(fieldRange("WebhookPatch", "previousSecretValidSeconds"))}, default 86400; 0: stops at once); 0 without --secret ends the previous secret now`,
-      wholeIn(fieldRange("WebhookPatch", "previousSecretValidSeconds")),
+      `with --secret: seconds the old secret keeps signing beside it (${rangeText(PREVIOUS_SECRET_SECONDS)}, default 86400; 0: stops at once); 0 without --secret ends the previous secret now`,
+      wholeIn(PREVIOUS_SECRET_SECONDS),
     )
     .addOption(new Option("--enable", "enable it: held deliveries go out, oldest first").conflicts("disable"))
     .option("--disable", "disable it: new deliveries are held");

@@ -1,3 +1,4 @@
+import type { z } from "@hono/zod-openapi";
 import { isLimited } from "../../domain/access";
 import { AppError, invalidField, invalidInput, notFound, readOnlySource } from "../../domain/errors";
 import { hasScope, type Principal } from "../../domain/scopes";
@@ -121,15 +122,8 @@ function allowedChanges<T extends SourceChanges>(p: Principal, current: StoredSo
   return { ...changes, toleranceSeconds: undefined, disabled: undefined };
 }
 
-/** What a PATCH may name of how a source is verified (the lock above compares each with the source's). */
-interface SourceChanges {
-  secrets?: string[];
-  verification?: Source["verification"];
-  hmac?: HmacConfig;
-  shopDomain?: string | null;
-  toleranceSeconds?: number | null;
-  disabled?: boolean;
-}
+/** A PATCH's body, whose fields of how a source is verified the lock above compares with the source's. */
+type SourceChanges = z.infer<typeof SourcePatch>;
 
 /** An hmac configuration as text whatever its keys' order (a row stored by an older release may hold another): to tell one sent back as read. */
 const hmacText = (h: HmacConfig | null): string | null => (h === null ? null : JSON.stringify(h, Object.keys(h).sort()));
