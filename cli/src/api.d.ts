@@ -1663,7 +1663,7 @@ export interface operations {
                 q?: string;
                 /** @description Only events of this exact type (`message.received`). A Podium object's type that does not exist and no source has received (`message.recieved`) is a 400 naming the closest. */
                 eventType?: string;
-                /** @description Only events received by this source (its id). One that names no source the token may name (declared, or stored: another organization's is none to a limited token) answers 404 `not_found`, not an empty page a typo would hide behind; to a token that sees every event, a deleted source's kept events are still listed (until the retention purges them). */
+                /** @description Only events received by this source (its id). One no source could have is refused (400), without quoting it; one that names no source the token may name (declared, or stored: another organization's is none to a limited token) answers 404 `not_found`, not an empty page a typo would hide behind; to a token that sees every event, a deleted source's kept events are still listed (until the retention purges them). */
                 sourceId?: string;
                 /** @description Only events of this location. */
                 locationUid?: string;

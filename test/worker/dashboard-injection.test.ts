@@ -173,7 +173,7 @@ describe("a crafted link puts no sentence of its own on a dashboard page", () =>
     }
     const unquoted = await get(`/dashboard/events?sourceId=${encodeURIComponent(short)}`, cookie);
     expect(unquoted.status).toBe(400);
-    expect(pageBanners(await unquoted.text(), "alert")).toEqual(["Source: no source has such an id (lowercase letters, digits and -)."]);
+    expect(pageBanners(await unquoted.text(), "alert")).toEqual(["Source: no source has such an id (lowercase letters, digits and -, at most 64)."]);
     // A name of the characters names are made of is quoted whole, as before.
     const named = pageBanners(await (await get(`/dashboard/events?q=${encodeURIComponent('{"body": {"s": {"$regexp": "a"}}}')}`, cookie)).text(), "alert");
     expect(named).toEqual(["Invalid query: q.body.s.$regexp: unknown operator $regexp (did you mean $regex?)."]);

@@ -399,6 +399,13 @@ describe("a query parameter a list does not take", () => {
       expect(res.status, query).toBe(400);
       expect((await errorOf(res)).details?.issues?.map((i: { path: string }) => i.path), query).toEqual([path]);
     }
+    // A source id no source could have (ids are slugs) is refused as one, not quoted in a 404 as if it might exist.
+    for (const id of ["Stripe", "Sign in at evil.example/login", "a".repeat(65)]) {
+      const res = await get(`/v1/events?sourceId=${encodeURIComponent(id)}`);
+      const error = await errorOf(res);
+      expect([res.status, error.code, error.details?.issues?.map((i: { path: string }) => i.path)], id).toEqual([400, "invalid_request", ["sourceId"]]);
+      expect(error.message, id).toBe("Invalid query: sourceId: no source has such an id (lowercase letters, digits and -, at most 64).");
+    }
     const replay = await pipeline().api("POST", "/v1/events/replay", { since: "2026-11-01T00:00:00Z", until: "2026-11-02T00:00:00Z", eventType: "message.*", dryRun: true });
     expect(replay.status).toBe(400);
     expect(replay.json.error.message).toMatch(/no wildcard/);

@@ -3,6 +3,7 @@ import "@hono/zod-openapi"; // gives every zod schema .openapi()
 import { z } from "../../domain/zod";
 import { DELIVERY_STATUSES } from "../../domain/delivery";
 import { isWildcard } from "../../domain/event-types";
+import { SOURCE_ID } from "../../domain/ids";
 import { CALL_FILTER_WORK } from "../../routing/search";
 import { time, givenTime, refineRange, limit, cursor, strictQuery, uid } from "./fields";
 import { DeliveryDetailSchema } from "./deliveries";
@@ -58,9 +59,9 @@ export const EventListQuery = strictQuery({
       description: `Search: \`path=value\` finds events whose body has that value at a dotted path (\`data.conversation.uid=5d9f…\`; any element of an array; \`amount=500\` matches the number or the string), a filter document (\`{"body": …}\`, the language of webhook filters) matches as a filter does, anything else is text found in the raw body (case-insensitive), as typed or as a JSON string writes it (\`say "hi"\` finds \`say \\"hi\\"\`). Within \`since\`..\`until\` (default: the ${SEARCH_BOUND.defaultHours} hours before now; given \`until\` alone, the ${SEARCH_BOUND.defaultHours} hours before it), newest first by received time. One call examines at most ${SEARCH_BOUND.events} events, or fewer once their bodies reach ${SEARCH_BOUND.chars / 1024 / 1024} Mi characters or a filter's conditions have done ${CALL_FILTER_WORK / 1024 / 1024} Mi units of work on them (each event is matched in full); the other filters and the token's access apply to those. A page may hold fewer than \`limit\` events, even none, and still have a \`nextCursor\`: call again with it to search further back. For example \`appointment\`, or \`{"body": {"data.object.amount_due": {"$gt": 50000}}}\`.`,
     }),
   eventType: exactType.optional(),
-  sourceId: z.string().min(1).max(64).optional().openapi({
+  sourceId: z.string().regex(SOURCE_ID, "no source has such an id (lowercase letters, digits and -, at most 64)").optional().openapi({
     description:
-      "Only events received by this source (its id). One that names no source the token may name (declared, or stored: another organization's is none to a limited token) answers 404 `not_found`, not an empty page a typo would hide behind; to a token that sees every event, a deleted source's kept events are still listed (until the retention purges them).",
+      "Only events received by this source (its id). One no source could have is refused (400), without quoting it; one that names no source the token may name (declared, or stored: another organization's is none to a limited token) answers 404 `not_found`, not an empty page a typo would hide behind; to a token that sees every event, a deleted source's kept events are still listed (until the retention purges them).",
   }),
   locationUid: uid.optional().openapi({ description: "Only events of this location." }),
   organizationUid: uid.optional().openapi({ description: "Only events of this organization." }),

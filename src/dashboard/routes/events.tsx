@@ -3,13 +3,13 @@ import { Hono } from "hono";
 import { EventSchema, EventSummarySchema } from "../../api/schemas/events";
 import { page as pageOf } from "../../api/schemas/fields";
 import { ReplayAnswer } from "../../api/schemas/replay";
-import { isEventId, SOURCE_ID } from "../../domain/ids";
+import { isEventId } from "../../domain/ids";
 import { callApi } from "../api-client";
 import { textOf } from "../form";
 import { EVENT_FILTER_LABELS } from "../field-labels";
 import { LISTS } from "../navigation";
 import { EventList, EventPage, FILTERS, LiveUpdate } from "../pages/events";
-import { apiRefusal, refusedBy, unknownParamRefusal, type Refusal } from "../refusal";
+import { apiRefusal, refusedBy, unknownParamRefusal } from "../refusal";
 import { back, can, Ignored, limited, narrowedEvents, page, scopeRefusal } from "../respond";
 import { apiTime, queryParam } from "../query";
 import type { DashEnv } from "../session";
@@ -36,18 +36,14 @@ eventRoutes.get("/events", async (c) => {
   }
   const cursor = queryParam(c, "cursor");
   if (cursor) api.set("cursor", cursor);
-  // The form again, as typed, to mend a filter refused.
-  const refusedFilter = (refusal: Refusal<typeof query>) =>
-    page(c, "Events", "/dashboard/events", <EventList events={[]} query={query} nextCursor={null} live={false} refused invalidField={refusal.field} narrowed={narrowedEvents(c)} principal={c.get("principal")} />, refusal);
-  // A source id no source could have is not quoted back, as the API's 404 would: a crafted link would put its sentence on the page.
-  if (query.sourceId !== undefined && !SOURCE_ID.test(query.sourceId)) {
-    return refusedFilter({ entered: query, status: 400, field: "sourceId", error: `${EVENT_FILTER_LABELS.sourceId}: no source has such an id (lowercase letters, digits and -).` });
-  }
   const list = await callApi(c, "GET", `/events?${api}`, EventList_);
-  // A filter the API refused (a bad time, a type too long, a source that is none).
+  // A filter the API refused (a bad time, a type too long, a source that is none): the form again, as typed, to mend it.
   const filterRefused = !list.ok && (list.status === 400 || (list.status === 404 && list.fields?.includes("sourceId") === true));
   if (!list.ok && !filterRefused) return apiRefusal(c, "Events", LISTS.events, list);
-  if (!list.ok) return refusedFilter(refusedBy(query, list, EVENT_FILTER_LABELS));
+  if (!list.ok) {
+    const refusal = refusedBy(query, list, EVENT_FILTER_LABELS);
+    return page(c, "Events", "/dashboard/events", <EventList events={[]} query={query} nextCursor={null} live={false} refused invalidField={refusal.field} narrowed={narrowedEvents(c)} principal={c.get("principal")} />, refusal);
+  }
   if (queryParam(c, "partial") === "1") return c.html(<LiveUpdate events={list.json.data} query={query} nextCursor={list.json.nextCursor} narrowed={narrowedEvents(c)} />);
   return page(
     c,
