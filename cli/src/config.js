@@ -192,13 +192,19 @@ const URL_PROBLEMS = {
   credentials: "holds a user name or password, which is never sent",
 };
 
-/** What keeps a URL from being one the CLI sends to, or null. @param {string} raw @returns {keyof typeof URL_PROBLEMS | null} */
+/**
+ * What keeps a URL from being one the CLI sends to, or null. Credentials come first, whatever else
+ * is wrong: text that may hold a password before an `@` (`ftp://u:pw@host`, `u:pw@host:8787`,
+ * `http://u:pw@` that parses as none) is never quoted back.
+ * @param {string} raw @returns {keyof typeof URL_PROBLEMS | null}
+ */
 function urlProblem(raw) {
+  if (/^(?:[a-z][\w+.-]*:\/\/)?[^/?#\s]*@/i.test(raw)) return "credentials";
   const url = canonicalUrl(raw);
   if (url === null) return "notUrl";
   const { protocol, username, password } = new URL(url);
-  if (!/^https?:$/.test(protocol)) return "notHttp";
-  return username || password ? "credentials" : null;
+  if (username || password) return "credentials";
+  return /^https?:$/.test(protocol) ? null : "notHttp";
 }
 
 /** An http(s) URL in canonical spelling (canonicalUrl), or null: the only URLs the CLI sends to. @param {string} raw */
@@ -216,9 +222,8 @@ export function apiUrl(raw, from) {
   const url = httpUrl(String(raw));
   if (url !== null) return url;
   const problem = urlProblem(String(raw)) ?? "notUrl";
-  // Its password is not echoed (into a terminal, a CI log), nor one before an `@` of what is no http(s) URL
-  // (`ftp://u:pw@host`, `u:pw@host:8787`, `http://u:pw@` that parses as none).
-  if (problem === "credentials" || /^(?:[a-z][\w+.-]*:\/\/)?[^/?#\s]*@/i.test(String(raw))) {
+  // Its password is not echoed (into a terminal, a CI log).
+  if (problem === "credentials") {
     throw new CliError(`the URL${from ? ` (${from})` : ""} ${URL_PROBLEMS.credentials}: give the API's base URL alone, and its token with --token or EDGEHOOK_TOKEN.`, { exitCode: 2 });
   }
   const fix = /^[\w.-]+:\d{1,5}(\/.*)?$/.test(String(raw)) ? `give https://${raw} or http://${raw}` : `give the API's base URL, e.g. ${DEFAULT_URL}`;

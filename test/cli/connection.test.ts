@@ -189,7 +189,7 @@ describe("a config file of JSON that is not the CLI's settings", () => {
       [`${token}`, "it is a string, not an object"],
       [{ url: 5555 }, '"url" is a number, not a string'],
       [{ url: "SECRET-TOKEN-IN-URL" }, '"url" is not an http(s) URL (`edgehook config --url …` saves the right one)'],
-      [{ url: "ftp://user:SECRETPW@a.example", tokens: { [a.url]: token } }, '"url" is not an http(s) URL (`edgehook config --url …` saves the right one)'],
+      [{ url: "ftp://user:SECRETPW@a.example", tokens: { [a.url]: token } }, '"url" holds a user name or password, which is never sent (`edgehook config --url …` saves the right one)'],
       [{ url: passwordUrl, tokens: { [a.url]: token } }, '"url" holds a user name or password, which is never sent (`edgehook config --url …` saves the right one)'],
       [{ url: a.url, tokens: { [passwordUrl]: token } }, 'a key of "tokens" holds a user name or password, which is never sent: delete that entry (`edgehook config --url …` drops it)'],
       [{ url: a.url, token: 1234567890 }, '"token" is a number, not a string'],
@@ -197,7 +197,7 @@ describe("a config file of JSON that is not the CLI's settings", () => {
       [{ url: a.url, tokens: { [a.url]: 1234567890 } }, 'the token of "tokens" entry 1 is a number, not a string'],
       [{ url: a.url, tokens: { [a.url]: token, [secretUrl]: 8807 } }, 'the token of "tokens" entry 2 is a number, not a string'],
       [{ url: a.url, tokens: { [token]: token } }, 'a key of "tokens" is not an http(s) URL (each token is saved by the URL it is sent to)'],
-      [{ url: a.url, tokens: { "ftp://user:SECRETPW@a.example": token } }, 'a key of "tokens" is not an http(s) URL (each token is saved by the URL it is sent to)'],
+      [{ url: a.url, tokens: { "ftp://user:SECRETPW@a.example": token } }, 'a key of "tokens" holds a user name or password, which is never sent: delete that entry (`edgehook config --url …` drops it)'],
       [{ url: a.url, unpaired: { token } }, '"unpaired" is an object, not an array'],
       [{ url: a.url, unpaired: [{ token, dir: "/SECRETDIR", worker: "SECRETWORKER" }, { token: 5555 }] }, '"unpaired" entry 2 is not a saved token (an object with a string "token", and "dir" and "worker" strings if any)'],
     ] as const;
