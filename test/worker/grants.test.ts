@@ -517,6 +517,8 @@ describe("sources have an owner", () => {
     const refused = await as(p, byLocation.token, "POST", "/v1/sources", { name: "x", provider: "podium", secrets: ["12345678"] });
     expect(refused.status).toBe(403);
     expect(refused.json.error.message).toMatch(/location/);
+    // Its field named, as every new source's and webhook's 403 for an owner names it.
+    expect(refused.json.error.details).toEqual({ issues: [{ path: "organizationUid", message: "a source belongs to an organization, and this token holds none" }] });
     expect((await as(p, byLocation.token, "GET", "/v1/sources")).json.data).toEqual([]);
 
     // Only the admin turns verification off, on create and on change; an unlimited token without `admin` may not.

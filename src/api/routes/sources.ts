@@ -145,7 +145,9 @@ function ownerOf(p: Principal, asked: string | undefined): string | null {
   if (!isLimited(p)) return asked ?? null;
   const orgs = p.organizationUids;
   if (orgs === null) {
-    throw new AppError("forbidden", LOCATIONS_MAKE_NO_SOURCE);
+    throw new AppError("forbidden", LOCATIONS_MAKE_NO_SOURCE, {
+      issues: [{ path: "organizationUid", message: "a source belongs to an organization, and this token holds none" }],
+    });
   }
   if (asked !== undefined) {
     if (!orgs.includes(asked)) {
