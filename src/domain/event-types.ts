@@ -76,10 +76,10 @@ const others: [string, string, string][] = [
 const PLAIN = /^[!-~]*$/;
 /**
  * What a reader cannot see: format characters (zero-width space, word joiner, BOM, bidi marks),
- * others Unicode says a renderer may ignore (variation selectors, Hangul fillers), controls and
- * white space.
+ * others Unicode says a renderer may ignore (variation selectors, Hangul fillers), controls,
+ * white space and the braille blank (a symbol without dots).
  */
-const UNSEEN = /[\p{Cf}\p{Cc}\p{Default_Ignorable_Code_Point}\p{White_Space}]/gu;
+const UNSEEN = /[\p{Cf}\p{Cc}\p{Default_Ignorable_Code_Point}\p{White_Space}\u2800]/gu;
 
 /**
  * The object an event type (or pattern) is of, as a reader tells it: what decides the data scope
@@ -93,6 +93,12 @@ export function eventObjectOf(eventType: string): string {
   const seen = PLAIN.test(eventType) ? eventType : eventType.normalize("NFKC").replace(UNSEEN, "");
   const dot = seen.indexOf(".");
   return (dot === -1 ? seen : seen.slice(0, dot)).toLowerCase();
+}
+
+/** The object of an event type when a data scope guards it (`message` of ` Message.Received`), else null. */
+export function scopedObjectOf(eventType: string): string | null {
+  const object = eventObjectOf(eventType);
+  return Object.hasOwn(DATA_SCOPE_OF_OBJECT, object) ? object : null;
 }
 
 /** The data scope an event type needs, whatever its provider (Slack's `message` is a message) or case, or null for types of no Podium data object. */

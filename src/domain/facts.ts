@@ -1,5 +1,5 @@
 import { concatBytes, sha256Hex, utf8 } from "./crypto";
-import { isWildcard } from "./event-types";
+import { isWildcard, scopedObjectOf } from "./event-types";
 import { CONTROL_CHARACTERS } from "./legible";
 import type { DedupeKey, ProviderFacts } from "./types";
 
@@ -15,6 +15,15 @@ export const MAX_OWNER_UID_CHARS = 128;
 export const MAX_DEDUPE_KEY_CHARS = 256;
 /** The type of an event whose type cannot be read (or is longer than any type). */
 const UNKNOWN_EVENT_TYPE = "unknown";
+
+/**
+ * What a type that cannot be kept is stored as: `unknown`, after its object when a data scope guards
+ * that object (`review\t.created` is `review.unknown`), so its event still needs that scope to be seen.
+ */
+function unknownOf(eventType: string): string {
+  const object = scopedObjectOf(eventType);
+  return object === null ? UNKNOWN_EVENT_TYPE : `${object}.${UNKNOWN_EVENT_TYPE}`;
+}
 /** Leads what an ill-formed dedupe key's hash is taken of: 0xFF starts no UTF-8 character. */
 const ILL_FORMED = 0xff;
 
@@ -39,7 +48,7 @@ async function boundKey(key: DedupeKey): Promise<DedupeKey> {
 
 /**
  * The facts with each field within its bound and well-formed: a type too long (or ill-formed, with
- * a control character, or a wildcard) is unknown, a location or organization so is none, and a
+ * a control character, or a wildcard) is unknown (unknownOf), a location or organization so is none, and a
  * dedupe key too long or ill-formed a digest (boundKey).
  */
 export async function boundFacts(facts: ProviderFacts): Promise<ProviderFacts> {
@@ -50,7 +59,7 @@ export async function boundFacts(facts: ProviderFacts): Promise<ProviderFacts> {
     // `edgehook-event-type` header it failed every attempt to every webhook owed it. A wildcard
     // (`*`, `message.*`) no list or replay can name either (they take exact types), and a webhook's
     // `message.*` would take it for every message type.
-    eventType: within(CONTROL_CHARACTERS.test(eventType) || isWildcard(eventType) ? null : eventType, MAX_EVENT_TYPE_CHARS) ?? UNKNOWN_EVENT_TYPE,
+    eventType: within(CONTROL_CHARACTERS.test(eventType) || isWildcard(eventType) ? null : eventType, MAX_EVENT_TYPE_CHARS) ?? unknownOf(eventType),
     locationUid: within(locationUid, MAX_OWNER_UID_CHARS),
     organizationUid: within(organizationUid, MAX_OWNER_UID_CHARS),
   };

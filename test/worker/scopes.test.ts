@@ -347,13 +347,14 @@ describe("data scopes and location/organization limits", () => {
     expect((await p.api("GET", `/v1/events/${hidden}`)).status).toBe(200);
   });
 
-  it("hides an event of type contact\\u200b.created (or fullwidth ｃｏｎｔａｃｔ) from a token holding only read_messages, as a contact.created", async () => {
+  it("hides an event of type contact\\u200b.created (or fullwidth ｃｏｎｔａｃｔ, a braille blank or a tab in it) from a token holding only read_messages, as a contact.created", async () => {
     const p = pipeline();
     const org = `org-${uniqueKey()}`;
     const messagesOnly = await makeToken(p, ["events:read", "webhooks:write", "read_messages"], { organizationUids: [org] });
     // What a reader cannot see or tell apart does not make it another object (the type is stored as sent).
     const hidden = [];
-    for (const type of ["contact\u200b.created", "contact\u2060.created", "\ufeffcontact.created", "ｃｏｎｔａｃｔ.created"]) {
+    // A control character makes the type one no header can carry (stored as contact.unknown), still a contact.
+    for (const type of ["contact\u200b.created", "contact\u2060.created", "\ufeffcontact.created", "ｃｏｎｔａｃｔ.created", "contact\u2800.created", "contact\t.created", "contact\u0000.created"]) {
       hidden.push(await p.ingest(podiumBody({ type, organizationUid: org })));
     }
     const message = await p.ingest(podiumBody({ type: "message\u200b.received", organizationUid: org }));
