@@ -158,6 +158,17 @@ describe("scope matrix: every route × a token with its scope, and one with ever
     expect(allowed.status).toBeLessThan(300);
   });
 
+  it("answers a write with the webhook written to a token that may not read webhooks, which it could send anywhere anyway", async () => {
+    const p = pipeline();
+    const writer = await makeToken(p, ["webhooks:write", "read_messages"]);
+    const url = `https://downstream.test/ok/${uniqueKey()}`;
+    const made = await as(p, writer.token, "POST", "/v1/webhooks", { url, eventTypes: ["message.received"] });
+    expect([made.status, made.json.url]).toEqual([201, url]);
+    expect((await as(p, writer.token, "GET", `/v1/webhooks/${made.json.uid}`)).json.error.details).toEqual({ missingScope: "webhooks:read" });
+    const changed = await as(p, writer.token, "PATCH", `/v1/webhooks/${made.json.uid}`, { disabled: false });
+    expect([changed.status, changed.json.uid, changed.json.url]).toEqual([200, made.json.uid, url]);
+  });
+
   it("lets any valid token read the event-type catalog", async () => {
     const p = pipeline();
     const t = await makeToken(p, ["events:read"]);
