@@ -33,6 +33,9 @@ function issuePaths(details: unknown): string[] {
 /** A refusal's status as the API answered it (one of its errors' statuses), for the page that shows it. */
 const refusalStatus = (status: number): ContentfulStatusCode => Object.values(STATUS_OF).find((s) => s === status) ?? 502;
 
+/** The field an issue's path is in (`eventTypes.0` → eventTypes). */
+export const fieldOf = (path: string): string => path.split(".", 1)[0] ?? path;
+
 /**
  * The dashboard is a client of the /v1 API, called in-process as the
  * session's principal (no credential travels with the request): every page
@@ -63,7 +66,7 @@ export async function callApi<S extends z.ZodType>(
     // `details.reason` (and `details.cause`, a reason's own why), where the API gives one for a client to branch on (a page may say it in its own words).
     const detail = (name: "reason" | "cause") => (isRecord(error?.details) && typeof error.details[name] === "string" ? error.details[name] : undefined);
     const paths = issuePaths(error?.details);
-    const fields = paths.map((path) => path.split(".")[0]!);
+    const fields = paths.map(fieldOf);
     return { ok: false, status: refusalStatus(res.status), json: null, error: error?.message ?? `HTTP ${res.status}`, reason: detail("reason"), cause: detail("cause"), fields, paths, details: error?.details };
   }
   const parsed = schema.safeParse(json);

@@ -4,6 +4,7 @@ import { appErrorOf, STATUS_OF } from "../http/errors";
 import { nameless, notAParameter } from "../http/unknown-param";
 import { repeatedQueryParam } from "../api/validate";
 import type { Principal } from "../domain/scopes";
+import { fieldOf } from "./api-client";
 import type { Banners } from "./banners";
 import type { FieldLabels } from "./field-labels";
 import { Layout } from "./layout";
@@ -148,12 +149,9 @@ export const refusedBy = <E extends object>(
   error: labelled(answer.error, answer.paths?.[0], labels),
   status: answer.status,
   field: answer.paths
-    ?.map((path) => named[path] ?? named[rootOf(path)] ?? rootOf(path))
+    ?.map((path) => named[path] ?? named[fieldOf(path)] ?? fieldOf(path))
     .find((f) => Object.hasOwn(entered, f) || Object.values(named).includes(f)),
 });
-
-/** The field an issue's path is in (`eventTypes.0` → eventTypes). */
-const rootOf = (path: string) => path.split(".", 1)[0] ?? path;
 
 /**
  * The API's refusal of a form's field (`Invalid body: eventTypes.0: …`) in the form's words: its

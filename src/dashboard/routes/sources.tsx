@@ -75,8 +75,8 @@ sourceRoutes.post("/sources", async (c) => {
   return back(c, "/dashboard/sources", res, `Source created: point the provider at ${res.json.ingressUrl}`);
 });
 
-/** The "Replace secret" form's box of each secret it sends: the new one, then the one still accepted. */
-const ROTATE_BOXES = { "secrets.0": "secret", "secrets.1": "previous", secrets: "secret" };
+/** The "Replace secret" form's box of each secret it sends: the new one, then the one still accepted (the paths its labels name). */
+const ROTATE_BOXES = { "secrets.0": "secret", "secrets.1": "previous", secrets: "secret" } satisfies Record<keyof typeof SOURCE_ROTATE_LABELS, string>;
 
 sourceRoutes.post("/sources/:id/rotate", async (c) => {
   const id = c.req.param("id");
