@@ -2,9 +2,9 @@
 // config file's, then the local stack. The token: --token, then EDGEHOOK_TOKEN, then the token
 // the config file saved for that very URL (a saved token is sent to no other), then, against
 // a local stack, .dev.vars' ADMIN_TOKEN.
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 // A namespace, not a named import: parseEnv came in Node 20.12, and the CLI runs on any Node 20.
 import * as util from "node:util";
 import { CliError } from "./errors.js";
@@ -28,9 +28,15 @@ export const TOKEN_PLACEHOLDER = "<token>";
  * @typedef {{ url?: string, tokens: Record<string, string>, unpaired: Unpaired[] }} Saved
  */
 
-/** The config file: `--config`, else EDGEHOOK_CONFIG, else `$XDG_CONFIG_HOME/edgehook/config.json`. */
-export function configFile(flag = process.env.EDGEHOOK_CONFIG) {
-  return flag ?? join(process.env.XDG_CONFIG_HOME || join(homedir(), ".config"), "edgehook", "config.json");
+/**
+ * The config file: `--config`, else EDGEHOOK_CONFIG, else `$XDG_CONFIG_HOME/edgehook/config.json`.
+ * An empty EDGEHOOK_CONFIG is unset, as shells mean it (`EDGEHOOK_CONFIG= edgehook …`); an empty
+ * `--config` is a usage error: either, taken as given, kept the signing secrets of listen-state/ in
+ * the current folder. @param {string} [flag]
+ */
+export function configFile(flag) {
+  if (flag === "") throw new CliError("--config: empty; give the config file's path, or leave it out for the default.", { exitCode: 2 });
+  return flag ?? (process.env.EDGEHOOK_CONFIG || join(process.env.XDG_CONFIG_HOME || join(homedir(), ".config"), "edgehook", "config.json"));
 }
 
 /**
@@ -96,8 +102,32 @@ export function readJson(path) {
   }
 }
 
-/** Writes JSON readable by the owner only, atomically (a crash never leaves half a file). */
-export function writeJson(/** @type {string} */ path, /** @type {unknown} */ value) {
+/**
+ * The file a path names through its symbolic links (a config.json linked from a dotfiles folder),
+ * whether or not that file exists yet; the path itself when it is no link.
+ * @param {string} path
+ */
+function linkTarget(path) {
+  // Bounded as the system bounds a chain of links (a loop is written as the path itself, replacing the link).
+  for (let hops = 0; hops < 40; hops++) {
+    let link;
+    try {
+      link = lstatSync(path).isSymbolicLink() ? readlinkSync(path) : null;
+    } catch {
+      return path; // no such file: written where it is named
+    }
+    if (link === null) return path;
+    path = resolve(dirname(path), link);
+  }
+  return path;
+}
+
+/**
+ * Writes JSON readable by the owner only, atomically (a crash never leaves half a file), through
+ * a symbolic link to its target: the link is kept, not replaced by a file.
+ */
+export function writeJson(/** @type {string} */ named, /** @type {unknown} */ value) {
+  const path = linkTarget(named);
   const tmp = `${path}.${process.pid}.tmp`;
   try {
     makeFolders(dirname(path));
@@ -301,9 +331,17 @@ export function readSaved(path, { replacingUrl = false } = {}) {
   return { url, tokens, unpaired };
 }
 
-/** @param {string} path @param {Saved} saved */
+/** The members of the config file the CLI reads (`token`, an earlier version's, is written back into `tokens` or `unpaired`). */
+const SETTINGS = new Set(["url", "token", "tokens", "unpaired"]);
+
+/**
+ * Writes the settings, keeping the file's members the CLI does not read (a later version's, or the
+ * user's) as they were. @param {string} path @param {Saved} saved
+ */
 function writeSaved(path, saved) {
-  writeJson(path, { url: saved.url, tokens: saved.tokens, ...(saved.unpaired.length && { unpaired: saved.unpaired }) });
+  const file = readJson(path);
+  const others = Object.entries(isObject(file) ? file : {}).filter(([k]) => !SETTINGS.has(k));
+  writeJson(path, { url: saved.url, tokens: saved.tokens, ...(saved.unpaired.length && { unpaired: saved.unpaired }), ...Object.fromEntries(others) });
 }
 
 /**

@@ -8,6 +8,7 @@ import { registerConfig } from "./commands/config.js";
 import { registerListen } from "./commands/listen.js";
 import { registerSend } from "./commands/send.js";
 import { registerSetup } from "./commands/setup.js";
+import { configFile } from "./config.js";
 import { CliError, USAGE_HINT } from "./errors.js";
 import { printable } from "./output.js";
 
@@ -95,6 +96,8 @@ function program() {
     c.commands.forEach(override);
   };
   override(p);
+  // An empty --config is refused before a command does anything (setup's wrangler work), not where it reads the file.
+  p.hook("preAction", (_, action) => void configFile(action.opts().config));
   return p;
 }
 

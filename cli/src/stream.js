@@ -79,6 +79,11 @@ export function openStream(o) {
   /** stop() was called (stopped alone: the API ended the stream, and what it sent is still handled). */
   let halted = false;
   let attempt = 0;
+  /**
+   * Something answered at the URL once (an open, or an upgrade refused with a status): until then a
+   * connection that fails is a wrong URL or a stack not started, said at once rather than retried.
+   */
+  let reached = false;
   /** @type {WebSocket | null} */
   let ws = null;
   /** The reconnect waiting its backoff: cleared by stop(), which else waits for it (up to 15 s) to exit. */
@@ -154,6 +159,7 @@ export function openStream(o) {
     };
 
     socket.on("unexpected-response", (req, res) => {
+      reached = true;
       let text = "";
       res.on("data", (c) => (text += c));
       res.on("end", () => {
@@ -188,6 +194,7 @@ export function openStream(o) {
       });
     });
     socket.on("open", () => {
+      reached = true;
       attempt = 0;
       // Only once open: a refused upgrade never opens, and a ping on it would throw.
       ping = setInterval(() => {
@@ -229,6 +236,13 @@ export function openStream(o) {
     });
     socket.on("error", (err) => {
       if (stopped) return;
+      // Never connected: exit 1 at once, as the API commands do (its close, 1006, is no disconnection). The
+      // host alone: conn.url holds no credentials (apiUrl), but its path or query may hold a secret.
+      if (!reached) {
+        stopped = true;
+        const host = new URL(o.conn.url).host;
+        return finish(new CliError(`Cannot connect to the API at ${printable(host)}: ${printable(err.message.trim())}. Is the URL right (and \`npm run dev\` running, locally)?`));
+      }
       // Nothing answers there at all: most often a wrong URL or port, or a stack not started.
       const nobody = "code" in err && typeof err.code === "string" && UNREACHABLE.has(err.code);
       o.log(pc.yellow(`connection error: ${printable(err.message)}${nobody ? ` (is ${printable(o.conn.url)} the API's URL, and is it running?)` : ""}`));

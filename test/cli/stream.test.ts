@@ -307,15 +307,32 @@ describe("edgehook listen's connection", () => {
     expect(vi.getTimerCount()).toBe(0); // no ping left to fire on a socket that never opened
   });
 
-  it("says, when nothing answers at the URL, that the URL or the stack may be what is wrong", async () => {
+  it("ends at once when its first connection finds nothing at the URL, naming the host alone, rather than retrying forever", async () => {
     const closed = createServer();
     await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
     const { port } = closed.address() as AddressInfo;
     await new Promise<void>((resolve) => closed.close(() => resolve())); // a port nothing listens on
     const lines: string[] = [];
-    const url = `http://127.0.0.1:${port}`;
+    const stream = tailOf(`http://127.0.0.1:${port}/SECRETPATH?key=SECRETQUERY`, (line) => lines.push(line));
+    const ended = await stream.done.then(() => null, (err: unknown) => err);
+    expect(String(ended)).toMatch(new RegExp(`^Error: Cannot connect to the API at 127\\.0\\.0\\.1:${port}: .*ECONNREFUSED.*\\. Is the URL right`));
+    expect(ended).toMatchObject({ exitCode: 1 });
+    expect(String(ended)).not.toContain("SECRET");
+    expect(lines).toEqual([]); // no "disconnected (1006)", no reconnect
+  });
+
+  it("once connected, retries a URL where nothing answers any more, saying the URL or the stack may be what is wrong", async () => {
+    const { url } = await api({
+      upgrade: (ws) => {
+        ws.send(JSON.stringify({ type: "hello", position: 0 }));
+        server!.close(); // no one answers the reconnect
+        setTimeout(() => ws.terminate(), 50);
+      },
+    });
+    const lines: string[] = [];
     const stream = tailOf(url, (line) => lines.push(line));
-    await vi.waitFor(() => expect(lines.some((l) => l.includes("ECONNREFUSED"))).toBe(true));
+    await vi.waitFor(() => expect(lines.some((l) => l.includes("ECONNREFUSED"))).toBe(true), { timeout: 5_000 });
+    expect(lines[0]).toMatch(/^disconnected \(1006\); reconnecting in 1 s/);
     expect(lines.find((l) => l.includes("ECONNREFUSED"))).toContain(`(is ${url} the API's URL, and is it running?)`);
     await stream.stop();
   });

@@ -531,6 +531,21 @@ describe("usage errors", () => {
     expect(remote.stderr).not.toContain("npm run dev");
   });
 
+  it("send: a --url with a user name or password is a usage error (exit 2) as the API commands' is, never repeating it, nothing sent", async () => {
+    const a = await fakeApi({ routes: { "POST /webhooks/podium": { eventId: "evt_1" } } });
+    const h = cliHome();
+    for (const url of [`http://user:hunter2pw@127.0.0.1:${a.port}/webhooks/podium`, `user:hunter2pw@127.0.0.1:${a.port}`]) {
+      const r = await h.edgehook(["send", "--url", url, "--secret", "s"]);
+      expect(r.code, url).toBe(2);
+      expect(r.stderr, url).toBe("error: the URL (--url) holds a user name or password, which is never sent: give the API's base URL alone, and its token with --token or EDGEHOOK_TOKEN.\n(add --help for usage)\n");
+      expect(r.stdout + r.stderr, url).not.toContain("hunter2pw");
+    }
+    const bogus = await h.edgehook(["send", "--url", "ftp://a.example/webhooks/podium", "--secret", "s"]);
+    expect(bogus.code).toBe(2);
+    expect(bogus.stderr).toContain('"ftp://a.example/webhooks/podium" (--url) is not an http(s) URL');
+    expect(a.seen).toEqual([]);
+  });
+
   it("a reader that stops early (| head) ends it quietly, not with a stack trace", async () => {
     const rows = Array.from({ length: 2000 }, (_, i) => ({ id: `evt_${i}`, eventType: "message.received", sourceId: "podium", locationUid: null, organizationUid: null, receivedAt: new Date(0).toISOString() }));
     const a = await fakeApi({ routes: { "GET /v1/events": { data: rows, nextCursor: null } } });

@@ -1,16 +1,7 @@
 // `edgehook config`: shows or saves the API URL the other commands use, and the token saved
 // for it. A token is saved for one URL and sent to no other.
-import { DEFAULT_URL, apiUrl, canonicalUrl, configFile, headerSafe, isLoopback, localToken, readSaved, saveConnection } from "../config.js";
+import { DEFAULT_URL, apiUrl, configFile, headerSafe, isLoopback, localToken, readSaved, saveConnection } from "../config.js";
 import { CliError } from "../errors.js";
-
-/** EDGEHOOK_URL as the API URL it names, or undefined when it is none (its own usage error comes from the command run). @param {string} raw */
-function urlOrNone(raw) {
-  try {
-    return apiUrl(raw);
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * A token shown without giving it away: its first four characters (`ehk_` for every scoped one)
@@ -44,8 +35,9 @@ Against a local URL (loopback) with no token saved, commands send ADMIN_TOKEN of
       const beforeUrl = before.url === undefined ? undefined : apiUrl(before.url);
       // The other commands would send to EDGEHOOK_URL: a token given for it, saved for the saved URL instead,
       // would be sent there (another API, or whatever listens on the local port) and not where meant.
-      const envUrl = process.env.EDGEHOOK_URL;
-      if (o.token !== undefined && o.url === undefined && envUrl !== undefined && urlOrNone(envUrl) !== (beforeUrl ?? DEFAULT_URL)) {
+      // One that is no http(s) URL is refused as they refuse it (exit 2), not shown as the URL they use.
+      const envUrl = process.env.EDGEHOOK_URL === undefined ? undefined : apiUrl(process.env.EDGEHOOK_URL, "EDGEHOOK_URL");
+      if (o.token !== undefined && o.url === undefined && envUrl !== undefined && envUrl !== (beforeUrl ?? DEFAULT_URL)) {
         throw new CliError(
           `EDGEHOOK_URL names ${envUrl}, but --token alone saves the token for ${beforeUrl ?? DEFAULT_URL} (the saved URL): give --url with the URL the token is for.`,
           { exitCode: 2 },
@@ -78,8 +70,7 @@ Against a local URL (loopback) with no token saved, commands send ADMIN_TOKEN of
         lines.push(`a token saved without its URL (${masked(u.token)}, ${whose}), sent nowhere: edgehook config --url <its URL> --token <it>`);
       }
       // What the environment gives comes before what is saved: said, so that what is shown is what is sent.
-      const urlFromEnv = envUrl === undefined ? undefined : canonicalUrl(envUrl);
-      if (envUrl !== undefined && urlFromEnv !== used) lines.push(`note: EDGEHOOK_URL is set: commands use ${urlFromEnv ?? envUrl}, not the URL above`);
+      if (envUrl !== undefined && envUrl !== used) lines.push(`note: EDGEHOOK_URL is set: commands use ${envUrl}, not the URL above`);
       if (process.env.EDGEHOOK_TOKEN !== undefined) lines.push("note: EDGEHOOK_TOKEN is set: commands send it, not the token above");
       if (url !== undefined && new URL(url).protocol === "http:" && !isLoopback(url)) {
         lines.push("note: commands send no token to this http:// URL without --insecure (or EDGEHOOK_INSECURE=1)");
