@@ -33,6 +33,27 @@ describe("send's ingress URL", () => {
     expect(() => ingressUrl({ url: "ftp://127.0.0.1:8787", source: "podium" })).toThrow(/is not an http\(s\) URL/);
     expect(() => ingressUrl({ port: "abc", source: "podium" })).toThrow(/is not a port number/);
   });
+
+  it("is the local stack's, or EDGEHOOK_URL's, never the URL the config file saves (a deployment's, after edgehook deploy)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "edgehook-send-"));
+    const saved = { config: process.env.EDGEHOOK_CONFIG, url: process.env.EDGEHOOK_URL };
+    try {
+      process.env.EDGEHOOK_CONFIG = join(dir, "config.json");
+      writeFileSync(process.env.EDGEHOOK_CONFIG, JSON.stringify({ url: "https://edgehook.example-sub.workers.dev", token: "deployed-token" }));
+      delete process.env.EDGEHOOK_URL;
+      expect(ingressUrl({ source: "podium" })).toBe("http://127.0.0.1:8787/webhooks/podium");
+      process.env.EDGEHOOK_URL = "http://127.0.0.1:8788/";
+      expect(ingressUrl({ source: "podium" })).toBe("http://127.0.0.1:8788/webhooks/podium");
+      process.env.EDGEHOOK_URL = "127.0.0.1:8788";
+      expect(() => ingressUrl({ source: "podium" })).toThrow('"127.0.0.1:8788" (EDGEHOOK_URL) is not a URL: give https://127.0.0.1:8788');
+    } finally {
+      for (const [k, v] of Object.entries({ EDGEHOOK_CONFIG: saved.config, EDGEHOOK_URL: saved.url })) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe("the connection", () => {

@@ -1,9 +1,9 @@
 // `edgehook setup` and `deploy` against a fake `wrangler` on PATH that records every call.
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join, resolve } from "node:path";
-import { promisify } from "node:util";
+import { promisify, stripVTControlCharacters } from "node:util";
 import { parse } from "smol-toml";
 import { afterEach, describe, expect, it } from "vitest";
 import { connection } from "../../cli/src/config.js";
@@ -43,25 +43,50 @@ function project(account: Partial<Account> = {}) {
   writeFileSync(state, JSON.stringify({ d1: [], buckets: [], queues: [], secrets: [], migrated: false, deployed: false, ...account }));
   const log = join(dir, "calls.jsonl");
   writeFileSync(log, "");
+  const argv = (args: string[]) => [join(root, "cli/bin/edgehook.js"), ...args, "--dir", dir, ...(args.includes("--config") ? [] : ["--config", join(dir, "config.json")])];
+  const envOf = (env: Record<string, string> = {}) => ({
+    ...process.env,
+    PATH: [join(root, "test/cli/fake-wrangler"), process.env.PATH].join(delimiter),
+    FAKE_WRANGLER_STATE: state,
+    FAKE_WRANGLER_LOG: log,
+    PODIUM_WEBHOOK_SECRET: "",
+    STANDARD_WEBHOOKS_SECRET: "",
+    NO_COLOR: "1",
+    ...env,
+  });
   async function edgehook(args: string[], env: Record<string, string> = {}) {
-    const run = await promisify(execFile)(process.execPath, [join(root, "cli/bin/edgehook.js"), ...args, "--dir", dir, ...(args.includes("--config") ? [] : ["--config", join(dir, "config.json")])], {
-      cwd: dir,
-      env: {
-        ...process.env,
-        PATH: [join(root, "test/cli/fake-wrangler"), process.env.PATH].join(delimiter),
-        FAKE_WRANGLER_STATE: state,
-        FAKE_WRANGLER_LOG: log,
-        PODIUM_WEBHOOK_SECRET: "",
-        STANDARD_WEBHOOKS_SECRET: "",
-        NO_COLOR: "1",
-        ...env,
-      },
-    });
+    const run = await promisify(execFile)(process.execPath, argv(args), { cwd: dir, env: envOf(env) });
     return { output: run.stdout + run.stderr };
+  }
+  /**
+   * The command on a terminal (a pseudo-terminal `script` makes, 100 columns), typing each answer
+   * once its prompt shows, in turn; its output as the terminal got it, escapes and all.
+   */
+  function onTerminal(args: string[], answers: [prompt: string, typed: string][]) {
+    const quote = (a: string) => `'${a.replace(/'/g, "'\\''")}'`;
+    const env: Record<string, string | undefined> = { ...envOf(), TERM: "xterm" };
+    // The spinner draws only where CI is not set.
+    delete env.CI;
+    const child = spawn("script", ["-q", "-e", "-c", `stty cols 100 rows 40; exec ${[process.execPath, ...argv(args)].map(quote).join(" ")}`, "/dev/null"], { cwd: dir, env });
+    let output = "";
+    let next = 0;
+    let from = 0;
+    child.stdout.on("data", (d: Buffer) => {
+      output += d.toString("utf8");
+      const answer = answers[next];
+      const at = answer ? output.indexOf(answer[0], from) : -1;
+      if (answer && at >= 0) {
+        from = at + answer[0].length;
+        next++;
+        child.stdin.write(answer[1]);
+      }
+    });
+    return new Promise<{ code: number | null; output: string }>((done) => child.on("close", (code) => done({ code, output })));
   }
   return {
     dir,
     edgehook,
+    onTerminal,
     calls: (): Call[] => readFileSync(log, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l)),
     account: (): Account => JSON.parse(readFileSync(state, "utf8")),
     toml: () => readFileSync(join(dir, "wrangler.toml"), "utf8"),
@@ -148,8 +173,62 @@ describe("edgehook setup", () => {
     );
     expect(failed?.code).toBe(1);
     expect(`${failed?.stdout}${failed?.stderr}`).toContain("could not list the Worker's secrets");
+    // What the steps before it did stays done: it says so, not that nothing changed.
+    expect(`${failed?.stdout}${failed?.stderr}`).toContain("so no secret was set or changed; the steps above are done, and running setup again is safe");
     expect(p.calls().slice(first).filter((c) => c.args[0] === "secret" && c.args[1] === "put")).toEqual([]);
     expect(readFileSync(p.configFile, "utf8")).toBe(saved);
+  });
+
+  it("sets no TOKEN_PEPPER on a Worker that has other secrets but none (it runs on the built-in one), and says what setting it would end", async () => {
+    const p = project({ d1: [{ name: "edgehook", uuid: "11111111-2222-3333-4444-555555555555" }], secrets: ["ADMIN_TOKEN", "PODIUM_WEBHOOK_SECRET"], deployed: true });
+    for (const command of ["setup", "deploy"]) {
+      const { output } = await p.edgehook([command]);
+      expect(p.calls().filter((c) => c.args[0] === "secret" && c.args[1] === "put")).toEqual([]);
+      expect(p.account().secrets).toEqual(["ADMIN_TOKEN", "PODIUM_WEBHOOK_SECRET"]);
+      expect(output).toContain("Secrets: already set");
+      expect(output).toMatch(/TOKEN_PEPPER is not set: .*leaves it so\. Setting one now would end every scoped token, the admin dashboard sessions and list cursors; .*docs\/operations\.md#rotating-token_pepper/);
+    }
+    // A dry run, which lists nothing, says when it would set one.
+    const { output } = await p.edgehook(["setup", "--dry-run"]);
+    expect(output).toContain("$ wrangler secret put TOKEN_PEPPER    # only when the Worker has no secret at all (a first setup)");
+  });
+
+  it("on a terminal, stops its spinner for its prompt and wrangler's own, and stops, exit 1, when wrangler secret put fails there", async () => {
+    const p = project();
+    const ask = (name: string) => `Set ${name} now? [y/N] `;
+    const wranglerAsks = "? Enter a secret value: ";
+    const { code, output } = await p.onTerminal(
+      ["setup"],
+      [
+        [ask("PODIUM_WEBHOOK_SECRET"), "y\r"],
+        [wranglerAsks, "typed-podium-secret\r"],
+        [ask("STANDARD_WEBHOOKS_SECRET"), "y\r"],
+        // Nothing typed: wrangler fails.
+        [wranglerAsks, "\r"],
+      ],
+    );
+    expect(code).toBe(1);
+    const puts = p.calls().filter((c) => c.args[1] === "put");
+    expect(puts.map((c) => c.args[2])).toEqual(["TOKEN_PEPPER", "ADMIN_TOKEN", "PODIUM_WEBHOOK_SECRET", "STANDARD_WEBHOOKS_SECRET"]);
+    expect(puts[2]!.stdin).toBe("typed-podium-secret");
+    expect(p.account().secrets).toEqual(["TOKEN_PEPPER", "ADMIN_TOKEN", "PODIUM_WEBHOOK_SECRET"]);
+    const text = stripVTControlCharacters(output);
+    expect(text).toContain("✖ Secrets");
+    expect(text).toContain("wrangler secret put STANDARD_WEBHOOKS_SECRET failed, its output above (TOKEN_PEPPER, ADMIN_TOKEN, PODIUM_WEBHOOK_SECRET set before it): STANDARD_WEBHOOKS_SECRET is not set");
+    // The admin token it made is shown and kept all the same.
+    expect(text).toContain(`ADMIN_TOKEN: ${puts[1]!.stdin}`);
+    const frames = /[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]/;
+    for (const name of ["PODIUM_WEBHOOK_SECRET", "STANDARD_WEBHOOKS_SECRET"]) {
+      // The spinner stopped after its last frame before each prompt: its line cleared, and the cursor it hides shown again...
+      const before = output.slice(0, output.indexOf(ask(name)));
+      const stopped = before.slice(Math.max(...[...before.matchAll(new RegExp(frames, "g"))].map((m) => m.index)));
+      expect(stopped).toContain("\x1b[2K");
+      expect(stopped).toContain("\x1b[?25h");
+      // ...and the spinner draws nothing until wrangler is done.
+      const during = output.slice(output.indexOf(ask(name)), output.indexOf(name === "PODIUM_WEBHOOK_SECRET" ? "Uploaded secret PODIUM_WEBHOOK_SECRET" : "no value on stdin"));
+      expect(during).toContain(wranglerAsks);
+      expect(during).not.toMatch(frames);
+    }
   });
 
   it("is idempotent: a second run reuses everything and changes nothing", async () => {
@@ -234,6 +313,41 @@ describe("edgehook setup", () => {
     expect(failed?.code).toBe(1);
     expect(failed?.stderr).toBe(`error ${join(p.dir, "wrangler.toml")} is not valid TOML at line 2 column 16 (expected end of table array declaration); fix it.\n`);
     expect(p.calls()).toEqual([]);
+  });
+
+  it.each([
+    ["with an id", original.replace('database_name = "edgehook"', "database_name = 'edgehook'").replace(/database_id = "[^"]*"/, "database_id = ''")],
+    ["without an id", original.replace('database_name = "edgehook"', "database_name = 'edgehook'").replace(/database_id = "[^"]*"\n/, "")],
+  ])("writes the database id beside a database_name in single quotes (a TOML literal string), %s", async (_, toml) => {
+    const p = project();
+    writeFileSync(join(p.dir, "wrangler.toml"), toml);
+    await p.edgehook(["setup"]);
+    const id = p.account().d1[0]!.uuid;
+    expect(at(parse(p.toml()), "d1_databases", "0", "database_id")).toBe(id);
+    expect(p.toml()).toContain(`database_name = 'edgehook'\n`);
+  });
+
+  it("says the id to paste when wrangler.toml's database is in a form it does not edit (an inline table), and a rerun reuses the database", async () => {
+    const p = project();
+    const block = /\[\[d1_databases\]\]\n(?:[a-z_]+ = .*\n)+/.exec(original)![0];
+    writeFileSync(join(p.dir, "wrangler.toml"), `d1_databases = [{ binding = "DB", database_name = "edgehook", migrations_dir = "migrations" }]\n${original.replace(block, "")}`);
+    const fails = () =>
+      p.edgehook(["setup"]).then(
+        () => null,
+        (err: { code: number; stdout: string; stderr: string }) => err,
+      );
+    const first = await fails();
+    const id = p.account().d1[0]!.uuid;
+    const says = `set database_id = "${id}" in its d1_databases entry for edgehook by hand, then run this again (it reuses the database)`;
+    expect(first?.code).toBe(1);
+    expect(first?.stderr).toContain(says);
+    const again = await fails();
+    expect(again?.stderr).toContain(says);
+    expect(p.calls().filter((c) => c.args.join(" ") === "d1 create edgehook")).toHaveLength(1);
+    // Pasted, the rerun goes on.
+    writeFileSync(join(p.dir, "wrangler.toml"), p.toml().replace('database_name = "edgehook"', `database_name = "edgehook", database_id = "${id}"`));
+    const { output } = await p.edgehook(["setup"]);
+    expect(output).toContain(`D1 database edgehook: reused (${id})`);
   });
 
   it("keeps the admin token it makes away from the URL already saved, which is another deployment's", async () => {

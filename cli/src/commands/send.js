@@ -2,7 +2,7 @@
 import { createHmac, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { apiUrl, connection, DEV_VARS_FILES, devVarFrom, isLoopback } from "../config.js";
+import { apiUrl, DEFAULT_URL, DEV_VARS_FILES, devVarFrom, isLoopback } from "../config.js";
 import { CliError } from "../errors.js";
 import { isObject } from "../guards.js";
 import { rangeText } from "../openapi.js";
@@ -58,8 +58,10 @@ function unknownTypeWarning(type) {
 
 /**
  * The ingress URL: `--url` as given when it names a /webhooks/ path, else the API
- * base (`--url`, `--port`, EDGEHOOK_URL or the config file) + /webhooks/{source}.
- * @param {{ url?: string, port?: string, source: string, config?: string }} o
+ * base (`--url`, `--port`, EDGEHOOK_URL, else the local stack's) + /webhooks/{source}. Not the
+ * URL the config file saves: after `edgehook deploy` that is the deployment's, and the README's
+ * tour (`npm run send`) would post its samples there.
+ * @param {{ url?: string, port?: string, source: string }} o
  */
 export function ingressUrl(o) {
   // The API commands' rule (a URL with a password is refused without quoting it); the ingress URL is sent as given.
@@ -68,7 +70,8 @@ export function ingressUrl(o) {
     throw new CliError(`--port: "${o.port}" is not a port number (${rangeText(PORT)}).`, { exitCode: 2 });
   }
   if (o.url && new URL(o.url).pathname.startsWith("/webhooks/")) return o.url;
-  const base = o.url ?? (o.port ? `http://127.0.0.1:${o.port}` : connection({ config: o.config }).url);
+  const env = process.env.EDGEHOOK_URL;
+  const base = o.url ?? (o.port ? `http://127.0.0.1:${o.port}` : env !== undefined ? apiUrl(env, "EDGEHOOK_URL") : DEFAULT_URL);
   return `${base.replace(/\/+$/, "")}/webhooks/${o.source}`;
 }
 
@@ -83,10 +86,9 @@ export function registerSend(program) {
     .option("--event-uid <uid>", "metadata.eventUid (the dedupe key); random by default")
     .option("--source <id>", "source id", "podium")
     .option("--url <url>", "the ingress URL, or the API's base URL (env EDGEHOOK_URL)")
-    .option("--port <port>", "a local stack's port, when no --url (default 8787)")
+    .option("--port <port>", "a local stack's port, when no --url (default: EDGEHOOK_URL, else 8787; never the config file's URL)")
     .option("--secret <secret>", "signing secret (default: the first PODIUM_WEBHOOK_SECRET of .dev.vars, else of .dev.vars.example)")
     .option("--count <n>", `how many events (${rangeText(COUNT)})`, wholeIn(COUNT), 1)
-    .option("--config <file>", "config file (env EDGEHOOK_CONFIG)")
     .option("--json", "one JSON line per answer")
     .addHelpText("after", "\nSigns like Podium: podium-signature = hex HMAC-SHA256(secret, `${podium-timestamp}.${body}`).")
     .action(async (o, cmd) => {

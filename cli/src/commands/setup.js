@@ -14,7 +14,7 @@ import { CliError } from "../errors.js";
 import { printable } from "../output.js";
 import { jsonOutput, labelledBlocks, queueNames, wranglerRunner } from "../wrangler.js";
 
-/** Secrets the Worker reads; the first two are generated when not given. */
+/** Secrets the Worker reads; the first two are generated when not given (TOKEN_PEPPER only on a Worker with no secret yet). */
 const GENERATED = ["TOKEN_PEPPER", "ADMIN_TOKEN"];
 const OPTIONAL = ["PODIUM_WEBHOOK_SECRET", "STANDARD_WEBHOOKS_SECRET"];
 /**
@@ -79,18 +79,27 @@ function tomlOf(text, path) {
   }
 }
 
-/** wrangler.toml with the database's id written in, comments and layout kept. @param {string} text @param {string} name @param {string} id @param {string} path */
+/**
+ * wrangler.toml with the database's id written in, comments and layout kept: in a [[d1_databases]]
+ * table whose name is a basic ("…") or literal ('…') string. Any other form (an inline table, a
+ * name with escapes) is said with the id to paste; the database stays, and a rerun reuses it.
+ * @param {string} text @param {string} name @param {string} id @param {string} path
+ */
 function withDatabaseId(text, name, id, path) {
+  const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const quoted = `(["'])${escaped}\\1`;
   const blocks = text.split(/(?=^\[)/m);
   const out = blocks
     .map((b) => {
-      if (!b.startsWith("[[d1_databases]]") || !new RegExp(`^database_name\\s*=\\s*"${name}"`, "m").test(b)) return b;
+      if (!b.startsWith("[[d1_databases]]") || !new RegExp(`^database_name\\s*=\\s*${quoted}`, "m").test(b)) return b;
       return /^database_id\s*=/m.test(b)
-        ? b.replace(/^(database_id\s*=\s*)"[^"]*"/m, `$1"${id}"`)
+        ? b.replace(/^(database_id\s*=\s*)(["'])[^"'\n]*\2/m, `$1"${id}"`)
         : b.replace(/^(database_name\s*=.*)$/m, `$1\ndatabase_id = "${id}"`);
     })
     .join("");
-  if (resourcesOf(out, path).database.id !== id) throw new CliError("Could not write the database id into wrangler.toml; set database_id by hand.");
+  if (resourcesOf(out, path).database.id !== id) {
+    throw new CliError(printable(`Could not write the database id into ${path}: set database_id = "${id}" in its d1_databases entry for ${name} by hand, then run this again (it reuses the database).`));
+  }
   return out;
 }
 
@@ -130,12 +139,26 @@ async function setup(o) {
   const wrangler = wranglerRunner({ dir: o.dir, dryRun: o.dryRun, log });
   if (o.dryRun) log(pc.dim("Dry run: the wrangler commands setup runs, none of them run now."));
 
-  /** One step with a spinner; a failed wrangler call stops setup with its output. @param {string} what @param {() => Promise<string | undefined>} work */
+  /**
+   * One step with a spinner; a failed wrangler call stops setup with its output. What needs the
+   * terminal (a prompt, an interactive wrangler) runs through `aside`, the spinner stopped: running,
+   * it would redraw its line over them.
+   * @param {string} what @param {(aside: Aside) => Promise<string | undefined>} work
+   */
   async function step(what, work) {
-    if (o.dryRun) return void (await work());
+    if (o.dryRun) return void (await work((fn) => fn()));
     const spinner = createSpinner(what).start();
+    /** @type {Aside} */
+    const aside = async (fn) => {
+      spinner.stop();
+      try {
+        return await fn();
+      } finally {
+        spinner.start();
+      }
+    };
     try {
-      spinner.success({ text: `${what}: ${await work()}` });
+      spinner.success({ text: `${what}: ${await work(aside)}` });
     } catch (err) {
       spinner.error({ text: what });
       throw err;
@@ -227,56 +250,82 @@ async function setup(o) {
   });
 
   let adminToken = null;
-  await step("Secrets", async () => {
-    const listed = await wrangler(["secret", "list", "--format", "json"]);
-    const secrets = jsonOutput(listed.stdout);
-    // A Worker not deployed yet has none (code 10007); any other failure must not be read as
-    // none, or TOKEN_PEPPER would be made anew, ending every token and session.
-    const notYet = listed.code !== 0 && /\b10007\b/.test(listed.stdout + listed.stderr);
-    // A list of anything but named secrets is no list either: read as one, it would name none.
-    const listedNames = Array.isArray(secrets) && secrets.every(isNamed) ? secrets.map((s) => s.name) : null;
-    if (!o.dryRun && !notYet && (listed.code !== 0 || listedNames === null)) {
-      throw new CliError(
-        `could not list the Worker's secrets (wrangler secret list: ${(listed.stderr || listed.stdout).trim().split("\n").pop() ?? listed.code}); nothing was changed, try again`,
+  let pepperUnset = false;
+  try {
+    await step("Secrets", async (aside) => {
+      const listed = await wrangler(["secret", "list", "--format", "json"]);
+      const secrets = jsonOutput(listed.stdout);
+      // A Worker not deployed yet has none (code 10007); any other failure must not be read as
+      // none, or TOKEN_PEPPER would be made anew, ending every token and session.
+      const notYet = listed.code !== 0 && /\b10007\b/.test(listed.stdout + listed.stderr);
+      // A list of anything but named secrets is no list either: read as one, it would name none.
+      const listedNames = Array.isArray(secrets) && secrets.every(isNamed) ? secrets.map((s) => s.name) : null;
+      if (!o.dryRun && !notYet && (listed.code !== 0 || listedNames === null)) {
+        throw new CliError(
+          `could not list the Worker's secrets (wrangler secret list: ${(listed.stderr || listed.stdout).trim().split("\n").pop() ?? listed.code}), so no secret was set or changed; ` +
+            "the steps above are done, and running setup again is safe: it reuses what they made",
+        );
+      }
+      const names = new Set(listedNames ?? []);
+      /** @type {string[]} */
+      const put = [];
+      for (const name of GENERATED) {
+        if (names.has(name) && !(name === "ADMIN_TOKEN" && o.adminToken)) continue;
+        // A Worker with secrets but no TOKEN_PEPPER runs on the built-in one: setting one now is a
+        // rotation, which ends every scoped token, admin session and list cursor (docs/operations.md).
+        if (name === "TOKEN_PEPPER" && names.size > 0) {
+          pepperUnset = true;
+          continue;
+        }
+        const value = name === "ADMIN_TOKEN" ? (o.adminToken ?? randomBytes(32).toString("base64url")) : randomBytes(32).toString("base64url");
+        const note = name === "TOKEN_PEPPER" ? "only when the Worker has no secret at all (a first setup); the value goes on stdin" : "unless set; the value goes on stdin";
+        await must(["secret", "put", name], { input: value, note });
+        if (name === "ADMIN_TOKEN") adminToken = value;
+        put.push(name);
+      }
+      for (const name of OPTIONAL) {
+        if (names.has(name)) continue;
+        const value = process.env[name];
+        if (value) {
+          await must(["secret", "put", name], { input: value, note: `if ${name} is set in the environment` });
+          put.push(name);
+        } else if (o.dryRun) {
+          log(`$ wrangler secret put ${name}    # if ${name} is set in the environment (or answered at the prompt)`);
+        } else if (process.stdin.isTTY) {
+          // wrangler asks for the value itself, hidden.
+          const r = await aside(async () => ((await ask(`Set ${name} now? [y/N] `)) ? wrangler(["secret", "put", name], { interactive: true }) : undefined));
+          if (r && r.code !== 0) {
+            const before = put.length ? ` (${put.join(", ")} set before it)` : "";
+            throw new CliError(`wrangler secret put ${name} failed, its output above${before}: ${name} is not set; set it with \`npx wrangler secret put ${name}\`, or run setup again`);
+          }
+          if (r) put.push(name);
+        }
+      }
+      const missing = OPTIONAL.filter((n) => !names.has(n) && !put.includes(n));
+      return `${put.length ? `set ${put.join(", ")}` : "already set"}${missing.length === OPTIONAL.length ? pc.yellow(` (no provider secret yet: ${OPTIONAL.join(" or ")})`) : ""}`;
+    });
+  } finally {
+    if (pepperUnset) {
+      log(
+        pc.yellow(
+          "TOKEN_PEPPER is not set: this Worker, which has other secrets, runs on the built-in pepper, and setup leaves it so. " +
+            "Setting one now would end every scoped token, the admin dashboard sessions and list cursors; " +
+            "to set it, follow docs/operations.md#rotating-token_pepper (`npx wrangler secret put TOKEN_PEPPER`, then make the tokens again).",
+        ),
       );
     }
-    const names = new Set(listedNames ?? []);
-    /** @type {string[]} */
-    const put = [];
-    for (const name of GENERATED) {
-      if (names.has(name) && !(name === "ADMIN_TOKEN" && o.adminToken)) continue;
-      const value = name === "ADMIN_TOKEN" ? (o.adminToken ?? randomBytes(32).toString("base64url")) : randomBytes(32).toString("base64url");
-      await must(["secret", "put", name], { input: value, note: "unless set; the value goes on stdin" });
-      if (name === "ADMIN_TOKEN") adminToken = value;
-      put.push(name);
+    // Shown and kept even when a secret after it failed: the Worker has it now.
+    if (adminToken && !o.dryRun) {
+      // The Worker's URL is not known here: the token is kept unpaired, sent nowhere, until
+      // deploy pairs it with the URL (never with the URL saved before, another deployment's maybe).
+      const path = configFile(o.config);
+      // One given with --admin-token is known already, and not echoed into a terminal or a CI log.
+      // A generated one is shown before it is saved: the Worker has it now, and a config file that
+      // cannot be written must not leave it known to nobody (a next setup keeps the one set).
+      const shown = o.adminToken ? "set to the one --admin-token gave" : `${pc.bold(adminToken)}  (shown this once)`;
+      log(`ADMIN_TOKEN: ${shown}; kept in ${path} until \`edgehook deploy\` saves it with the Worker's URL`);
+      saveUnpaired(path, { dir: o.dir, worker: want.worker, token: adminToken });
     }
-    for (const name of OPTIONAL) {
-      if (names.has(name)) continue;
-      const value = process.env[name];
-      if (value) {
-        await must(["secret", "put", name], { input: value, note: `if ${name} is set in the environment` });
-        put.push(name);
-      } else if (!o.dryRun && process.stdin.isTTY && (await ask(`Set ${name} now? [y/N] `))) {
-        const r = await wrangler(["secret", "put", name], { interactive: true });
-        if (r.code === 0) put.push(name);
-      } else if (o.dryRun) {
-        log(`$ wrangler secret put ${name}    # if ${name} is set in the environment (or answered at the prompt)`);
-      }
-    }
-    const missing = OPTIONAL.filter((n) => !names.has(n) && !put.includes(n));
-    return `${put.length ? `set ${put.join(", ")}` : "already set"}${missing.length === OPTIONAL.length ? pc.yellow(` (no provider secret yet: ${OPTIONAL.join(" or ")})`) : ""}`;
-  });
-
-  if (adminToken && !o.dryRun) {
-    // The Worker's URL is not known here: the token is kept unpaired, sent nowhere, until
-    // deploy pairs it with the URL (never with the URL saved before, another deployment's maybe).
-    const path = configFile(o.config);
-    // One given with --admin-token is known already, and not echoed into a terminal or a CI log.
-    // A generated one is shown before it is saved: the Worker has it now, and a config file that
-    // cannot be written must not leave it known to nobody (a next setup keeps the one set).
-    const shown = o.adminToken ? "set to the one --admin-token gave" : `${pc.bold(adminToken)}  (shown this once)`;
-    log(`ADMIN_TOKEN: ${shown}; kept in ${path} until \`edgehook deploy\` saves it with the Worker's URL`);
-    saveUnpaired(path, { dir: o.dir, worker: want.worker, token: adminToken });
   }
   return { adminToken, worker: want.worker, binding: want.database.binding };
 }
@@ -295,6 +344,8 @@ function noSubdomain(output) {
     `(what setup made is kept)`
   );
 }
+
+/** @typedef {<T>(fn: () => Promise<T>) => Promise<T>} Aside */
 
 /** A yes/no question on the terminal. @param {string} question */
 async function ask(question) {
@@ -320,7 +371,8 @@ export function registerSetup(program) {
       "after",
       `
 Needs \`npx wrangler login\` once. Safe to run again: what exists is reused, secrets already set
-are kept. PODIUM_WEBHOOK_SECRET and STANDARD_WEBHOOKS_SECRET are taken from the environment when
+are kept. TOKEN_PEPPER is generated only on a Worker with no secret yet (set later, it would end every
+scoped token: docs/operations.md#rotating-token_pepper). PODIUM_WEBHOOK_SECRET and STANDARD_WEBHOOKS_SECRET are taken from the environment when
 set there, else asked for on a terminal.`,
     )
     .action(async (o) => {
