@@ -179,7 +179,7 @@ describe("edgehook setup", () => {
     expect(readFileSync(p.configFile, "utf8")).toBe(saved);
   });
 
-  it("sets no TOKEN_PEPPER on a Worker that has other secrets but none (it runs on the built-in one), and says what setting it would end", async () => {
+  it("sets no TOKEN_PEPPER on a Worker that has an ADMIN_TOKEN but none (it runs on the built-in one), and says what setting it would end", async () => {
     const p = project({ d1: [{ name: "edgehook", uuid: "11111111-2222-3333-4444-555555555555" }], secrets: ["ADMIN_TOKEN", "PODIUM_WEBHOOK_SECRET"], deployed: true });
     for (const command of ["setup", "deploy"]) {
       const { output } = await p.edgehook([command]);
@@ -190,7 +190,14 @@ describe("edgehook setup", () => {
     }
     // A dry run, which lists nothing, says when it would set one.
     const { output } = await p.edgehook(["setup", "--dry-run"]);
-    expect(output).toContain("$ wrangler secret put TOKEN_PEPPER    # only when the Worker has no secret at all (a first setup)");
+    expect(output).toContain("$ wrangler secret put TOKEN_PEPPER    # only when the Worker has no ADMIN_TOKEN yet (a first setup)");
+  });
+
+  it("sets TOKEN_PEPPER on a Worker whose only secret is a provider's set by hand: no token or session was made without an ADMIN_TOKEN", async () => {
+    const p = project({ d1: [{ name: "edgehook", uuid: "11111111-2222-3333-4444-555555555555" }], secrets: ["PODIUM_WEBHOOK_SECRET"], deployed: true });
+    const { output } = await p.edgehook(["setup"]);
+    expect(p.calls().filter((c) => c.args[0] === "secret" && c.args[1] === "put").map((c) => c.args[2])).toEqual(["TOKEN_PEPPER", "ADMIN_TOKEN"]);
+    expect(output).not.toContain("TOKEN_PEPPER is not set");
   });
 
   it("on a terminal, stops its spinner for its prompt and wrangler's own, and stops, exit 1, when wrangler secret put fails there", async () => {

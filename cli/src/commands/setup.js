@@ -14,7 +14,7 @@ import { CliError } from "../errors.js";
 import { printable } from "../output.js";
 import { jsonOutput, labelledBlocks, queueNames, wranglerRunner } from "../wrangler.js";
 
-/** Secrets the Worker reads; the first two are generated when not given (TOKEN_PEPPER only on a Worker with no secret yet). */
+/** Secrets the Worker reads; the first two are generated when not given (TOKEN_PEPPER only on a Worker with no ADMIN_TOKEN yet). */
 const GENERATED = ["TOKEN_PEPPER", "ADMIN_TOKEN"];
 const OPTIONAL = ["PODIUM_WEBHOOK_SECRET", "STANDARD_WEBHOOKS_SECRET"];
 /**
@@ -271,14 +271,15 @@ async function setup(o) {
       const put = [];
       for (const name of GENERATED) {
         if (names.has(name) && !(name === "ADMIN_TOKEN" && o.adminToken)) continue;
-        // A Worker with secrets but no TOKEN_PEPPER runs on the built-in one: setting one now is a
+        // A Worker with an ADMIN_TOKEN but no TOKEN_PEPPER runs on the built-in one: setting one now is a
         // rotation, which ends every scoped token, admin session and list cursor (docs/operations.md).
-        if (name === "TOKEN_PEPPER" && names.size > 0) {
+        // Without an ADMIN_TOKEN no token or session was ever made (a provider secret set by hand first).
+        if (name === "TOKEN_PEPPER" && names.has("ADMIN_TOKEN")) {
           pepperUnset = true;
           continue;
         }
         const value = name === "ADMIN_TOKEN" ? (o.adminToken ?? randomBytes(32).toString("base64url")) : randomBytes(32).toString("base64url");
-        const note = name === "TOKEN_PEPPER" ? "only when the Worker has no secret at all (a first setup); the value goes on stdin" : "unless set; the value goes on stdin";
+        const note = name === "TOKEN_PEPPER" ? "only when the Worker has no ADMIN_TOKEN yet (a first setup); the value goes on stdin" : "unless set; the value goes on stdin";
         await must(["secret", "put", name], { input: value, note });
         if (name === "ADMIN_TOKEN") adminToken = value;
         put.push(name);
@@ -308,7 +309,7 @@ async function setup(o) {
     if (pepperUnset) {
       log(
         pc.yellow(
-          "TOKEN_PEPPER is not set: this Worker, which has other secrets, runs on the built-in pepper, and setup leaves it so. " +
+          "TOKEN_PEPPER is not set: this Worker, which has an ADMIN_TOKEN, runs on the built-in pepper, and setup leaves it so. " +
             "Setting one now would end every scoped token, the admin dashboard sessions and list cursors; " +
             "to set it, follow docs/operations.md#rotating-token_pepper (`npx wrangler secret put TOKEN_PEPPER`, then make the tokens again).",
         ),
@@ -371,7 +372,7 @@ export function registerSetup(program) {
       "after",
       `
 Needs \`npx wrangler login\` once. Safe to run again: what exists is reused, secrets already set
-are kept. TOKEN_PEPPER is generated only on a Worker with no secret yet (set later, it would end every
+are kept. TOKEN_PEPPER is generated only on a Worker with no ADMIN_TOKEN yet (set later, it would end every
 scoped token: docs/operations.md#rotating-token_pepper). PODIUM_WEBHOOK_SECRET and STANDARD_WEBHOOKS_SECRET are taken from the environment when
 set there, else asked for on a terminal.`,
     )
