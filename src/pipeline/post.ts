@@ -31,11 +31,24 @@ export interface Posted {
   result: AttemptResult;
 }
 
-/** `Retry-After` as seconds from now: delta-seconds or an HTTP date. */
+const DAY = "(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)";
+const MONTH = "(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)";
+const CLOCK = "\\d{2}:\\d{2}:\\d{2}";
+/**
+ * The three forms of an HTTP date (RFC 9110 §5.6.7): IMF-fixdate, RFC 850's and asctime's. Only
+ * these are read as dates: Date.parse also takes `May 2027` or `3000-01-01`, which would pause the
+ * whole webhook up to the cap on a value the RFC says to ignore.
+ */
+const HTTP_DATE = new RegExp(
+  `^(?:${DAY}, \\d{2} ${MONTH} \\d{4} ${CLOCK} GMT|(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day, \\d{2}-${MONTH}-\\d{2} ${CLOCK} GMT|${DAY} ${MONTH} [ \\d]\\d ${CLOCK} \\d{4})$`,
+);
+
+/** `Retry-After` as seconds from now: delta-seconds or an HTTP date; anything else is none. */
 export function parseRetryAfter(value: string | null, now: number): number | null {
   if (!value) return null;
   const trimmed = value.trim();
   if (/^\d+$/.test(trimmed)) return Number(trimmed);
+  if (!HTTP_DATE.test(trimmed)) return null;
   const at = Date.parse(trimmed);
   return Number.isNaN(at) ? null : Math.max(0, Math.ceil((at - now) / 1000));
 }

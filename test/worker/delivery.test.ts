@@ -102,6 +102,14 @@ describe("the delivery lifecycle", () => {
     expect(parseRetryAfter(new Date(now + 90_000).toUTCString(), now)).toBe(90);
     expect(parseRetryAfter("soon", now)).toBeNull();
     expect(parseRetryAfter(null, now)).toBeNull();
+    // RFC 850's and asctime's forms are HTTP dates too (recipients must read all three).
+    expect(parseRetryAfter("Saturday, 28-Nov-26 12:02:00 GMT", now)).toBe(120);
+    expect(parseRetryAfter("Sat Nov 28 12:03:00 2026", now)).toBe(180);
+    expect(parseRetryAfter("Sat Nov  8 12:00:00 2026", now)).toBe(0);
+    // What Date.parse reads but is no HTTP date is ignored, as RFC 9110 says: not a pause up to the cap.
+    for (const value of ["May 2027", "3000-01-01", "2026-11-28T13:00:00Z", "Sat, 28 Nov 2026 13:00:00 +0100", "28 Nov 2026 13:00:00 GMT"]) {
+      expect(parseRetryAfter(value, now), value).toBeNull();
+    }
   });
 
   it("says of a request that got no answer (nothing listening, an unknown host) what to check, beside the runtime's words", async () => {
