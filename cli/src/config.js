@@ -2,7 +2,7 @@
 // config file's, then the local stack. The token: --token, then EDGEHOOK_TOKEN, then the token
 // the config file saved for that very URL (a saved token is sent to no other), then, against
 // a local stack, .dev.vars' ADMIN_TOKEN.
-import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 // A namespace, not a named import: parseEnv came in Node 20.12, and the CLI runs on any Node 20.
@@ -104,30 +104,25 @@ export function readJson(path) {
 
 /**
  * The file a path names through its symbolic links (a config.json linked from a dotfiles folder),
- * whether or not that file exists yet; the path itself when it is no link.
+ * as the system resolves them (from each link's real folder), whether or not that file exists yet;
+ * the path itself when it is no link.
  * @param {string} path
  */
 function linkTarget(path) {
-  // Bounded as the system bounds a chain of links (a loop is written as the path itself, replacing the link).
-  for (let hops = 0; hops < 40; hops++) {
-    let link;
+  try {
+    return realpathSync(path);
+  } catch {
+    // No such file, or a link to one not made yet: that one, beside the link's real folder.
     try {
-      link = lstatSync(path).isSymbolicLink() ? readlinkSync(path) : null;
+      return resolve(realpathSync(dirname(path)), readlinkSync(path));
     } catch {
-      return path; // no such file: written where it is named
+      return path;
     }
-    if (link === null) return path;
-    path = resolve(dirname(path), link);
   }
-  return path;
 }
 
-/**
- * Writes JSON readable by the owner only, atomically (a crash never leaves half a file), through
- * a symbolic link to its target: the link is kept, not replaced by a file.
- */
-export function writeJson(/** @type {string} */ named, /** @type {unknown} */ value) {
-  const path = linkTarget(named);
+/** Writes JSON readable by the owner only, atomically (a crash never leaves half a file). */
+export function writeJson(/** @type {string} */ path, /** @type {unknown} */ value) {
   const tmp = `${path}.${process.pid}.tmp`;
   try {
     makeFolders(dirname(path));
@@ -341,7 +336,8 @@ const SETTINGS = new Set(["url", "token", "tokens", "unpaired"]);
 function writeSaved(path, saved) {
   const file = readJson(path);
   const others = Object.entries(isObject(file) ? file : {}).filter(([k]) => !SETTINGS.has(k));
-  writeJson(path, { url: saved.url, tokens: saved.tokens, ...(saved.unpaired.length && { unpaired: saved.unpaired }), ...Object.fromEntries(others) });
+  // Through a symbolic link to its target (the link is kept, not replaced by a file): the config file only.
+  writeJson(linkTarget(path), { url: saved.url, tokens: saved.tokens, ...(saved.unpaired.length && { unpaired: saved.unpaired }), ...Object.fromEntries(others) });
 }
 
 /**

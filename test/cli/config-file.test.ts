@@ -75,6 +75,14 @@ describe("a config file written again", () => {
     expect((await h.edgehook(["config", "--url", "https://b.example"], { EDGEHOOK_CONFIG: dangling })).code).toBe(0);
     expect(lstatSync(dangling).isSymbolicLink()).toBe(true);
     expect(JSON.parse(readFileSync(join(dotfiles, "new.json"), "utf8"))).toMatchObject({ url: "https://b.example" });
+    // A link's `..` is taken from its real folder, as the system reads it: the file read is the file written.
+    mkdirSync(join(h.dir, "real", "deep"), { recursive: true });
+    writeFileSync(join(h.dir, "real", "x.json"), JSON.stringify({ url: "https://c.example", tokens: {} }));
+    symlinkSync(join("..", "x.json"), join(h.dir, "real", "deep", "config.json"));
+    symlinkSync(join(h.dir, "real", "deep"), join(h.dir, "cfg"));
+    expect((await h.edgehook(["config", "--token", "Y"], { EDGEHOOK_CONFIG: join(h.dir, "cfg", "config.json") })).code).toBe(0);
+    expect(JSON.parse(readFileSync(join(h.dir, "real", "x.json"), "utf8"))).toMatchObject({ tokens: { "https://c.example": "Y" } });
+    expect(existsSync(join(h.dir, "x.json"))).toBe(false);
   });
 });
 
@@ -87,6 +95,11 @@ describe("`config` with an EDGEHOOK_URL that is no http(s) URL", () => {
       expect(r.stderr, args.join(" ")).toContain('"bogus" (EDGEHOOK_URL) is not a URL: give the API\'s base URL');
       expect(r.stdout, args.join(" ")).not.toContain("commands use bogus");
     }
+    // A save of --url, which does not read it, is not blocked: it is said after.
+    const repair = await h.edgehook(["config", "--url", "http://127.0.0.1:8787", "--token", "t"], { EDGEHOOK_URL: "bogus" });
+    expect(repair.code).toBe(0);
+    expect(repair.stdout).toContain("note: EDGEHOOK_URL is set to what is no http(s) URL: commands refuse it (exit 2) until it is mended or unset");
+    expect(repair.stdout).not.toContain("bogus");
     const password = await h.edgehook(["config"], { EDGEHOOK_URL: "https://u:SECRETPW@a.example" });
     expect(password.code).toBe(2);
     expect(password.stderr).toContain("the URL (EDGEHOOK_URL) holds a user name or password");

@@ -35,8 +35,15 @@ Against a local URL (loopback) with no token saved, commands send ADMIN_TOKEN of
       const beforeUrl = before.url === undefined ? undefined : apiUrl(before.url);
       // The other commands would send to EDGEHOOK_URL: a token given for it, saved for the saved URL instead,
       // would be sent there (another API, or whatever listens on the local port) and not where meant.
-      // One that is no http(s) URL is refused as they refuse it (exit 2), not shown as the URL they use.
-      const envUrl = process.env.EDGEHOOK_URL === undefined ? undefined : apiUrl(process.env.EDGEHOOK_URL, "EDGEHOOK_URL");
+      // One that is no http(s) URL is refused as they refuse it (exit 2), not shown as the URL they use,
+      // except by a save of --url, which does not read it: that repair is not blocked (null: said below).
+      let envUrl;
+      try {
+        envUrl = process.env.EDGEHOOK_URL === undefined ? undefined : apiUrl(process.env.EDGEHOOK_URL, "EDGEHOOK_URL");
+      } catch (err) {
+        if (o.url === undefined) throw err;
+        envUrl = null;
+      }
       if (o.token !== undefined && o.url === undefined && envUrl !== undefined && envUrl !== (beforeUrl ?? DEFAULT_URL)) {
         throw new CliError(
           `EDGEHOOK_URL names ${envUrl}, but --token alone saves the token for ${beforeUrl ?? DEFAULT_URL} (the saved URL): give --url with the URL the token is for.`,
@@ -70,7 +77,8 @@ Against a local URL (loopback) with no token saved, commands send ADMIN_TOKEN of
         lines.push(`a token saved without its URL (${masked(u.token)}, ${whose}), sent nowhere: edgehook config --url <its URL> --token <it>`);
       }
       // What the environment gives comes before what is saved: said, so that what is shown is what is sent.
-      if (envUrl !== undefined && envUrl !== used) lines.push(`note: EDGEHOOK_URL is set: commands use ${envUrl}, not the URL above`);
+      if (envUrl === null) lines.push("note: EDGEHOOK_URL is set to what is no http(s) URL: commands refuse it (exit 2) until it is mended or unset");
+      else if (envUrl !== undefined && envUrl !== used) lines.push(`note: EDGEHOOK_URL is set: commands use ${envUrl}, not the URL above`);
       if (process.env.EDGEHOOK_TOKEN !== undefined) lines.push("note: EDGEHOOK_TOKEN is set: commands send it, not the token above");
       if (url !== undefined && new URL(url).protocol === "http:" && !isLoopback(url)) {
         lines.push("note: commands send no token to this http:// URL without --insecure (or EDGEHOOK_INSECURE=1)");
