@@ -78,7 +78,7 @@ describe("usage errors", () => {
     for (const [args, said] of [
       [["webhooks", "create", "--endpoint", "https://d.example/h", "--types", ",", ...conn], "--types names no event type; give at least one (comma-separated)."],
       [["webhooks", "update", "wh_1", "--filter", "[1]", ...conn], "option '--filter <json|@file>' is invalid: not a JSON object."],
-      [["webhooks", "update", "wh_1", ...conn], "Nothing to change: give at least one option (--help lists them)."],
+      [["webhooks", "update", "wh_1", ...conn], "Nothing to change: give at least one option."],
       [["send", "--secret", "s", "--port", "99999"], '--port: "99999" is not a port number (1..65535).'],
       [["deliveries", "retry", ...conn], "Give a delivery id, or --status for a bulk retry."],
     ] as const) {

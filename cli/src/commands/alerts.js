@@ -5,7 +5,7 @@ import { apiClient, unwrap } from "../client.js";
 import { CliError } from "../errors.js";
 import { OPENAPI } from "../openapi.js";
 import { printable, printTable } from "../output.js";
-import { connectionOf, everyRow, list, paged, printPage, show, sub } from "./common.js";
+import { connectionOf, everyRow, list, paged, printPage, show, sub, someChange } from "./common.js";
 
 /** @typedef {import("../client.js").Schemas} S @typedef {S["NotificationEndpointCreate"]["alertTypes"][number]} AlertType */
 
@@ -69,7 +69,7 @@ export function registerAlerts(program) {
     .option("--disable", "disable it: no alert goes to it")
     .action(async (uid, o) => {
       const body = { url: o.endpoint, alertTypes: alertTypes(o.alerts), format: o.format, disabled: o.enable ? false : o.disable ? true : undefined };
-      if (Object.values(body).every((v) => v === undefined)) throw new CliError("Nothing to change: give at least one option (--help lists them).", { exitCode: 2 });
+      someChange(body);
       const e = await unwrap(apiClient(connectionOf(o)).PATCH("/v1/notification-endpoints/{uid}", { params: { path: { uid } }, body }));
       show(o.json, e, () => printTable([e], ENDPOINT_COLUMNS));
     });

@@ -5,7 +5,7 @@ import { apiClient, unwrap } from "../client.js";
 import { CliError } from "../errors.js";
 import { fieldRange, OPENAPI, parameterRange, rangeText } from "../openapi.js";
 import { printable, printJson, printTable } from "../output.js";
-import { autoDisableOf, commandLine, connectionOf, everyRow, inlineOrFile, jsonObject, jsonObjectOrFile, list, paged, printPage, queryList, rateLimitOf, sameConnection, show, sub, wholeIn, wholeInOr } from "./common.js";
+import { autoDisableOf, commandLine, connectionOf, everyRow, inlineOrFile, jsonObject, jsonObjectOrFile, list, paged, printPage, queryList, rateLimitOf, sameConnection, show, sub, wholeIn, wholeInOr, someChange } from "./common.js";
 
 /** @typedef {import("../client.js").Schemas} S @typedef {S["TokenCreate"]["scopes"][number]} Scope */
 
@@ -190,7 +190,7 @@ export function registerApi(program) {
         transform: o.transform === false ? null : o.transform,
         transformHeaders: o.transformHeaders === false ? null : o.transformHeaders,
       };
-      if (Object.values(body).every((v) => v === undefined)) throw new CliError("Nothing to change: give at least one option (--help lists them).", { exitCode: 2 });
+      someChange(body);
       const w = await unwrap(apiClient(connectionOf(o)).PATCH("/v1/webhooks/{uid}", { params: { path: { uid } }, body }));
       show(o.json, w, () => {
         printTable([w], WEBHOOK_COLUMNS);
@@ -459,7 +459,7 @@ export function registerApi(program) {
         hmac: o.hmac,
         shopDomain: o.shopDomain === false ? null : o.shopDomain,
       };
-      if (Object.values(body).every((v) => v === undefined)) throw new CliError("Nothing to change: give at least one option (--help lists them).", { exitCode: 2 });
+      someChange(body);
       const s = await unwrap(apiClient(connectionOf(o)).PATCH("/v1/sources/{id}", { params: { path: { id } }, body }));
       show(o.json, s, () => printTable([s], SOURCE_COLUMNS));
     });

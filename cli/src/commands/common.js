@@ -41,6 +41,15 @@ export function queryList(value) {
 }
 
 /**
+ * A change's body when it changes something: else a usage error (the usage hint after it says where
+ * the options are listed). @template {Record<string, unknown>} T @param {T} body @returns {T}
+ */
+export function someChange(body) {
+  if (Object.values(body).every((v) => v === undefined)) throw new CliError("Nothing to change: give at least one option.", { exitCode: 2 });
+  return body;
+}
+
+/**
  * The parser of a whole-number option of `range` (the API's, from its OpenAPI document: see
  * ../openapi.js; else the CLI's own, beside the option's declaration): a value out of it is a usage
  * error here, saying the range, never sent for the API's 400.
