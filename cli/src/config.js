@@ -109,16 +109,29 @@ export function readJson(path) {
  * @param {string} path
  */
 function linkTarget(path) {
-  try {
-    return realpathSync(path);
-  } catch {
-    // No such file, or a link to one not made yet: that one, beside the link's real folder.
+  // Bounded as the system bounds a chain of links: a loop is refused, as the system refuses it (ELOOP).
+  for (let hops = 0; hops < 40; hops++) {
     try {
-      return resolve(realpathSync(dirname(path)), readlinkSync(path));
+      return realpathSync(path);
     } catch {
-      return path;
+      // No such file, or a link to one not made yet (through links not made yet either): followed, each
+      // from its real folder.
     }
+    let link;
+    try {
+      link = readlinkSync(path);
+    } catch {
+      return path; // no link: the file to make
+    }
+    let folder = dirname(path);
+    try {
+      folder = realpathSync(folder);
+    } catch {
+      // A folder not made yet: made where it is named (writeJson makes folders).
+    }
+    path = resolve(folder, link);
   }
+  throw new CliError(`Cannot write ${path}: too many symbolic links (a loop of links?); fix or delete them.`);
 }
 
 /** Writes JSON readable by the owner only, atomically (a crash never leaves half a file). */
@@ -220,11 +233,11 @@ const URL_PROBLEMS = {
 /**
  * What keeps a URL from being one the CLI sends to, or null. Credentials come first, whatever else
  * is wrong: text that may hold a password before an `@` (`ftp://u:pw@host`, `u:pw@host:8787`,
- * `http://u:pw@` that parses as none) is never quoted back.
+ * `//u:pw@host`, `http://u:pw@` that parses as none) is never quoted back.
  * @param {string} raw @returns {keyof typeof URL_PROBLEMS | null}
  */
 function urlProblem(raw) {
-  if (/^(?:[a-z][\w+.-]*:\/\/)?[^/?#\s]*@/i.test(raw)) return "credentials";
+  if (/^(?:[a-z][\w+.-]*:)?(?:\/\/)?[^/?#]*@/i.test(raw)) return "credentials";
   const url = canonicalUrl(raw);
   if (url === null) return "notUrl";
   const { protocol, username, password } = new URL(url);

@@ -109,6 +109,9 @@ describe("the connection", () => {
       [{ url: "u:SECRETPW@127.0.0.1:8807" }, "--url"],
       [{ url: "http://u:SECRETPW@" }, "--url"],
       [{ url: "ws://u:SECRETPW@127.0.0.1:8807" }, "--url"],
+      // Scheme-relative, or with a space before it: none is a URL, and each may hold a password.
+      [{ url: "//u:SECRETPW@127.0.0.1:8807" }, "--url"],
+      [{ url: "a b:SECRETPW@x" }, "--url"],
     ] as const) {
       process.env.EDGEHOOK_URL = "https://:SECRETPW@edge.example";
       let said = "";

@@ -83,6 +83,18 @@ describe("a config file written again", () => {
     expect((await h.edgehook(["config", "--token", "Y"], { EDGEHOOK_CONFIG: join(h.dir, "cfg", "config.json") })).code).toBe(0);
     expect(JSON.parse(readFileSync(join(h.dir, "real", "x.json"), "utf8"))).toMatchObject({ tokens: { "https://c.example": "Y" } });
     expect(existsSync(join(h.dir, "x.json"))).toBe(false);
+    // A chain of links to a file not made yet: made at the chain's end, every link kept; a loop is refused.
+    symlinkSync("b", join(h.dir, "a.json"));
+    symlinkSync("c", join(h.dir, "b"));
+    expect((await h.edgehook(["config", "--url", "https://d.example"], { EDGEHOOK_CONFIG: join(h.dir, "a.json") })).code).toBe(0);
+    expect([lstatSync(join(h.dir, "a.json")).isSymbolicLink(), lstatSync(join(h.dir, "b")).isSymbolicLink()]).toEqual([true, true]);
+    expect(JSON.parse(readFileSync(join(h.dir, "c"), "utf8"))).toMatchObject({ url: "https://d.example" });
+    symlinkSync("l2", join(h.dir, "l1"));
+    symlinkSync("l1", join(h.dir, "l2"));
+    const loop = await h.edgehook(["config", "--url", "https://e.example"], { EDGEHOOK_CONFIG: join(h.dir, "l1") });
+    expect(loop.code).toBe(1);
+    expect(loop.stderr).toContain("too many symbolic links (a loop of links?)");
+    expect([lstatSync(join(h.dir, "l1")).isSymbolicLink(), lstatSync(join(h.dir, "l2")).isSymbolicLink()]).toEqual([true, true]);
   });
 });
 
@@ -98,7 +110,7 @@ describe("`config` with an EDGEHOOK_URL that is no http(s) URL", () => {
     // A save of --url, which does not read it, is not blocked: it is said after.
     const repair = await h.edgehook(["config", "--url", "http://127.0.0.1:8787", "--token", "t"], { EDGEHOOK_URL: "bogus" });
     expect(repair.code).toBe(0);
-    expect(repair.stdout).toContain("note: EDGEHOOK_URL is set to what is no http(s) URL: commands refuse it (exit 2) until it is mended or unset");
+    expect(repair.stdout).toContain("note: EDGEHOOK_URL is set to a URL commands refuse (exit 2, `edgehook config` without --url says why): mend or unset it");
     expect(repair.stdout).not.toContain("bogus");
     const password = await h.edgehook(["config"], { EDGEHOOK_URL: "https://u:SECRETPW@a.example" });
     expect(password.code).toBe(2);

@@ -77,7 +77,7 @@ Against a local URL (loopback) with no token saved, commands send ADMIN_TOKEN of
         lines.push(`a token saved without its URL (${masked(u.token)}, ${whose}), sent nowhere: edgehook config --url <its URL> --token <it>`);
       }
       // What the environment gives comes before what is saved: said, so that what is shown is what is sent.
-      if (envUrl === null) lines.push("note: EDGEHOOK_URL is set to what is no http(s) URL: commands refuse it (exit 2) until it is mended or unset");
+      if (envUrl === null) lines.push("note: EDGEHOOK_URL is set to a URL commands refuse (exit 2, `edgehook config` without --url says why): mend or unset it");
       else if (envUrl !== undefined && envUrl !== used) lines.push(`note: EDGEHOOK_URL is set: commands use ${envUrl}, not the URL above`);
       if (process.env.EDGEHOOK_TOKEN !== undefined) lines.push("note: EDGEHOOK_TOKEN is set: commands send it, not the token above");
       if (url !== undefined && new URL(url).protocol === "http:" && !isLoopback(url)) {
