@@ -75,22 +75,25 @@ const others: [string, string, string][] = [
 /** A type a reader sees as written (printable ASCII, no space): only its case to fold. Most are. */
 const PLAIN = /^[!-~]*$/;
 /**
- * What a reader cannot see: format characters (zero-width space, word joiner, BOM, bidi marks),
- * others Unicode says a renderer may ignore (variation selectors, Hangul fillers), controls,
- * white space and the braille blank (a symbol without dots).
+ * What a reader cannot see, or reads past: format characters (zero-width space, word joiner, BOM,
+ * bidi marks), others Unicode says a renderer may ignore (variation selectors, Hangul fillers),
+ * controls, white space, the braille blank (a symbol without dots), lone surrogates (no character
+ * at all) and combining marks (`i\u0307` reads as `i`; so does `İ`, decomposed).
  */
-const UNSEEN = /[\p{Cf}\p{Cc}\p{Default_Ignorable_Code_Point}\p{White_Space}\u2800]/gu;
+const UNSEEN = /[\p{Cf}\p{Cc}\p{Default_Ignorable_Code_Point}\p{White_Space}\u2800\p{Cs}\p{M}]/gu;
 
 /**
  * The object an event type (or pattern) is of, as a reader tells it: what decides the data scope
  * it needs (and its counters' group). A source may send `Message.Received`, ` message.received`,
  * `message\u200b.received` or fullwidth `ｍｅｓｓａｇｅ.received`, each as much a message as
- * `message.received`: compatibility forms are folded (NFKC, which also makes `．` a dot), then what
- * a reader cannot see is dropped wherever it is, then the case (matching a subscription stays exact).
+ * `message.received`: compatibility forms are decomposed (NFKD, which also makes `．` a dot), then
+ * what a reader cannot see is dropped wherever it is, then the case (matching a subscription stays
+ * exact). Letters of another script that look alike (a Cyrillic `е`) are other letters: telling
+ * them apart would take Unicode's confusables, which this does not carry.
  */
 export function eventObjectOf(eventType: string): string {
   // The ingest path runs this per event: a plain type needs no normalizing.
-  const seen = PLAIN.test(eventType) ? eventType : eventType.normalize("NFKC").replace(UNSEEN, "");
+  const seen = PLAIN.test(eventType) ? eventType : eventType.normalize("NFKD").replace(UNSEEN, "");
   const dot = seen.indexOf(".");
   return (dot === -1 ? seen : seen.slice(0, dot)).toLowerCase();
 }

@@ -364,8 +364,9 @@ describe("data scopes and location/organization limits", () => {
     const messagesOnly = await makeToken(p, ["events:read", "webhooks:write", "read_messages"], { organizationUids: [org] });
     // What a reader cannot see or tell apart does not make it another object (the type is stored as sent).
     const hidden = [];
-    // A control character makes the type one no header can carry (stored as contact.unknown), still a contact.
-    for (const type of ["contact\u200b.created", "contact\u2060.created", "\ufeffcontact.created", "ｃｏｎｔａｃｔ.created", "contact\u2800.created", "contact\t.created", "contact\u0000.created"]) {
+    // A control character or a lone surrogate makes the type one no header can carry (stored as
+    // contact.unknown), still a contact; so is one with a combining mark or an accented letter (Á).
+    for (const type of ["contact\u200b.created", "contact\u2060.created", "\ufeffcontact.created", "ｃｏｎｔａｃｔ.created", "contact\u2800.created", "contact\t.created", "contact\u0000.created", "conta\u0301ct.created", "CONT\u00c1CT.created", "contact\ud800.created"]) {
       hidden.push(await p.ingest(podiumBody({ type, organizationUid: org })));
     }
     const message = await p.ingest(podiumBody({ type: "message\u200b.received", organizationUid: org }));
