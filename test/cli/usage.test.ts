@@ -79,7 +79,7 @@ describe("usage errors", () => {
       [["webhooks", "create", "--endpoint", "https://d.example/h", "--types", ",", ...conn], "--types names no event type; give at least one (comma-separated)."],
       [["webhooks", "update", "wh_1", "--filter", "[1]", ...conn], "option '--filter <json|@file>' is invalid: not a JSON object."],
       [["webhooks", "update", "wh_1", ...conn], "Nothing to change: give at least one option."],
-      [["send", "--secret", "s", "--port", "99999"], '--port: "99999" is not a port number (1..65535).'],
+      [["send", "--secret", "s", "--port", "99999"], `option '--port <port>' argument '99999' is invalid. "99999" is out of range (too large): give 1..65535.`],
       [["deliveries", "retry", ...conn], "Give a delivery id, or --status for a bulk retry."],
     ] as const) {
       const r = await h.edgehook([...args]);
@@ -306,10 +306,10 @@ describe("usage errors", () => {
 
   it("send: a --port outside 1..65535 is a usage error naming the flag, not an unreachable 'Invalid URL'", async () => {
     const h = cliHome();
-    for (const port of ["0", "99999"]) {
-      const r = await h.edgehook(["send", "--secret", "s", "--port", port]);
+    for (const [port, why] of [["0", "out of range (too small): give 1..65535"], ["99999", "out of range (too large): give 1..65535"], ["abc", "not a whole number: give 1..65535"]]) {
+      const r = await h.edgehook(["send", "--secret", "s", "--port", port!]);
       expect(r.code, port).toBe(2);
-      expect(r.stderr, port).toContain(`--port: "${port}" is not a port number`);
+      expect(r.stderr, port).toContain(`option '--port <port>' argument '${port}' is invalid. "${port}" is ${why}.`);
     }
   });
 

@@ -61,14 +61,11 @@ function unknownTypeWarning(type) {
  * base (`--url`, `--port`, EDGEHOOK_URL, else the local stack's) + /webhooks/{source}. Not the
  * URL the config file saves: after `edgehook deploy` that is the deployment's, and the README's
  * tour (`npm run send`) would post its samples there.
- * @param {{ url?: string, port?: string, source: string }} o
+ * @param {{ url?: string, port?: number, source: string }} o (port: a whole number in PORT, as its option parses it)
  */
 export function ingressUrl(o) {
   // The API commands' rule (a URL with a password is refused without quoting it); the ingress URL is sent as given.
   if (o.url !== undefined) apiUrl(o.url, "--url");
-  if (o.port !== undefined && !(/^\d{1,5}$/.test(o.port) && Number(o.port) >= PORT.min && Number(o.port) <= PORT.max)) {
-    throw new CliError(`--port: "${o.port}" is not a port number (${rangeText(PORT)}).`, { exitCode: 2 });
-  }
   if (o.url && new URL(o.url).pathname.startsWith("/webhooks/")) return o.url;
   const env = process.env.EDGEHOOK_URL;
   const base = o.url ?? (o.port ? `http://127.0.0.1:${o.port}` : env !== undefined ? apiUrl(env, "EDGEHOOK_URL") : DEFAULT_URL);
@@ -86,7 +83,7 @@ export function registerSend(program) {
     .option("--event-uid <uid>", "metadata.eventUid (the dedupe key); random by default")
     .option("--source <id>", "source id", "podium")
     .option("--url <url>", "the ingress URL, or the API's base URL (env EDGEHOOK_URL)")
-    .option("--port <port>", "a local stack's port, when no --url (default: EDGEHOOK_URL, else 8787; never the config file's URL)")
+    .option("--port <port>", "a local stack's port, when no --url (default: EDGEHOOK_URL, else 8787; never the config file's URL)", wholeIn(PORT))
     .option("--secret <secret>", "signing secret (default: the first PODIUM_WEBHOOK_SECRET of .dev.vars, else of .dev.vars.example)")
     .option("--count <n>", `how many events (${rangeText(COUNT)})`, wholeIn(COUNT), 1)
     .option("--json", "one JSON line per answer")
