@@ -454,6 +454,15 @@ describe("edgehook deploy", () => {
     expect(output).toContain("no token is saved for it");
   });
 
+  it("drops a saved token whose URL holds a password as it saves the Worker's URL, as config --url does (such a token was never sent)", async () => {
+    const p = project({ secrets: ["TOKEN_PEPPER", "ADMIN_TOKEN"], deployed: true });
+    writeFileSync(p.configFile, JSON.stringify({ url: "https://staging.example", tokens: { "https://staging.example": "staging-token", "https://u:SECRETPW@old.example": "old-token" } }));
+    expect((await p.edgehook(["deploy"])).output).toContain("Deployed https://edgehook.example-sub.workers.dev");
+    const file = readFileSync(p.configFile, "utf8");
+    expect(JSON.parse(file).tokens).toEqual({ "https://staging.example": "staging-token" });
+    expect(file).not.toContain("SECRETPW");
+  });
+
   it("never pairs a token setup made for another project", async () => {
     const other = project();
     await other.edgehook(["setup"]);
