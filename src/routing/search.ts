@@ -32,24 +32,37 @@ export function parseSearch(q: string): { ok: true; query: SearchQuery } | { ok:
     const [, path = "", value = ""] = field;
     // The value as written matches a string; when it reads as a number, boolean or null, that value too.
     const candidates: unknown[] = [value];
-    if (/^-?\d+(\.\d+)?$/.test(value)) candidates.push(Number(value));
+    if (/^-?\d+(\.\d+)?([eE][+-]?\d+)?$/.test(value)) candidates.push(Number(value));
     if (value === "true" || value === "false" || value === "null") candidates.push(JSON.parse(value));
     const r = validateFilter({ body: { [path]: { $in: candidates } } });
     if (!r.ok) return { ok: false, path: "q", message: r.issues[0]?.message ?? "invalid field search" };
     return { ok: true, query: { kind: "filter", filter: r.filter } };
   }
-  return { ok: true, query: { kind: "text", lower: textForms(text.toLowerCase()) } };
+  return { ok: true, query: { kind: "text", lower: textForms(text) } };
 }
 
+/** Text as a JSON string writes it, between its quotes: `"` as `\"`, a line break as `\n`. */
+const jsonText = (text: string) => JSON.stringify(text).slice(1, -1);
+/** What is not ASCII, escaped as a writer keeping to ASCII escapes it (`é` as `\u00e9`). */
+const asciiOnly = (text: string) => text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+
 /**
- * The text, and the text as a JSON string writes it: a message's quote, backslash or line break is
- * `\"`, `\\`, `\n` in its raw body, and a writer keeping to ASCII writes `é` as `\u00e9`, so
- * text copied from a message was not found as typed.
+ * The text in lower case, as a raw body lowered is compared, in the forms a JSON writer may give it:
+ * as typed; escaped (a message's quote, backslash or line break is `\"`, `\\`, `\n` in its raw body);
+ * its other letters escaped too (`é` as `\u00e9`, by a writer keeping to ASCII; Python's), their
+ * capitals escaped as capitals (`É` as `\u00c9`: lowering the body leaves that escape's letter
+ * apart from `é`'s, so a text in capitals is looked for so too); `/` as `\/` (PHP's); `<`, `>` and
+ * `&` as `\u003c`, `\u003e`, `\u0026` (Go's). A text mixing escaped capitals and small letters
+ * (`\u00c6r\u00f8`) is not found through its escapes.
  */
-function textForms(lower: string): string[] {
-  const escaped = JSON.stringify(lower).slice(1, -1);
-  const ascii = escaped.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
-  return [...new Set([lower, escaped, ascii])];
+function textForms(text: string): string[] {
+  const lower = text.toLowerCase();
+  const escaped = jsonText(lower);
+  const ascii = asciiOnly(escaped);
+  const capitals = asciiOnly(jsonText(text.toUpperCase())).toLowerCase();
+  const slashes = ascii.replaceAll("/", "\\/");
+  const html = ascii.replace(/[<>&]/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`);
+  return [...new Set([lower, escaped, ascii, capitals, slashes, html])];
 }
 
 /**

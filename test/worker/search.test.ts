@@ -91,6 +91,18 @@ describe("event search", () => {
     expect(ids(await search(p, "cr\\u00e8me", w))).toEqual([`evt_${tag}_2`]);
   });
 
+  it("finds text whose raw body escapes capitals (Python), slashes (PHP) or <, > and & (Go), in any case", async () => {
+    const { p, tag, w } = fresh();
+    await storeEvents(env.DB, [
+      row(tag, 1, w.since + 1000, {}, { body: '{"w": "\\u00c9COLE"}' }),
+      row(tag, 2, w.since + 2000, {}, { body: '{"u": "https:\\/\\/ex.com\\/zqpath"}' }),
+      row(tag, 3, w.since + 3000, {}, { body: '{"h": "\\u003cb\\u003e \\u0026 co"}' }),
+    ]);
+    for (const q of ["ÉCOLE", "école", "École"]) expect(ids(await search(p, q, w)), q).toEqual([`evt_${tag}_1`]);
+    for (const q of ["ex.com/zqpath", "https://ex.com"]) expect(ids(await search(p, q, w)), q).toEqual([`evt_${tag}_2`]);
+    for (const q of ["<b>", "& co", "<B> & CO"]) expect(ids(await search(p, q, w)), q).toEqual([`evt_${tag}_3`]);
+  });
+
   it("pages with a cursor, skipping and repeating nothing", async () => {
     const { p, tag, w } = fresh();
     await storeEvents(env.DB, [1, 2, 3, 4, 5].map((i) => row(tag, i, w.since + i * 1000, { needle: "yes", i })));
@@ -385,6 +397,9 @@ describe("event search", () => {
     expect(found("data.big=9007199254740993")).toBe(true);
     expect(found("9007199254740993")).toBe(false);
     expect(found("9007199254740992")).toBe(true);
+    // A number written with an exponent is that number, as JSON reads it.
+    expect(found("data.big=9.007199254740992e15")).toBe(true);
+    expect(found("data.big=9.007199254740992E+15")).toBe(true);
     expect(filtersDoc).toContain("`data.id=9007199254740993` finds `9007199254740992` too, where the text search `9007199254740993` finds only those digits");
   });
 
