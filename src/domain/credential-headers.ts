@@ -5,6 +5,7 @@
  */
 import { base64ToBytes, bytesToBase64, bytesToBase64url, fromUtf8, utf8 } from "./crypto";
 import { AppError } from "./errors";
+import { JSON_WRITERS } from "./json-writers";
 
 /** What reads show instead of a credential header's value. Not a valid JSONata expression, so no stored value is ever equal to it. */
 export const REDACTED = "<redacted>";
@@ -46,19 +47,12 @@ const HTML_STYLES: readonly Readonly<Record<string, string>>[] = [
   Object.fromEntries([..."&<>\"'+"].map((c) => [c, `&#${c.charCodeAt(0)};`])),
 ];
 
-/** `text`'s UTF-16 units that `which` matches as JSON's `\\uXXXX` escapes (any case of hex matches: scrubbing ignores case). */
-const unicodeEscaped = (text: string, which: RegExp) => text.replace(which, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
-
 /**
- * How text escapes a value it quotes: JSON (with and without `\\/`; Go's encoding/json writes `<`,
- * `>` and `&` as `\\u003c`…, Python's json non-ASCII as `\\u00e9`…), a URL's query (either case of
- * hex), HTML.
+ * How text escapes a value it quotes: JSON as its writers do (JSON_WRITERS; any case of an escape's
+ * hex matches: scrubbing ignores case), a URL's query (either case of hex), HTML.
  */
 const ESCAPES: readonly ((form: string) => string)[] = [
-  (f) => JSON.stringify(f).slice(1, -1),
-  (f) => JSON.stringify(f).slice(1, -1).replaceAll("/", "\\/"),
-  (f) => unicodeEscaped(JSON.stringify(f).slice(1, -1), /[<>&\u2028\u2029]/g),
-  (f) => unicodeEscaped(JSON.stringify(f).slice(1, -1), /[^\x00-\x7f]/g),
+  ...JSON_WRITERS,
   (f) => encodeURIComponent(f),
   (f) => encodeURIComponent(f).replace(/%[0-9A-F]{2}/g, (e) => e.toLowerCase()),
   ...HTML_STYLES.map((style) => (f: string) => f.replace(/[&<>"'+]/g, (c) => style[c] ?? c)),

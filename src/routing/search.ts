@@ -6,6 +6,7 @@
  */
 import { FILTER_LIMITS, filterBudget, filterIssuePath, matchesFilter, regexSpent, regexWeight, validateFilter, workSpent, type Filter, type FilterBudget } from "./filter";
 import { FilterInput, type EventContent } from "./match";
+import { asciiJsonText, JSON_WRITERS } from "../domain/json-writers";
 
 /** Text: the forms (lower case) in which the text may be written in a raw body; one found is a match. */
 type SearchQuery = { kind: "text"; lower: string[] } | { kind: "filter"; filter: Filter };
@@ -41,28 +42,16 @@ export function parseSearch(q: string): { ok: true; query: SearchQuery } | { ok:
   return { ok: true, query: { kind: "text", lower: textForms(text) } };
 }
 
-/** Text as a JSON string writes it, between its quotes: `"` as `\"`, a line break as `\n`. */
-const jsonText = (text: string) => JSON.stringify(text).slice(1, -1);
-/** What is not ASCII, escaped as a writer keeping to ASCII escapes it (`é` as `\u00e9`). */
-const asciiOnly = (text: string) => text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
-
 /**
- * The text in lower case, as a raw body lowered is compared, in the forms a JSON writer may give it:
- * as typed; escaped (a message's quote, backslash or line break is `\"`, `\\`, `\n` in its raw body);
- * its other letters escaped too (`é` as `\u00e9`, by a writer keeping to ASCII; Python's), their
- * capitals escaped as capitals (`É` as `\u00c9`: lowering the body leaves that escape's letter
- * apart from `é`'s, so a text in capitals is looked for so too); `/` as `\/` (PHP's); `<`, `>` and
- * `&` as `\u003c`, `\u003e`, `\u0026` (Go's). A text mixing escaped capitals and small letters
- * (`\u00c6r\u00f8`) is not found through its escapes.
+ * The text in lower case, as a raw body lowered is compared: as typed, and as JSON writers quote it
+ * (JSON_WRITERS: a message's quote or line break is `\"`, `\n` in its raw body, `é` may be `\u00e9`,
+ * `/` `\/`, `<` `\u003c`); and its capitals escaped as capitals (`É` as `\u00c9`: lowering the body
+ * leaves that escape apart from `é`'s), so a text in capitals is found so too. A text mixing escaped
+ * capitals and small letters (`\u00c6r\u00f8`) is not found through its escapes.
  */
 function textForms(text: string): string[] {
   const lower = text.toLowerCase();
-  const escaped = jsonText(lower);
-  const ascii = asciiOnly(escaped);
-  const capitals = asciiOnly(jsonText(text.toUpperCase())).toLowerCase();
-  const slashes = ascii.replaceAll("/", "\\/");
-  const html = ascii.replace(/[<>&]/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`);
-  return [...new Set([lower, escaped, ascii, capitals, slashes, html])];
+  return [...new Set([lower, ...JSON_WRITERS.map((write) => write(lower)), asciiJsonText(text.toUpperCase()).toLowerCase()])];
 }
 
 /**
