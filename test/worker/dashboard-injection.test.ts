@@ -125,6 +125,8 @@ describe("a crafted link puts no sentence of its own on a dashboard page", () =>
     expect([none.status, none.headers.get("location")]).toEqual([404, null]);
     // Typed in the form (a same-origin post), it is refused saying what an event id is.
     const typed = await dashboardForm(`/dashboard/webhooks/${webhook.uid}/test`, cookie, { eventId: "not-an-id" });
+    // Back to the webhook's page, with no empty ?test= in its address.
+    expect(new URL(typed.headers.get("location")!, "http://x").searchParams.has("test")).toBe(false);
     const mend = await (await get(typed.headers.get("location")!, cookie)).text();
     expect(pageBanners(mend, "alert")).toEqual(["Event id: give an event's id (evt_ and 32 hex digits, as the events list shows them)."]);
     // The webhook's page keeps in its Event id box only what an event id could be.

@@ -105,7 +105,8 @@ function allowedChanges<T extends SourceChanges>(p: Principal, current: StoredSo
   if (!current.teachesLocations || hasScope(p, "admin")) return changes;
   // A client writing back what it read (the tolerance it was shown, still enabled, its verification,
   // hmac and shop) changes nothing. Not its secrets, which it never read: a 200 for the same ones
-  // would tell a token whether it guessed the admin's.
+  // would tell a token whether it guessed the admin's. (An unchanged hmac, in any key order, was
+  // taken out by the caller, which compares it as stored: any hmac left here is a change.)
   const tolerance = (t: unknown): unknown => t ?? defaultTolerance;
   const touched = [
     ...(changes.secrets !== undefined ? ["secrets"] : []),

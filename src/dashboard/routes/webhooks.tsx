@@ -120,7 +120,7 @@ const testOf = (c: C, uid: string, eventId: string) => callApi(c, "POST", `/webh
 
 /** Back to the webhook's page with the API's refusal of a test, the event's id kept in its form. */
 const testRefused = (c: C, uid: string, eventId: string, res: { ok: false; error: string }) =>
-  back(c, `/dashboard/webhooks/${encodeURIComponent(uid)}?${new URLSearchParams({ test: eventId })}`, res, "");
+  back(c, `/dashboard/webhooks/${encodeURIComponent(uid)}${eventId ? `?${new URLSearchParams({ test: eventId })}` : ""}`, res, "");
 
 // A test's result at an address of its own, which the test's POST redirects to: Back and a reload
 // read it again (the API's test sends and records nothing) instead of posting the form again.
