@@ -95,7 +95,8 @@ export default defineConfig({
       },
       {
         // The CLI's own code in Node: its generated API types, setup against a fake wrangler.
-        test: { name: "cli", include: ["test/cli/**/*.test.ts"], environment: "node", testTimeout: 60_000 },
+        // NO_COLOR: picocolors colours output whenever CI is set (as on the CI machine), and the tests read plain text.
+        test: { name: "cli", include: ["test/cli/**/*.test.ts"], environment: "node", testTimeout: 60_000, env: { NO_COLOR: "1" } },
       },
       {
         // The soak: many events through the real local stack (npm run soak for the large run).
