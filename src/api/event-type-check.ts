@@ -11,6 +11,7 @@ import { organizationsHeld } from "../store/grants";
 import { nameIds } from "../store/names";
 import { providersOf } from "../store/sources";
 import { quotedInput } from "../domain/cut-short";
+import { EVENT_TYPE_PATTERN } from "./schemas/webhooks";
 
 /** A limited token's organizations (those its locations are known to belong to included), read when needed. */
 type Owners = () => Promise<readonly string[]>;
@@ -138,11 +139,11 @@ export async function checkFilterType(env: Env, eventType: string, limited: bool
 }
 
 /**
- * A type as a refusal quotes it: whole when it is of the characters types are made of, else its
+ * A type as a refusal quotes it: whole when it is shaped as a subscription's types are, else its
  * first characters, so that a crafted link's sentence (`message.Session expired, sign in at …`)
  * is not said back whole on the dashboard's page.
  */
-const quotedType = (pattern: string) => quotedInput(pattern, /^[A-Za-z0-9_.*:-]+$/);
+const quotedType = (pattern: string) => quotedInput(pattern, EVENT_TYPE_PATTERN);
 
 /** The 400 of Podium types that do not exist, each with the closest that does. */
 function typos(where: "body" | "query", invalid: { path: string; pattern: string; closest: string }[]): AppError {

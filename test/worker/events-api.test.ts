@@ -69,6 +69,18 @@ describe("GET /v1/events", () => {
       expect(json.error.details.issues.length).toBeGreaterThan(0);
     }
   });
+
+  it("quotes a Podium type's typo whole only when it is shaped as a subscription's types are (a Shopify-like / too), else its start", async () => {
+    for (const [typo, quoted] of [
+      ["message.recieved", "message.recieved"],
+      ["message.recieved/x", "message.recieved/x"],
+      ["message.re:cieved", "message.re:ciev…"],
+    ]) {
+      const { status, json } = await get(`/v1/events?eventType=${encodeURIComponent(typo!)}`);
+      expect(status, typo).toBe(400);
+      expect(json.error.details.issues[0].message, typo).toBe(`"${quoted}" is not a Podium event type; did you mean "message.received"?`);
+    }
+  });
 });
 
 describe("GET /v1/events/{id}", () => {
