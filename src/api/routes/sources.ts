@@ -95,32 +95,37 @@ function assertMaySkipVerification(p: Principal, verification: string | undefine
 }
 
 /**
- * The changes `p` may make to `current`, as they are applied. How a source that teaches where
- * locations belong is verified is the admin's alone: a token that set its own secret there could
- * sign events moving someone's location; one that turned its tolerance off (0) could replay a
- * signed event older than the retention, which is stored, and teaches, as new; one that enabled
- * it again would undo an admin's stop.
+ * The changes `p` may make to `current`, as they are applied (`changes`: what asks something new, askedChanges).
+ * How a source that teaches where locations belong is verified is the admin's alone: a token that set its own
+ * secret there could sign events moving someone's location; one that turned its tolerance off (0) could replay
+ * a signed event older than the retention, which is stored, and teaches, as new; one that enabled it again
+ * would undo an admin's stop.
  */
 function allowedChanges<T extends SourceChanges>(p: Principal, current: StoredSource, changes: T, defaultTolerance: number): T {
   if (!current.teachesLocations || hasScope(p, "admin")) return changes;
-  // A client writing back what it read (the tolerance it was shown, still enabled, its verification,
-  // hmac and shop) changes nothing. Not its secrets, which it never read: a 200 for the same ones
-  // would tell a token whether it guessed the admin's. (An unchanged hmac, in any key order, was
-  // taken out by the caller, which compares it as stored: any hmac left here is a change.)
+  // The tolerance it was shown (a stored null shows the default) written back changes nothing either.
   const tolerance = (t: unknown): unknown => t ?? defaultTolerance;
-  const touched = [
-    ...(changes.secrets !== undefined ? ["secrets"] : []),
-    ...(changes.verification !== undefined && changes.verification !== current.verification ? ["verification"] : []),
-    ...(changes.hmac !== undefined ? ["hmac"] : []),
-    ...(changes.shopDomain !== undefined && changes.shopDomain !== current.shopDomain ? ["shopDomain"] : []),
-    ...(changes.toleranceSeconds !== undefined && tolerance(changes.toleranceSeconds) !== tolerance(current.toleranceSeconds)
-      ? ["toleranceSeconds"]
-      : []),
-    ...(changes.disabled !== undefined && changes.disabled !== current.disabled ? ["disabled"] : []),
-  ];
+  const touched = (["secrets", "verification", "hmac", "shopDomain", "toleranceSeconds", "disabled"] as const).filter((k) =>
+    k === "toleranceSeconds" ? changes[k] !== undefined && tolerance(changes[k]) !== tolerance(current.toleranceSeconds) : changes[k] !== undefined,
+  );
   if (touched.length > 0) refuseTeaching(`change ${touched.join(", ")} of`);
   // ...and is not stored: a default written back would stop following SIGNATURE_TOLERANCE_S.
   return { ...changes, toleranceSeconds: undefined, disabled: undefined };
+}
+
+/**
+ * A PATCH's body without what it writes back as read (verification, hmac in any key order, shopDomain, disabled):
+ * that changes nothing, not the lock above, the signature header rule, nor the version. Not its secrets, which a
+ * token never reads: a 200 for the same ones would tell it whether it guessed the admin's.
+ */
+function askedChanges(current: StoredSource, given: SourceChanges): SourceChanges {
+  return {
+    ...given,
+    verification: given.verification === current.verification ? undefined : given.verification,
+    hmac: given.hmac !== undefined && hmacText(given.hmac) === hmacText(current.hmac) ? undefined : given.hmac,
+    shopDomain: given.shopDomain === current.shopDomain ? undefined : given.shopDomain,
+    disabled: given.disabled === current.disabled ? undefined : given.disabled,
+  };
 }
 
 /** A PATCH's body, whose fields of how a source is verified the lock above compares with the source's. */
@@ -272,9 +277,7 @@ export const sources = router()
     const pinned = pinnedVersion(ifMatch, current.updatedAt, "source");
     const given = c.req.valid("json");
     assertMaySkipVerification(p, given.verification, current.verification);
-    // Its own hmac sent back (keys in any order) is no change: not to the lock, the header rule, nor the version.
-    const asked = given.hmac !== undefined && hmacText(given.hmac) === hmacText(current.hmac) ? { ...given, hmac: undefined } : given;
-    const b = allowedChanges(p, current, asked, settings(c.env).signatureToleranceSeconds);
+    const b = allowedChanges(p, current, askedChanges(current, given), settings(c.env).signatureToleranceSeconds);
     const next = {
       ...current,
       ...Object.fromEntries(Object.entries(b).filter(([, v]) => v !== undefined)),
