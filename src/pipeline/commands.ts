@@ -42,6 +42,7 @@ import { deleteWebhook, disableApplies, disableWebhookStatements, notificationEn
 import { announcement, disabledEpisode, type Announcement } from "./alert-events";
 import { QUEUES } from "./queues";
 import { whyNothingToRetry, type NothingToRetry } from "./replay-refusal";
+import type { WakeReason } from "./flow";
 import { wakeScheduler } from "./schedulers";
 
 /** A pending delivery this far past due may have lost its scheduler's wake-up; the maintenance run wakes it. */
@@ -63,11 +64,12 @@ export const MAINTENANCE_DISABLES = 6;
  * Hands what became pending to the transport: one wake-up per webhook concerned,
  * however many deliveries it got. A failure is left to the maintenance run. `resume`:
  * someone asked for these deliveries now (a retry, an enable, a new URL), which ends a
- * pause the downstream asked for.
+ * pause the downstream asked for. `why`: new deliveries only, deliveries owed again (a
+ * retry, a release: perhaps one whose attempt is out), or any other change (WakeReason).
  */
-async function dispatch(env: Env, webhookUids: Iterable<string>, resume = false, added = false): Promise<void> {
+async function dispatch(env: Env, webhookUids: Iterable<string>, resume = false, why: WakeReason = "changed"): Promise<void> {
   const uids = [...new Set(webhookUids)];
-  const results = await Promise.allSettled(uids.map((uid) => wakeScheduler(env, uid, resume, added)));
+  const results = await Promise.allSettled(uids.map((uid) => wakeScheduler(env, uid, resume, why)));
   const failed = results.flatMap((r) => (r.status === "rejected" ? [String(r.reason)] : []));
   if (failed.length > 0) {
     console.error("waking delivery schedulers failed; the maintenance run wakes them", { webhooks: failed.length, of: uids.length, error: failed[0] });
@@ -99,7 +101,7 @@ export async function storeAndRoute(
   if (late > 0) console.warn("events stored past the retention: their deliveries expired unsent", { events: late });
   const fresh = new Set(await storeEvents(env.DB, stored, deliveries, also, horizon));
   // Only new deliveries: their schedulers keep what they read ahead.
-  await dispatch(env, deliveries.filter((d) => fresh.has(d.id)).map((d) => d.webhookUid), false, true);
+  await dispatch(env, deliveries.filter((d) => fresh.has(d.id)).map((d) => d.webhookUid), false, "added");
 }
 
 /**
@@ -263,7 +265,7 @@ export async function retry(
   });
   const resumed = new Set(found.filter(mayResume).map((w) => w.uid));
   const [resume, rest] = [webhooks.filter((uid) => resumed.has(uid)), webhooks.filter((uid) => !resumed.has(uid))];
-  await Promise.all([dispatch(env, resume, true), dispatch(env, rest)]);
+  await Promise.all([dispatch(env, resume, true, "owedAnew"), dispatch(env, rest, false, "owedAnew")]);
   return retried;
 }
 
@@ -291,7 +293,9 @@ export async function release(env: Env, opts: { webhookUid?: string; resume?: bo
   } finally {
     // Each release commits alone: those made are woken even when a later one failed, and the
     // webhooks not released yet too, as a scheduler releases what its webhook holds itself (releaseNext).
-    await dispatch(env, uids, opts.resume);
+    // Owed anew: a delivery held while its attempt was out (a disable and an enable during it, the
+    // scheduler not having read the disable) may be released before that attempt is recorded.
+    await dispatch(env, uids, opts.resume, "owedAnew");
   }
   return released;
 }

@@ -80,6 +80,14 @@ export const IDLE_STATUS: FlowStatus = { inFlight: 0, pausedUntil: null, attempt
 
 type Next = { kind: "start"; job: FlowJob } | { kind: "wait"; at: number } | { kind: "none" };
 
+/**
+ * Why a scheduler is woken. `added`: only new deliveries were made (events stored), which leaves what
+ * was read ahead first. `owedAnew`: deliveries it had already are owed again (a retry by hand, a release
+ * of held ones), perhaps one whose attempt is out. `changed`: anything else (the webhook changed, older
+ * events' new deliveries (a replay), an expiry, a redrive), which has it read again what is due.
+ */
+export type WakeReason = "added" | "owedAnew" | "changed";
+
 export class WebhookFlow {
   private webhook: Webhook | null = null;
   /** A wake arrived: read the webhook and the store again before the next start. */
@@ -106,12 +114,12 @@ export class WebhookFlow {
   /** Attempts made and not recorded yet; their deliveries are never picked again meanwhile. */
   private readonly unrecorded: Attempted[] = [];
   /**
-   * Deliveries of unrecorded attempts (short of success) someone may have asked for again while the attempt was out (a
-   * wake other than new deliveries: a retry by hand, a replay): owed anew, due since their event's receipt, they go before
-   * newer events, which a pick leaving them out (unrecorded) would start first. Nothing is picked until they are recorded.
+   * Deliveries of unrecorded attempts (short of success) someone may have asked for again while the attempt was out (an
+   * `owedAnew` wake: a retry by hand, a release): owed anew, due since their event's receipt, they go before newer events,
+   * which a pick leaving them out (unrecorded) would start first. Nothing is picked until they are recorded.
    */
   private readonly askedAgain = new Set<string>();
-  /** Counts wakes other than new deliveries, so an attempt tells whether one came while it was out. */
+  /** Counts `owedAnew` wakes, so an attempt tells whether one came while it was out. */
   private asks = 0;
   private recording: Promise<void> | null = null;
   private recordRetryAt = 0;
@@ -173,12 +181,13 @@ export class WebhookFlow {
   }
 
   /**
-   * New deliveries, or the webhook changed: look again. `added`: only new deliveries were made
-   * (events stored), which leaves what was read ahead first (FIFO: its head is checked).
+   * New deliveries, deliveries owed again, or the webhook changed: look again (`why`: WakeReason). New
+   * deliveries alone leave what was read ahead first (FIFO: its head is checked); anything else reads it
+   * again, and only deliveries owed anew may be ones whose attempt is out (askedAgain).
    */
-  wake(added = false): void {
-    if (!added) {
-      this.reread = true;
+  wake(why: WakeReason = "changed"): void {
+    if (why !== "added") this.reread = true;
+    if (why === "owedAnew") {
       this.asks++;
       // An attempt answered already but not recorded was out too when the ask was made (its wake-up follows the commit).
       for (const a of this.unrecorded) if (a.outcome.status !== "succeeded") this.askedAgain.add(a.outcome.attempt.deliveryId);
@@ -500,7 +509,7 @@ export class WebhookFlow {
     for (const id of ids) this.inFlight.set(id, done);
   }
 
-  /** `mayPause`: no one asked for the deliveries since the attempt started; `asked`: a wake other than new deliveries came meanwhile. */
+  /** `mayPause`: no one asked for the deliveries since the attempt started; `asked`: an `owedAnew` wake came meanwhile. */
   private finished(s: Settings, w: Webhook, job: FlowJob, a: Attempted, mayPause: boolean, asked: boolean): void {
     const { attempt } = a.outcome;
     const end = attempt.startedAt + attempt.durationMs;

@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
-import { IDLE_STATUS, WebhookFlow, type FlowStatus } from "./flow";
+import { IDLE_STATUS, WebhookFlow, type FlowStatus, type WakeReason } from "./flow";
 
 /**
  * A run sends for at most this long, or this many attempts, then the next alarm
@@ -68,17 +68,17 @@ export class WebhookScheduler extends DurableObject<Env> {
   }
 
   /**
-   * Something changed for the webhook (new pending deliveries, its settings): a run follows. `resume`: its pause ends.
-   * `added`: only new deliveries were made (WebhookFlow.wake).
+   * Something changed for the webhook (new pending deliveries, deliveries owed again, its settings): a run follows.
+   * `resume`: its pause ends. `why`: what changed (WakeReason, WebhookFlow.wake).
    */
-  async wake(webhookUid: string, resume = false, added = false): Promise<void> {
+  async wake(webhookUid: string, resume = false, why: WakeReason = "changed"): Promise<void> {
     if (!this.flow) {
       this.ctx.storage.kv.put(UID_KEY, webhookUid);
       // The first wake of this webhook's scheduler ever: the uid is stored before anything is sent.
       this.flow = this.flowFor(webhookUid, false);
     }
     if (resume) this.flow.resume();
-    this.flow.wake(added);
+    this.flow.wake(why);
     if (this.running) return; // the run under way sees the wake
     const at = await this.ctx.storage.getAlarm();
     const now = Date.now();

@@ -702,7 +702,7 @@ describe("the scheduler's read-ahead", () => {
         let wakes = 0;
         while (woken && !done) {
           await new Promise((r) => setTimeout(r, 15));
-          flow.wake(true); // as an ingest's wake-up: new deliveries only
+          flow.wake("added"); // as an ingest's wake-up: new deliveries only
           wakes++;
         }
         await run;

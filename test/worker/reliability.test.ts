@@ -265,7 +265,7 @@ describe("the retention purge never takes a delivery still owed", () => {
     await runMaintenance(p.env);
     expect(p.woken).toContain(webhook.uid);
     flow.wake(); // as its Durable Object is woken
-    flow.wake(true); // and by new events meanwhile
+    flow.wake("added"); // and by new events meanwhile
     await fetch(`https://downstream.test/ok/${key}-go`);
     expect(await run).toBeNull();
     expect(await received(key)).toHaveLength(1);

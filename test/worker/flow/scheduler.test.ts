@@ -131,6 +131,28 @@ async function untilPaused(p: ReturnType<typeof realSchedulers>, webhookUid: str
   await vi.waitFor(async () => expect(await pausedUntil(p, webhookUid)).not.toBeNull(), { timeout: 20_000, interval: 100 });
 }
 
+/**
+ * An unordered webhook of one request at a time on the `record` downstream (`answers`: its query) whose first
+ * request is held until the test lets it (a request under `${key}-go`), and events A then B (the newer) owed to
+ * it: returned once A's request is out.
+ */
+async function firstHeld(p: ReturnType<typeof realSchedulers>, answers: string) {
+  const key = uniqueKey();
+  const org = `org-${key}`;
+  const hook = await p.createWebhook({
+    url: `https://downstream.test/record/${key}?${answers}&for=${key}-go&ms=25000`,
+    eventTypes: ["*"],
+    organizationUid: org,
+    maxConcurrency: 1,
+    timeoutMs: 30_000,
+  });
+  const now = Date.now();
+  await p.runIngest([message(key, org, 0, now), message(key, org, 1, now + 1)]);
+  await vi.waitFor(async () => expect(await received(key)).toHaveLength(1), { timeout: 20_000, interval: 20 });
+  expect(indexOf((await received(key))[0]!)).toBe(0);
+  return { key, hook };
+}
+
 describe.concurrent("a pause a downstream asked for", () => {
   it("ends when someone asks for its deliveries: a retry, an enable, a new URL", async () => {
     const p = realSchedulers();
@@ -209,22 +231,9 @@ describe.concurrent("a pause a downstream asked for", () => {
 
   it("lets a delivery retried by hand while its attempt was out go next once that attempt ends: before a newer event's, whose Retry-After would hold it", async () => {
     const p = realSchedulers();
-    const key = uniqueKey();
-    const org = `org-${key}`;
-    // Every request answered 429 with a minute of Retry-After; the first only once the test lets it (a request under `${key}-go`).
-    const hook = await p.createWebhook({
-      url: `https://downstream.test/record/${key}?busy=99&s=60&for=${key}-go&ms=25000`,
-      eventTypes: ["*"],
-      organizationUid: org,
-      maxConcurrency: 1,
-      timeoutMs: 30_000,
-    });
-    const now = Date.now();
-    // A, then B (the newer event): both owed to the webhook, A sent first.
-    await p.runIngest([message(key, org, 0, now), message(key, org, 1, now + 1)]);
-    await vi.waitFor(async () => expect(await received(key)).toHaveLength(1), { timeout: 20_000, interval: 20 });
+    // Every request answered 429 with a minute of Retry-After; A, then B (the newer event): A sent first.
+    const { key, hook } = await firstHeld(p, "busy=99&s=60");
     const [a] = await webhookDeliveryRows(hook.uid, "owed");
-    expect(indexOf((await received(key))[0]!)).toBe(0);
     // Retried by hand while its attempt is out, then that attempt is answered (429): the retry stands, it pauses nothing.
     expect((await p.api("POST", `/v1/deliveries/${a!.id}/retry`)).status).toBe(202);
     await (await fetch(`https://downstream.test/ok/${key}-go`)).text();
@@ -257,6 +266,46 @@ describe.concurrent("a pause a downstream asked for", () => {
     expect((await as(p, both.token, "POST", "/v1/deliveries/retry", bulk)).json.count).toBe(1);
     await succeeded(hook.uid, 1, 20_000);
     expect(await paused()).toBeNull();
+  });
+});
+
+/** Has D1 refuse to record the webhook's attempts (its other writes, and other webhooks', go on) until the function it returns is called. */
+async function refuseAttempts(webhookUid: string, key: string): Promise<() => Promise<unknown>> {
+  const trigger = `refuse_attempts_${key}`;
+  await env.DB.prepare(
+    `CREATE TRIGGER ${trigger} BEFORE UPDATE OF attempts ON deliveries
+       WHEN OLD.webhook = (SELECT id FROM names WHERE name = '${webhookUid}') BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`,
+  ).run();
+  return () => env.DB.prepare(`DROP TRIGGER IF EXISTS ${trigger}`).run();
+}
+
+describe.concurrent("a wake that owes no delivery again", () => {
+  type Pipeline = ReturnType<typeof realSchedulers>;
+  it.each([
+    { wake: "a change that keeps the webhook enabled", by: (p: Pipeline, uid: string) => p.api("PATCH", `/v1/webhooks/${uid}`, { rateLimit: 50 }), deliveries: 2 },
+    // A new delivery of the newer event: owed as well as its first.
+    { wake: "a replay", by: (p: Pipeline, uid: string, key: string) => p.api("POST", `/v1/events/evt_${key}_1/replay`, {}), deliveries: 3 },
+  ])("($wake) holds no start until an attempt out when it came is recorded: the next goes while D1 refuses that recording", async ({ by, deliveries }) => {
+    const p = realSchedulers();
+    // The first request (A's) answered 500, the others 200 at once.
+    const { key, hook } = await firstHeld(p, "busy=1&busyStatus=500");
+    const allow = await refuseAttempts(hook.uid, key);
+    try {
+      // Woken while A's attempt is out, then A's answer (a failure) comes: its recording is refused.
+      expect((await by(p, hook.uid, key)).status).toBeLessThan(300);
+      await (await fetch(`https://downstream.test/ok/${key}-go`)).text();
+      // The next request goes all the same (a retry's wake would hold it until A is recorded: A may be owed first).
+      await vi.waitFor(async () => expect((await received(key)).length).toBeGreaterThanOrEqual(2), { timeout: 20_000, interval: 20 });
+      expect((await received(key)).map((r) => [indexOf(r), r.status]).slice(0, 2)).toEqual([
+        [0, 500],
+        [1, expect.any(Number)],
+      ]);
+      expect((await webhookDeliveryRows(hook.uid, "owed")).map((d) => d.attempt_count)[0]).toBe(0);
+    } finally {
+      await allow();
+    }
+    // Recorded once D1 takes it (tried every 5 s): A is tried again, and every delivery goes.
+    await succeeded(hook.uid, deliveries, 60_000);
   });
 });
 
