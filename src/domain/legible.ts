@@ -78,6 +78,16 @@ export function paddedProblem(text: string): string | null {
   return invisible === undefined ? null : `must not begin or end with an invisible character (${codePoint(invisible)})`;
 }
 
+/**
+ * Why text no one types (a secret, copied from where it was shown) may not be taken as given: an
+ * invisible character anywhere in it, which a page's copy brings along and the sender's copy lacks;
+ * else null. (Names may hold one, an emoji's joiner: paddedProblem looks only at their ends.)
+ */
+export function invisibleProblem(text: string): string | null {
+  const invisible = INVISIBLE.exec(text)?.[0];
+  return invisible === undefined ? null : `must not contain an invisible character (${codePoint(invisible)})`;
+}
+
 /** `U+200B`: a character named by its code point. */
 export const codePoint = (c: string): string => `U+${(c.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0")}`;
 

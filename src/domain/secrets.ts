@@ -1,6 +1,6 @@
 import { bytesToBase64 } from "./crypto";
 import { loopbackHost } from "./destination";
-import { hiddenCharacterProblem, paddedProblem } from "./legible";
+import { hiddenCharacterProblem, invisibleProblem, paddedProblem } from "./legible";
 
 /** A new signing secret in the Standard Webhooks form: `whsec_` + base64 of 32 random bytes. */
 export function newWebhookSecret(): string {
@@ -27,13 +27,14 @@ export function secretsAtHost(secrets: string[], hostname: () => string): string
 }
 
 /**
- * Why a secret given anew is not what was meant, or null (never its value): white space or an
- * invisible character at either end (pasted with a trailing space or newline, a source's never
- * verified a request), or a control or bidirectional formatting character anywhere (printed once
- * when made, it would not copy as stored). Secrets held from before are not given anew.
+ * Why a secret given anew is not what was meant, or null (never its value): white space at either
+ * end (pasted with a trailing space or newline, a source's never verified a request), or a control,
+ * bidirectional formatting or invisible character anywhere (a zero-width space a page's copy brought
+ * along: the sender's copy lacks it; printed once when made, it would not copy as stored). Secrets
+ * held from before are not given anew.
  */
 export function pastedSecretProblem(secret: string): string | null {
-  return hiddenCharacterProblem(secret) ?? paddedProblem(secret);
+  return hiddenCharacterProblem(secret) ?? paddedProblem(secret) ?? invisibleProblem(secret);
 }
 
 /** Whether `secret` is one of the published examples (EXAMPLE_SOURCE_SECRETS). */

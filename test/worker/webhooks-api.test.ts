@@ -87,9 +87,9 @@ describe("/v1/webhooks", () => {
     expect((await send()).status).toBe(202);
   });
 
-  it("refuses a secret pasted with white space at an end or holding a control or bidirectional character, without its value; one held from before stays behind a new one", async () => {
+  it("refuses a secret pasted with white space at an end or holding a control, bidirectional or invisible character, without its value; one held from before stays behind a new one", async () => {
     const p = pipeline();
-    const pasted = [" SEKRITabcdefgh", "SEKRITabcdefgh\n", "SEKRIT\u0001abcdefgh", "SEKRITab\u202ecdefgh", "\u200bSEKRITabcdefgh"];
+    const pasted = [" SEKRITabcdefgh", "SEKRITabcdefgh\n", "SEKRIT\u0001abcdefgh", "SEKRITab\u202ecdefgh", "\u200bSEKRITabcdefgh", "SEKRIT\u200babcdefgh", "SEKRITab\u00adcdefgh"];
     for (const secret of pasted) {
       const webhook = await p.api("POST", "/v1/webhooks", { ...base(), secret });
       expect(webhook.status, JSON.stringify(secret)).toBe(400);
@@ -99,6 +99,11 @@ describe("/v1/webhooks", () => {
       expect(source.json.error.details.issues.map((i: { path: string }) => i.path)).toEqual(["secrets.0"]);
       expect(JSON.stringify([webhook.json, source.json])).not.toContain("SEKRIT");
     }
+    // One within, named by its code point (a zero-width space a page's copy brought along).
+    const within = await p.api("POST", "/v1/webhooks", { ...base(), secret: "SEKRIT\u200babcdefgh" });
+    expect(within.json.error.details.issues).toEqual([{ path: "secret", message: "must not contain an invisible character (U+200B)" }]);
+    // White space within one (a passphrase) stays accepted.
+    expect((await p.api("POST", "/v1/sources", { name: "phrase", provider: "stripe", secrets: ["correct horse battery"] })).status).toBe(201);
     // A source holding one from before (stored before the rule) keeps it behind a new first one.
     const held = await createSource({ provider: "stripe", secrets: [" SEKRITabcdefgh"] });
     expect((await p.api("PATCH", `/v1/sources/${held}`, { secrets: ["a-new-secret-1234", " SEKRITabcdefgh"] })).status).toBe(200);
