@@ -245,6 +245,9 @@ function urlProblem(raw) {
   return /^https?:$/.test(protocol) ? null : "notHttp";
 }
 
+/** Whether `raw` may hold a user name or password (urlProblem's first rule): never quoted back. @param {string} raw */
+export const holdsCredentials = (raw) => urlProblem(raw) === "credentials";
+
 /** An http(s) URL in canonical spelling (canonicalUrl), or null: the only URLs the CLI sends to. @param {string} raw */
 function httpUrl(raw) {
   return urlProblem(raw) === null ? canonicalUrl(raw) : null;

@@ -21,6 +21,18 @@ describe("listen's target", () => {
     // host:port without a scheme (a URL of scheme "localhost:" to the parser): says what to give.
     expect(() => targetUrl("localhost:3000")).toThrow('"localhost:3000" has no scheme: give http://localhost:3000 (or the port alone).');
     expect(() => targetUrl("127.0.0.1:3000/hooks")).toThrow("give http://127.0.0.1:3000/hooks");
+    // A user name or password: fetch refuses such a URL, so every forward would fail; never quoted back.
+    for (const withPassword of ["http://alice:s3cretpw@127.0.0.1:3000/cred", "//alice:s3cretpw@127.0.0.1:3000/", "ftp://alice:s3cretpw@host/"]) {
+      const refused = (() => {
+        try {
+          targetUrl(withPassword);
+        } catch (err) {
+          return err;
+        }
+      })();
+      expect(refused, withPassword).toMatchObject({ exitCode: 2, message: expect.stringMatching(/^the target URL holds a user name or password/) });
+      expect(String(refused), withPassword).not.toContain("s3cretpw");
+    }
   });
 });
 

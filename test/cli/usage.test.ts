@@ -108,6 +108,26 @@ describe("usage errors", () => {
     expect(a.seen).toEqual([]);
   });
 
+  it("listen to a URL with a password is a usage error (exit 2) that does not print it; plain http to another host is said, not refused", async () => {
+    const a = await fakeApi({ refuseListen: { status: 401, body: { error: { code: "unauthorized", message: "Bad token." } } } });
+    const h = cliHome();
+    const withPassword = await h.edgehook(["listen", "http://alice:s3cretpw@127.0.0.1:3000/cred", "--url", a.url, "--token", "t"]);
+    expect(withPassword.code).toBe(2);
+    expect(withPassword.stderr).toContain("error: the target URL holds a user name or password");
+    expect(withPassword.stderr).not.toContain("s3cretpw");
+    expect(a.seen).toEqual([]);
+    const warning = /^warning: events go to 10\.1\.2\.3:3000 over plain http: .*pass --insecure on a network you trust\)\.$/m;
+    const remote = await h.edgehook(["listen", "http://10.1.2.3:3000/", "--url", a.url, "--token", "t"]);
+    expect(remote.code).toBe(1); // the fake API's 401: the warning came first
+    expect(remote.stderr).toMatch(warning);
+    for (const quiet of [["http://10.1.2.3:3000/", "--insecure"], ["https://10.1.2.3:3000/"], ["3000"], ["http://localhost:3000/"]]) {
+      const r = await h.edgehook(["listen", ...quiet, "--url", a.url, "--token", "t"]);
+      expect(r.code, quiet.join(" ")).toBe(1);
+      expect(r.stderr, quiet.join(" ")).toContain("401");
+      expect(r.stderr, quiet.join(" ")).not.toContain("warning");
+    }
+  });
+
   it("listen --replay past the API's 100 is a usage error (exit 2) before connecting, not the API's 400", async () => {
     const a = await fakeApi({ routes: {} });
     const r = await cliHome().edgehook(["listen", "3000", "--replay", "101", "--url", a.url, "--token", "t"]);

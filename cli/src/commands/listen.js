@@ -3,7 +3,7 @@
 import { randomBytes } from "node:crypto";
 import { InvalidArgumentError, Option } from "commander";
 import pc from "picocolors";
-import { requireToken } from "../config.js";
+import { holdsCredentials, isLoopback, requireToken } from "../config.js";
 import { CliError } from "../errors.js";
 import { listenState } from "../listen-state.js";
 import { parameterRange, rangeText } from "../openapi.js";
@@ -30,6 +30,10 @@ const ANSWER_READ_MS = 1_000;
 
 /** `3000`, `3000/hooks` or a URL → the local URL events are POSTed to. @param {string} target */
 export function targetUrl(target) {
+  // Not commander's InvalidArgumentError, whose message quotes the argument: its password would be printed.
+  if (holdsCredentials(target)) {
+    throw new CliError("the target URL holds a user name or password, which a forward cannot carry (fetch refuses it): give your local server's URL without them.", { exitCode: 2 });
+  }
   const port = /^(\d{1,5})(\/.*)?$/.exec(target);
   // `localhost:3000` is no URL (or one of scheme "localhost:"): say what was meant.
   if (!port && /^[\w.-]+:\d{1,5}(\/.*)?$/.test(target)) throw new InvalidArgumentError(`"${target}" has no scheme: give http://${target} (or the port alone).`);
@@ -121,6 +125,10 @@ forwarded, so nothing stored meanwhile (within retention) is missed.`,
       const secret = opts.webhook ? undefined : (opts.secret ?? saved.secret ?? `whsec_${randomBytes(32).toString("base64")}`);
       const resumeFrom = opts.fromNow || opts.replay ? null : (saved.position ?? null);
       const log = (/** @type {string} */ line) => process.stderr.write(`${line}\n`);
+      // Said, not refused (a container's address is no loopback one): what goes there is each event's body, signed.
+      if (new URL(target).protocol === "http:" && !isLoopback(target) && !conn.insecure) {
+        log(pc.yellow(`warning: events go to ${new URL(target).host} over plain http: their bodies and signatures cross the network unencrypted (give its https:// URL, or pass --insecure on a network you trust).`));
+      }
       /** A connection after the first resumes after where the last one got to, whatever the first resumed from. */
       let connected = false;
 
