@@ -10,7 +10,7 @@ import { deadLetterOf } from "../pipeline/dead-letters";
 import { countParked, listParked, setAside, unpark } from "../store/parked";
 import { QUEUES } from "../pipeline/queues";
 import { foldEventCountDeltas, foldEventCounts } from "../store/counters";
-import { markMessagesReplayed, purgeClosedDeadLetters, recordDeadLetters, reopenStaleClaims } from "../store/dead-letters";
+import { markMessagesReplayed, purgeClosedDeadLetters, recordParkedLetters, reopenStaleClaims } from "../store/dead-letters";
 import { purgeRejectionCounts, purgeRejectionSamples } from "../store/rejections";
 import { purgeExpiredReveals, purgeExpiredSessions } from "../store/sessions";
 import { applyRetentionPurges } from "../store/retention";
@@ -79,7 +79,11 @@ interface MaintenanceReport {
  * deleted only after that succeeded.
  */
 async function drainParked(env: Env, now: number): Promise<number> {
-  const parked = await listParked(env.BODIES, UNPARK_LIMIT);
+  // Ingest letters first, under their own prefix: they need no D1, and others (which do) listed before them
+  // (their queue's name sorts first) would hold them back for as long as D1 is down.
+  const ingest = await listParked(env.BODIES, UNPARK_LIMIT, { of: QUEUES.ingestDead });
+  const room = UNPARK_LIMIT - ingest.length;
+  const parked = [...ingest, ...(room > 0 ? await listParked(env.BODIES, room, { notOf: QUEUES.ingestDead }) : [])];
   const done: string[] = [];
   const requeued: string[] = [];
   // The two kinds go separately: the queue failing keeps no delivery letter from D1, nor D1 the other way.
@@ -103,7 +107,7 @@ async function drainParked(env: Env, now: number): Promise<number> {
     const others = parked.filter((p) => p.letter.queue !== QUEUES.ingestDead);
     if (others.length > 0) {
       try {
-        await recordDeadLetters(
+        await recordParkedLetters(
           env.DB,
           others.map((p) => deadLetterOf(p.letter, now)),
         );

@@ -1,4 +1,6 @@
+import { dlvKey } from "./delivery-rows";
 import { jsonOrNull } from "./stored-json";
+import { statusCode } from "./transitions";
 
 /** A dead letter to record: the message as it was queued, as JSON text. */
 export interface NewDeadLetter {
@@ -64,6 +66,20 @@ const toDeadLetter = (r: Row): DeadLetter => ({ ...toSummary(r), message: jsonOr
 export async function recordDeadLetters(db: D1Database, letters: NewDeadLetter[]): Promise<void> {
   if (letters.length === 0) return;
   await db.batch(letters.map((l) => recordDeadLetterStatement(db, l)));
+}
+
+/**
+ * Records letters parked in R2 by a version that still sent deliveries through a queue (a delivery's
+ * failure, from before), as `recordDeadLetters` does, but a delivery's only while it is still failed
+ * (or gone, purged with its event: an open letter says so): one retried since, which succeeded or is
+ * owed again, had its letter closed by that retry, which this old failure must not open again.
+ */
+export async function recordParkedLetters(db: D1Database, letters: NewDeadLetter[]): Promise<void> {
+  const stillFailed = (n: number) => ({
+    sql: `NOT EXISTS (SELECT 1 FROM deliveries WHERE id = ${dlvKey("?4")} AND status <> ?${n})`,
+    binds: [statusCode("failed")],
+  });
+  if (letters.length > 0) await db.batch(letters.map((l) => recordDeadLetterStatement(db, l, stillFailed)));
 }
 
 /** Records one dead letter, as `recordDeadLetters` does, for a caller's own transaction. */

@@ -163,6 +163,56 @@ describe("ingest retries span hours, and a dead letter D1 cannot take waits in R
     await env.BODIES.delete(parkedKey("edgehook-ingest-dlq", `0-${id}`));
   });
 
+  it("puts parked ingest letters back on the queue while D1 is down, however many delivery letters (which need D1) sort before them", async () => {
+    const down = pipeline({ DB: downDb });
+    const id = uniqueKey();
+    // A page's worth of earlier versions' delivery letters: their queue's name sorts before the ingest one's.
+    const olds = Array.from({ length: 50 }, (_, i) => `${id}-${String(i).padStart(2, "0")}`);
+    for (const m of olds) {
+      const body = { deliveryId: `dlv_parked_${m}`, eventId: "evt_x", webhookUid: "wh_x", attempts: 15, lastError: "HTTP 500" };
+      await park(env.BODIES, { queue: "edgehook-deliveries-dlq", messageId: m, attempts: 1, parkedAt: Date.now(), body });
+    }
+    const message = ingestMessage();
+    await park(env.BODIES, { queue: "edgehook-ingest-dlq", messageId: `blocked-${id}`, attempts: 1, parkedAt: Date.now(), body: message });
+
+    try {
+      const report = await runMaintenance(down.env);
+      expect(down.queues.ingest.sent.map((m) => m.eventId)).toContain(message.eventId);
+      expect(await env.BODIES.head(parkedKey("edgehook-ingest-dlq", `blocked-${id}`))).toBeNull();
+      expect(report.failed).toContain("unpark"); // the delivery letters' recording, D1 being down
+      // The delivery letters wait for D1.
+      for (const m of olds) expect(await env.BODIES.head(parkedKey("edgehook-deliveries-dlq", m)), m).not.toBeNull();
+    } finally {
+      // Not left for the next tests' runs to find first.
+      await env.BODIES.delete(olds.map((m) => parkedKey("edgehook-deliveries-dlq", m)));
+    }
+  });
+
+  it("does not open again, from an earlier version's parked letter, the closed letter of a delivery retried since; one still failed is recorded", async () => {
+    const p = pipeline({ RETRY_BASE_SECONDS: "0" });
+    const { org } = await p.webhookOn("fail", { maxAttempts: 1 });
+    const [retried, failed] = [await p.ingest(podiumBody({ organizationUid: org })), await p.ingest(podiumBody({ organizationUid: org }))];
+    await p.deliver();
+    const openLetters = async () => (await p.api("GET", "/v1/dead-letters?open=true&limit=100")).json.data as { id: number; eventId: string; deliveryId: string }[];
+    const letterOf = async (eventId: string) => (await openLetters()).find((d) => d.eventId === eventId)!;
+    const [a, b] = [await letterOf(retried), await letterOf(failed)];
+    // Retried by hand: its letter closes, and its delivery is owed again.
+    expect((await p.api("POST", `/v1/deliveries/${a.deliveryId}/retry`)).status).toBe(202);
+    expect((await openLetters()).some((d) => d.id === a.id)).toBe(false);
+
+    // An earlier version parked each failure in R2 (its D1 down then): the maintenance run takes both out.
+    const id = uniqueKey();
+    for (const [n, l] of [a, b].entries()) {
+      const body = { deliveryId: l.deliveryId, eventId: l.eventId, webhookUid: "wh_x", attempts: 15, lastError: "HTTP 500" };
+      await park(env.BODIES, { queue: "edgehook-deliveries-dlq", messageId: `old-${n}-${id}`, attempts: 5, parkedAt: Date.now(), body });
+    }
+    await runMaintenance(p.env);
+    for (const n of [0, 1]) expect(await env.BODIES.head(parkedKey("edgehook-deliveries-dlq", `old-${n}-${id}`))).toBeNull();
+    const open = await openLetters();
+    expect(open.some((d) => d.id === a.id)).toBe(false);
+    expect(open.filter((d) => d.deliveryId === b.deliveryId)).toHaveLength(1);
+  });
+
   it("retries a dead letter that neither D1 nor R2 can take", async () => {
     const p = pipeline({
       DB: downDb,
