@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { errorResponse } from "../http/errors";
 import { redactHeaders } from "../domain/credential-headers";
+import { utf8Length } from "../domain/crypto";
 import { isNumber, isString, isStringArray, objectOf, oneOf, orNull, orUndefined } from "../domain/guards";
 import { iso } from "../domain/time";
 import type { Principal } from "../domain/scopes";
@@ -20,6 +21,7 @@ import {
   PAGE,
   PAGES_PER_ALARM,
   PAGES_PER_SOCKET,
+  RUN_BYTES,
   SIGNING_STEPS_PER_ALARM,
   SILENT_SOCKET_MS,
   SOCKETS_PER_TOKEN,
@@ -459,7 +461,8 @@ export class ListenerHub extends DurableObject<Env> {
    * within a page of each other sharing a read), each
    * sent at most PAGES_PER_SOCKET pages, so a catch-up from far back never holds up the
    * live listeners. A listener stops before an event whose webhook transformation, or whose
-   * signing, would start past the alarm's budget (AlarmBudget). Answers whether some listener has more to read.
+   * signing, would start past the alarm's budget (AlarmBudget); one that acks, after the message
+   * that took its run to RUN_BYTES. Answers whether some listener has more to read.
    */
   private async pump(): Promise<boolean> {
     const all = await this.listeners();
@@ -480,6 +483,8 @@ export class ListenerHub extends DurableObject<Env> {
     const closed = new Set<Listener>();
     const stopped = new Set<Listener>();
     const budget = new AlarmBudget();
+    /** What each socket that acks was sent in this run (its pump), in bytes. */
+    const runBytes = new Map<Listener, number>();
     try {
       for (let reads = 0; reads < PAGES_PER_ALARM; ) {
         const waiting = listeners.filter((l) => !closed.has(l) && !atEnd.has(l) && !stopped.has(l) && (pages.get(l) ?? 0) < PAGES_PER_SOCKET);
@@ -504,7 +509,7 @@ export class ListenerHub extends DurableObject<Env> {
         const heard = live.map((l) => ({ l, events: page.filter((e) => e.seq > l.at.position && hears(l.config, l.principal, e, webhookOf(l))) }));
         const withBodies = new Set(heard.flatMap(({ l, events }) => (l.config.mode === "listen" ? events.map((e) => e.id) : [])));
         const bodies = await eventContents(this.env.DB, [...withBodies]);
-        const ended = await this.sendPage(page, heard, bodies, webhookOf, budget);
+        const ended = await this.sendPage(page, heard, bodies, webhookOf, budget, runBytes);
         for (const l of ended.closed) closed.add(l);
         for (const l of ended.stopped) stopped.add(l);
       }
@@ -528,7 +533,9 @@ export class ListenerHub extends DurableObject<Env> {
    * group whose message would need a new run, or a signature, stops there, each of its listeners
    * just before the event (`stopped`); the message under way when it is spent goes to its whole
    * group, so no listener of a webhook is sent another run of its transformation for that event by
-   * the next alarm. One whose send fails is closed with its position left where the page began
+   * the next alarm. A socket that acks whose run reached RUN_BYTES with a message (`runBytes`,
+   * carried from page to page) stops just after it (`stopped`, its position that event's): the rest
+   * waits for its ack. One whose send fails is closed with its position left where the page began
    * (`closed`), so it is never past an event it did not get: the client resumes from what it received.
    */
   private async sendPage(
@@ -537,6 +544,7 @@ export class ListenerHub extends DurableObject<Env> {
     bodies: Map<string, EventContent>,
     webhookOf: (l: Listener) => Webhook | null,
     budget: AlarmBudget,
+    runBytes: Map<Listener, number>,
   ): Promise<{ closed: Set<Listener>; stopped: Set<Listener> }> {
     const closed = new Set<Listener>();
     const stopped = new Set<Listener>();
@@ -558,6 +566,8 @@ export class ListenerHub extends DurableObject<Env> {
         for (const group of groups.values()) {
           const first = group[0]!;
           const message = await this.eventMessage(first, e, bodies.get(e.id), webhookOf(first), budget);
+          /** The message's size as sent, measured once for the sockets of the group that ack. */
+          let bytes: number | undefined;
           for (const l of group) {
             if (message === OVER_BUDGET) {
               // Positions are whole numbers: the next read, after this one, starts at this event.
@@ -571,6 +581,12 @@ export class ListenerHub extends DurableObject<Env> {
               await this.forget(l.ws, SEND_FAILED);
             } else {
               upTo.set(l, e.seq);
+              if (message === null || l.at.acked === undefined) continue;
+              bytes ??= utf8Length(message.text);
+              const sent = (runBytes.get(l) ?? 0) + bytes;
+              runBytes.set(l, sent);
+              // Its run is full: the rest, after this event, once it acks.
+              if (sent >= RUN_BYTES) stopped.add(l);
             }
           }
         }

@@ -23,6 +23,16 @@ export const PAGES_PER_ALARM = 4;
 /** Pages one socket is sent per alarm at most, so one catch-up cannot take a whole alarm. */
 export const PAGES_PER_SOCKET = 2;
 /**
+ * Bytes of messages (UTF-8, as sent) past which a socket that acks is sent no more in a run: the
+ * run ends (its `position`, then nothing until acked) with the message that reached them, so a run
+ * always moves on by at least one event. Pages alone let a run be 100 events of 256 KiB bodies, ~150
+ * MB once JSON escapes their control characters (`\u0001`, six bytes each), all of it held by the
+ * hub for a client that stopped reading, past a Durable Object's 128 MB. With this, a socket holds at
+ * most this plus one message (~1.6 MB at most) unacked, one token's 10 sockets ~26 MB.
+ */
+export const RUN_BYTES = 1024 * 1024;
+
+/**
  * Evaluation steps of webhook transformations (what a listener as a webhook is sent) one alarm
  * starts no new run past; the events left wait for the next alarm, set at once. Six events'
  * transformations at their limit (TRANSFORM_LIMITS.steps, 50,000 for the body's and headers'

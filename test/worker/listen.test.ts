@@ -9,6 +9,7 @@ import type { ListenerHub } from "../../src/listen/hub";
 import {
   PAGE,
   PAGES_PER_SOCKET,
+  RUN_BYTES,
   SIGNING_STEPS_PER_ALARM,
   SILENT_SOCKET_MS,
   SOCKETS_IN_ALL,
@@ -651,6 +652,48 @@ describe("the hub's limits", () => {
       l.ws.send(JSON.stringify({ type: "ack", position: acked }));
     }
     expect(mostUnacked).toBe(run);
+    expect(l.events().map((e) => e.id)).toEqual(backlog.ids);
+  }, 30_000);
+
+  it(`ends a run of a listener that acks once its messages reach ${RUN_BYTES} bytes, however few its events: the rest after its ack, in order, each event once`, async () => {
+    const p = pipeline();
+    const type = `heavy.${uniqueKey()}`;
+    const org = `org-${type}`;
+    // Control characters, which JSON escapes: each message is several times the characters of its body.
+    const heavy = (t: string, o: string) => {
+      const b = JSON.parse(body(t, o)) as { data: { body: string } };
+      b.data.body = "\x01".repeat(35_000);
+      return JSON.stringify(b);
+    };
+    const backlog = await stored(12, type, org, unannounced(), heavy);
+    const send = vi.spyOn(WebSocket.prototype, "send");
+    const l = await connect(p, `eventTypes=${type}&after=${backlog.before}&ack=true`);
+    let acked = backlog.before;
+    const runs: EventNote[][] = [];
+    while (acked < backlog.end) {
+      expect(runs.length).toBeLessThan(backlog.ids.length);
+      await vi.waitFor(() => expect(l.told()).toBeGreaterThan(acked), { timeout: 10_000, interval: 20 });
+      await pumped(p); // its alarms past: nothing more goes out until the ack
+      runs.push(l.events().filter((e) => e.position > acked));
+      expect(l.messages.at(-1)).toEqual({ type: "position", position: l.told() });
+      acked = l.told();
+      l.ws.send(JSON.stringify({ type: "ack", position: acked }));
+    }
+    // Each message's size as the hub sent it (it runs in this isolate).
+    const size = new Map(
+      send.mock.calls.flatMap(([data]) => {
+        const m = JSON.parse(String(data)) as ListenMessage;
+        return m.type === "event" ? [[m.id, new TextEncoder().encode(String(data)).byteLength] as const] : [];
+      }),
+    );
+    expect(runs.length).toBeGreaterThan(1);
+    for (const [i, run] of runs.entries()) {
+      const bytes = run.map((e) => size.get(e.id)!);
+      const total = bytes.reduce((a, b) => a + b, 0);
+      // Under the bound until its last message, which took it there (but at the backlog's end).
+      expect(total - bytes.at(-1)!).toBeLessThan(RUN_BYTES);
+      if (i < runs.length - 1) expect(total).toBeGreaterThanOrEqual(RUN_BYTES);
+    }
     expect(l.events().map((e) => e.id)).toEqual(backlog.ids);
   }, 30_000);
 
