@@ -4481,7 +4481,7 @@ export interface operations {
                 after?: number;
                 /** @description Send the last N matching events first. Not with `after` (400): a resume starts at its position. */
                 replay?: number;
-                /** @description Listen mode: after each run of events (ended by a `position` message) the hub sends no more until the client sends `{"type":"ack","position":…}` with that position, so a slow client slows its catch-up. The hello says `acks: true`. `true` in tail mode, which sends nothing to ack, answers 400. */
+                /** @description After each run of events (at most 100, and ended early once its messages reach 1 MiB; ended by a `position` message) the hub sends no more events until the client sends `{"type":"ack","position":…}` with that position, so a slow client slows its catch-up. The hello says `acks: true`. In tail mode too (attempts, live only, are not held back). */
                 ack?: "true" | "false";
             };
             header?: never;

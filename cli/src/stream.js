@@ -53,10 +53,17 @@ const FINAL_CLOSES = new Map([
 ]);
 
 /**
- * Whether a 400's body is an API from before acks refusing the `ack` query parameter as one it does
- * not take (its strict query's words, "not a parameter of this list, which takes …", the only thing
- * that tells it apart): a current API also names `ack` alone for a value it refuses (`ack=true` in
- * tail mode), and that is its error to show, not a reason to listen without acks.
+ * How older APIs refused the `ack` query parameter, each issue's message beginning with these words
+ * (the only thing that tells them apart): one from before acks, as a parameter its strict query does
+ * not take ("not a parameter of this list, which takes …"), and one that took acks in listen mode
+ * only, for tail ("listen mode only: tail sends nothing to ack").
+ */
+const OLDER_ACK_REFUSALS = ["not a parameter of this list", "listen mode only"];
+const olderRefusal = (/** @type {unknown} */ message) => typeof message === "string" && OLDER_ACK_REFUSALS.some((words) => message.startsWith(words));
+
+/**
+ * Whether a 400's body is an older API refusing the `ack` query parameter (OLDER_ACK_REFUSALS): any
+ * other refusal naming `ack` is the API's error to show, not a reason to connect without acks.
  */
 function ackUnknown(/** @type {unknown} */ body) {
   const error = typeof body === "object" && body !== null && "error" in body && typeof body.error === "object" && body.error !== null ? body.error : null;
@@ -67,7 +74,7 @@ function ackUnknown(/** @type {unknown} */ body) {
     list.length > 0 &&
     list.every(
       (i) =>
-        typeof i === "object" && i !== null && "path" in i && i.path === "ack" && "message" in i && typeof i.message === "string" && i.message.startsWith("not a parameter of this list"),
+        typeof i === "object" && i !== null && "path" in i && i.path === "ack" && "message" in i && olderRefusal(i.message),
     )
   );
 }
@@ -174,11 +181,11 @@ export function openStream(o) {
           // not the API's JSON: reported by status
         }
         const status = res.statusCode ?? 0;
-        // An API from before acks refuses the parameter it does not know (its query is strict):
-        // listen to it as before, without (its hello will not say `acks`, so none is sent).
+        // An older API refuses the parameter (its query is strict, or it took acks in listen mode only):
+        // connect as before, without (its hello will not say `acks`, so none is sent).
         if (status === 400 && base.searchParams.has("ack") && ackUnknown(body)) {
           acksRefused = true;
-          o.log(pc.yellow("the API takes no acks (an older release): listening without, a catch-up is sent at the API's pace"));
+          o.log(pc.yellow(`the API takes no acks${o.query.mode === "tail" ? " for tail" : ""} (an older release): connecting without, a catch-up is sent at the API's pace`));
           if (!stopped) connect();
           return;
         }

@@ -28,8 +28,9 @@ export interface ListenerConfig {
   /** Or send the last N matching events first. */
   replay: number;
   /**
-   * Listen mode: the client acks each run of events (the `position` that ends it) before it is sent
-   * the next, so a slow client slows its catch-up instead of the hub pushing it all. Absent: none.
+   * The client acks each run of events (the `position` that ends it) before it is sent the next, so
+   * a slow client slows its catch-up instead of the hub pushing it all (tail's attempts, live only,
+   * are sent as they come). Absent: none.
    */
   ack?: boolean;
 }

@@ -1,6 +1,7 @@
 // `edgehook listen` as a process catching up a backlog faster than its local server answers: it
 // asks the API for acks, forwards one event at a time in order, and acks each run of events only
-// once it has forwarded it, so an API that waits for acks never has more than a run out.
+// once it has forwarded it, so an API that waits for acks never has more than a run out; `tail`
+// asks for acks too and acks each run once printed.
 import { readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -65,5 +66,39 @@ describe("edgehook listen catching up a backlog", () => {
     expect(acks).toEqual(Array.from({ length: RUNS }, (_, i) => ({ position: (i + 1) * RUN, forwarded: (i + 1) * RUN })));
     const files = readdirSync(join(h.dir, "listen-state"));
     expect(JSON.parse(readFileSync(join(h.dir, "listen-state", files[0]!), "utf8"))).toMatchObject({ position: RUN * RUNS });
+  });
+});
+
+describe("edgehook tail catching up", () => {
+  it("asks for acks and acks each run once it is printed: an API that waits for them sends the next", { timeout: 20_000 }, async () => {
+    const asked: (string | null)[] = [];
+    const acks: number[] = [];
+    const api = await fakeApi({
+      listen: (ws, query) => {
+        asked.push(query.get("ack"));
+        ws.send(JSON.stringify({ type: "hello", listenerId: "l", mode: "tail", position: 0, secret: null, webhookUid: null, acks: true }));
+        const sendRun = (n: number) => {
+          for (let p = n * RUN + 1; p <= (n + 1) * RUN; p++) ws.send(JSON.stringify({ ...event(p), headers: undefined, body: undefined }));
+          ws.send(JSON.stringify({ type: "position", position: (n + 1) * RUN }));
+        };
+        ws.on("message", (data) => {
+          const ack = JSON.parse(String(data)) as { type: string; position: number };
+          expect(ack.type).toBe("ack");
+          acks.push(ack.position);
+          if (acks.length < RUNS) sendRun(acks.length);
+        });
+        sendRun(0);
+      },
+    });
+    const h = cliHome();
+    const t = h.start(["tail", "--url", api.url, "--token", "ehk_test", "--json"]);
+    await vi.waitFor(() => expect(acks).toHaveLength(RUNS), { timeout: 15_000, interval: 50 });
+    t.child.kill("SIGINT");
+    const run = await t.exited;
+    expect(run.code).toBe(0);
+    expect(asked).toEqual(["true"]);
+    expect(acks).toEqual(Array.from({ length: RUNS }, (_, i) => (i + 1) * RUN));
+    const printed = run.stdout.trimEnd().split("\n").map((l) => (JSON.parse(l) as { id: string }).id);
+    expect(printed).toEqual(Array.from({ length: RUN * RUNS }, (_, i) => `evt_${i + 1}`));
   });
 });

@@ -9,6 +9,8 @@ import { MAX_QUEUED, openStream } from "../../cli/src/stream.js";
 
 /** How an API from before acks refused `ack`: its strict query's words for a parameter it does not take. */
 const OLDER_REFUSAL = "not a parameter of this list, which takes mode, sourceIds, eventTypes, webhookUid, after, replay";
+/** How an API that took acks in listen mode only refused them in tail mode. */
+const OLDER_TAIL_REFUSAL = "listen mode only: tail sends nothing to ack";
 
 let server: Server | null = null;
 /** Refused connections kept alive, closed at the end of each test whatever the client did. */
@@ -234,10 +236,14 @@ describe("edgehook listen's connection", () => {
     expect(saved).toEqual([3, 4]);
   });
 
-  it("listens without acks to an API from before them, which refuses the ack parameter", async () => {
-    // As an older API answers a query parameter it does not know (its query is strict).
+  it.each([
+    // As an API from before acks answers a query parameter it does not know (its query is strict).
+    ["listen", OLDER_REFUSAL],
+    // As an API that took acks in listen mode only answered them in tail mode.
+    ["tail", OLDER_TAIL_REFUSAL],
+  ])("%s connects without acks to an older API, which refuses the ack parameter", async (mode, words) => {
     const refusal = JSON.stringify({
-      error: { code: "invalid_request", message: `Invalid query: ack: ${OLDER_REFUSAL}.`, details: { issues: [{ path: "ack", message: OLDER_REFUSAL }] } },
+      error: { code: "invalid_request", message: `Invalid query: ack: ${words}.`, details: { issues: [{ path: "ack", message: words }] } },
     });
     const wss = new WebSocketServer({ noServer: true });
     const asked: string[] = [];
@@ -249,7 +255,7 @@ describe("edgehook listen's connection", () => {
       if (url.searchParams.has("ack")) return void socket.end(`HTTP/1.1 400 No\r\ncontent-type: application/json\r\ncontent-length: ${refusal.length}\r\nconnection: close\r\n\r\n${refusal}`);
       wss.handleUpgrade(req, socket, head, (ws) => {
         ws.on("message", (m) => sent.push(String(m)));
-        ws.send(JSON.stringify({ type: "hello", listenerId: "l", mode: "listen", position: 0, secret: null, webhookUid: null }));
+        ws.send(JSON.stringify({ type: "hello", listenerId: "l", mode, position: 0, secret: null, webhookUid: null }));
         ws.send(event(1));
         ws.send(JSON.stringify({ type: "position", position: 1 }));
       });
@@ -258,27 +264,29 @@ describe("edgehook listen's connection", () => {
     const { port } = server.address() as AddressInfo;
     const saved: number[] = [];
     const handed: number[] = [];
+    const logged: string[] = [];
     const stream = openStream({
       conn: { url: `http://127.0.0.1:${port}`, token: "ehk_t", configFile: "" },
-      query: {},
+      query: { mode },
       position: null,
       replay: 0,
       acks: true,
       onMessage: async (m) => void (m.type === "event" && handed.push(m.position)),
       onPosition: (p) => saved.push(p),
-      log: () => {},
+      log: (line) => logged.push(line),
     });
     await vi.waitFor(() => expect(saved.at(-1)).toBe(1));
     await stream.stop();
     expect(handed).toEqual([1]);
+    expect(logged.join("\n")).toMatch(/older release/);
     // Asked with acks once, then without; it sent no ack to an API that did not say it takes them.
     expect(asked.map((q) => new URLSearchParams(q).get("ack"))).toEqual(["true", null]);
     expect(sent.filter((m) => m.includes("ack"))).toEqual([]);
   });
 
-  it("ends with the API's own error when a current API refuses the ack it was sent, rather than listening without", async () => {
-    // What the API answers for ack=true in tail mode: the same parameter named alone, for its value.
-    const message = "listen mode only: tail sends nothing to ack";
+  it("ends with the API's own error when an API refuses the ack it was sent for another reason, rather than listening without", async () => {
+    // The parameter named alone, in other words than an older API's refusals.
+    const message = "not with this listener";
     const body = { error: { code: "invalid_request", message: `Invalid query: ack: ${message}.`, details: { issues: [{ path: "ack", message }] } } };
     const { url } = await api({ refuse: { status: 400, body } });
     let upgrades = 0;
@@ -294,7 +302,7 @@ describe("edgehook listen's connection", () => {
       onPosition: () => {},
       log: (line) => logged.push(line),
     });
-    await expect(stream.done).rejects.toThrow(/listen mode only: tail sends nothing to ack/);
+    await expect(stream.done).rejects.toThrow(/not with this listener/);
     expect(upgrades).toBe(1); // not asked again without ack
     expect(logged.join("\n")).not.toMatch(/older release/);
   });

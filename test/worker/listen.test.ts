@@ -630,14 +630,14 @@ describe("the hub's limits", () => {
     expect(catchUp.events().map((e) => e.id)).toEqual(backlog.ids);
   }, 30_000);
 
-  it("sends a listener that acks one run of pages, then nothing more until it acks it: its catch-up goes at its pace, in order, each event once", async () => {
+  it.each(["listen", "tail"])("sends a listener that acks (%s) one run of pages, then nothing more until it acks it: its catch-up goes at its pace, in order, each event once", async (mode) => {
     const p = pipeline();
     const org = `org-${uniqueKey()}`;
     const type = `acked.${uniqueKey()}`;
     const run = PAGES_PER_SOCKET * PAGE;
     const backlog = await stored(2 * run + 10, type, org);
-    const l = await connect(p, `eventTypes=${type}&after=${backlog.before}&ack=true`);
-    expect(l.hello).toMatchObject({ acks: true, position: backlog.before });
+    const l = await connect(p, `mode=${mode}&eventTypes=${type}&after=${backlog.before}&ack=true`);
+    expect(l.hello).toMatchObject({ mode, acks: true, position: backlog.before });
     let acked = backlog.before;
     let mostUnacked = 0;
     for (let runs = 0; acked < backlog.end; runs++) {

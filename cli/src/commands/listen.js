@@ -197,6 +197,8 @@ forwarded, so nothing stored meanwhile (within retention) is missed.`,
       query,
       position: null,
       replay: 0,
+      // As listen's: the API sends a run of events, then waits for them to be printed (a terminal that scrolls slowly, a pipe not read).
+      acks: true,
       log: (line) => process.stderr.write(`${line}\n`),
       onPosition: () => {},
       async onMessage(m) {

@@ -85,7 +85,7 @@ export const listener = router().openapi(listen, async (c) => {
     secret: q.mode === "listen" && q.webhookUid === undefined ? (given ?? newWebhookSecret()) : null,
     after: q.after ?? null,
     replay: q.replay,
-    ...(q.mode === "listen" && q.ack === "true" && { ack: true }),
+    ...(q.ack === "true" && { ack: true }),
   };
   listenerConnected();
   return hubOf(c.env).fetch("https://listeners.internal/connect", {

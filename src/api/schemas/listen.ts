@@ -26,9 +26,8 @@ export const ListenQuery = strictQuery({
     .openapi({ type: "integer", minimum: 0, maximum: 100, default: 0, description: "Send the last N matching events first. Not with `after` (400): a resume starts at its position." }),
   ack: z.enum(["true", "false"]).optional().openapi({
     description:
-      'Listen mode: after each run of events (ended by a `position` message) the hub sends no more until the client sends `{"type":"ack","position":…}` with that position, so a slow client slows its catch-up. The hello says `acks: true`. `true` in tail mode, which sends nothing to ack, answers 400.',
+      'After each run of events (at most 100, and ended early once its messages reach 1 MiB; ended by a `position` message) the hub sends no more events until the client sends `{"type":"ack","position":…}` with that position, so a slow client slows its catch-up. The hello says `acks: true`. In tail mode too (attempts, live only, are not held back).',
   }),
 })
-  // Each would be ignored without a word: a resume starts at its position, and tail sends no runs to ack.
-  .refine((q) => q.after === undefined || q.replay === 0, { message: "not with after, which resumes from a position", path: ["replay"] })
-  .refine((q) => q.mode !== "tail" || q.ack !== "true", { message: "listen mode only: tail sends nothing to ack", path: ["ack"] });
+  // It would be ignored without a word: a resume starts at its position.
+  .refine((q) => q.after === undefined || q.replay === 0, { message: "not with after, which resumes from a position", path: ["replay"] });
