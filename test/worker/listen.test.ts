@@ -98,6 +98,13 @@ async function makeToken(p: P, scopes: Scope[], limits: Record<string, string[]>
 
 const body = (type: string, org: string, loc = `loc-${uniqueKey()}`) => podiumBody({ type, organizationUid: org, locationUid: loc });
 
+/** `body`, its message's text replaced by `text` (for `stored`). */
+const bodyWithText = (text: string) => (type: string, org: string) => {
+  const b = JSON.parse(body(type, org)) as { data: { body: string } };
+  b.data.body = text;
+  return JSON.stringify(b);
+};
+
 describe("GET /v1/listen", () => {
   it("refuses what is not an authorised WebSocket upgrade", async () => {
     const p = pipeline();
@@ -660,11 +667,7 @@ describe("the hub's limits", () => {
     const type = `heavy.${uniqueKey()}`;
     const org = `org-${type}`;
     // Control characters, which JSON escapes: each message is several times the characters of its body.
-    const heavy = (t: string, o: string) => {
-      const b = JSON.parse(body(t, o)) as { data: { body: string } };
-      b.data.body = "\x01".repeat(35_000);
-      return JSON.stringify(b);
-    };
+    const heavy = bodyWithText("\x01".repeat(35_000));
     const backlog = await stored(12, type, org, unannounced(), heavy);
     const send = vi.spyOn(WebSocket.prototype, "send");
     const l = await connect(p, `eventTypes=${type}&after=${backlog.before}&ack=true`);
@@ -847,11 +850,7 @@ describe("the hub's limits", () => {
     const type = `signed.${uniqueKey()}`;
     const org = `org-${type}`;
     // Bodies of ~240 KB, each signed for each of ten listeners (two tokens, five sockets each): more than one alarm signs.
-    const large = (t: string, o: string) => {
-      const b = JSON.parse(body(t, o)) as { data: { body: string } };
-      b.data.body = "x".repeat(240_000);
-      return JSON.stringify(b);
-    };
+    const large = bodyWithText("x".repeat(240_000));
     const n = 45;
     const perAlarm = Math.ceil(SIGNING_STEPS_PER_ALARM / signingSteps(large(type, org).length));
     expect(n).toBeLessThanOrEqual(PAGE); // one page: only the budget stops the alarm
