@@ -80,8 +80,10 @@ export const grantLists = (access: Access): [string, string] => [
  * about its own webhooks only, never every webhook of the deployment. Disjoint parts, so that
  * each webhook is in one (a UNION's deduplication would read each again): those of its
  * organizations; of its locations; of the other location webhooks, those confined to one of its
- * organizations (0028) and those not confined at a location of one. Each is the FROM and
- * WHERE of a webhooks row `w` from `grant_of` (a row holding grantLists' orgs and locs);
+ * organizations (0028) and those not confined at a location known to belong to one (by the
+ * organization kept on their rows, 0057, never a walk of its locations: the rows read are those
+ * webhooks, however many locations it has). Each is the FROM and WHERE of a webhooks row `w` from
+ * `grant_of` (a row holding grantLists' orgs and locs);
  * `pick(alias, index, key, owner)` says how the part's rows are taken along `index`, where
  * `key` is `owner` (by default all of them).
  */
@@ -96,8 +98,7 @@ export function grantParts(
     `FROM grant_of CROSS JOIN json_each(grant_of.orgs) o CROSS JOIN ${pick(w, "webhooks_organization", "organization_uid", "o.value", () => "1")}`,
     `FROM grant_of CROSS JOIN json_each(grant_of.locs) o CROSS JOIN ${pick(w, "webhooks_location", "location_uid", "o.value", (i) => `+${i}.organization_uid IS NULL`)}`,
     `FROM grant_of CROSS JOIN json_each(grant_of.orgs) o CROSS JOIN ${pick(w, "webhooks_grant_organization", "grant_organization_uid", "o.value", others)}`,
-    `FROM grant_of CROSS JOIN json_each(grant_of.orgs) o CROSS JOIN locations INDEXED BY locations_organization ON locations.organization_uid = o.value
-       CROSS JOIN ${pick(w, "webhooks_location", "location_uid", "locations.location_uid", (i) => `${others(i)} AND +${i}.grant_organization_uid IS NULL`)}`,
+    `FROM grant_of CROSS JOIN json_each(grant_of.orgs) o CROSS JOIN ${pick(w, "webhooks_location_organization", "location_organization_uid", "o.value", (i) => `${others(i)} AND +${i}.grant_organization_uid IS NULL`)}`,
   ];
 }
 

@@ -261,13 +261,13 @@ export async function getWebhookPlaced(db: D1Database, uid: string, placed: bool
   const row = await db
     .prepare(
       `SELECT w.*, CASE WHEN ?2 AND w.organization_uid IS NULL AND w.grant_organization_uid IS NULL AND w.location_uid IS NOT NULL
-         THEN (SELECT l.organization_uid FROM locations l WHERE l.location_uid = w.location_uid) END AS location_organization_uid
+         THEN (SELECT l.organization_uid FROM locations l WHERE l.location_uid = w.location_uid) END AS placed_organization_uid
        FROM webhooks w WHERE w.uid = ?1`,
     )
     .bind(uid, placed ? 1 : 0)
-    .first<WebhookRow & { location_organization_uid: string | null }>();
+    .first<WebhookRow & { placed_organization_uid: string | null }>();
   if (!row) return null;
-  const owner = row.location_uid !== null && row.location_organization_uid !== null ? [[row.location_uid, row.location_organization_uid] as const] : [];
+  const owner = row.location_uid !== null && row.placed_organization_uid !== null ? [[row.location_uid, row.placed_organization_uid] as const] : [];
   return { webhook: toWebhook(row), locations: new Map(owner) };
 }
 

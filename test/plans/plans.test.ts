@@ -495,9 +495,11 @@ describe("the runtime the workers tests run", () => {
 
 describe("a limited token's webhooks", () => {
   // Found by their owners (migration 0040), never by reading every webhook of the deployment and
-  // checking the grant on each (~2 rows a webhook: tests/worker/many-webhooks.test.ts).
+  // checking the grant on each (~2 rows a webhook: tests/worker/many-webhooks.test.ts); the location
+  // webhooks of its organizations by the organization kept on their rows (0057), never by a walk of
+  // every location of its organizations.
   const limited = { hiddenObjects: [], organizationUids: ["o"], locationUids: ["l"] };
-  const OWNERS = ["webhooks_organization (organization_uid=?", "webhooks_location (location_uid=?", "webhooks_grant_organization (grant_organization_uid=?", "locations_organization (organization_uid=?)"];
+  const OWNERS = ["webhooks_organization (organization_uid=?", "webhooks_location (location_uid=?", "webhooks_grant_organization (grant_organization_uid=?", "webhooks_location_organization (location_organization_uid=?"];
 
   it("are found by their organizations, locations and the organization a location webhook is confined to, by the lists, the stats and the retry", async () => {
     const reads: [string, (d1: D1Database) => Promise<unknown>][] = [
@@ -517,6 +519,34 @@ describe("a limited token's webhooks", () => {
         const owners = steps.flatMap((s) => /^SEARCH \w+ USING (?:COVERING )?INDEX (.*)$/.exec(s)?.[1] ?? []).filter((s) => /webhooks|locations/.test(s));
         expect(new Set(owners.map((s) => OWNERS.find((o) => s.startsWith(o)) ?? s)), `${what}\n${steps.join("\n")}`).toEqual(new Set([...OWNERS, ...(owners.some((s) => s.startsWith("sqlite_autoindex_webhooks_1")) ? ["sqlite_autoindex_webhooks_1 (uid=?)"] : [])]));
         expect(walks(sql), `${what}\n${steps.join("\n")}`).toEqual([]);
+      }
+    }
+  });
+});
+
+describe("the organization kept on a location webhook's row (migration 0057)", () => {
+  it("is written by its triggers along the webhooks of the location, or the webhook's own row, and its location's: nothing walked", () => {
+    const triggers = db
+      .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND sql LIKE '%location_organization_uid%' ORDER BY name")
+      .all()
+      .map((r) => ({ name: String(r.name), sql: String(r.sql) }));
+    expect(triggers.map((t) => t.name)).toEqual([
+      "webhook_location_organization_added",
+      "webhook_location_organization_changed",
+      "webhooks_location_forgotten",
+      "webhooks_location_moved",
+      "webhooks_location_placed",
+    ]);
+    for (const t of triggers) {
+      // Each statement of the body, its NEW and OLD values as parameters.
+      const body = /\bBEGIN\b([\s\S]*)\bEND\s*$/i.exec(t.sql)![1]!;
+      const statements = body.split(";").map((q) => q.trim().replace(/\b(NEW|OLD)\.\w+/g, "?")).filter((q) => q !== "");
+      expect(statements.length, t.name).toBeGreaterThan(0);
+      for (const sql of statements) {
+        const steps = plan(sql);
+        const search = t.name.startsWith("webhooks_") ? /^SEARCH webhooks USING INDEX webhooks_location \(location_uid=\?\)/ : /^SEARCH webhooks USING INDEX sqlite_autoindex_webhooks_1 \(uid=\?\)/;
+        expect(steps.some((s) => search.test(s)), `${t.name}\n${sql}\n${steps.join("\n")}`).toBe(true);
+        expect(walks(sql), `${t.name}\n${steps.join("\n")}`).toEqual([]);
       }
     }
   });

@@ -8,6 +8,7 @@ import { ADMIN, ingestMessage, meteredApiCall, pagedList, podiumBody, type Answe
 import { pipeline, uniqueKey } from "./pipeline";
 import { DATA_SCOPES, makeToken } from "./tokens";
 import { copyWebhook, settlePending } from "./rows";
+import { locationOrganizations, placeLocations } from "../../src/store/locations";
 import { DELIVERY_STATUSES } from "../../src/domain/delivery";
 import type { components } from "../../cli/src/api";
 
@@ -199,4 +200,51 @@ describe(`reads over ${WEBHOOKS.toLocaleString("en")} webhooks`, () => {
       expect(count).toBe(1);
     }
   }, 300_000);
+});
+
+const LOCATIONS = 2_000;
+/** What a token of one organization with LOCATIONS locations known reads, holding three location webhooks: ~2,000 more before migration 0057. */
+const LOCATED_ROWS = 300;
+
+describe(`reads of a token whose organization has ${LOCATIONS.toLocaleString("en")} locations known`, () => {
+  it(`find its location webhooks by their location's organization (kept on their rows), within ${LOCATED_ROWS} rows, following the locations that move`, async () => {
+    const p = pipeline();
+    const key = uniqueKey();
+    const [orgA, orgB] = [`org-${key}-a`, `org-${key}-b`];
+    const [movedIn, movedOut, placedLater] = [`loc-${key}-in`, `loc-${key}-out`, `loc-${key}-later`];
+    // Placed before the events below (which move them: a later receipt), as learned from events long gone.
+    const places = Array.from({ length: LOCATIONS }, (_, i) => ({ locationUid: `loc-${key}-${i}`, organizationUid: orgA }));
+    places.push({ locationUid: movedIn, organizationUid: orgB }, { locationUid: movedOut, organizationUid: orgA });
+    await placeLocations(env.DB, places, Date.now() - 60_000).run();
+    // The admin's (confined to no organization), at a location each; the last's location not known yet.
+    const hook = async (locationUid: string) => (await p.createWebhook({ url: `https://downstream.test/ok/${locationUid}`, eventTypes: ["*"], locationUid })).uid;
+    const [hookIn, hookOut, hookLater] = [await hook(movedIn), await hook(movedOut), await hook(placedLater)];
+    const tokenOf = async (org: string) => ({ authorization: `Bearer ${(await makeToken(p, ["events:read", "webhooks:read", ...DATA_SCOPES], { organizationUids: [org] })).token}` });
+    const [a, b] = [await tokenOf(orgA), await tokenOf(orgB)];
+
+    // Events of Podium's (a source that teaches): one at movedOut while still orgA's, then the moves.
+    const stayed = await p.ingest(podiumBody({ organizationUid: orgA, locationUid: movedOut }));
+    const cameIn = await p.ingest(podiumBody({ organizationUid: orgA, locationUid: movedIn }));
+    await p.ingest(podiumBody({ organizationUid: orgB, locationUid: movedOut }));
+    await p.ingest(podiumBody({ organizationUid: orgA, locationUid: placedLater }));
+    expect(await locationOrganizations(env.DB, [movedIn, movedOut, placedLater])).toEqual(new Map([[movedIn, orgA], [movedOut, orgB], [placedLater, orgA]]));
+    for (const uid of [hookIn, hookOut]) await settlePending(uid, "failed");
+
+    const read = async <P extends string>(path: P, headers: Record<string, string>) => {
+      const r = await meteredApiCall(meter, "GET", path, undefined, headers);
+      expect(r.status, path).toBe(200);
+      // (Before 0057: every location of its organization's read, an index entry and a probe each: ~2,000 rows more a read.)
+      expect(r.rows, path).toBeLessThanOrEqual(LOCATED_ROWS);
+      return r.json;
+    };
+    const uids = (list: { uid: string }[]) => list.map((w) => w.uid).sort();
+    expect(uids((await read("/v1/webhooks?limit=100", a)).data)).toEqual([hookIn, hookLater].sort());
+    expect(uids((await read("/v1/stats", a)).webhooks)).toEqual([hookIn, hookLater].sort());
+    // Its event whose delivery failed at the webhook still its own; not the one whose webhook's location moved out.
+    expect((await read("/v1/events?status=failed&limit=50", a)).data.map((e: { id: string }) => e.id)).toEqual([cameIn]);
+    expect(stayed).not.toBe(cameIn);
+    // The other organization's token holds the webhook whose location moved in.
+    expect(uids((await read("/v1/webhooks?limit=100", b)).data)).toEqual([hookOut]);
+    expect(uids((await read("/v1/stats", b)).webhooks)).toEqual([hookOut]);
+  }, 120_000);
 });

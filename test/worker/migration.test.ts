@@ -11,10 +11,12 @@ import { duePending, owedInOrder } from "../../src/store/scheduler-reads";
 import { storeEvents, type EventRow } from "../../src/store/events";
 import { RETENTION_START, retentionStep } from "../../src/store/retention";
 import toTable from "../../scripts/attempts-to-table.sql?raw";
+import { placeLocations } from "../../src/store/locations";
 import { ADMIN, call, type Answered } from "./helpers";
 import { pipeline, received } from "./pipeline";
 import { kept, recounted } from "./recount";
 import { eventSeqSql } from "./rows";
+import { as, makeToken } from "./tokens";
 
 const VOLUME = "0014_volume.sql";
 
@@ -522,5 +524,51 @@ describe("migration 0056 (pinned sources teach nothing)", () => {
     await db.batch(migration.queries.map((q) => db.prepare(q)));
     expect((await p.api("GET", `/v1/sources/${pinned}`)).json).toMatchObject({ teachesLocations: false, updatedAt: version });
     expect((await p.api("GET", `/v1/sources/${ownerless}`)).json.teachesLocations).toBe(true);
+  });
+});
+
+describe("migration 0057 (the organization of a location webhook's location)", () => {
+  it("keeps on each location webhook its location's organization, its version untouched, and follows the locations placed and moved after it", async () => {
+    const db = env.MIGRATION_DB;
+    await applyD1Migrations(db, env.TEST_MIGRATIONS);
+    // webhooks as before it.
+    await db.batch([
+      ...["webhooks_location_placed", "webhooks_location_moved", "webhooks_location_forgotten", "webhook_location_organization_added", "webhook_location_organization_changed"].map((t) =>
+        db.prepare(`DROP TRIGGER ${t}`),
+      ),
+      db.prepare("DROP INDEX webhooks_location_organization"),
+      db.prepare("ALTER TABLE webhooks DROP COLUMN location_organization_uid"),
+    ]);
+    const key = crypto.randomUUID().slice(0, 8);
+    const [org, other, placed, unknown] = [`org-${key}`, `org-${key}-other`, `loc-${key}`, `loc-${key}-unknown`];
+    await placeLocations(db, [{ locationUid: placed, organizationUid: org }], 1).run();
+    const insert = (uid: string, owner: "location_uid" | "organization_uid", value: string) =>
+      db
+        .prepare(
+          `INSERT INTO webhooks (uid, url, event_types, ${owner}, secret, disabled, timeout_ms, max_attempts, created_at, updated_at)
+           VALUES (?1, 'https://downstream.test/ok/m57', '["*"]', ?2, 'whsec_x', 0, 5000, 3, 1, 7)`,
+        )
+        .bind(uid, value);
+    const [atPlaced, atUnknown, ofOrg] = [`wh-${key}-placed`, `wh-${key}-unknown`, `wh-${key}-org`];
+    await db.batch([insert(atPlaced, "location_uid", placed), insert(atUnknown, "location_uid", unknown), insert(ofOrg, "organization_uid", org)]);
+    const migration = env.TEST_MIGRATIONS.find((m) => m.name.startsWith("0057_"))!;
+    await db.batch(migration.queries.map((q) => db.prepare(q)));
+    const rows = async () =>
+      (
+        await db
+          .prepare("SELECT uid, location_organization_uid AS o, updated_at FROM webhooks WHERE uid IN (?1, ?2, ?3) ORDER BY uid")
+          .bind(atPlaced, atUnknown, ofOrg)
+          .all<{ uid: string; o: string | null; updated_at: number }>()
+      ).results.map((r) => [r.uid, r.o, r.updated_at]);
+    expect(await rows()).toEqual([[ofOrg, null, 7], [atPlaced, org, 7], [atUnknown, null, 7]]);
+
+    const p = pipeline({ DB: db });
+    const { token } = await makeToken(p, ["webhooks:read"], { organizationUids: [org] });
+    const listed = async () => ((await as(p, token, "GET", "/v1/webhooks?limit=100")).json.data as { uid: string }[]).map((w) => w.uid).sort();
+    expect(await listed()).toEqual([atPlaced, ofOrg].sort());
+    // Placed after it, moved after it: the rows follow, their versions still untouched.
+    await placeLocations(db, [{ locationUid: unknown, organizationUid: org }, { locationUid: placed, organizationUid: other }], 2).run();
+    expect(await rows()).toEqual([[ofOrg, null, 7], [atPlaced, other, 7], [atUnknown, org, 7]]);
+    expect(await listed()).toEqual([atUnknown, ofOrg].sort());
   });
 });
