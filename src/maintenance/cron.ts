@@ -29,6 +29,7 @@ export const RETENTION_GRID_MS = 10 * MINUTE_MS;
 /** Bounds per run, so one run stays well inside the cron's limits. */
 const RETENTION_CHUNK = 5_000;
 const RETENTION_CHUNKS = 4;
+/** Parked letters of each kind (ingest, the others) one maintenance run takes out of R2 at most. */
 const UNPARK_LIMIT = 50;
 /** Rows each purge of what only the operator's views keep deletes at most a run (rejection counts come 2 a source an hour). */
 export const PURGE_LIMITS = {
@@ -79,11 +80,13 @@ interface MaintenanceReport {
  * deleted only after that succeeded.
  */
 async function drainParked(env: Env, now: number): Promise<number> {
-  // Ingest letters first, under their own prefix: they need no D1, and others (which do) listed before them
-  // (their queue's name sorts first) would hold them back for as long as D1 is down.
-  const ingest = await listParked(env.BODIES, UNPARK_LIMIT, { of: QUEUES.ingestDead });
-  const room = UNPARK_LIMIT - ingest.length;
-  const parked = [...ingest, ...(room > 0 ? await listParked(env.BODIES, room, { notOf: QUEUES.ingestDead }) : [])];
+  // A page of each kind: ingest letters need no D1, the others do, so neither holds the other back
+  // (one listing would give the others first, their queue's name sorting first, for as long as D1
+  // is down; or the ingest ones, for as long as the ingest queue refuses them).
+  const parked = [
+    ...(await listParked(env.BODIES, UNPARK_LIMIT, { of: QUEUES.ingestDead })),
+    ...(await listParked(env.BODIES, UNPARK_LIMIT, { notOf: QUEUES.ingestDead })),
+  ];
   const done: string[] = [];
   const requeued: string[] = [];
   // The two kinds go separately: the queue failing keeps no delivery letter from D1, nor D1 the other way.

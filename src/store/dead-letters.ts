@@ -71,12 +71,14 @@ export async function recordDeadLetters(db: D1Database, letters: NewDeadLetter[]
 /**
  * Records letters parked in R2 by a version that still sent deliveries through a queue (a delivery's
  * failure, from before), as `recordDeadLetters` does, but a delivery's only while it is still failed
- * (or gone, purged with its event: an open letter says so): one retried since, which succeeded or is
- * owed again, had its letter closed by that retry, which this old failure must not open again.
+ * (or gone, purged with its event: an open letter says so) and has no letter yet: one retried since,
+ * which succeeded or is owed again, had its letter closed by that retry, and a letter it has is of a
+ * later failure; this old one must neither open the first again nor write over the second.
  */
 export async function recordParkedLetters(db: D1Database, letters: NewDeadLetter[]): Promise<void> {
   const stillFailed = (n: number) => ({
-    sql: `NOT EXISTS (SELECT 1 FROM deliveries WHERE id = ${dlvKey("?4")} AND status <> ?${n})`,
+    sql: `NOT EXISTS (SELECT 1 FROM deliveries WHERE id = ${dlvKey("?4")} AND status <> ?${n})
+      AND NOT EXISTS (SELECT 1 FROM dead_letters WHERE delivery_id = ?4)`,
     binds: [statusCode("failed")],
   });
   if (letters.length > 0) await db.batch(letters.map((l) => recordDeadLetterStatement(db, l, stillFailed)));
