@@ -207,7 +207,9 @@ export function localToken(url) {
 export function isLoopback(/** @type {string} */ url) {
   try {
     const host = new URL(url).hostname;
-    return host === "localhost" || host === "[::1]" || /^127(\.\d{1,3}){3}$/.test(host);
+    // (127.x.y.z mapped into IPv6, as the URL parser writes it: [::ffff:7f00:1]. Names other than
+    // localhost, `localhost.` and `*.localhost` included, are left to a resolver: not taken for this machine.)
+    return host === "localhost" || host === "[::1]" || /^127(\.\d{1,3}){3}$/.test(host) || /^\[::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}\]$/.test(host);
   } catch {
     return false;
   }

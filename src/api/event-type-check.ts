@@ -139,11 +139,16 @@ export async function checkFilterType(env: Env, eventType: string, limited: bool
 }
 
 /**
- * A type as a refusal quotes it: whole when it is shaped as a subscription's types are, else its
- * first characters, so that a crafted link's sentence (`message.Session expired, sign in at …`)
- * is not said back whole on the dashboard's page.
+ * A type as a refusal quotes it: whole when it is shaped as a subscription's types are and no longer
+ * than a typo of a Podium type may be (QUOTED_TYPE_CHARS), else its first characters, so that a crafted
+ * link's sentence (`message.Session expired, sign in at …`, or one spelt as a type:
+ * `message.Your_session_expired--sign_in_at.evil.example/login`) is not said back whole on the dashboard's page.
  */
-const quotedType = (pattern: string) => quotedInput(pattern, EVENT_TYPE_PATTERN);
+const quotedType = (pattern: string) => quotedInput(pattern, QUOTED_TYPE);
+/** Podium's longest type (`review.invite_link_created`) and a few characters a typo may add. */
+const QUOTED_TYPE_CHARS = 32;
+/** EVENT_TYPE_PATTERN, at most QUOTED_TYPE_CHARS long. */
+const QUOTED_TYPE = new RegExp(`^(?=[^]{0,${QUOTED_TYPE_CHARS}}$)${EVENT_TYPE_PATTERN.source.slice(1)}`);
 
 /** The 400 of Podium types that do not exist, each with the closest that does. */
 function typos(where: "body" | "query", invalid: { path: string; pattern: string; closest: string }[]): AppError {

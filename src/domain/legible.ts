@@ -79,12 +79,13 @@ export function paddedProblem(text: string): string | null {
 }
 
 /**
- * Why text no one types (a secret, copied from where it was shown) may not be taken as given: an
- * invisible character anywhere in it, which a page's copy brings along and the sender's copy lacks;
- * else null. (Names may hold one, an emoji's joiner: paddedProblem looks only at their ends.)
+ * Why text no one types (a secret, copied from where it was shown) may not be taken as given: a
+ * character anywhere in it that shows as nothing (UNSEEN), which a page's copy brings along and the
+ * sender's copy lacks; else null. (Names may hold one, an emoji's joiner: paddedProblem looks only at
+ * their ends. White space within, a passphrase's, is let be.)
  */
 export function invisibleProblem(text: string): string | null {
-  const invisible = INVISIBLE.exec(text)?.[0];
+  const invisible = UNSEEN.exec(text)?.[0];
   return invisible === undefined ? null : `must not contain an invisible character (${codePoint(invisible)})`;
 }
 
@@ -96,6 +97,9 @@ const BLANK = new RegExp(`^(?:\\s|\\u2800|${INVISIBLE.source})*$`, "u");
 
 /** Where a line or paragraph ends, as some readers obey (U+2028, U+2029): a name is one line. */
 const SEPARATOR = /[\p{Zl}\p{Zp}]/u;
+
+/** INVISIBLE's, the braille blank U+2800 (a symbol without dots) and SEPARATOR's: what a copy shows as nothing, or as a line's end. */
+const UNSEEN = new RegExp(`${INVISIBLE.source}|\\u2800|${SEPARATOR.source}`, "u");
 
 /**
  * Why a name (a source's, a token's) may not be taken as given: one that is only white space or

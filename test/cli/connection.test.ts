@@ -297,11 +297,11 @@ describe("cleartext", () => {
   });
 
   it("loopback http and any https URL are allowed", () => {
-    for (const url of ["http://127.0.0.1:8787", "http://127.0.0.2:1", "http://localhost:8787", "http://[::1]:8787"]) {
+    for (const url of ["http://127.0.0.1:8787", "http://127.0.0.2:1", "http://localhost:8787", "http://[::1]:8787", "http://[::ffff:127.0.0.1]:8787"]) {
       expect(isLoopback(url)).toBe(true);
       expect(requireToken({ url, token: "t", configFile: "", insecure: false })).toBe("t");
     }
-    for (const url of ["http://0.0.0.0:8787", "http://10.0.0.1", "http://127.0.0.1.example.com"]) {
+    for (const url of ["http://0.0.0.0:8787", "http://10.0.0.1", "http://127.0.0.1.example.com", "http://[::ffff:10.0.0.1]:8787", "http://localhost.:8787"]) {
       expect(isLoopback(url)).toBe(false);
       expect(() => requireToken({ url, token: "t", configFile: "", insecure: false })).toThrow(/cleartext/);
     }

@@ -88,11 +88,13 @@ describe("GET /v1/events", () => {
     expect(read.json.data.map((e: { id: string }) => e.id)).toEqual(expect.arrayContaining([1, 2, 3].map((i) => `evt_${tag}_${i}`)));
   });
 
-  it("quotes a Podium type's typo whole only when it is shaped as a subscription's types are (a Shopify-like / too), else its start", async () => {
+  it("quotes a Podium type's typo whole only when it is shaped as a subscription's types are (a Shopify-like / too) and no longer than a typo may be, else its start", async () => {
     for (const [typo, quoted] of [
       ["message.recieved", "message.recieved"],
       ["message.recieved/x", "message.recieved/x"],
       ["message.re:cieved", "message.re:ciev…"],
+      // Spelt as a type, but a sentence: longer than a typo of a Podium type may be.
+      ["message.Your_session_expired--sign_in_at.evil.example/login", "message.Your_se…"],
     ]) {
       const { status, json } = await get(`/v1/events?eventType=${encodeURIComponent(typo!)}`);
       expect(status, typo).toBe(400);

@@ -89,7 +89,7 @@ describe("/v1/webhooks", () => {
 
   it("refuses a secret pasted with white space at an end or holding a control, bidirectional or invisible character, without its value; one held from before stays behind a new one", async () => {
     const p = pipeline();
-    const pasted = [" SEKRITabcdefgh", "SEKRITabcdefgh\n", "SEKRIT\u0001abcdefgh", "SEKRITab\u202ecdefgh", "\u200bSEKRITabcdefgh", "SEKRIT\u200babcdefgh", "SEKRITab\u00adcdefgh"];
+    const pasted = [" SEKRITabcdefgh", "SEKRITabcdefgh\n", "SEKRIT\u0001abcdefgh", "SEKRITab\u202ecdefgh", "\u200bSEKRITabcdefgh", "SEKRIT\u200babcdefgh", "SEKRITab\u00adcdefgh", "SEKRIT\u2800abcdefgh", "SEKRIT\u2028abcdefgh"];
     for (const secret of pasted) {
       const webhook = await p.api("POST", "/v1/webhooks", { ...base(), secret });
       expect(webhook.status, JSON.stringify(secret)).toBe(400);
