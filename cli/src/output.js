@@ -1,3 +1,4 @@
+import { once } from "node:events";
 import pc from "picocolors";
 
 /**
@@ -68,7 +69,21 @@ export function printJson(/** @type {unknown} */ value) {
 
 /** One JSON line on stdout (for `--json` streams). */
 export function printJsonLine(/** @type {unknown} */ value) {
-  process.stdout.write(`${jsonText(value)}\n`);
+  process.stdout.write(jsonLine(value));
+}
+
+/** A value as printJsonLine writes it. @param {unknown} value */
+export const jsonLine = (value) => `${jsonText(value)}\n`;
+
+/**
+ * Writes `text` to `out` (stdout), settling once `out` has taken it: at once, or when a full buffer
+ * drained. A stream's lines go through it before their run is acked, so a pipe nobody reads holds
+ * the stream back (the API sends nothing more until the ack) instead of filling the CLI's memory:
+ * to a pipe, Node's write returns at once and keeps what it could not write.
+ * @param {string} text @param {NodeJS.WritableStream} [out]
+ */
+export async function writeOut(text, out = process.stdout) {
+  if (!out.write(text)) await once(out, "drain");
 }
 
 /**

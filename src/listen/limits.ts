@@ -28,7 +28,7 @@ export const PAGES_PER_SOCKET = 2;
  * always moves on by at least one event. Pages alone let a run be 100 events of 256 KiB bodies, ~150
  * MB once JSON escapes their control characters (`\u0001`, six bytes each), all of it held by the
  * hub for a client that stopped reading, past a Durable Object's 128 MB. With this, a socket holds at
- * most this plus one message (~1.6 MB at most) unacked, one token's 10 sockets ~26 MB.
+ * most this plus one message (of ~1.6 MB at most): ~2.6 MB unacked, one token's 10 sockets ~26 MB.
  */
 export const RUN_BYTES = 1024 * 1024;
 

@@ -6,7 +6,8 @@ import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { WebSocket } from "ws";
 import { run } from "../../cli/src/main.js";
-import { printable, shellWord } from "../../cli/src/output.js";
+import { printable, shellWord, writeOut } from "../../cli/src/output.js";
+import { Writable } from "node:stream";
 import { execFileSync } from "node:child_process";
 import { legible } from "../../src/domain/legible";
 import { apiEvent, apiWebhook, cleanUp, cliHome, fakeApi, onCleanUp } from "./fake-api";
@@ -203,5 +204,23 @@ describe("the dashboard and the CLI", () => {
       if ((printable(c) !== c) !== (legible(c) !== c)) differ.push(`U+${code.toString(16).toUpperCase().padStart(4, "0")}`);
     }
     expect(differ).toEqual([]);
+  });
+});
+
+describe("writeOut, through which listen and tail print a run before acking it", () => {
+  it("settles once the output took the text: at once, or only when a full buffer drained (a pipe nobody reads holds the stream back)", async () => {
+    const pending: (() => void)[] = [];
+    const out = new Writable({ highWaterMark: 8, write: (_chunk, _enc, done) => void pending.push(() => done()) });
+    let settled = false;
+    const first = writeOut("0123456789 over the buffer\n", out).then(() => (settled = true));
+    await new Promise((resolve) => setImmediate(resolve)); // the write under way has been asked for (the positive signal)
+    expect(pending).toHaveLength(1);
+    expect(settled).toBe(false); // its buffer is full and nothing drained it
+    pending.shift()!();
+    await first;
+    expect(settled).toBe(true);
+    // Below the buffer, at once.
+    const roomy = new Writable({ highWaterMark: 1024, write: (_chunk, _enc, done) => done() });
+    await writeOut("short\n", roomy);
   });
 });

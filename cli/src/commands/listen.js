@@ -7,7 +7,7 @@ import { holdsCredentials, isLoopback, requireToken } from "../config.js";
 import { CliError } from "../errors.js";
 import { listenState } from "../listen-state.js";
 import { parameterRange, rangeText } from "../openapi.js";
-import { clock, colourStatus, printable, printJsonLine } from "../output.js";
+import { clock, colourStatus, jsonLine, printable, writeOut } from "../output.js";
 import { connectionOf, queryList, wholeIn, withConnection } from "./common.js";
 
 /**
@@ -126,8 +126,9 @@ forwarded, so nothing stored meanwhile (within retention) is missed.`,
       const resumeFrom = opts.fromNow || opts.replay ? null : (saved.position ?? null);
       const log = (/** @type {string} */ line) => process.stderr.write(`${line}\n`);
       // Said, not refused (a container's address is no loopback one): what goes there is each event's body, signed.
-      if (new URL(target).protocol === "http:" && !isLoopback(target) && !conn.insecure) {
-        log(pc.yellow(`warning: events go to ${new URL(target).host} over plain http: their bodies and signatures cross the network unencrypted (give its https:// URL, or pass --insecure on a network you trust).`));
+      // (Not silenced by --insecure, which would also let the API token go in cleartext.)
+      if (new URL(target).protocol === "http:" && !isLoopback(target)) {
+        log(pc.yellow(`warning: events go to ${new URL(target).host} over plain http: their bodies and signatures cross the network unencrypted (give its https:// URL where you can).`));
       }
       /** A connection after the first resumes after where the last one got to, whatever the first resumed from. */
       let connected = false;
@@ -161,10 +162,10 @@ forwarded, so nothing stored meanwhile (within retention) is missed.`,
               if (stopping.aborted) log(pc.yellow(`Stopped while forwarding ${printable(m.id)} (no answer yet): it is sent again on the next run.`));
               throw err;
             });
-            if (opts.json) printJsonLine({ time: new Date().toISOString(), position: m.position, eventId: m.id, eventType: m.eventType, ...result });
+            if (opts.json) await writeOut(jsonLine({ time: new Date().toISOString(), position: m.position, eventId: m.id, eventType: m.eventType, ...result }));
             else {
               const status = colourStatus(result.status, result.status === null ? `ERR ${printable(result.error)}` : String(result.status));
-              process.stdout.write(`${clock()}  ${printable(m.eventType).padEnd(22)}  ${printable(m.id)}  ${status}  ${pc.dim(`${result.ms} ms`)}\n`);
+              await writeOut(`${clock()}  ${printable(m.eventType).padEnd(22)}  ${printable(m.id)}  ${status}  ${pc.dim(`${result.ms} ms`)}\n`);
             }
           }
         },
@@ -211,15 +212,15 @@ forwarded, so nothing stored meanwhile (within retention) is missed.`,
         }
         if (m.type === "notice") process.stderr.write(`${pc.yellow(printable(m.message))}\n`);
         if (m.type !== "event" && m.type !== "attempt") return;
-        if (opts.json) return printJsonLine(m);
+        // Written before the run is acked (writeOut): a pipe nobody reads holds the stream back.
+        if (opts.json) return writeOut(jsonLine(m));
         // Every field is the server's (an event type is whatever a sender put in its payload): printable.
         if (m.type === "event") {
-          process.stdout.write(`${clock(m.receivedAt)}  ${pc.cyan("event  ")}  ${printable(m.eventType).padEnd(22)}  ${printable(m.id)}  ${pc.dim(printable(m.sourceId))}\n`);
-          return;
+          return writeOut(`${clock(m.receivedAt)}  ${pc.cyan("event  ")}  ${printable(m.eventType).padEnd(22)}  ${printable(m.id)}  ${pc.dim(printable(m.sourceId))}\n`);
         }
         const outcome = m.status === "succeeded" ? pc.green(m.status) : m.status === "failed" ? pc.red(m.status) : pc.yellow("retrying");
         const status = colourStatus(m.statusCode, m.statusCode === null ? "ERR" : printable(m.statusCode));
-        process.stdout.write(
+        return writeOut(
           `${clock(m.startedAt)}  ${pc.magenta("attempt")}  ${printable(m.eventType).padEnd(22)}  ${printable(m.eventId)}  → ${printable(m.webhookUid)} #${printable(m.number)}  ${status}  ${outcome}  ${pc.dim(printable(`${m.durationMs} ms`))}${m.error ? `  ${pc.dim(printable(m.error))}` : ""}\n`,
         );
       },
