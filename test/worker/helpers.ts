@@ -4,7 +4,7 @@ import { expect, onTestFinished, vi } from "vitest";
 import { retryJitter } from "../../src/domain/retry-jitter";
 import type { IngestMessage, RejectionsMessage, Webhook } from "../../src/domain/types";
 import type { Env } from "../../src/env";
-import { IDLE_STATUS, type FlowStatus } from "../../src/pipeline/flow";
+import { IDLE_STATUS, type FlowStatus, type WakeReason } from "../../src/pipeline/flow";
 import type { WebhookScheduler } from "../../src/pipeline/scheduler";
 import { podium } from "../../src/schemes/podium";
 import { insertSource, type NewSource } from "../../src/store/sources";
@@ -96,18 +96,21 @@ export function recordingQueue<T = IngestMessage>(fail = false): RecordingQueue<
  * sending anything (pipeline.ts's `deliver()` runs their flows), or fail for the
  * webhooks `fails` names.
  */
-export type RecordingSchedulers = Env["SCHEDULERS"] & { woken: string[] };
+/** `woken`: the webhooks whose scheduler was woken, in order; `reasons`: each wake's, beside it. */
+export type RecordingSchedulers = Env["SCHEDULERS"] & { woken: string[]; reasons: { webhookUid: string; why: WakeReason }[] };
 
 export function recordingSchedulers(fails: (webhookUid: string) => boolean = () => false): RecordingSchedulers {
   const woken: string[] = [];
+  const reasons: { webhookUid: string; why: WakeReason }[] = [];
   const namespace = fakeNamespace<WebhookScheduler>(() => ({
-    async wake(webhookUid: string, _resume?: boolean): Promise<void> {
+    async wake(webhookUid: string, _resume?: boolean, why: WakeReason = "changed"): Promise<void> {
       if (fails(webhookUid)) throw new Error("scheduler unreachable (test)");
       woken.push(webhookUid);
+      reasons.push({ webhookUid, why });
     },
     status: async (): Promise<FlowStatus> => IDLE_STATUS,
   }));
-  return Object.assign(namespace, { woken });
+  return Object.assign(namespace, { woken, reasons });
 }
 
 /**

@@ -198,6 +198,28 @@ describe("an attempt in flight when its delivery is retried by hand", () => {
   });
 });
 
+describe("why a scheduler is woken", () => {
+  it("owed anew only by a retry or a release, which may owe again a delivery whose attempt is out; new events added; the rest changed", async () => {
+    const p = pipeline({ RETRY_BASE_SECONDS: "0" });
+    const { org, webhook } = await p.webhookOn("fail", { maxAttempts: 1 });
+    const reasons = () => p.wakeReasons.splice(0).filter((r) => r.webhookUid === webhook.uid).map((r) => r.why);
+    const eventId = await p.ingest(podiumBody({ organizationUid: org }));
+    expect(reasons()).toEqual(["added"]);
+    await p.deliver();
+    const [delivery] = (await p.api("GET", `/v1/events/${eventId}`)).json.deliveries;
+    reasons();
+    expect((await p.api("POST", `/v1/deliveries/${delivery.id}/retry`)).status).toBe(202);
+    expect(reasons()).toEqual(["owedAnew"]);
+    expect((await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { disabled: true })).status).toBe(200);
+    expect(reasons()).toEqual(["changed"]);
+    // Enabled: what it held is released.
+    expect((await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { disabled: false })).status).toBe(200);
+    expect(reasons()).toContain("owedAnew");
+    expect((await p.api("POST", `/v1/events/${eventId}/replay`, {})).status).toBe(202);
+    expect(reasons()).toEqual(["changed"]);
+  });
+});
+
 describe("a delivery made while its webhook is enabled or disabled", () => {
   /** A pipeline whose next write of deliveries waits for another writer to change the webhook first. */
   const racingDeliveries = () => racing((statements) => statements.some((s) => s.sql.includes("INSERT INTO deliveries")));

@@ -82,6 +82,8 @@ export function pipeline(overrides: Partial<Env> = {}, opts: { unreachable?: (we
     queues,
     /** The webhooks whose scheduler was woken, in order (deliver() takes them). */
     woken: schedulers.woken,
+    /** Why each was woken, beside it. */
+    wakeReasons: schedulers.reasons,
     api,
     runQueue,
     receive,
