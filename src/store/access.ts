@@ -127,29 +127,28 @@ function grantedWebhookIdsSql(access: Access): Sql {
 /**
  * A SQL condition: the webhook whose names.id is `webhook` (SQL) lies within a limited token's grant (the
  * rule of `webhookInGrant`, domain/access.ts, and of grantParts), given as ?`param`, bound to grantListsJson's
- * value. Read from the webhook's row (and its location's, for a location webhook neither confined nor at a
- * location of the token's): a few rows a check, however many webhooks the grant holds, where a list of
+ * value. Read from the webhook's row (its location's organization kept on it, 0057): a few rows a check, however many webhooks the grant holds, where a list of
  * their ids is read whole by each statement that probes it. A webhook gone is outside.
  */
 export const webhookInGrantSql = (webhook: string, param: number) =>
   `EXISTS (SELECT 1 FROM names gn CROSS JOIN webhooks gw ON gw.uid = gn.name WHERE gn.id = ${webhook} AND ${webhookRowInGrantSql("gw", param)})`;
 
-/** webhookInGrantSql's test on a `webhooks` row already read (under `w`): its location's row at most besides. */
+/** webhookInGrantSql's test on a `webhooks` row already read (under `w`): its location's organization is on it (0057). */
 export const webhookRowInGrantSql = (w: string, param: number) => {
   const [orgs, locs] = [`(SELECT value FROM json_each(?${param}, '$[0]'))`, `(SELECT value FROM json_each(?${param}, '$[1]'))`];
   return `CASE
     WHEN ${w}.organization_uid IS NOT NULL THEN ${w}.organization_uid IN ${orgs}
     WHEN ${w}.location_uid IS NULL THEN 0
     WHEN ${w}.location_uid IN ${locs} THEN 1
-    ELSE coalesce(${w}.grant_organization_uid, (SELECT gl.organization_uid FROM locations gl WHERE gl.location_uid = ${w}.location_uid)) IN ${orgs} END`;
+    ELSE coalesce(${w}.grant_organization_uid, ${w}.location_organization_uid) IN ${orgs} END`;
 };
 
 /**
  * The rows webhookInGrantSql reads a check at most, as D1 counts them: its webhook's name, its row (by uid),
- * its location's, the lists' probes; 3 for an organization's webhook, 4 for a location's (measured in
- * test/worker/event-status-fanout.test.ts).
+ * the lists' probes; 3 for any webhook, its location's organization being on its row (0057; a location's
+ * was 4: measured in test/worker/event-status-fanout.test.ts).
  */
-export const GRANT_PROBE_ROWS = 4;
+export const GRANT_PROBE_ROWS = 3;
 
 /** webhookInGrantSql's parameter: a limited token's organizations and locations, as one JSON value. */
 export const grantListsJson = (access: Access): string => `[${grantLists(access).join(",")}]`;

@@ -253,15 +253,15 @@ export async function getWebhook(db: D1Database, uid: string): Promise<Webhook |
 
 /**
  * A webhook, and what a limited token's grant check needs besides (`placed`): the organization its
- * location is known to belong to, for a location webhook confined to none (locationsFor's read, by
- * the same key). One statement: a webhook the token may not see answers in as many round trips as
+ * location is known to belong to, for a location webhook confined to none (kept on its row, 0057,
+ * as locations holds it). One statement: a webhook the token may not see answers in as many round trips as
  * an unknown uid, and one it may see in one where it took two.
  */
 export async function getWebhookPlaced(db: D1Database, uid: string, placed: boolean): Promise<{ webhook: Webhook; locations: LocationOrganizations } | null> {
   const row = await db
     .prepare(
       `SELECT w.*, CASE WHEN ?2 AND w.organization_uid IS NULL AND w.grant_organization_uid IS NULL AND w.location_uid IS NOT NULL
-         THEN (SELECT l.organization_uid FROM locations l WHERE l.location_uid = w.location_uid) END AS placed_organization_uid
+         THEN w.location_organization_uid END AS placed_organization_uid
        FROM webhooks w WHERE w.uid = ?1`,
     )
     .bind(uid, placed ? 1 : 0)
