@@ -36,6 +36,11 @@ export function accessOf(p: Principal): Access | null {
   return { hiddenObjects, organizationUids: p.organizationUids, locationUids: p.locationUids };
 }
 
+/** Whether `access` hides events of this type: a data scope it lacks guards the type's object (whatever its case, as its stored object group says). */
+export function hidesType(access: Access | null, eventType: string): boolean {
+  return access !== null && access.hiddenObjects.includes(eventObjectOf(eventType));
+}
+
 /** Whether an event's organization/location pair falls within the principal's grant. */
 function eventInGrant(p: Principal, e: Owner): boolean {
   if (!isLimited(p)) return true;
@@ -95,7 +100,7 @@ export function canSeeEvent(p: Principal, e: Owner & { eventType: string; source
   // Alerts are for admins only (store/access.ts says the same in SQL).
   if (e.sourceId === ALERT_SOURCE) return false;
   // Whatever the type's case, as its stored object group (store/counters.ts objectGroupOf) says to the SQL reads.
-  if (access.hiddenObjects.includes(eventObjectOf(e.eventType))) return false;
+  if (hidesType(access, e.eventType)) return false;
   return eventInGrant(p, e);
 }
 

@@ -1,4 +1,4 @@
-import { isLimited, type Access } from "../domain/access";
+import { hidesType, isLimited, type Access } from "../domain/access";
 import type { DeliveryStatus, NewDelivery } from "../domain/delivery";
 import type { IngestMessage, StoredEvent } from "../domain/types";
 import { stringsIn } from "./stored-json";
@@ -8,7 +8,6 @@ import { groupsOf } from "./content";
 import { contentOfEventStatements, contentsRead, contentsReader, groupOfSql, groupStatement } from "./contents";
 import { distinctBy } from "./distinct";
 import { ALERT_SOURCE } from "../domain/alerts";
-import { eventObjectOf } from "../domain/event-types";
 import { eventCountDeltaStatements, objectGroupOf } from "./counters";
 import { chunksOf } from "./chunks";
 import { insertDeliveriesStatements, unattemptedPendingStatement } from "./deliveries";
@@ -278,7 +277,7 @@ async function eventConditions(
 ): Promise<{ conditions: string[]; others: string[]; verdict?: Verdict; drivers: Drivers; list?: string; grantRows: number } | null> {
   // A type whose object a data scope the token lacks guards (canSeeEvent) matches nothing, whatever is stored: said at once,
   // from the token's own scopes, not after a walk of every page (the SQL would find each event's object hidden).
-  if (f.eventType !== undefined && access?.hiddenObjects.includes(eventObjectOf(f.eventType))) return null;
+  if (f.eventType !== undefined && hidesType(access, f.eventType)) return null;
   const ids = await nameIds(db, [
     ...[f.eventType, f.sourceId, f.locationUid, f.organizationUid].filter((n): n is string => n !== undefined),
     ...accessNames(access),

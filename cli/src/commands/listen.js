@@ -127,8 +127,9 @@ forwarded, so nothing stored meanwhile (within retention) is missed.`,
       const log = (/** @type {string} */ line) => process.stderr.write(`${line}\n`);
       // Said, not refused (a container's address is no loopback one): what goes there is each event's body, signed.
       // (Not silenced by --insecure, which would also let the API token go in cleartext.)
-      if (new URL(target).protocol === "http:" && !isLoopback(target)) {
-        log(pc.yellow(`warning: events go to ${new URL(target).host} over plain http: their bodies and signatures cross the network unencrypted (give its https:// URL where you can).`));
+      const { protocol, host } = new URL(target);
+      if (protocol === "http:" && !isLoopback(target)) {
+        log(pc.yellow(`warning: events go to ${host} over plain http: their bodies and signatures cross the network unencrypted (give its https:// URL where you can).`));
       }
       /** A connection after the first resumes after where the last one got to, whatever the first resumed from. */
       let connected = false;
