@@ -65,12 +65,12 @@ export async function listParked(
   bucket: R2Bucket,
   limit: number,
   /** `of`: one queue's letters alone; `notOf`: every queue's but that one's, whose keys are passed over unread. */
-  which: { of?: string; notOf?: string } = {},
+  which: { of: string } | { notOf: string },
 ): Promise<{ key: string; letter: ParkedLetter }[]> {
-  const listed = await bucket.list({ prefix: which.of === undefined ? PREFIX : keyOf(which.of, ""), limit });
+  const listed = await bucket.list({ prefix: "of" in which ? keyOf(which.of, "") : PREFIX, limit });
   const out: { key: string; letter: ParkedLetter }[] = [];
   for (const { key } of listed.objects) {
-    if (which.notOf !== undefined && key.startsWith(keyOf(which.notOf, ""))) continue;
+    if ("notOf" in which && key.startsWith(keyOf(which.notOf, ""))) continue;
     const obj = await bucket.get(key);
     if (!obj) continue; // taken by a concurrent run
     // A failed read throws (the letter stays for the next run); only what was read and is no letter is set aside.
