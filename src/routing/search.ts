@@ -33,7 +33,9 @@ export function parseSearch(q: string): { ok: true; query: SearchQuery } | { ok:
     const [, path = "", value = ""] = field;
     // The value as written matches a string; when it reads as a number, boolean or null, that value too.
     const candidates: unknown[] = [value];
-    if (/^-?\d+(\.\d+)?([eE][+-]?\d+)?$/.test(value)) candidates.push(Number(value));
+    // (Not one past JSON's numbers, `1e400`: Infinity is no JSON value, so that is text alone.)
+    const n = Number(value);
+    if (/^-?\d+(\.\d+)?([eE][+-]?\d+)?$/.test(value) && Number.isFinite(n)) candidates.push(n);
     if (value === "true" || value === "false" || value === "null") candidates.push(JSON.parse(value));
     const r = validateFilter({ body: { [path]: { $in: candidates } } });
     if (!r.ok) return { ok: false, path: "q", message: r.issues[0]?.message ?? "invalid field search" };

@@ -97,7 +97,10 @@ describe("event search", () => {
       row(tag, 1, w.since + 1000, {}, { body: '{"w": "\\u00c9COLE"}' }),
       row(tag, 2, w.since + 2000, {}, { body: '{"u": "https:\\/\\/ex.com\\/zqpath"}' }),
       row(tag, 3, w.since + 3000, {}, { body: '{"h": "\\u003cb\\u003e \\u0026 co"}' }),
+      // PHP's default: non-ASCII escaped and / as \/ together.
+      row(tag, 4, w.since + 4000, {}, { body: '{"p": "caf\\u00e9\\/zqmenu"}' }),
     ]);
+    expect(ids(await search(p, "café/zqmenu", w))).toEqual([`evt_${tag}_4`]);
     for (const q of ["ÉCOLE", "école", "École"]) expect(ids(await search(p, q, w)), q).toEqual([`evt_${tag}_1`]);
     for (const q of ["ex.com/zqpath", "https://ex.com"]) expect(ids(await search(p, q, w)), q).toEqual([`evt_${tag}_2`]);
     for (const q of ["<b>", "& co", "<B> & CO"]) expect(ids(await search(p, q, w)), q).toEqual([`evt_${tag}_3`]);
@@ -400,6 +403,9 @@ describe("event search", () => {
     // A number written with an exponent is that number, as JSON reads it.
     expect(found("data.big=9.007199254740992e15")).toBe(true);
     expect(found("data.big=9.007199254740992E+15")).toBe(true);
+    // One past JSON's numbers (Infinity) is the text as written, not a refused search.
+    expect(parseSearch("data.big=1e400")).toMatchObject({ ok: true });
+    expect(found("data.big=1e400")).toBe(false);
     expect(filtersDoc).toContain("`data.id=9007199254740993` finds `9007199254740992` too, where the text search `9007199254740993` finds only those digits");
   });
 
