@@ -123,13 +123,8 @@ function linkTarget(path) {
     } catch {
       return path; // no link: the file to make
     }
-    let folder = dirname(path);
-    try {
-      folder = realpathSync(folder);
-    } catch {
-      // A folder not made yet: made where it is named (writeJson makes folders).
-    }
-    path = resolve(folder, link);
+    // (The link was read: its folder exists.)
+    path = resolve(realpathSync(dirname(path)), link);
   }
   throw new CliError(`Cannot write ${path}: too many symbolic links (a loop of links?); fix or delete them.`);
 }
