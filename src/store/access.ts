@@ -83,7 +83,7 @@ export const grantLists = (access: Access): [string, string] => [
  * organizations (0028) and those not confined at a location known to belong to one (by the
  * organization kept on their rows, 0057, never a walk of its locations: the rows read are those
  * webhooks, however many locations it has). Each is the FROM and WHERE of a webhooks row `w` from
- * `grant_of` (a row holding grantLists' orgs and locs);
+ * `grant_of` (a row holding grantLists' orgs and locs, bound at ?1 and ?2);
  * `pick(alias, index, key, owner)` says how the part's rows are taken along `index`, where
  * `key` is `owner` (by default all of them).
  */
@@ -92,8 +92,10 @@ export function grantParts(
   pick: (i: string, index: string, key: string, owner: string, where: (i: string) => string) => string = (i, index, key, owner, where) =>
     `webhooks ${i} INDEXED BY ${index} ON ${i}.${key} = ${owner} AND ${where(i)}`,
 ): string[] {
-  // (Checked on the rows the part finds, never an index of theirs: "+".)
-  const others = (i: string) => `+${i}.organization_uid IS NULL AND +${i}.location_uid IS NOT NULL AND +${i}.location_uid NOT IN (SELECT value FROM json_each(grant_of.locs))`;
+  // (Checked on the rows the part finds, never an index of theirs: "+".) The locations as their bound ?2, not
+  // grant_of's column: a list no row's value names is read once a statement, not once a row it checks (100 rows a
+  // webhook for a token of 100 locations: search-status-fanout.test.ts).
+  const others = (i: string) => `+${i}.organization_uid IS NULL AND +${i}.location_uid IS NOT NULL AND +${i}.location_uid NOT IN (SELECT value FROM json_each(?2))`;
   return [
     `FROM grant_of CROSS JOIN json_each(grant_of.orgs) o CROSS JOIN ${pick(w, "webhooks_organization", "organization_uid", "o.value", () => "1")}`,
     `FROM grant_of CROSS JOIN json_each(grant_of.locs) o CROSS JOIN ${pick(w, "webhooks_location", "location_uid", "o.value", (i) => `+${i}.organization_uid IS NULL`)}`,
@@ -105,7 +107,7 @@ export function grantParts(
 /** SQL for the uid, kind and created_at of the webhooks within a limited token's grant (grantParts), each once. */
 export function grantedWebhookUidsSql(access: Access): Sql {
   const parts = grantParts("gw").map((part) => `SELECT gw.uid, gw.kind, gw.created_at ${part}`);
-  return { sql: `WITH grant_of AS (SELECT ? AS orgs, ? AS locs) ${parts.join(" UNION ALL ")}`, binds: grantLists(access) };
+  return { sql: `WITH grant_of AS (SELECT ?1 AS orgs, ?2 AS locs) ${parts.join(" UNION ALL ")}`, binds: grantLists(access) };
 }
 
 /**

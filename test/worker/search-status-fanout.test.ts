@@ -10,7 +10,7 @@ import { eventIdFor } from "../../src/domain/ids";
 import { evtKey } from "../../src/store/delivery-rows";
 import { apiIdSql } from "../../src/store/names";
 import { statusCode } from "../../src/store/transitions";
-import { ADMIN, apiCall, ingestMessage, pagedList, podiumBody } from "./helpers";
+import { ADMIN, apiCall, ingestMessage, meteredApiCall, pagedList, podiumBody } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
 import { makeToken } from "./tokens";
 
@@ -192,3 +192,52 @@ it("a search's first event purged while the call checks its deliveries: decided 
   expect(r.json.data.map((e: { id: string }) => e.id)).toEqual([middle, older]);
   expect(r.json.nextCursor).toBeNull();
 });
+
+/** The widest grant a token may have (tokens.ts' schema): so many organizations and locations, every one of them stored. */
+const WIDEST = 100;
+
+it(`lists and searches with a status for a token of ${WIDEST} organizations and ${WIDEST} locations, all stored, over events owed to ${FAN_OUT} webhooks each: every call within ${MAX_ROWS} rows, the names it looks up and its grant's read included`, async () => {
+  const p = pipeline();
+  const key = uniqueKey();
+  const orgs = Array.from({ length: WIDEST }, (_, i) => `org-${key}-${i}`);
+  const locs = Array.from({ length: WIDEST }, (_, i) => `loc-${key}-${i}`);
+  for (let i = 0; i < FAN_OUT; i++) await p.createWebhook({ url: `https://example.com/${key}/${i}`, eventTypes: ["message.received"], organizationUid: orgs[0] });
+  await p.createWebhook({ url: `https://example.com/${key}/held`, eventTypes: ["message.received"], organizationUid: orgs[0], disabled: true });
+  // A webhook at each location, owed nothing here: the grant's read finds them all.
+  for (const loc of locs) await p.createWebhook({ url: `https://example.com/${key}/${loc}`, eventTypes: ["message.failed"], locationUid: loc });
+  const since = Date.now() + 1000;
+  // Each location taught to belong to its organization (and both names stored) by an event owed nothing; then the events owed.
+  const taught = locs.map((loc, i) => ({ type: "message.sent", org: orgs[i]!, loc }));
+  const owed = Array.from({ length: 600 }, () => ({ type: "message.received", org: orgs[0]!, loc: locs[0]! }));
+  const messages = await Promise.all(
+    [...taught, ...owed].map(async (e, i) => ({
+      ...ingestMessage({ eventType: e.type, organizationUid: e.org, locationUid: e.loc, receivedAt: since + 1000 + i, body: podiumBody({ type: e.type, organizationUid: e.org, locationUid: e.loc }) }),
+      eventId: await eventIdFor("podium", { given: `${key}-${i}` }),
+      dedupeKey: `${key}-${i}`,
+    })),
+  );
+  for (let b = 0; b < messages.length; b += 100) await p.runIngest(messages.slice(b, b + 100));
+  const expected = messages.slice(WIDEST).map((m) => m.eventId).reverse();
+  const headers = { authorization: `Bearer ${(await makeToken(p, ["events:read", "webhooks:read", "read_messages"], { organizationUids: orgs, locationUids: locs })).token}` };
+
+  const meter = meteredD1(env.DB);
+  const window = `since=${new Date(since).toISOString()}&until=${new Date(since + 3600_000).toISOString()}`;
+  // (A search's time runs to now by default: the window holds these events, received just ahead of the clock.)
+  for (const filter of ["", `${window}&`, `q=${orgs[0]}&${window}&`]) {
+    for (const status of ["held", "failed"] as const) {
+      const what = `${filter}status=${status}`;
+      const { data, rows } = await pagedList<{ id: string }>(meter, `/v1/events?${filter}status=${status}&limit=100`, { maxRows: MAX_ROWS, maxCalls: 200, headers });
+      expect(data.map((e) => e.id), what).toEqual(status === "held" ? expected : []);
+      console.log(`rows read with the widest grant, ${what}: ${rows.length} calls, at most ${Math.max(...rows)}`);
+    }
+  }
+  // Its other reads of the grant: webhooks, deliveries by status, the stats.
+  const webhooks = await pagedList<{ uid: string }>(meter, "/v1/webhooks?limit=100", { maxRows: MAX_ROWS, maxCalls: 10, headers });
+  expect(webhooks.data).toHaveLength(FAN_OUT + 1 + WIDEST);
+  const held = await pagedList<{ id: string }>(meter, "/v1/deliveries?status=held&limit=100", { maxRows: MAX_ROWS, maxCalls: 20, headers });
+  expect(held.data).toHaveLength(expected.length);
+  const stats = await meteredApiCall(meter, "GET", "/v1/stats", undefined, headers);
+  expect(stats.status).toBe(200);
+  expect(stats.rows).toBeLessThanOrEqual(MAX_ROWS);
+  console.log(`rows read with the widest grant: webhooks at most ${Math.max(...webhooks.rows)}, held deliveries at most ${Math.max(...held.rows)}, stats ${stats.rows}`);
+}, 300_000);
