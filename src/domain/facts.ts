@@ -52,8 +52,9 @@ async function boundKey(key: DedupeKey): Promise<DedupeKey> {
  * dedupe key too long or ill-formed a digest (boundKey).
  */
 export async function boundFacts(facts: ProviderFacts): Promise<ProviderFacts> {
-  const { dedupeKey, eventType, locationUid, organizationUid } = facts;
+  const { dedupeKey, eventType, locationUid, organizationUid, teaches } = facts;
   return {
+    ...(teaches === false ? { teaches } : {}),
     dedupeKey: await boundKey(dedupeKey),
     // With a control character no webhook or query can name the type, and as a delivery's
     // `edgehook-event-type` header it failed every attempt to every webhook owed it. A wildcard

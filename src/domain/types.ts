@@ -44,6 +44,12 @@ export interface EventFacts {
   eventType: string;
   locationUid: string | null;
   organizationUid: string | null;
+  /**
+   * false: the event says nothing about where its location belongs, its source being one that may not
+   * teach it (Source.teachesLocations), or its location and organization read from two objects (a
+   * Podium contact's organization beside a `data.location`).
+   */
+  teaches?: false;
 }
 
 /**
@@ -68,8 +74,6 @@ export interface IngestMessage extends EventFacts {
   sourceId: string;
   /** The owner of a tenant's source: its events are pinned to this organization. */
   sourceOwner?: string;
-  /** false: its source may not teach where locations belong (Source.teachesLocations). */
-  teaches?: false;
   /** Epoch milliseconds at the edge. */
   receivedAt: number;
   headers: Record<string, string>;

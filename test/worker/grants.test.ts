@@ -177,6 +177,24 @@ describe("the location → organization map", () => {
     expect((await as(p, t.token, "POST", "/v1/webhooks", hook)).status).toBe(403);
   });
 
+  it("learns from an object naming a location and its organization: a Podium contact's own organization beside its data.location teaches nothing, and the review that follows keeps the location's organization", async () => {
+    const p = pipeline();
+    const k = uniqueKey();
+    const [org, other, loc] = [`org-${k}`, `org-${k}-other`, `loc-${k}`];
+    const contact = (after: object) =>
+      JSON.stringify({ data: { location: { uid: loc, organizationUid: org }, ...after }, metadata: { eventType: "contact.updated", eventUid: crypto.randomUUID() } });
+    await p.ingest(podiumBody({ organizationUid: org, locationUid: loc }));
+    // The contact belongs to another organization (stored so), which says nothing of where loc belongs.
+    const moved = await p.ingest(contact({ after: { organization: { uid: other } } }));
+    expect((await p.api("GET", `/v1/events/${moved}`)).json).toMatchObject({ locationUid: loc, organizationUid: other });
+    expect(await locationOrganizations(env.DB, [loc])).toEqual(new Map([[loc, org]]));
+    const review = JSON.stringify({ data: {}, metadata: { eventType: "review.created", eventUid: crypto.randomUUID(), locationUid: loc } });
+    expect((await p.api("GET", `/v1/events/${await p.ingest(review)}`)).json.organizationUid).toBe(org);
+    // A contact whose data.location names its organization says where loc belongs, as a message does.
+    await p.ingest(contact({}).replace(`"organizationUid":"${org}"`, `"organizationUid":"${other}"`));
+    expect(await locationOrganizations(env.DB, [loc])).toEqual(new Map([[loc, other]]));
+  });
+
   it("learns from the admin's sources only: a token's ownerless source cannot move a location into an organization it holds", async () => {
     const p = pipeline();
     const k = uniqueKey();

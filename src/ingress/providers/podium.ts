@@ -52,12 +52,19 @@ export const podium: Provider = {
     const event = jsonObject(body, "Podium");
     const eventType = stringAt(event, "metadata", "eventType") ?? stringAt(event, "metadata", "event_type") ?? "unknown";
     const owner = OWNER_PATHS.get(eventObjectOf(eventType)) ?? LOCATION_OF_DATA;
-    const first = (paths: Path[]) => paths.reduce<string | null>((found, path) => found ?? stringAt(event, ...path), null);
+    const first = (paths: Path[]) => paths.flatMap((path) => {
+      const value = stringAt(event, ...path);
+      return value === null ? [] : [{ value, within: path.slice(0, -1).join(".") }];
+    })[0];
+    const [location, organization] = [first([...owner.location, ...FALLBACK.location]), first([...owner.organization, ...FALLBACK.organization])];
     return {
       dedupeKey: await dedupeKeyOr(stringAt(event, "metadata", "eventUid"), req.raw),
       eventType,
-      locationUid: first([...owner.location, ...FALLBACK.location]),
-      organizationUid: first([...owner.organization, ...FALLBACK.organization]),
+      locationUid: location?.value ?? null,
+      organizationUid: organization?.value ?? null,
+      // Only an object naming a location and its organization says where the location belongs (docs/podium.md):
+      // a contact's own organization beside its `data.location` is the contact's, which may be another's.
+      ...(location && organization && location.within !== organization.within ? { teaches: false as const } : {}),
     };
   },
 
