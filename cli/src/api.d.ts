@@ -1501,6 +1501,10 @@ export interface components {
             /** @description The dead message as it was queued; null if what is stored is not JSON (a row written by hand). Left out of a list asked with `withMessage=false`. */
             message?: unknown;
         };
+        DeadLetterReplayed: components["schemas"]["DeadLetter"] & {
+            /** @description `true`: its delivery, retried, is held while its webhook is disabled, and goes out once the webhook is enabled; `false`: an ingest letter's event queued again, or a delivery due now. */
+            held: boolean;
+        };
         NotificationEndpointCreated: components["schemas"]["NotificationEndpoint"] & {
             /** @description The signing secret (`whsec_…`), shown this once. */
             secret: string;
@@ -4203,7 +4207,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["DeadLetter"];
+                    "application/json": components["schemas"]["DeadLetterReplayed"];
                 };
             };
             /** @description invalid_request: the input failed validation (details.issues lists why: the first 100 issues, the message saying how many more) */

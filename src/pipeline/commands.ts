@@ -492,7 +492,13 @@ const taken = (letter: DeadLetter): ReplayRefusal => (letter.replaying ? "replay
  * is tried again in the transaction that closes the letter, only while it is open (of two
  * replays at once, one retries). Marks it replayed.
  */
-export async function replayDeadLetter(env: Env, seq: number): Promise<DeadLetter | ReplayRefusal> {
+/** A replay made: the letter as it stands after, and whether its delivery, retried, is held (its webhook disabled). */
+export interface LetterReplayed {
+  made: DeadLetter;
+  held: boolean;
+}
+
+export async function replayDeadLetter(env: Env, seq: number): Promise<LetterReplayed | ReplayRefusal> {
   const letter = await getDeadLetter(env.DB, seq);
   if (!letter) return "not_found";
   if (letter.replayedAt !== null) return taken(letter);
@@ -501,20 +507,18 @@ export async function replayDeadLetter(env: Env, seq: number): Promise<DeadLette
     const queuedAt = await requeueIngestLetter(env, seq, letter.message);
     if (typeof queuedAt !== "number") return queuedAt;
     // Deleted meanwhile (its message queued all the same): answered as replayed when it was.
-    return (await getDeadLetter(env.DB, seq)) ?? { ...letter, replayedAt: queuedAt };
-  } else if (letter.deliveryId) {
-    const retried = await retry(env, { ids: [letter.deliveryId], letter: seq }, { limit: 1 }, () => true);
-    if (retried.pending.length + retried.held.length === 0) {
-      // Closed meanwhile (another replay, a retry), or nothing to retry: why, read now (never on a replay made).
-      const now = await getDeadLetter(env.DB, seq);
-      if (now?.replayedAt != null) return { replayed: now };
-      const why = await whyNothingToRetry(env.DB, { deliveryId: letter.deliveryId, eventId: letter.eventId }, retentionHorizon(settings(env), Date.now()));
-      return why === "past_retention" ? why : { nothingToRetry: why };
-    }
-  } else {
-    return "unreplayable";
+    return { made: (await getDeadLetter(env.DB, seq)) ?? { ...letter, replayedAt: queuedAt }, held: false };
   }
-  return (await getDeadLetter(env.DB, seq)) ?? letter;
+  if (!letter.deliveryId) return "unreplayable";
+  const retried = await retry(env, { ids: [letter.deliveryId], letter: seq }, { limit: 1 }, () => true);
+  if (retried.pending.length + retried.held.length === 0) {
+    // Closed meanwhile (another replay, a retry), or nothing to retry: why, read now (never on a replay made).
+    const now = await getDeadLetter(env.DB, seq);
+    if (now?.replayedAt != null) return { replayed: now };
+    const why = await whyNothingToRetry(env.DB, { deliveryId: letter.deliveryId, eventId: letter.eventId }, retentionHorizon(settings(env), Date.now()));
+    return why === "past_retention" ? why : { nothingToRetry: why };
+  }
+  return { made: (await getDeadLetter(env.DB, seq)) ?? letter, held: retried.held.length > 0 };
 }
 
 /**

@@ -27,7 +27,8 @@ describe("dead-letters", () => {
           // As the API answers: each letter's queued message unless withMessage=false.
           return { data: q.get("withMessage") === "false" ? letters : letters.map(withMessage), nextCursor: "c2" };
         },
-        "POST /v1/dead-letters/2/replay": new Status(202, letter(2, "2026-11-30T12:00:00.000Z")),
+        "POST /v1/dead-letters/2/replay": new Status(202, { ...letter(2, "2026-11-30T12:00:00.000Z"), held: false }),
+        "POST /v1/dead-letters/3/replay": new Status(202, { ...letter(3, "2026-11-30T12:00:00.000Z"), held: true }),
         "DELETE /v1/dead-letters/2": new Status(204),
       },
     });
@@ -48,12 +49,14 @@ describe("dead-letters", () => {
 
     const replay = await h.edgehook(["dead-letters", "replay", "2", ...conn]);
     expect(replay.code, replay.stderr).toBe(0);
-    expect(replay.stdout).toContain("replayed 2");
+    expect(replay.stdout).toBe("replayed 2\n");
+    const held = await h.edgehook(["dead-letters", "replay", "3", ...conn]);
+    expect(held.stdout).toBe("replayed 3: its delivery is held, its webhook disabled (enabling it sends it)\n");
     const gone = await h.edgehook(["dead-letters", "delete", "2", ...conn, "--json"]);
     expect(gone.code, gone.stderr).toBe(0);
     // The id as the API and `list --json` give it: a number, not the argument's string.
     expect(JSON.parse(gone.stdout)).toEqual({ deleted: 2 });
-    expect(api.seen.slice(-2).map((s) => `${s.method} ${s.path}`)).toEqual(["POST /v1/dead-letters/2/replay", "DELETE /v1/dead-letters/2"]);
+    expect(api.seen.slice(-2).map((s) => `${s.method} ${s.path}`)).toEqual(["POST /v1/dead-letters/3/replay", "DELETE /v1/dead-letters/2"]);
   });
 
   it("a second replay fails (exit 1) with the API's details.reason on the error line", async () => {

@@ -221,6 +221,26 @@ describe("the Dead letters page", () => {
     expect(closed).toContain(`href="/dashboard/events/${eventId}"`);
   });
 
+  it("says a replayed delivery of a disabled webhook is held until the webhook is enabled, as the API's `held` does", async () => {
+    const p = pipeline({ RETRY_BASE_SECONDS: "0" });
+    const { webhook, org } = await p.webhookOn("fail", { maxAttempts: 1 });
+    const events = [await p.ingest(podiumBody({ organizationUid: org })), await p.ingest(podiumBody({ organizationUid: org }))];
+    await p.deliver();
+    const open = (await p.api("GET", "/v1/dead-letters?open=true")).json.data;
+    const [first, second] = events.map((id) => open.find((d: { eventId: string }) => d.eventId === id));
+    if (!first || !second) throw new Error("each failed delivery has an open dead letter");
+    expect((await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { disabled: true })).status).toBe(200);
+    const api = await p.api("POST", `/v1/dead-letters/${first.id}/replay`);
+    expect([api.status, api.json.held]).toEqual([202, true]);
+    const cookie = await signIn();
+    const replayed = await dashboardForm(`/dashboard/dead-letters/${second.id}/replay`, cookie, {});
+    expect(replayed.status).toBe(303);
+    expect(banners(await (await get(replayed.headers.get("location")!, cookie)).text(), "status")).toEqual([
+      `Dead letter ${second.id} replayed: its delivery is held while its webhook is disabled, and goes out once the webhook is enabled.`,
+    ]);
+    expect((await p.api("GET", `/v1/deliveries/${second.deliveryId}`)).json.status).toBe("held");
+  });
+
   it("says why a replay was refused, and deletes a letter only once its confirm page is posted", async () => {
     const p = pipeline();
     const cookie = await signIn();

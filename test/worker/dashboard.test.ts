@@ -343,6 +343,17 @@ describe("retrying a webhook's failed deliveries", () => {
     expect(await press()).toMatch(new RegExp(`^${BULK_RETRY_LIMIT} failed deliveries`));
   });
 
+  it("says a disabled webhook's failed deliveries are held, not tried, and what sends them", async () => {
+    const p = pipeline();
+    const { webhook, event } = await p.webhookOn("ok");
+    await failedDeliveries(await p.ingest(event()), webhook.uid, 1); // two failed
+    expect((await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { disabled: true })).status).toBe(200);
+    const { cookie } = await session();
+    const { to } = await pressRetryFailed(`/dashboard/webhooks/${webhook.uid}`, webhook.uid, cookie);
+    expect(to.searchParams.get("notice")).toBe("2 failed deliveries are held while the webhook is disabled: enable it to send them, oldest first.");
+    expect((await webhookDeliveryRows(webhook.uid)).map((r) => r.status)).toEqual(["held", "held"]);
+  });
+
   it("goes on from a press's cursor only as this session signed it for this webhook: a crafted link's cursor is ignored", async () => {
     const p = pipeline();
     const { webhook, event } = await p.webhookOn("ok");

@@ -32,6 +32,7 @@ describe("dead letters are never silent", () => {
     const replayed = await p.api("POST", `/v1/dead-letters/${list[0].id}/replay`);
     expect(replayed.status).toBe(202);
     expect(replayed.json.replayedAt).toEqual(expect.any(String));
+    expect(replayed.json.held).toBe(false);
     await p.deliver();
     expect(await received(key)).toHaveLength(2);
     expect((await p.api("GET", "/v1/stats")).json.deadLetters).toBe(before);
@@ -205,6 +206,7 @@ describe("dead letters are never silent", () => {
     const replayed = await p.api("POST", `/v1/dead-letters/${letter.id}/replay`);
     expect(replayed.status).toBe(202);
     expect(replayed.json.replayedAt).not.toBeNull();
+    expect(replayed.json.held).toBe(false);
     expect(p.queues.ingest.sent).toEqual([msg]);
   });
 

@@ -554,7 +554,8 @@ export function registerApi(program) {
     .argument("<id>", "the dead letter's id", deadLetterId)
     .action(async (id, o) => {
       const d = await unwrap(apiClient(connectionOf(o)).POST("/v1/dead-letters/{id}/replay", { params: { path: { id } } }));
-      show(o.json, d, () => process.stdout.write(`replayed ${printable(d.id)}\n`));
+      // A delivery of a disabled webhook is held, not sent: said so, as a bulk retry's held count is.
+      show(o.json, d, () => process.stdout.write(`replayed ${printable(d.id)}${d.held ? ": its delivery is held, its webhook disabled (enabling it sends it)" : ""}\n`));
     });
   sub(deadLetters, "delete", "clear a dead letter handled otherwise")
     .argument("<id>", "the dead letter's id", deadLetterId)

@@ -25,6 +25,13 @@ export const DeadLetterSchema = z
   })
   .openapi("DeadLetter");
 
+/** A replay's answer: the letter, closed, and whether its delivery waits for its webhook to be enabled. */
+export const DeadLetterReplayed = DeadLetterSchema.extend({
+  held: z.boolean().openapi({
+    description: "`true`: its delivery, retried, is held while its webhook is disabled, and goes out once the webhook is enabled; `false`: an ingest letter's event queued again, or a delivery due now.",
+  }),
+}).openapi("DeadLetterReplayed");
+
 /** A letter as the API shows it; one read without its message (a list's `withMessage=false`) has no `message` field. */
 const view = (d: DeadLetter | DeadLetterSummary) => ({
   id: d.seq,
@@ -122,7 +129,7 @@ const replay = apiRoute({
     "Replays an open dead letter once and closes it (`replayedAt`). 409 `conflict` with `details.reason`: `already_replayed` (closed already, by a replay or a retry of its delivery: nothing is sent again; a new failure of the delivery opens it again), `past_retention` (its event is past the retention: kept a while to be read, never sent), `unreplayable` (it names nothing to replay), `nothing_to_retry` (its delivery cannot be retried: the letter stays open until deleted). With `nothing_to_retry`, `details.cause` says why: `delivery_gone` (purged with its event), `webhook_deleted` (nowhere to send it), `outside_grant` (its webhook was confined to an organization since, and the event is not that organization's), `held` (held while its webhook is disabled: it goes out once the webhook is enabled), `changed` (it changed meanwhile: try again). Of two replays of one letter at once, one is made and the other answers `already_replayed`, or `replay_in_progress` while the first has not yet queued an ingest letter's message (it may still fail, and leave the letter open). 503 `queue_unavailable` (with `Retry-After`): the ingest queue did not take an ingest letter's message; nothing was queued and the letter is open, to be replayed again.",
   ...scoped("admin"),
   request: { params: LetterId, ...NO_BODY },
-  responses: { 202: json(DeadLetterSchema, "Replayed"), ...errors(404, 409, 503) },
+  responses: { 202: json(DeadLetterReplayed, "Replayed"), ...errors(404, 409, 503) },
 });
 
 const get = apiRoute({
@@ -173,7 +180,7 @@ export const deadLetters = router()
     if (replayed === "unreplayable") throw new AppError("conflict", "This dead letter names nothing to replay. Once handled, DELETE the dead letter.", { reason: "unreplayable" });
     if ("nothingToRetry" in replayed) throw nothingToRetry(replayed.nothingToRetry);
     if ("replayed" in replayed) throw alreadyReplayed(replayed.replayed);
-    return c.json(view(replayed), 202);
+    return c.json({ ...view(replayed.made), held: replayed.held }, 202);
   })
   .openapi(get, async (c) => {
     const { id } = c.req.valid("param");

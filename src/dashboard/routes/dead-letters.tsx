@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { page as pageOf } from "../../api/schemas/fields";
-import { DeadLetterSchema } from "../../api/routes/dead-letters";
+import { DeadLetterReplayed, DeadLetterSchema } from "../../api/routes/dead-letters";
 import { callApi } from "../api-client";
 import { ASK } from "../confirm";
 import { confirmPage } from "../confirm-page";
@@ -60,8 +60,13 @@ const REPLAY_REFUSED = new Map<string, string>([
 
 deadLetterRoutes.post("/dead-letters/:id/replay", async (c) => {
   const id = c.req.param("id");
-  const res = await callApi(c, "POST", `/dead-letters/${encodeURIComponent(id)}/replay`, DeadLetterSchema);
-  const what = res.json && res.json.deliveryId !== null ? "its delivery will be tried again" : "its event is queued again";
+  const res = await callApi(c, "POST", `/dead-letters/${encodeURIComponent(id)}/replay`, DeadLetterReplayed);
+  const what =
+    res.json?.held === true
+      ? "its delivery is held while its webhook is disabled, and goes out once the webhook is enabled"
+      : res.json && res.json.deliveryId !== null
+        ? "its delivery will be tried again"
+        : "its event is queued again";
   const refusal = res.ok || res.reason === undefined ? undefined : REPLAY_REFUSED.get(res.cause === undefined ? res.reason : `${res.reason}:${res.cause}`);
   const answer = res.ok ? res : { ...res, error: refusal ?? res.error };
   return back(c, deadLettersPressedOn(c), answer, `Dead letter ${id} replayed: ${what}.`);

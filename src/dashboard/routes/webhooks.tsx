@@ -218,11 +218,18 @@ webhookRoutes.post("/webhooks/:uid/:action{enable|disable|retry-failed|delete|en
     const next = res.json?.nextCursor ?? null;
     // A full page: more may match, or it took exactly the last ones.
     const more = next ? " More failed deliveries may remain: press again for the next ones." : "";
-    const n = res.json?.count ?? 0;
+    const [n, held] = [res.json?.count ?? 0, res.json?.held ?? 0];
+    // Those of a disabled webhook are held, not tried (the API's `held`): said so, with what sends them.
+    const done =
+      held === 0
+        ? `${n} failed deliver${n === 1 ? "y" : "ies"} will be tried again, oldest first.`
+        : held === n
+          ? `${n} failed deliver${n === 1 ? "y is" : "ies are"} held while the webhook is disabled: enable it to send ${n === 1 ? "it" : "them"}, oldest first.`
+          : `${n} failed deliveries retried: ${n - held} will be tried again, oldest first; ${held} held while the webhook is disabled.`;
     // More remaining: on to the webhook's own page, whose button carries the place (whatever list
     // page the press was on). Else back where it was pressed.
     const to = next ? `${own}?${new URLSearchParams(await retryParams(c, uid, next))}` : pressedOn;
-    return back(c, to, res, `${n} failed deliver${n === 1 ? "y" : "ies"} will be tried again, oldest first.${more}`);
+    return back(c, to, res, `${done}${more}`);
   }
   if (action === "end-previous-secret") {
     // None left to end (it expired, or another tab ended it): said so, not that one was ended (the API's PATCH takes 0 regardless).
