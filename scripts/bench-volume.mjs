@@ -80,7 +80,8 @@ if (values.reseed || seeded?.events !== N) {
   if (res.status !== 0) process.exit(res.status ?? 1);
   console.log(res.stdout.trim());
 } else {
-  console.log(`reusing the seed of ${n(N)} events in ${dir} (--reseed to make it again):\n${seeded.output.trim()}`);
+  // What the seed printed when it last ran there (what it wrote, and what the database held then), not the database now.
+  console.log(`reusing the seed of ${n(N)} events in ${dir} (--reseed to make it again); npm run seed last printed:\n${seeded.output.trim()}`);
 }
 /** The middle value, or the mean of the two middle ones. */
 const median = (/** @type {number[]} */ xs) => {

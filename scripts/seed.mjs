@@ -2,7 +2,8 @@
 // `npm run seed -- --events N [--persist-to DIR] [--seed S]`: fills the local D1 that
 // `npm run dev` uses with a busy account's retained traffic, through the project's own
 // store code (scripts/seed/volume.ts, run by a small Worker in the local runtime with
-// the same D1 binding, a chunk per request), then prints what it wrote.
+// the same D1 binding, a chunk per request), then prints what it wrote (events stored already, by an
+// earlier run on the same directory, are not written again) and what the database holds.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -55,9 +56,12 @@ const worker = await unstable_dev(join(root, "scripts/seed/worker.ts"), {
 });
 const started = Date.now();
 const now = Date.now();
+/** What the database holds, as /v1/stats counts it, and its size as D1 reports it. @returns {Promise<{ bytes: number, events: number, deliveries: Record<string, number>, deadLetters: number }>} */
+const holds = async () => /** @type {any} */ (await (await worker.fetch("http://seed/")).json());
 try {
+  const before = await holds();
   /** @type {Record<string, any>} */
-  const report = { events: 0, bodyBytes: 0, deliveries: { held: 0, pending: 0, succeeded: 0, failed: 0 }, attempts: 0, deadLetters: 0 };
+  const report = { events: 0, alreadyStored: 0, bodyBytes: 0, deliveries: { held: 0, pending: 0, succeeded: 0, failed: 0 }, attempts: 0, deadLetters: 0, from: null, to: null, leavesRetentionAt: null };
   /** @type {any} */
   let last;
   for (let offset = 0; offset < events; offset += CHUNK) {
@@ -72,32 +76,57 @@ try {
       if (attempt === 3) throw new Error(`seed chunk at ${offset} failed: ${res.status} ${await res.text()}`);
     }
     report.events += last.events;
+    report.alreadyStored += last.alreadyStored;
     report.bodyBytes += last.bodyBytes;
+    // The chunks come oldest first: the first that wrote any has the oldest written, the last the newest.
+    report.from ??= last.from;
+    report.leavesRetentionAt ??= last.leavesRetentionAt;
+    report.to = last.to ?? report.to;
     report.attempts += last.attempts;
     report.deadLetters += last.deadLetters;
     for (const k of Object.keys(report.deliveries)) report.deliveries[k] += last.deliveries[k];
     const s = (Date.now() - started) / 1000;
     process.stderr.write(`  ${report.events.toLocaleString("en")} events in ${s.toFixed(0)} s (${Math.round(report.events / s)}/s)\n`);
   }
-  Object.assign(report, { webhooks: last.webhooks, organizations: last.organizations, locations: last.locations, from: last.from, to: last.to, leavesRetentionAt: last.leavesRetentionAt });
+  Object.assign(report, { webhooks: last.webhooks, otherWebhooks: last.otherWebhooks, organizations: last.organizations, locations: last.locations });
   const seconds = (Date.now() - started) / 1000;
   const d1dir = join(state, "v3/d1");
   // D1's own count of its pages: the local files' size leaves out what waits in the write-ahead
   // log (all of a small seed: 8 KiB for 300 events).
-  const bytes = /** @type {{ bytes: number }} */ (await (await worker.fetch("http://seed/")).json()).bytes;
+  const after = await holds();
   const n = (/** @type {number} */ x) => x.toLocaleString("en");
+  const statuses = (/** @type {Record<string, number>} */ d) => Object.entries(d).map(([k, v]) => `${k} ${n(v)}`).join(", ");
+  const time = (/** @type {number} */ t) => new Date(t).toISOString();
+  const already = report.alreadyStored > 0 ? ` (${n(report.alreadyStored)} of the seed's ${n(events)} were stored already, by an earlier run here: not written again)` : "";
   const printed = [
-      `seeded ${n(report.events)} events in ${seconds.toFixed(0)} s (${n(Math.round(report.events / seconds))}/s), received ${new Date(report.from).toISOString()} … ${new Date(report.to).toISOString()}`,
-      `  bodies: ${n(Math.round(report.bodyBytes / report.events))} bytes on average (Podium shapes, 22 types), ${n(report.organizations)} organizations, ${n(report.locations)} locations`,
-      `  webhooks: ${report.webhooks} (one disabled: its deliveries are held)`,
-      `  deliveries: ${Object.entries(report.deliveries).map(([k, v]) => `${k} ${n(v)}`).join(", ")}`,
-      `  attempts: ${n(report.attempts)}, dead letters: ${n(report.deadLetters)}`,
-      `  local D1 (${d1dir}): ${n(bytes)} bytes, ${n(Math.round(bytes / report.events))} bytes per event (the size D1 reports)`,
-      `  the oldest leave the retention from ${new Date(report.leavesRetentionAt).toISOString()} on: a maintenance run after that purges them, and the API then counts fewer`,
-    ].join("\n");
+    ...(report.events === 0
+      ? [`seeded nothing: the seed's ${n(events)} events (--seed ${seed}) were all stored already, by an earlier run here`]
+      : [
+          `seeded ${n(report.events)} events in ${seconds.toFixed(0)} s (${n(Math.round(report.events / seconds))}/s), received ${time(report.from)} … ${time(report.to)}${already}`,
+          `  bodies: ${n(Math.round(report.bodyBytes / report.events))} bytes on average (Podium shapes, 22 types), ${n(report.organizations)} organizations, ${n(report.locations)} locations`,
+          `  webhooks: ${report.webhooks} (one disabled: its deliveries are held)`,
+          `  deliveries: ${statuses(report.deliveries)}`,
+          `  attempts: ${n(report.attempts)}, dead letters: ${n(report.deadLetters)}`,
+        ]),
+    `  stored now (as /v1/stats counts them): ${n(after.events)} events (${n(before.events)} before); deliveries ${statuses(after.deliveries)}; dead letters ${n(after.deadLetters)}`,
+    `  local D1 (${d1dir}): ${n(after.bytes)} bytes, ${after.events > 0 ? n(Math.round(after.bytes / after.events)) : 0} bytes per event stored (the size D1 reports)`,
+    ...(report.from === null
+      ? []
+      : [`  the oldest written leave the retention from ${time(report.leavesRetentionAt)} on: a maintenance run after that purges them, and the API then counts fewer`]),
+  ].join("\n");
   console.log(printed);
-  // What this directory holds: `npm run bench:volume -- --persist-to` it reuses it (bench-volume.mjs).
-  writeFileSync(join(state, "seed.json"), JSON.stringify({ events: report.events, output: printed }));
+  if (report.otherWebhooks > 0) {
+    // The seed routes to its own five only: real traffic of these types would have owed these some.
+    const one = report.otherWebhooks === 1;
+    console.error(
+      `warning: ${n(report.otherWebhooks)} webhook${one ? "" : "s"} in this database ${one ? "was" : "were"} not made by the seed: the seeded ` +
+        `events are owed only to the seed's own five, so ${one ? "it has" : "those have"} no deliveries of them, whatever ${one ? "its" : "their"} ` +
+        "event types (real traffic of these types would have owed some)",
+    );
+  }
+  // What this directory holds: `npm run bench:volume -- --persist-to` it reuses it (bench-volume.mjs). `events` the
+  // seed's size, all of whose events are stored now; `stored` every event stored.
+  writeFileSync(join(state, "seed.json"), JSON.stringify({ events, stored: after.events, output: printed }));
 } finally {
   await worker.stop();
   rmSync(dir, { recursive: true, force: true });

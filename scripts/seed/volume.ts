@@ -22,7 +22,7 @@ import { settleOwners } from "../../src/pipeline/owners";
 import { owedWebhooks } from "../../src/routing/match";
 import { recordAttempts, type AttemptOutcome } from "../../src/store/deliveries";
 import { recordEventTypes } from "../../src/store/event-types";
-import { storeEvents, type EventRow } from "../../src/store/events";
+import { storedEventIds, storeEvents, type EventRow } from "../../src/store/events";
 import { learnLocations, locationPlaces } from "../../src/store/locations";
 import { allWebhooks, insertWebhook } from "../../src/store/webhooks";
 
@@ -55,19 +55,25 @@ export interface SeedOptions {
   progress?: (written: number) => void;
 }
 
+/** What a call wrote: events already stored (an earlier run's, a chunk run again) are not written again, nor counted here. */
 interface SeedReport {
   events: number;
+  /** Events of this call's range found stored already, left as they are (with their deliveries and attempts). */
+  alreadyStored: number;
   bodyBytes: number;
   deliveries: Record<"held" | "pending" | "succeeded" | "failed", number>;
   attempts: number;
   deadLetters: number;
   webhooks: number;
+  /** Webhooks in the database the seed did not make: the seeded events route to the seed's own only, never to these. */
+  otherWebhooks: number;
   organizations: number;
   locations: number;
-  from: number;
-  to: number;
-  /** When the first (oldest) event leaves the retention: the maintenance run purges it from then on. */
-  leavesRetentionAt: number;
+  /** When the first and last event written were received (null: none written). */
+  from: number | null;
+  to: number | null;
+  /** When the first (oldest) event written leaves the retention: the maintenance run purges it from then on. */
+  leavesRetentionAt: number | null;
 }
 
 /** A small deterministic generator (mulberry32). */
@@ -268,28 +274,33 @@ export async function seedVolume(db: D1Database, opts: SeedOptions): Promise<See
     const made = new Set((await allWebhooks(db)).map((w) => w.uid));
     for (const w of hooks) if (!made.has(w.uid)) await insertWebhook(db, w);
   }
-  const webhooks = (await allWebhooks(db)).filter((w) => hooks.some((h) => h.uid === w.uid));
+  const stored = await allWebhooks(db);
+  const webhooks = stored.filter((w) => hooks.some((h) => h.uid === w.uid));
   const chunkRand = random((opts.seed ?? 14) * 1_000_003 + offset);
   const byUid = new Map(webhooks.map((w) => [w.uid, w]));
 
   const report: SeedReport = {
     events: 0,
+    alreadyStored: 0,
     bodyBytes: 0,
     deliveries: { held: 0, pending: 0, succeeded: 0, failed: 0 },
     attempts: 0,
     deadLetters: 0,
     webhooks: webhooks.length,
+    // (Notification endpoints are owed alerts, not events.)
+    otherWebhooks: stored.filter((w) => w.kind === "webhook" && !hooks.some((h) => h.uid === w.uid)).length,
     organizations: orgCount,
     locations: locCount,
-    from,
-    to: from + span,
-    leavesRetentionAt: from + days * 86_400_000,
+    from: null,
+    to: null,
+    leavesRetentionAt: null,
   };
   const encoder = new TextEncoder();
   const deferred = deferredBatches(db);
   for (let done = offset; done < end; done += batchSize) {
     const n = Math.min(batchSize, end - done);
     const rows: EventRow[] = [];
+    const bytes = new Map<string, number>();
     for (let i = 0; i < n; i++) {
       const at = from + Math.floor(((done + i) / opts.events) * span);
       const type = PODIUM_TYPES[Math.floor(chunkRand() * PODIUM_TYPES.length)]!;
@@ -307,8 +318,11 @@ export async function seedVolume(db: D1Database, opts: SeedOptions): Promise<See
         headers: { "content-type": "application/json", "user-agent": "Podium-Webhooks/1.0", "podium-timestamp": String(at) },
         body,
       });
-      report.bodyBytes += raw.length;
+      bytes.set(rows[rows.length - 1]!.eventId, raw.length);
     }
+    // Everything below is drawn for every event, stored or not, so the sequence (and what a later batch
+    // draws) is the same whatever an earlier run wrote; only the events not stored yet are written.
+    const already = await storedEventIds(db, rows.map((r) => r.eventId));
     // As the ingest consumer: owners settled, what the batch teaches, routing, its statements.
     const known = await locationPlaces(db, rows.flatMap((r) => (r.locationUid && !r.organizationUid ? [r.locationUid] : [])));
     const settled = settleOwners(rows, known);
@@ -317,15 +331,23 @@ export async function seedVolume(db: D1Database, opts: SeedOptions): Promise<See
     for (const e of settled.rows) {
       for (const w of owedWebhooks(webhooks, e).owed) deliveries.push(await newDelivery("routed", { id: e.eventId, receivedAt: e.receivedAt }, w, e.receivedAt));
     }
-    await storeEvents(deferred.db, settled.rows, deliveries, also);
-    report.events += n;
+    const fresh = settled.rows.filter((r) => !already.has(r.eventId));
+    const isFresh = (d: NewDelivery) => !already.has(d.eventId);
+    await storeEvents(deferred.db, fresh, deliveries.filter(isFresh), also);
+    report.events += fresh.length;
+    report.alreadyStored += n - fresh.length;
+    for (const r of fresh) {
+      report.bodyBytes += bytes.get(r.eventId) ?? 0;
+      report.from ??= r.receivedAt;
+      report.to = r.receivedAt;
+    }
 
     // As the delivery consumer: attempts, a round at a time (sent with the events' statements, in one transaction).
     const received = new Map(settled.rows.map((r) => [r.eventId, r.receivedAt]));
     const rounds: AttemptOutcome[][] = [[], [], []];
     for (const d of deliveries) {
       if (byUid.get(d.webhookUid)?.disabled) {
-        report.deliveries.held++;
+        if (isFresh(d)) report.deliveries.held++;
         continue;
       }
       const f = fate(chunkRand);
@@ -353,14 +375,18 @@ export async function seedVolume(db: D1Database, opts: SeedOptions): Promise<See
         const last = attempt(3, false, start + 15_000);
         const webhookUid = byUid.get(d.webhookUid)?.uid ?? d.webhookUid;
         rounds[2]!.push({ attempt: last, status: "failed", nextAttemptAt: null, deadLetter: failedDeliveryLetter({ deliveryId: d.id, eventId: d.eventId, webhookUid }, last) });
-        report.deadLetters++;
+        if (isFresh(d)) report.deadLetters++;
       }
-      report.deliveries[f === "failed" ? "failed" : f === "pending" ? "pending" : "succeeded"]++;
+      if (isFresh(d)) report.deliveries[f === "failed" ? "failed" : f === "pending" ? "pending" : "succeeded"]++;
     }
     // A scheduler records one webhook's attempts at a time.
-    const webhookOf = new Map(deliveries.map((d) => [d.id, d.webhookUid]));
-    for (const round of rounds) {
-      const byWebhook = Map.groupBy(round, (o) => webhookOf.get(o.attempt.deliveryId) ?? "");
+    const byId = new Map(deliveries.map((d) => [d.id, d]));
+    for (const drawn of rounds) {
+      const round = drawn.filter((o) => {
+        const d = byId.get(o.attempt.deliveryId);
+        return d !== undefined && isFresh(d);
+      });
+      const byWebhook = Map.groupBy(round, (o) => byId.get(o.attempt.deliveryId)?.webhookUid ?? "");
       for (const [uid, outcomes] of byWebhook) await recordAttempts(deferred.db, uid, outcomes);
       report.attempts += round.length;
     }
@@ -368,5 +394,6 @@ export async function seedVolume(db: D1Database, opts: SeedOptions): Promise<See
     await deferred.flush();
     opts.progress?.(report.events);
   }
+  if (report.from !== null) report.leavesRetentionAt = report.from + days * 86_400_000;
   return report;
 }

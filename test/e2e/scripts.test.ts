@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { migratedState } from "./stack";
 
 const root = resolve(import.meta.dirname, "../..");
@@ -92,26 +92,46 @@ describe("scripts/startup.mjs (npm run startup)", () => {
 });
 
 describe("npm run seed", () => {
+  let state = "";
+  beforeEach(() => {
+    state = mkdtempSync(join(tmpdir(), "edgehook-seed-"));
+    // Already migrated (the e2e stacks' copy), so the seed's own migration step finds nothing to do.
+    cpSync(migratedState({ ...process.env, WRANGLER_SEND_METRICS: "false" }), state, { recursive: true });
+  });
+  afterEach(() => rmSync(state, { recursive: true, force: true }));
+
   it("reports the database's size with everything it stored: at least its bodies' bytes", () => {
-    const state = mkdtempSync(join(tmpdir(), "edgehook-seed-"));
-    try {
-      // Already migrated (the e2e stacks' copy), so the seed's own migration step finds nothing to do.
-      cpSync(migratedState({ ...process.env, WRANGLER_SEND_METRICS: "false" }), state, { recursive: true });
-      const r = run("seed.mjs", "--events", "300", "--persist-to", state);
-      expect(r.status, r.stderr).toBe(0);
-      const number = (re: RegExp) => Number(re.exec(r.stdout)?.[1]?.replaceAll(",", ""));
-      const bodies = number(/bodies: ([\d,]+) bytes on average/);
-      expect(bodies).toBeGreaterThan(0);
-      // (Measured by its local files, a small seed, all in the write-ahead log, read ~27 bytes an event.)
-      expect(number(/([\d,]+) bytes per event/)).toBeGreaterThanOrEqual(bodies);
-      // When the oldest event leaves the retention (wrangler.toml's RETENTION_DAYS after it was received): still ahead.
-      const oldest = Date.parse(/received (\S+) … /.exec(r.stdout)?.[1] ?? "");
-      const leaves = Date.parse(/the oldest leave the retention from (\S+) on/.exec(r.stdout)?.[1] ?? "");
-      const days = Number(/^RETENTION_DAYS = "(\d+)"$/m.exec(readFileSync(join(root, "wrangler.toml"), "utf8"))?.[1]);
-      expect(leaves - oldest).toBe(days * 86_400_000);
-      expect(leaves).toBeGreaterThan(Date.now());
-    } finally {
-      rmSync(state, { recursive: true, force: true });
-    }
+    const r = run("seed.mjs", "--events", "300", "--persist-to", state);
+    expect(r.status, r.stderr).toBe(0);
+    const number = (re: RegExp) => Number(re.exec(r.stdout)?.[1]?.replaceAll(",", ""));
+    const bodies = number(/bodies: ([\d,]+) bytes on average/);
+    expect(bodies).toBeGreaterThan(0);
+    // (Measured by its local files, a small seed, all in the write-ahead log, read ~27 bytes an event.)
+    expect(number(/([\d,]+) bytes per event/)).toBeGreaterThanOrEqual(bodies);
+    // When the oldest event leaves the retention (wrangler.toml's RETENTION_DAYS after it was received): still ahead.
+    const oldest = Date.parse(/received (\S+) … /.exec(r.stdout)?.[1] ?? "");
+    const leaves = Date.parse(/the oldest written leave the retention from (\S+) on/.exec(r.stdout)?.[1] ?? "");
+    const days = Number(/^RETENTION_DAYS = "(\d+)"$/m.exec(readFileSync(join(root, "wrangler.toml"), "utf8"))?.[1]);
+    expect(leaves - oldest).toBe(days * 86_400_000);
+    expect(leaves).toBeGreaterThan(Date.now());
+  }, 180_000);
+
+  it("run again on its directory, says it wrote nothing, and its seed.json says what is stored", () => {
+    const first = run("seed.mjs", "--events", "300", "--persist-to", state);
+    expect(first.status, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/^seeded 300 events in /);
+    expect(first.stdout).toContain("stored now (as /v1/stats counts them): 300 events (0 before)");
+    const again = run("seed.mjs", "--events", "300", "--persist-to", state);
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/^seeded nothing: the seed's 300 events \(--seed 14\) were all stored already/);
+    expect(again.stdout).not.toMatch(/dead letters: |received /);
+    expect(again.stdout).toContain("stored now (as /v1/stats counts them): 300 events (300 before)");
+    const marker = JSON.parse(readFileSync(join(state, "seed.json"), "utf8"));
+    expect(marker).toMatchObject({ events: 300, stored: 300 });
+    expect(marker.output).toBe(again.stdout.trim());
+    // Partly stored: only what it adds.
+    const wider = run("seed.mjs", "--events", "400", "--persist-to", state);
+    expect(wider.stdout).toMatch(/^seeded 100 events in .*\(300 of the seed's 400 were stored already/);
+    expect(wider.stdout).toContain("400 events (300 before)");
   }, 180_000);
 });

@@ -110,8 +110,8 @@ describe("operator reads", () => {
     const confined = webhooks.find((w) => w.disabled)!.uid;
     const confinedOrg = (await read(`/v1/webhooks/${confined}`)).json.organizationUid as string;
     const confinedToken = (await makeToken(p, ["events:read", "read_messages", "read_contacts", "read_payments", "read_reviews"], { organizationUids: [confinedOrg] })).token;
-    const since = new Date(first.from + 86_400_000).toISOString();
-    const until = new Date(first.to - 86_400_000).toISOString();
+    const since = new Date(first.from! + 86_400_000).toISOString();
+    const until = new Date(first.to! - 86_400_000).toISOString();
     const reads: [string, string, Record<string, string>?, number?][] = [
       ["stats", "/v1/stats"],
       ["stats, organization token", "/v1/stats", { authorization: `Bearer ${orgToken}` }],
