@@ -93,10 +93,20 @@ const full = await startBenchWorker({ persistTo: dir });
 const emptyDir = mkdtempSync(join(tmpdir(), "edgehook-bench-empty-"));
 /** @type {Awaited<ReturnType<typeof startBenchWorker>> | undefined} */
 let empty;
+/** The ids of the tokens the reads made, revoked at the end however it comes: the database is kept for the next run. @type {string[]} */
+const benchTokens = [];
 try {
   if (!values["skip-reads"]) await timeReads();
   if (!values["skip-ingest"]) await compareIngest();
 } finally {
+  for (const id of benchTokens) {
+    try {
+      const res = await full.fetch(`/v1/tokens/${id}`, { method: "DELETE", headers: { authorization: `Bearer ${BENCH_ADMIN_TOKEN}` } });
+      if (res.status !== 204) throw new Error(`${res.status} ${await res.text()}`);
+    } catch (e) {
+      console.error(`could not revoke the bench's token ${id} in ${dir}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
   await full.stop();
   await empty?.stop();
   rmSync(emptyDir, { recursive: true, force: true });
@@ -144,6 +154,7 @@ async function timeReads() {
   const token = async (/** @type {object} */ body) => {
     const res = await full.api("POST", "/v1/tokens", { name: `bench-${crypto.randomUUID()}`, ...body });
     if (res.status !== 201) throw new Error(`token: ${res.status} ${JSON.stringify(res.json)}`);
+    benchTokens.push(res.json.id);
     return res.json.token;
   };
   const all = ["events:read", "webhooks:read", "read_messages", "read_contacts", "read_payments", "read_reviews"];

@@ -135,3 +135,26 @@ describe("npm run seed", () => {
     expect(wider.stdout).toContain("400 events (300 before)");
   }, 180_000);
 });
+
+describe("npm run bench:volume", () => {
+  it("revokes the tokens it made for its reads: the database is kept for the next run", async () => {
+    // (An empty directory: the bench seeds it. A smaller seed may have no failed event of the organization it reads as.)
+    const state = mkdtempSync(join(tmpdir(), "edgehook-bench-"));
+    try {
+      const r = run("bench-volume.mjs", "--events", "10000", "--persist-to", state, "--skip-ingest", "--repeat", "1");
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toContain("operator reads with 10,000 events stored");
+      const { startBenchWorker } = await import("../../bench/volume/stack.mjs");
+      const bench = await startBenchWorker({ persistTo: state });
+      try {
+        const tokens = (await bench.api("GET", "/v1/tokens?limit=100")).json.data as { name: string; revokedAt: string | null }[];
+        expect(tokens.filter((t) => t.name.startsWith("bench-"))).toHaveLength(2);
+        expect(tokens.filter((t) => t.revokedAt === null)).toEqual([]);
+      } finally {
+        await bench.stop();
+      }
+    } finally {
+      rmSync(state, { recursive: true, force: true });
+    }
+  }, 180_000);
+});
