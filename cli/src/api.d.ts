@@ -90,7 +90,7 @@ export interface paths {
         put?: never;
         /**
          * Deliver again the events received in a time range, a page per call, oldest first
-         * @description Reads at most 500 events per call (5000 with `dryRun`; when a target has a content filter, which reads bodies, at most 1000 or 4 Mi characters of bodies, and fewer once the filters tested have done 8 Mi units of work on them) and answers `nextCursor` until the range is done. Only the caller's events, to matching webhooks within its grant (or the one named) whose filter admits them; held for a disabled one. Events past the retention (RETENTION_DAYS from their receipt, kept a while to be read) are passed over, not counted: nothing is sent for them.
+         * @description Reads at most 500 events per call (5000 with `dryRun`; when a target has a content filter, which reads bodies, at most 1000 or 4 Mi characters of bodies, and fewer once the filters tested have done 8 Mi units of work on them) and answers `nextCursor` until the range is done. Only the caller's events, to matching webhooks within its grant (or the one named) whose filter admits them; held for a disabled one. Events past the retention (RETENTION_DAYS from their receipt, kept a while to be read) are passed over, not counted: nothing is sent for them. A notification endpoint named (by the admin): 409 `conflict` with `details.reason` `not_subscribed` (alerts are replayed one by one, by id).
          */
         post: operations["replayEvents"];
         delete?: never;
@@ -2003,6 +2003,15 @@ export interface operations {
             };
             /** @description not_found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description conflict */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

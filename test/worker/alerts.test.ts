@@ -418,7 +418,17 @@ describe("webhook health, auto-disable and alerts", () => {
       status: 409,
       json: { error: { message: `The notification endpoint "${other.uid}" is not subscribed to this alert (its alertTypes).`, details: { reason: "not_subscribed" } } },
     });
-    expect(await p.api("POST", `/v1/events/${alert!.id}/replay`, { webhookUid: everything.uid })).toMatchObject({ status: 409, json: { error: { details: { reason: "not_subscribed" } } } });
+    expect(await p.api("POST", `/v1/events/${alert!.id}/replay`, { webhookUid: everything.uid })).toMatchObject({
+      status: 409,
+      json: { error: { message: `The webhook "${everything.uid}" is never owed alerts: they go to notification endpoints.`, details: { reason: "not_subscribed" } } },
+    });
+    // An event named to an endpoint, by id or by range: there, and never owed it (409, not 404 saying no such uid); 404 to a token that cannot see endpoints.
+    const event = got[0]!.headers["edgehook-event-id"];
+    const toEndpoint = { status: 409, json: { error: { message: `"${slackEndpoint.uid}" is a notification endpoint: it is owed alerts (events of the source edgehook), one replayed by its id, never other events.`, details: { reason: "not_subscribed" } } } };
+    expect(await p.api("POST", `/v1/events/${event}/replay`, { webhookUid: slackEndpoint.uid })).toMatchObject(toEndpoint);
+    const window = { since: range.since, until: range.until };
+    expect(await p.api("POST", "/v1/events/replay", { ...window, webhookUid: slackEndpoint.uid })).toMatchObject(toEndpoint);
+    expect(await as(p, replayer.token, "POST", "/v1/events/replay", { ...window, webhookUid: slackEndpoint.uid })).toMatchObject({ status: 404 });
     expect((await received(`${key}-all`)).every((r) => r.headers["edgehook-event-type"] === "message.received")).toBe(true);
   });
 

@@ -43,13 +43,13 @@ const replayRange = apiRoute({
   path: "/events/replay",
   operationId: "replayEvents",
   summary: "Deliver again the events received in a time range, a page per call, oldest first",
-  description: `Reads at most ${REPLAY_PAGE_EVENTS} events per call (${DRY_RUN_PAGE_EVENTS} with \`dryRun\`; when a target has a content filter, which reads bodies, at most ${SEARCH_BOUND.events} or ${SEARCH_BOUND.chars / 1024 / 1024} Mi characters of bodies, and fewer once the filters tested have done ${CALL_FILTER_WORK / 1024 / 1024} Mi units of work on them) and answers \`nextCursor\` until the range is done. Only the caller's events, to matching webhooks within its grant (or the one named) whose filter admits them; held for a disabled one. Events past the retention (RETENTION_DAYS from their receipt, kept a while to be read) are passed over, not counted: nothing is sent for them.`,
+  description: `Reads at most ${REPLAY_PAGE_EVENTS} events per call (${DRY_RUN_PAGE_EVENTS} with \`dryRun\`; when a target has a content filter, which reads bodies, at most ${SEARCH_BOUND.events} or ${SEARCH_BOUND.chars / 1024 / 1024} Mi characters of bodies, and fewer once the filters tested have done ${CALL_FILTER_WORK / 1024 / 1024} Mi units of work on them) and answers \`nextCursor\` until the range is done. Only the caller's events, to matching webhooks within its grant (or the one named) whose filter admits them; held for a disabled one. Events past the retention (RETENTION_DAYS from their receipt, kept a while to be read) are passed over, not counted: nothing is sent for them. A notification endpoint named (by the admin): 409 \`conflict\` with \`details.reason\` \`not_subscribed\` (alerts are replayed one by one, by id).`,
   ...scoped("events:replay"),
   request: body(RangeReplayBody),
   responses: {
     200: json(RangeReplayAnswer, "Dry run: what would be replayed"),
     202: json(RangeReplayAnswer, "Replayed"),
-    ...errors(404),
+    ...errors(404, 409),
   },
 });
 
@@ -61,10 +61,27 @@ const replayRange = apiRoute({
  * the kind, read only when a target has a filter (the budget matters).
  */
 async function targetsFor(env: Env, p: Principal, webhookUid: string | undefined, kind: Webhook["kind"] = "webhook"): Promise<ReplayPlan> {
-  // The admin may name the notification endpoint an alert goes to, as in a bulk retry (checkNamedWebhook).
-  if (webhookUid !== undefined) return planFor(env.DB, await visibleWebhook(env.DB, p, webhookUid, kind === "notification" && hasScope(p, "admin")));
+  if (webhookUid !== undefined) {
+    // The admin sees notification endpoints (as in a bulk retry, checkNamedWebhook): one named for an event, or a webhook
+    // for an alert, is there but never owed it (409, as any target not subscribed), not a 404 saying no such uid.
+    const named = await visibleWebhook(env.DB, p, webhookUid, hasScope(p, "admin"));
+    if (named.kind !== kind) throw notOfItsKind(named);
+    return planFor(env.DB, named);
+  }
   const all = (await allWebhooks(env.DB)).filter((w) => w.kind === kind);
   return replayPlan(all, await grantedWebhooks(env.DB, p, all));
+}
+
+/** 409: the target named is of the other kind, owed no event of the kind replayed. */
+function notOfItsKind(named: Webhook): AppError {
+  const uid = named.uid.slice(0, 80);
+  return new AppError(
+    "conflict",
+    named.kind === "notification"
+      ? `"${uid}" is a notification endpoint: it is owed alerts (events of the source ${ALERT_SOURCE}), one replayed by its id, never other events.`
+      : `The webhook "${uid}" is never owed alerts: they go to notification endpoints.`,
+    { reason: "not_subscribed" },
+  );
 }
 
 export const replay = router()
