@@ -32,6 +32,8 @@ type Account = {
   pending: string[];
   /** false: the account has no workers.dev subdomain, and a first deploy stops. */
   subdomain: boolean;
+  /** The names in the database's migrations table; absent, it has none. */
+  applied: string[];
 };
 
 /** A project directory with the repository's wrangler.toml, and an account the fake wrangler serves. */
@@ -488,6 +490,26 @@ describe("edgehook deploy", () => {
     expect(p.calls().map((c) => c.args.join(" ")).slice(calls.length).at(-1)).toBe("deploy");
     const { output } = await p.edgehook(["deploy", "--dry-run"]);
     expect(output.trimEnd().split("\n").slice(-2)).toEqual(["$ wrangler deploy", `$ wrangler ${rerun}    # if setup applied it: lists what the old Worker made meanwhile`]);
+  });
+
+  it("records, before applying the migrations, those renamed since the database was migrated (the project's scripts/migration-renames.mjs), and nothing on another database", async () => {
+    const withRenames = (account: Partial<Account>) => {
+      const p = project(account);
+      mkdirSync(join(p.dir, "scripts"));
+      copyFileSync(join(root, "scripts/migration-renames.mjs"), join(p.dir, "scripts/migration-renames.mjs"));
+      return p;
+    };
+    const read = ["SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'd1_migrations'", "SELECT name FROM d1_migrations"].map((sql) => `d1 execute DB --remote --json --command ${sql}`);
+    const old = withRenames({ applied: ["0042_session_reveals.sql", "0042_rejection_hours.sql"], migrated: true });
+    await old.edgehook(["setup"]);
+    const calls = old.calls().map((c) => c.args.join(" "));
+    const at = calls.indexOf("d1 migrations apply DB --remote");
+    expect(calls.slice(at - 3, at)).toEqual([...read, "d1 execute DB --remote --json --command INSERT INTO d1_migrations (name) VALUES ('0044_rejection_hours.sql')"]);
+
+    const current = withRenames({ applied: ["0042_session_reveals.sql", "0044_rejection_hours.sql"], migrated: true });
+    await current.edgehook(["setup"]);
+    const none = current.calls().map((c) => c.args.join(" "));
+    expect(none.slice(none.indexOf("d1 migrations apply DB --remote") - 2).slice(0, 3)).toEqual([...read, "d1 migrations apply DB --remote"]);
   });
 
   it.each([

@@ -4,6 +4,7 @@ import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { createInterface } from "node:readline/promises";
 import { createSpinner } from "nanospinner";
 import pc from "picocolors";
@@ -241,6 +242,14 @@ async function setup(o) {
   });
 
   await step("Migrations", async () => {
+    // A database migrated at a commit whose migrations were renamed since: the project's own
+    // repairs (scripts/migration-renames.mjs; none on any other database) go first.
+    const renames = join(o.dir, "scripts", "migration-renames.mjs");
+    if (existsSync(renames)) {
+      /** @type {{ repairWith(q: (sql: string) => Promise<Record<string, unknown>[]>): Promise<string[]>, rowsOf(p: unknown): Record<string, unknown>[] }} */
+      const { repairWith, rowsOf } = await import(pathToFileURL(renames).href);
+      await repairWith(async (sql) => rowsOf(jsonOutput((await must(["d1", "execute", want.database.binding, "--remote", "--json", "--command", sql])).stdout)));
+    }
     const applied = (await must(["d1", "migrations", "apply", want.database.binding, "--remote"])).stdout;
     for (const name of RERUN_AFTER_DEPLOY.filter((n) => applied.includes(n))) {
       makeFolders(join(o.dir, ".wrangler"));
