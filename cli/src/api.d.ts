@@ -480,7 +480,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List notification endpoints (never their secrets), newest first
+         * List notification endpoints (never their secrets), newest first, each with its health
          * @description Admin tokens only (the `admin` scope): alerts are about the whole installation.
          */
         get: operations["listNotificationEndpoints"];
@@ -504,7 +504,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * One notification endpoint (never its secret)
+         * One notification endpoint (never its secret), with its health and the alerts it is owed
          * @description Admin tokens only (the `admin` scope): alerts are about the whole installation.
          */
         get: operations["getNotificationEndpoint"];
@@ -1509,6 +1509,44 @@ export interface components {
             /** @description The signing secret (`whsec_…`), shown this once. */
             secret: string;
         };
+        /** @description In `GET` of one and in the list (not in the answers of `POST` and `PATCH`): how its alerts are being delivered, as a webhook's health says of its events. `failing` after as many failed attempts in a row as an alert is given (`MAX_ATTEMPTS` when the endpoint was made); `lastFailure` says when and why; `backlog` counts the alerts it is owed: `pending` (behind the one being retried, FIFO) and `held` (while disabled). An endpoint's failures raise no alert. */
+        WebhookHealth: {
+            /**
+             * @description `disabled`; `failing`: failingAfterAttempts failed attempts in a row or more; `degraded`: the last attempt failed, or under 90% succeeded over the last hour; else `healthy`.
+             * @enum {string}
+             */
+            state: "healthy" | "degraded" | "failing" | "disabled";
+            consecutiveFailures: number;
+            /**
+             * Format: date-time
+             * @description When the current streak of failed attempts began.
+             * @example 2026-11-28T17:59:31.123Z
+             */
+            failingSince: string | null;
+            /** @description Share of attempts that succeeded (0..1); null: no attempt. The last hour is estimated from hourly counts. */
+            successRate: {
+                lastHour: number | null;
+                lastDay: number | null;
+            };
+            /**
+             * Format: date-time
+             * @example 2026-11-28T17:59:31.123Z
+             */
+            lastSuccessAt: string | null;
+            lastFailure: {
+                /**
+                 * Format: date-time
+                 * @example 2026-11-28T17:59:31.123Z
+                 */
+                at: string;
+                error: string | null;
+            } | null;
+            /** @description Deliveries held and pending now, as counted in `backlog`. */
+            backlog: {
+                held: number;
+                pending: number;
+            };
+        };
         NotificationEndpoint: {
             uid: string;
             url: string;
@@ -1526,6 +1564,7 @@ export interface components {
              * @example 2026-11-28T17:59:31.123Z
              */
             updatedAt: string;
+            health?: components["schemas"]["WebhookHealth"];
         };
         /**
          * @example {

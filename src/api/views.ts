@@ -12,6 +12,7 @@ import type { StoredSource } from "../store/sources";
 import type { TokenRecord } from "../store/tokens";
 import type { RejectionSummary } from "../store/rejections";
 import type { AlertEpisode } from "../store/alerts";
+import type { WebhookState } from "../store/webhook-state";
 
 export function eventSummaryView(e: Omit<StoredEvent, "body" | "headers">) {
   return {
@@ -100,6 +101,11 @@ export function healthView(w: Webhook, h: { record: HealthRecord; hours: HourCou
     lastSuccessAt: isoTime(r.lastSuccessAt),
     lastFailure: r.lastFailureAt === null ? null : { at: iso(r.lastFailureAt), error: r.lastError },
   };
+}
+
+/** A webhook's (or notification endpoint's) whole health, with what it is owed now (`backlog`: held and pending). */
+export function fullHealthView(w: Webhook, state: WebhookState, now = Date.now()) {
+  return { ...healthView(w, state.health, now), backlog: state.owed };
 }
 
 export function notificationEndpointView(w: Webhook) {

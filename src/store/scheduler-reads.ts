@@ -187,8 +187,14 @@ export async function firstOwed(db: D1Database, webhookUid: string): Promise<Owe
 
 // What the API's backlog view and the maintenance run read: from the counts, or one probe per webhook.
 
+/** A counts row's held and pending (OBJECT_GROUPS columns each). */
+const OWED_COLUMNS = `${statusSum("held")} AS held, ${statusSum("pending")} AS pending`;
+
 /** A webhook's (`?1`) held and pending deliveries, from its counts row (none without one). */
-const COUNTS_SQL = `SELECT ${statusSum("held")} AS held, ${statusSum("pending")} AS pending FROM delivery_counts WHERE webhook = ${nameIdSql("?1")}`;
+const COUNTS_SQL = `SELECT ${OWED_COLUMNS} FROM delivery_counts WHERE webhook = ${nameIdSql("?1")}`;
+
+/** The same of some webhooks (a JSON array of uids at `?1`), a row each that has counts; a row dearer than COUNTS_SQL for one (its list's). */
+const MANY_COUNTS_SQL = `SELECT j.value AS webhook_uid, ${OWED_COLUMNS} FROM json_each(?1) j CROSS JOIN delivery_counts c ON c.webhook = ${nameIdSql("j.value")}`;
 
 /** What a webhook holds and has pending. */
 export interface OwedCounts {
@@ -209,6 +215,18 @@ export function countsRead(rows: object[]): OwedCounts {
 
 function isCountsRow(r: object): r is OwedCounts {
   return "held" in r && typeof r.held === "number" && "pending" in r && typeof r.pending === "number";
+}
+
+/** Some webhooks' held and pending counts, for a caller's batch: `manyCountsRead` takes its result. */
+export function manyCountsStatement(db: D1Database, webhookUids: string[]): D1PreparedStatement {
+  return db.prepare(MANY_COUNTS_SQL).bind(JSON.stringify(webhookUids));
+}
+
+/** Each webhook's counts from manyCountsStatement's result rows (0 and 0 without a counts row). */
+export function manyCountsRead(webhookUids: string[], rows: object[]): Map<string, OwedCounts> {
+  const out = new Map<string, OwedCounts>(webhookUids.map((uid) => [uid, countsRead([])]));
+  for (const r of rows) if (isCountsRow(r) && "webhook_uid" in r && typeof r.webhook_uid === "string") out.set(r.webhook_uid, countsRead([r]));
+  return out;
 }
 
 /** How many deliveries of a webhook are held (from its counts). */

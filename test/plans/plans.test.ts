@@ -25,6 +25,7 @@ import { boundedScan } from "../../src/store/scan";
 import { deleteSource, listStoredSources } from "../../src/store/sources";
 import { listTokens } from "../../src/store/tokens";
 import { stats } from "../../src/store/stats";
+import { webhookStatesOf } from "../../src/store/webhook-state";
 import { clearExpiredPreviousSecrets, disableApplies, listWebhooks } from "../../src/store/webhooks";
 
 const dir = join(import.meta.dirname, "../../migrations");
@@ -318,6 +319,16 @@ describe("a webhook's deliveries, by status", () => {
       const [sql] = await preparedBy(read);
       expect(plan(sql!).filter((s) => /deliveries\b/.test(s)), sql).toEqual([]);
     }
+  });
+
+  it("reads a page of webhooks' (notification endpoints') counts and health by their keys: nothing walked, no delivery read", async () => {
+    const sqls = await preparedBy((d1) => webhookStatesOf(d1, ["a", "b"], Date.now()));
+    expect(sqls).toHaveLength(3);
+    for (const sql of sqls) {
+      expect(walks(sql), sql).toEqual([]);
+      expect(plan(sql).filter((s) => /\bdeliveries\b/.test(s)), sql).toEqual([]);
+    }
+    expect(plan(sqls[0]!)).toContain("SEARCH c USING INTEGER PRIMARY KEY (rowid=?)");
   });
 
   it("says whether a webhook holds deliveries from its counts, and finds an event's in a status by the event", async () => {

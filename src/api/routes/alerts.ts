@@ -7,6 +7,7 @@ import { newWebhook, withDisabled } from "../../domain/webhook";
 import { changeWebhook, removeWebhook } from "../../pipeline/commands";
 import { listAlerts } from "../../store/alerts";
 import { getWebhook, insertWebhook, listWebhooks } from "../../store/webhooks";
+import { webhookStateOf, webhookStatesOf, type WebhookState } from "../../store/webhook-state";
 import { apiRoute, body, errors, json, NO_BODY, router, scoped, versionedJson } from "../openapi";
 import {
   AlertListQuery,
@@ -17,7 +18,7 @@ import {
   NotificationEndpointSchema,
 } from "../schemas/alerts";
 import { IfMatchHeader, ListQuery, page, UidParam } from "../schemas/fields";
-import { alertView, notificationEndpointView } from "../views";
+import { alertView, fullHealthView, notificationEndpointView } from "../views";
 import { decodeCreated, decodeCursor, encodeCreated, encodeCursor, pageOf, wholeList } from "../cursors";
 import { assertSaved, changedMeanwhile } from "../versioned-writes";
 import { etagOf, ifMatchOf, pinnedVersion } from "../if-match";
@@ -40,7 +41,7 @@ const list = apiRoute({
   method: "get",
   path: "/notification-endpoints",
   operationId: "listNotificationEndpoints",
-  summary: "List notification endpoints (never their secrets), newest first",
+  summary: "List notification endpoints (never their secrets), newest first, each with its health",
   description: ADMIN_ONLY,
   ...scoped("admin"),
   request: { query: ListQuery },
@@ -51,7 +52,7 @@ const get = apiRoute({
   method: "get",
   path: "/notification-endpoints/{uid}",
   operationId: "getNotificationEndpoint",
-  summary: "One notification endpoint (never its secret)",
+  summary: "One notification endpoint (never its secret), with its health and the alerts it is owed",
   description: ADMIN_ONLY,
   ...scoped("admin"),
   request: { params: UidParam },
@@ -97,6 +98,12 @@ async function endpoint(db: D1Database, uid: string): Promise<Webhook> {
   return w;
 }
 
+/** An endpoint with its health (docs/alerts.md "An endpoint's health"): how its alerts are going, and how many wait. */
+const withHealth = (w: Webhook, state: WebhookState | undefined, now: number) => ({
+  ...notificationEndpointView(w),
+  ...(state ? { health: fullHealthView(w, state, now) } : {}),
+});
+
 const transformOf = (format: "standard-webhooks" | "slack") => (format === "slack" ? SLACK_TRANSFORM : null);
 
 export const notifications = router()
@@ -130,12 +137,16 @@ export const notifications = router()
     const after = q.cursor === undefined ? undefined : await decodeCreated(c.env, wholeList("notification endpoints"), q.cursor);
     const rows = await listWebhooks(c.env.DB, { limit: q.limit + 1, after, kind: "notification" });
     const { data, nextCursor } = await pageOf(rows, q.limit, (last) => encodeCreated(c.env, wholeList("notification endpoints"), last));
-    return c.json({ data: data.map(notificationEndpointView), nextCursor }, 200);
+    // Every endpoint's whole health, not its state alone as a webhook list's: the Alerts page shows its last failure and what waits.
+    const now = Date.now();
+    const states = await webhookStatesOf(c.env.DB, data.map((w) => w.uid), now);
+    return c.json({ data: data.map((w) => withHealth(w, states.get(w.uid), now)), nextCursor }, 200);
   })
   .openapi(get, async (c) => {
     const w = await endpoint(c.env.DB, c.req.valid("param").uid);
     c.header("ETag", etagOf(w.updatedAt));
-    return c.json(notificationEndpointView(w), 200);
+    const now = Date.now();
+    return c.json(withHealth(w, await webhookStateOf(c.env.DB, w.uid, now), now), 200);
   })
   .openapi(patch, async (c) => {
     const b = c.req.valid("json");

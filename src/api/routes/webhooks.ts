@@ -30,7 +30,7 @@ import {
   WebhookTestAnswer,
   WebhookTestBody,
 } from "../schemas/webhooks";
-import { backlogView, healthView, webhookView } from "../views";
+import { backlogView, fullHealthView, healthView, webhookView } from "../views";
 import { NO_ATTEMPTS } from "../../domain/health";
 import { healthOf } from "../../store/health";
 import { visibleEvent } from "./events";
@@ -254,7 +254,7 @@ export const webhooks = router()
         ...webhookView(w),
         heldDeliveries: state.owed.held,
         backlog: backlogView(w, state.owed, status, now),
-        health: { ...healthView(w, state.health, now), backlog: state.owed },
+        health: fullHealthView(w, state, now),
       },
       200,
     );

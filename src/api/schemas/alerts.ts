@@ -3,7 +3,7 @@ import "@hono/zod-openapi"; // gives every zod schema .openapi()
 import { z } from "../../domain/zod";
 import { ALERT_TYPES } from "../../domain/alerts";
 import { time, limit, cursor, strictQuery, distinct } from "./fields";
-import { webhookFields } from "./webhooks";
+import { webhookFields, WebhookHealth } from "./webhooks";
 
 const ALERT_FORMATS = ["standard-webhooks", "slack"] as const;
 
@@ -26,6 +26,10 @@ export const NotificationEndpointSchema = z
     disabled: z.boolean(),
     createdAt: time,
     updatedAt: time,
+    health: WebhookHealth.optional().openapi({
+      description:
+        "In `GET` of one and in the list (not in the answers of `POST` and `PATCH`): how its alerts are being delivered, as a webhook's health says of its events. `failing` after as many failed attempts in a row as an alert is given (`MAX_ATTEMPTS` when the endpoint was made); `lastFailure` says when and why; `backlog` counts the alerts it is owed: `pending` (behind the one being retried, FIFO) and `held` (while disabled). An endpoint's failures raise no alert.",
+    }),
   })
   .openapi("NotificationEndpoint");
 

@@ -97,7 +97,7 @@ export const webhookFormNumbers = {
 
 const rate = z.number().min(0).max(1).nullable();
 
-const WebhookHealth = z
+export const WebhookHealth = z
   .object({
     state: z.enum(HEALTH_STATES).openapi({
       description:

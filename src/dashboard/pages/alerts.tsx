@@ -30,6 +30,28 @@ function Message(props: { alert: AlertJson; link: boolean }) {
   );
 }
 
+/**
+ * How an endpoint's alerts are going (its health, docs/alerts.md): its state, its streak of failed
+ * attempts, the alerts waiting (behind one being retried, or held while it is disabled) and its last failure.
+ */
+function Delivery(props: { e: NotificationEndpointJson }) {
+  const h = props.e.health;
+  if (!h) return <>{props.e.disabled ? "disabled" : "enabled"}</>;
+  const waiting = h.backlog.held + h.backlog.pending;
+  return (
+    <>
+      <b>{h.state}</b>
+      {h.consecutiveFailures > 0 && ` · ${h.consecutiveFailures} failed in a row`}
+      {waiting > 0 && ` · ${waiting.toLocaleString("en")} alert${waiting === 1 ? "" : "s"} waiting`}
+      {h.lastFailure && (
+        <div class="muted">
+          Last failure <Time iso={h.lastFailure.at} /> {legible(h.lastFailure.error ?? "")}
+        </div>
+      )}
+    </>
+  );
+}
+
 /** A list's cursor `at` as its parameter `name`, if the page was opened with one. */
 const placeOf = (name: string, at: string | undefined): Record<string, string> => (at ? { [name]: at } : {});
 
@@ -99,6 +121,7 @@ export function AlertsPage(props: {
                   <th scope="col">URL</th>
                   <th scope="col">Alerts</th>
                   <th scope="col">Format</th>
+                  <th scope="col">Delivery</th>
                   <th scope="col">Actions</th>
                 </tr>
               </thead>
@@ -112,6 +135,9 @@ export function AlertsPage(props: {
                     <td>
                       {e.format}
                       {e.disabled && " · disabled"}
+                    </td>
+                    <td>
+                      <Delivery e={e} />
                     </td>
                     <td>
                       <ConfirmAction action={`/dashboard/alerts/endpoints/${e.uid}/delete`} label="Delete" name={`Delete notification endpoint ${shortened(e.url)}`} confirm={ASK.deleteEndpoint(e.uid)} />
