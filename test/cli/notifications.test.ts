@@ -62,6 +62,30 @@ describe("notification-endpoints", () => {
     expect(JSON.parse((await h.edgehook(["notification-endpoints", "delete", "ne_2", "--json", ...conn(api.url)])).stdout)).toEqual({ deleted: "ne_2" });
   });
 
+  it("list and get print how an endpoint's alerts are going: its health's state, failures in a row, alerts waiting and last failure", async () => {
+    const health = (state: string, failures: number, backlog: { held: number; pending: number }, lastFailure: object | null) => ({
+      state,
+      consecutiveFailures: failures,
+      failingSince: failures > 0 ? "2026-11-30T10:01:00.000Z" : null,
+      successRate: { lastHour: 0, lastDay: 0 },
+      lastSuccessAt: null,
+      lastFailure,
+      backlog,
+    });
+    const failing = endpoint("ne_1", { health: health("failing", 17, { held: 0, pending: 198 }, { at: "2026-11-30T10:21:00.000Z", error: "HTTP 410" }) });
+    const fine = endpoint("ne_2", { health: health("healthy", 0, { held: 0, pending: 0 }, null) });
+    const api = await fakeApi({ routes: { "GET /v1/notification-endpoints": { data: [failing, fine], nextCursor: null }, "GET /v1/notification-endpoints/ne_1": failing } });
+    const h = cliHome();
+    const listed = await h.edgehook(["notification-endpoints", "list", ...conn(api.url)]);
+    expect(listed.code, listed.stderr).toBe(0);
+    const lines = listed.stdout.trimEnd().split("\n");
+    expect(lines[0]).toMatch(/STATE\s+FAILED\s+WAITING\s+LAST FAILURE$/);
+    expect(lines[1]).toMatch(/^ne_1 .*standard-webhooks\s+failing\s+17\s+198\s+2026-11-30T10:21:00\.000Z HTTP 410$/);
+    expect(lines[2]).toMatch(/^ne_2 .*standard-webhooks\s+healthy\s+0\s+0\s+—$/);
+    const got = await h.edgehook(["notification-endpoints", "get", "ne_1", ...conn(api.url)]);
+    expect(got.stdout).toMatch(/failing\s+17\s+198\s+2026-11-30T10:21:00\.000Z HTTP 410/);
+  });
+
   it("an unknown alert type, --alerts naming none, an empty update or --enable with --disable exit 2 before anything is sent; an API refusal exits 1 in one line", async () => {
     const api = await fakeApi({
       routes: { "PATCH /v1/notification-endpoints/ne_1": new Status(409, { error: { code: "conflict", message: "Changed meanwhile.", details: { reason: "changed_meanwhile" } } }) },

@@ -34,6 +34,19 @@ const ENDPOINT_COLUMNS = [
   ["STATE", (e) => (e.disabled ? "disabled" : "enabled")],
 ];
 
+/**
+ * With how its alerts are going, which `list` and `get` answer (the health, docs/alerts.md): its state
+ * (disabled among them), failed attempts in a row, the alerts waiting (pending and held) and its last failure.
+ * @type {[string, (e: S["NotificationEndpoint"]) => unknown][]}
+ */
+const ENDPOINT_HEALTH_COLUMNS = [
+  ...ENDPOINT_COLUMNS.filter(([title]) => title !== "STATE"),
+  ["STATE", (e) => (e.health ? e.health.state : e.disabled ? "disabled" : "enabled")],
+  ["FAILED", (e) => e.health?.consecutiveFailures],
+  ["WAITING", (e) => e.health && e.health.backlog.pending + e.health.backlog.held],
+  ["LAST FAILURE", (e) => e.health?.lastFailure && `${e.health.lastFailure.at} ${e.health.lastFailure.error ?? ""}`.trimEnd()],
+];
+
 const format = () => new Option("--format <format>", "standard-webhooks: signed {type, timestamp, data}; slack: {text} for an incoming webhook").choices(["standard-webhooks", "slack"]);
 
 /** @param {import("commander").Command} program */
@@ -42,11 +55,11 @@ export function registerAlerts(program) {
   sub(endpoints, "list", "list notification endpoints (never their secrets)").action(async (o) => {
     const client = apiClient(connectionOf(o));
     const r = await everyRow((cursor) => unwrap(client.GET("/v1/notification-endpoints", { params: { query: { limit: 100, cursor } } })));
-    show(o.json, r, () => printTable(r.data, ENDPOINT_COLUMNS));
+    show(o.json, r, () => printTable(r.data, ENDPOINT_HEALTH_COLUMNS));
   });
   sub(endpoints, "get <uid>", "one notification endpoint (never its secret)").action(async (uid, o) => {
     const e = await unwrap(apiClient(connectionOf(o)).GET("/v1/notification-endpoints/{uid}", { params: { path: { uid } } }));
-    show(o.json, e, () => printTable([e], ENDPOINT_COLUMNS));
+    show(o.json, e, () => printTable([e], ENDPOINT_HEALTH_COLUMNS));
   });
   sub(endpoints, "create", "register a notification endpoint; its secret is printed this once")
     .requiredOption("--endpoint <url>", "where alerts are POSTed")
