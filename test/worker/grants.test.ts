@@ -193,6 +193,17 @@ describe("the location → organization map", () => {
     // A contact whose data.location names its organization says where loc belongs, as a message does.
     await p.ingest(contact({}).replace(`"organizationUid":"${org}"`, `"organizationUid":"${other}"`));
     expect(await locationOrganizations(env.DB, [loc])).toEqual(new Map([[loc, other]]));
+    // So does metadata naming the location and its organization, beside a data.location (or a review's locations) naming no organization.
+    const [third, fourth] = [`org-${k}-third`, `org-${k}-fourth`];
+    const metadata = (data: object, type: string, organizationUid: string) =>
+      JSON.stringify({ data, metadata: { eventType: type, eventUid: crypto.randomUUID(), locationUid: loc, organizationUid } });
+    await p.ingest(metadata({ location: { uid: loc } }, "message.sent", third));
+    expect(await locationOrganizations(env.DB, [loc])).toEqual(new Map([[loc, third]]));
+    await p.ingest(metadata({ locations: [{ uid: loc }] }, "review.created", fourth));
+    expect(await locationOrganizations(env.DB, [loc])).toEqual(new Map([[loc, fourth]]));
+    // Metadata naming another location than the event's teaches nothing of either.
+    await p.ingest(JSON.stringify({ data: { location: { uid: loc } }, metadata: { eventType: "message.sent", eventUid: crypto.randomUUID(), locationUid: `${loc}-x`, organizationUid: org } }));
+    expect(await locationOrganizations(env.DB, [loc, `${loc}-x`])).toEqual(new Map([[loc, fourth]]));
   });
 
   it("learns from the admin's sources only: a token's ownerless source cannot move a location into an organization it holds", async () => {

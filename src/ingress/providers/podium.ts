@@ -9,12 +9,19 @@ import {
 
 const STORED_HEADERS = ["podium-timestamp"] as const;
 type Path = string[];
+/** Where an organization is read, and where the object it is read from names a location, if it does. */
+interface OrganizationPath {
+  at: Path;
+  location?: Path;
+}
 interface OwnerPaths {
-  organization: Path[];
+  organization: OrganizationPath[];
   location: Path[];
 }
 
-const LOCATION_OF_DATA: OwnerPaths = { organization: [["data", "location", "organizationUid"]], location: [["data", "location", "uid"]] };
+const DATA_LOCATION: Path = ["data", "location", "uid"];
+const OF_DATA_LOCATION: OrganizationPath = { at: ["data", "location", "organizationUid"], location: DATA_LOCATION };
+const LOCATION_OF_DATA: OwnerPaths = { organization: [OF_DATA_LOCATION], location: [DATA_LOCATION] };
 
 /**
  * Where each Podium object documents its owner, in order of preference. A message
@@ -31,16 +38,16 @@ const OWNER_PATHS = new Map<string, OwnerPaths>([
   [
     "contact",
     {
-      organization: [["data", "after", "organization", "uid"], ["data", "before", "organization", "uid"], ...LOCATION_OF_DATA.organization],
-      location: LOCATION_OF_DATA.location,
+      organization: [{ at: ["data", "after", "organization", "uid"] }, { at: ["data", "before", "organization", "uid"] }, OF_DATA_LOCATION],
+      location: [DATA_LOCATION],
     },
   ],
   // A review names its locations only; a review invite (invite_link_*) its location and its organization.
-  ["review", { organization: LOCATION_OF_DATA.organization, location: [["data", "locations", "0", "uid"], ...LOCATION_OF_DATA.location] }],
+  ["review", { organization: [OF_DATA_LOCATION], location: [["data", "locations", "0", "uid"], DATA_LOCATION] }],
 ]);
 
 /** After an object's own paths, for every type. */
-const FALLBACK: OwnerPaths = { organization: [["metadata", "organizationUid"]], location: [["metadata", "locationUid"]] };
+const FALLBACK: OwnerPaths = { organization: [{ at: ["metadata", "organizationUid"], location: ["metadata", "locationUid"] }], location: [["metadata", "locationUid"]] };
 
 /** Podium: signed as src/schemes/podium.ts says; facts from where each object documents its owner. */
 export const podium: Provider = {
@@ -52,19 +59,18 @@ export const podium: Provider = {
     const event = jsonObject(body, "Podium");
     const eventType = stringAt(event, "metadata", "eventType") ?? stringAt(event, "metadata", "event_type") ?? "unknown";
     const owner = OWNER_PATHS.get(eventObjectOf(eventType)) ?? LOCATION_OF_DATA;
-    const first = (paths: Path[]) => paths.flatMap((path) => {
-      const value = stringAt(event, ...path);
-      return value === null ? [] : [{ value, within: path.slice(0, -1).join(".") }];
-    })[0];
-    const [location, organization] = [first([...owner.location, ...FALLBACK.location]), first([...owner.organization, ...FALLBACK.organization])];
+    const locationUid = [...owner.location, ...FALLBACK.location].reduce<string | null>((found, path) => found ?? stringAt(event, ...path), null);
+    const from = [...owner.organization, ...FALLBACK.organization].find((o) => stringAt(event, ...o.at) !== null);
+    const organizationUid = from ? stringAt(event, ...from.at) : null;
+    // Only an object naming the event's location beside the organization read from it says where the location
+    // belongs (docs/podium.md): a contact's own organization names no location, and may be another's.
+    const paired = from?.location !== undefined && stringAt(event, ...from.location) === locationUid;
     return {
       dedupeKey: await dedupeKeyOr(stringAt(event, "metadata", "eventUid"), req.raw),
       eventType,
-      locationUid: location?.value ?? null,
-      organizationUid: organization?.value ?? null,
-      // Only an object naming a location and its organization says where the location belongs (docs/podium.md):
-      // a contact's own organization beside its `data.location` is the contact's, which may be another's.
-      ...(location && organization && location.within !== organization.within ? { teaches: false as const } : {}),
+      locationUid,
+      organizationUid,
+      ...(locationUid !== null && organizationUid !== null && !paired ? { teaches: false as const } : {}),
     };
   },
 
