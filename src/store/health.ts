@@ -94,9 +94,12 @@ export function healthStatements(db: D1Database, webhookUids: string[], now: num
 }
 
 /** Each webhook's health from the results of healthStatements (`rows`, then `hours`). */
+/** A webhook never attempted: no health row, no hourly counts. */
+export const unknownHealth = (): HealthRead => ({ record: NO_ATTEMPTS, hours: [] });
+
 export function healthRead(webhookUids: string[], rows: object[], hours: object[]): Map<string, HealthRead> {
   const out = new Map<string, HealthRead>();
-  for (const uid of webhookUids) out.set(uid, { record: NO_ATTEMPTS, hours: [] });
+  for (const uid of webhookUids) out.set(uid, unknownHealth());
   for (const r of rows.filter(isHealthRow)) out.set(r.webhook_uid, { record: toRecord(r), hours: [] });
   for (const h of hours.filter(isHourRow)) out.get(h.webhook_uid)?.hours.push({ hour: h.hour, attempts: h.attempts, succeeded: h.succeeded });
   return out;

@@ -31,17 +31,13 @@ import {
   WebhookTestBody,
 } from "../schemas/webhooks";
 import { backlogView, fullHealthView, healthView, webhookView } from "../views";
-import { NO_ATTEMPTS } from "../../domain/health";
-import { healthOf } from "../../store/health";
+import { healthOf, unknownHealth } from "../../store/health";
 import { visibleEvent } from "./events";
 import { testWebhook } from "../webhook-test";
 import { assertSaved, changedMeanwhile } from "../versioned-writes";
 import { etagOf, ifMatchOf, pinnedVersion, type IfMatch } from "../if-match";
 import { checkUrl, planFor, visiblePlacedWebhook, visibleWebhook } from "../webhook-access";
 import { saveWithinFilterBound } from "../filter-programs";
-
-/** A webhook never attempted yet. */
-const UNKNOWN_HEALTH = { record: NO_ATTEMPTS, hours: [] };
 
 /**
  * A webhook as a token sees it: an automatic disable's reason quotes its last failure, of any of
@@ -231,7 +227,7 @@ export const webhooks = router()
     const health = await healthOf(c.env.DB, data.map((w) => w.uid), now);
     return c.json(
       {
-        data: data.map((w) => ({ ...seenBy(c.get("principal"), w), health: { state: healthView(w, health.get(w.uid) ?? UNKNOWN_HEALTH, now).state } })),
+        data: data.map((w) => ({ ...seenBy(c.get("principal"), w), health: { state: healthView(w, health.get(w.uid) ?? unknownHealth(), now).state } })),
         nextCursor,
       },
       200,
@@ -245,7 +241,7 @@ export const webhooks = router()
     if (missingDataScope(p, w.eventTypes)) {
       // Its counts and health are of events of every type it has: the state alone, as lists show it.
       const health = await healthOf(c.env.DB, [w.uid], now);
-      return c.json({ ...seenBy(p, w), health: { state: healthView(w, health.get(w.uid) ?? UNKNOWN_HEALTH, now).state } }, 200);
+      return c.json({ ...seenBy(p, w), health: { state: healthView(w, health.get(w.uid) ?? unknownHealth(), now).state } }, 200);
     }
     // Its counts and health in one D1 call, beside its scheduler's status.
     const [state, status] = await Promise.all([webhookStateOf(c.env.DB, w.uid, now), statusOf(c.env, w.uid)]);
