@@ -6,7 +6,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { renameRepairs } from "./migration-renames.mjs";
+import { repairs } from "./migration-renames.mjs";
 
 const root = resolve(import.meta.dirname, "..");
 
@@ -53,10 +53,11 @@ export async function applyLocalMigrations(o = {}) {
     if (!isLocalD1(db)) throw new Error(`the local runtime has no D1 binding ${binding}`);
     await db.prepare(`CREATE TABLE IF NOT EXISTS ${table} (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE, applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL)`).run();
     const done = new Set((await db.prepare(`SELECT name FROM ${table}`).all()).results.map((r) => String(r.name)));
-    // A database migrated at a commit whose migrations were renamed since (migration-renames.mjs).
-    const repairs = renameRepairs(done, table);
-    if (repairs.length > 0) {
-      await db.batch(repairs.map((statement) => db.prepare(statement)));
+    // A database migrated at a commit whose migrations were renamed or edited since (migration-renames.mjs).
+    const schema = (await db.prepare("SELECT type, name, sql FROM sqlite_master").all()).results;
+    const fixes = repairs(done, schema, table);
+    if (fixes.length > 0) {
+      await db.batch(fixes.map((statement) => db.prepare(statement)));
       for (const r of (await db.prepare(`SELECT name FROM ${table}`).all()).results) done.add(String(r.name));
     }
     const due = readdirSync(migrationsDir).filter((f) => f.endsWith(".sql") && !done.has(f)).sort();

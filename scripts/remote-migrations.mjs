@@ -1,5 +1,5 @@
 // `npm run db:migrate:remote`: `wrangler d1 migrations apply DB --remote`, after the repairs a
-// database migrated at a commit whose migrations were renamed since needs (migration-renames.mjs;
+// database migrated at a commit whose migrations were renamed or edited since needs (migration-renames.mjs;
 // none on any other database).
 import { spawnSync } from "node:child_process";
 import { join, resolve } from "node:path";
@@ -25,6 +25,6 @@ async function query(sql) {
 }
 
 const repaired = await repairWith(query);
-if (repaired.length > 0) console.log(`Recorded the migrations renamed since this database was migrated (${repaired.length} statements).`);
+if (repaired.length > 0) console.log(`Repaired this database for migrations renamed or edited since it was migrated (${repaired.length} statements).`);
 const apply = spawnSync(process.execPath, [bin, "d1", "migrations", "apply", "DB", "--remote", ...process.argv.slice(2)], { cwd: root, env, stdio: "inherit" });
 process.exit(apply.status ?? 1);

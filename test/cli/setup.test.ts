@@ -499,7 +499,7 @@ describe("edgehook deploy", () => {
       copyFileSync(join(root, "scripts/migration-renames.mjs"), join(p.dir, "scripts/migration-renames.mjs"));
       return p;
     };
-    const read = ["SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'd1_migrations'", "SELECT name FROM d1_migrations"].map((sql) => `d1 execute DB --remote --json --command ${sql}`);
+    const read = ["SELECT type, name, sql FROM sqlite_master", "SELECT name FROM d1_migrations"].map((sql) => `d1 execute DB --remote --json --command ${sql}`);
     const old = withRenames({ applied: ["0042_session_reveals.sql", "0042_rejection_hours.sql"], migrated: true });
     await old.edgehook(["setup"]);
     const calls = old.calls().map((c) => c.args.join(" "));

@@ -242,7 +242,7 @@ async function setup(o) {
   });
 
   await step("Migrations", async () => {
-    // A database migrated at a commit whose migrations were renamed since: the project's own
+    // A database migrated at a commit whose migrations were renamed or edited since: the project's own
     // repairs (scripts/migration-renames.mjs; none on any other database) go first.
     const renames = join(o.dir, "scripts", "migration-renames.mjs");
     if (existsSync(renames)) {
