@@ -188,6 +188,15 @@ describe("migrations renamed, removed or edited on main", () => {
           db.prepare("INSERT INTO event_counts (scope, hour, owner, n0) VALUES (1, 500000, 2, 7)"),
         ]),
       );
+      // 0041's first delete trigger left an hour's totals row at zero when its last counts went.
+      const attempts = edited === "0041_counter_totals.sql";
+      if (attempts)
+        await withDb(state, (db) =>
+          db.batch([
+            db.prepare("INSERT INTO attempt_counts (hour, webhook, a0) VALUES (7, 1, 1), (8, 1, 1)"),
+            db.prepare("DELETE FROM attempt_counts WHERE hour = 8"),
+          ]),
+        );
 
       // A renamed one is not applied again: 0016_alert_counts twice would take the alerts out of owner 0's counts twice.
       const upgraded = await applyLocalMigrations({ persistTo: state });
@@ -198,6 +207,11 @@ describe("migrations renamed, removed or edited on main", () => {
         expect((await db.prepare("SELECT name FROM names WHERE name = 'kept-name'").all()).results, commit).toHaveLength(1);
         expect((await db.prepare("SELECT name FROM tokens WHERE id = 'tok_kept'").all()).results, commit).toEqual([{ name: "kept" }]);
         expect((await db.prepare("SELECT n0 FROM event_counts WHERE hour = 500000").all()).results, commit).toEqual([{ n0: 7 }]);
+        if (attempts) {
+          expect((await db.prepare("SELECT hour, a0 FROM attempt_totals").all()).results, commit).toEqual([{ hour: 7, a0: 1 }]);
+          await db.prepare("DELETE FROM attempt_counts WHERE hour = 7").all();
+          expect((await db.prepare("SELECT hour FROM attempt_totals").all()).results, commit).toEqual([]);
+        }
         const recorded = new Set((await db.prepare("SELECT name FROM d1_migrations").all()).results.map((r) => r.name));
         expect(current.filter((n) => !recorded.has(n)), commit).toEqual([]);
       });
