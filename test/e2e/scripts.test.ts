@@ -1,6 +1,6 @@
 // The repository's own scripts a user runs by hand: --help and a mistyped flag.
 import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -157,4 +157,56 @@ describe("npm run bench:volume", () => {
       rmSync(state, { recursive: true, force: true });
     }
   }, 180_000);
+});
+
+describe("npm run db:migrate:remote (scripts/remote-migrations.mjs)", () => {
+  // A copy of the script beside the test's fake wrangler in place of the real one: it records each call.
+  const project = () => {
+    const dir = mkdtempSync(join(tmpdir(), "edgehook-remote-"));
+    mkdirSync(join(dir, "scripts"));
+    for (const f of ["remote-migrations.mjs", "migration-renames.mjs"]) copyFileSync(join(root, "scripts", f), join(dir, "scripts", f));
+    mkdirSync(join(dir, "node_modules/wrangler/bin"), { recursive: true });
+    writeFileSync(join(dir, "node_modules/wrangler/package.json"), JSON.stringify({ type: "module" }));
+    copyFileSync(join(root, "test/cli/fake-wrangler/wrangler"), join(dir, "node_modules/wrangler/bin/wrangler.js"));
+    // A database migrated when 0044_rejection_hours was 0042_rejection_hours: the repair writes.
+    writeFileSync(join(dir, "account.json"), JSON.stringify({ d1: [], buckets: [], queues: [], secrets: [], migrated: true, deployed: false, applied: ["0042_rejection_hours.sql"] }));
+    writeFileSync(join(dir, "calls.jsonl"), "");
+    const migrate = (...args: string[]) =>
+      spawnSync(process.execPath, [join(dir, "scripts/remote-migrations.mjs"), ...args], {
+        cwd: dir,
+        encoding: "utf8",
+        env: { ...process.env, FAKE_WRANGLER_STATE: join(dir, "account.json"), FAKE_WRANGLER_LOG: join(dir, "calls.jsonl") },
+      });
+    const calls = () =>
+      readFileSync(join(dir, "calls.jsonl"), "utf8").split("\n").filter(Boolean).map((l) => (JSON.parse(l) as { args: string[] }).args.join(" "));
+    return { dir, migrate, calls };
+  };
+
+  it("gives --env and --config to the repair's reads and write as to the apply: all reach one database", () => {
+    const p = project();
+    try {
+      const r = p.migrate("--env", "staging", "-c", "other.toml");
+      expect(r.status, r.stderr).toBe(0);
+      const calls = p.calls();
+      expect(calls.map((c) => c.split(" ").slice(0, 2).join(" "))).toEqual(["d1 execute", "d1 execute", "d1 execute", "d1 migrations"]);
+      for (const c of calls) expect(c).toContain(" --remote --env staging -c other.toml");
+      expect(calls[2]).toContain("INSERT INTO d1_migrations (name) VALUES ('0044_rejection_hours.sql')");
+    } finally {
+      rmSync(p.dir, { recursive: true, force: true });
+    }
+  });
+
+  it("refuses any other argument, before running anything: the repair would not see it", () => {
+    const p = project();
+    try {
+      for (const args of [["--preview"], ["--env"], ["--batch-size", "3"]]) {
+        const r = p.migrate(...args);
+        expect(r.status, args.join(" ")).toBe(2);
+        expect(r.stderr).toContain("Usage: npm run db:migrate:remote");
+      }
+      expect(p.calls()).toEqual([]);
+    } finally {
+      rmSync(p.dir, { recursive: true, force: true });
+    }
+  });
 });
