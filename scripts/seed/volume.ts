@@ -325,7 +325,7 @@ export async function seedVolume(db: D1Database, opts: SeedOptions): Promise<See
     const already = await storedEventIds(db, rows.map((r) => r.eventId));
     // As the ingest consumer: owners settled, what the batch teaches, routing, its statements.
     const known = await locationPlaces(db, rows.flatMap((r) => (r.locationUid && !r.organizationUid ? [r.locationUid] : [])));
-    const settled = settleOwners(rows, known);
+    const settled = settleOwners(rows, known, already);
     const also = [learnLocations(db, settled.learned), recordEventTypes(db, settled.rows, ["podium"], from)].filter((s) => s !== null);
     const deliveries: NewDelivery[] = [];
     for (const e of settled.rows) {

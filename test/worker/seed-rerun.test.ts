@@ -2,7 +2,12 @@
 import { env } from "cloudflare:workers";
 import { expect, it } from "vitest";
 import { seedVolume } from "../../scripts/seed/volume";
+import { getEvent } from "../../src/store/events";
+import { placeLocations } from "../../src/store/locations";
+import { apiIdSql } from "../../src/store/names";
 import { insertWebhook } from "../../src/store/webhooks";
+import { podium } from "../../src/ingress/providers/podium";
+import { declaredSource } from "../../src/ingress/sources";
 import { ADMIN, aWebhook, meteredApiCall } from "./helpers";
 import { meteredD1 } from "../../bench/d1-meter";
 import { kept, recounted } from "./recount";
@@ -56,4 +61,39 @@ it("counts the webhooks it did not make, which its events are owed nothing by", 
   await insertWebhook(env.DB, aWebhook({ eventTypes: ["*"] }));
   const report = await seedVolume(env.DB, { events: 100, batch: 100, seed: 9 });
   expect(report).toMatchObject({ webhooks: 5, otherWebhooks: 1 });
+}, 60_000);
+
+it("settles a batch's owners as the ingest consumer does: the claims of its events stored already, by an earlier run, count for nothing", async () => {
+  const now = Date.now();
+  const opts = { events: 400, batch: 100, seed: 23, now, locations: 12, organizations: 4 };
+  // (The other tests' events stay in the database.)
+  const ids = async () => (await env.DB.prepare(`SELECT ${apiIdSql("evt_", "id")} AS id FROM events ORDER BY received_at`).all<{ id: string }>()).results.map((r) => r.id);
+  const others = new Set(await ids());
+  // The second run's one batch holds 90 events the first run stored and 10 it writes.
+  await seedVolume(env.DB, { ...opts, count: 90 });
+  // Every location placed in another organization, before any event: only the batch's new claims move one from there.
+  const places = (await env.DB.prepare("SELECT location_uid FROM locations").all<{ location_uid: string }>()).results;
+  await placeLocations(env.DB, places.map((p) => ({ locationUid: p.location_uid, organizationUid: "org-z" })), now - 30 * 86_400_000).run();
+  await seedVolume(env.DB, { ...opts, count: 100 });
+  const batch = (await ids()).filter((id) => !others.has(id));
+  expect(batch).toHaveLength(100);
+  const source = declaredSource({ id: "podium", name: "podium", provider: "podium" }, [], 300);
+  const events = await Promise.all(
+    // Oldest first: the first 90 the first run stored.
+    batch.map(async (id, i) => {
+      const e = await getEvent(env.DB, id);
+      if (!e) throw new Error(`event ${id} not stored`);
+      // What the event's body names, before its owner was settled.
+      const facts = await podium.facts({ headers: new Headers(), raw: new TextEncoder().encode(e.body), now: e.receivedAt }, e.body, source);
+      return { stored: i < 90, organizationUid: e.organizationUid, named: facts };
+    }),
+  );
+  const claimed = new Map<string, string>();
+  for (const { stored, named: f } of events) if (!stored && f.locationUid && f.organizationUid && f.teaches !== false) claimed.set(f.locationUid, f.organizationUid);
+  // An event without an organization gets the one of the last new claim of its location in the batch, else the placed one, if any.
+  const placed = new Set(places.map((p) => p.location_uid));
+  const settled = events.filter((e) => !e.stored && e.named.locationUid !== null && e.named.organizationUid === null);
+  const expected = (l: string) => claimed.get(l) ?? (placed.has(l) ? "org-z" : null);
+  // (Seed 23 has one at a location only the batch's stored events claim: a stored claim would settle it in their organization.)
+  expect(settled.map((e) => e.organizationUid)).toEqual(settled.map((e) => expected(e.named.locationUid ?? "")));
 }, 60_000);
