@@ -58,15 +58,20 @@ const n = (/** @type {number} */ x) => x.toLocaleString("en");
 
 // 1. The seed: the one this directory holds (of --events, if given), else one made here. A
 // directory holding anything else is never deleted without --reseed.
-/** @type {{ events: number; output: string } | null} */
+// `events`: the largest seed all of whose events are stored; `stored`, when the seed wrote it, every event then
+// stored: more is another seed's (a smaller one's are a larger one's first), which the bench would time too.
+/** @type {{ events: number; stored?: number; output: string } | null} */
 const seeded = marker ? JSON.parse(readFileSync(marker, "utf8")) : null;
+const mixed = seeded !== null && seeded.stored !== undefined && seeded.stored !== seeded.events;
 const N = EVENTS ?? seeded?.events ?? 1_000_000;
-if (values.reseed || seeded?.events !== N) {
+if (values.reseed || mixed || seeded?.events !== N) {
   if (!values.reseed && existsSync(dir) && readdirSync(dir).length > 0) {
     console.error(
-      seeded
-        ? `${dir} holds a seed of ${n(seeded.events)} events: pass --events ${seeded.events} to use it, or --reseed to replace it with ${n(N)}.`
-        : `${dir} holds a database this bench or npm run seed did not make: give another --persist-to, or --reseed to replace it.`,
+      seeded && mixed
+        ? `${dir} holds ${n(seeded.stored ?? 0)} events, not a seed of ${n(seeded.events)} alone (another --seed's, or an earlier bench's ingest, seeded again): give another --persist-to, or --reseed to replace it with ${n(N)}.`
+        : seeded
+          ? `${dir} holds a seed of ${n(seeded.events)} events: pass --events ${seeded.events} to use it, or --reseed to replace it with ${n(N)}.`
+          : `${dir} holds a database this bench or npm run seed did not make: give another --persist-to, or --reseed to replace it.`,
     );
     process.exit(2);
   }

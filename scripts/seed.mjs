@@ -4,7 +4,7 @@
 // store code (scripts/seed/volume.ts, run by a small Worker in the local runtime with
 // the same D1 binding, a chunk per request), then prints what it wrote (events stored already, by an
 // earlier run on the same directory, are not written again) and what the database holds.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { migrateOrExit } from "./local-migrations.mjs";
@@ -56,8 +56,26 @@ const worker = await unstable_dev(join(root, "scripts/seed/worker.ts"), {
 });
 const started = Date.now();
 const now = Date.now();
-/** What the database holds, as /v1/stats counts it, and its size as D1 reports it. @returns {Promise<{ bytes: number, events: number, deliveries: Record<string, number>, deadLetters: number }>} */
-const holds = async () => /** @type {any} */ (await (await worker.fetch("http://seed/")).json());
+/**
+ * What the database holds, as /v1/stats counts it, its size as D1 reports it, and its oldest event's receipt (with
+ * when it leaves the retention).
+ * @typedef {{ bytes: number, events: number, deliveries: Record<string, number>, deadLetters: number, oldest: number | null, leavesRetentionAt: number | null }} Holds
+ */
+/** @param {unknown} v @returns {v is Holds} */
+const isHolds = (v) => {
+  if (typeof v !== "object" || v === null) return false;
+  const o = /** @type {Record<string, unknown>} */ (v);
+  const numberOrNull = (/** @type {unknown} */ x) => x === null || typeof x === "number";
+  return (
+    typeof o.bytes === "number" && typeof o.events === "number" && typeof o.deadLetters === "number" && numberOrNull(o.oldest) &&
+    numberOrNull(o.leavesRetentionAt) && typeof o.deliveries === "object" && o.deliveries !== null && Object.values(o.deliveries).every((n) => typeof n === "number")
+  );
+};
+const holds = async () => {
+  const answer = await (await worker.fetch("http://seed/")).json();
+  if (!isHolds(answer)) throw new Error(`the seed Worker answered what the database holds in another shape: ${JSON.stringify(answer).slice(0, 200)}`);
+  return answer;
+};
 try {
   const before = await holds();
   /** @type {Record<string, any>} */
@@ -110,9 +128,15 @@ try {
         ]),
     `  stored now (as /v1/stats counts them): ${n(after.events)} events (${n(before.events)} before); deliveries ${statuses(after.deliveries)}; dead letters ${n(after.deadLetters)}`,
     `  local D1 (${d1dir}): ${n(after.bytes)} bytes, ${after.events > 0 ? n(Math.round(after.bytes / after.events)) : 0} bytes per event stored (the size D1 reports)`,
-    ...(report.from === null
+    // An earlier run's events (of a larger seed, or another --seed) may be older than any written here: they leave first.
+    ...(after.oldest === null || after.leavesRetentionAt === null
       ? []
-      : [`  the oldest written leave the retention from ${time(report.leavesRetentionAt)} on: a maintenance run after that purges them, and the API then counts fewer`]),
+      : report.from !== null && after.oldest >= report.from
+        ? [`  the oldest written leave the retention from ${time(report.leavesRetentionAt)} on: a maintenance run after that purges them, and the API then counts fewer`]
+        : [
+            `  the oldest stored (of ${time(after.oldest)}) leave the retention from ${time(after.leavesRetentionAt)} on` +
+              `${report.from === null ? "" : ` (the oldest written from ${time(report.leavesRetentionAt)})`}: a maintenance run after that purges them, and the API then counts fewer`,
+          ]),
   ].join("\n");
   console.log(printed);
   if (report.otherWebhooks > 0) {
@@ -125,8 +149,15 @@ try {
     );
   }
   // What this directory holds: `npm run bench:volume -- --persist-to` it reuses it (bench-volume.mjs). `events` the
-  // seed's size, all of whose events are stored now; `stored` every event stored.
-  writeFileSync(join(state, "seed.json"), JSON.stringify({ events, stored: after.events, output: printed }));
+  // largest seed of this --seed all of whose events are stored: a smaller one's events are the first of a larger's
+  // (the same draws), so after a larger one this run wrote none, and the larger stays; `stored` every event stored
+  // (more than `events`: another --seed's, or the bench's ingest, are there too).
+  const marker = join(state, "seed.json");
+  /** @type {unknown} */
+  const previous = existsSync(marker) ? JSON.parse(readFileSync(marker, "utf8")) : null;
+  const same = typeof previous === "object" && previous !== null && "seed" in previous && previous.seed === seed && "events" in previous;
+  const held = same && typeof previous.events === "number" && previous.events > events ? previous.events : events;
+  writeFileSync(marker, JSON.stringify({ seed, events: held, stored: after.events, output: printed }));
 } finally {
   await worker.stop();
   rmSync(dir, { recursive: true, force: true });

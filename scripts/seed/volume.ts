@@ -76,6 +76,9 @@ interface SeedReport {
   leavesRetentionAt: number | null;
 }
 
+/** The retention the seed spreads its events over, as wrangler.toml's RETENTION_DAYS. */
+export const SEED_RETENTION_DAYS = 10;
+
 /** A small deterministic generator (mulberry32). */
 export function random(seed: number): () => number {
   let a = seed >>> 0;
@@ -257,7 +260,7 @@ export async function seedVolume(db: D1Database, opts: SeedOptions): Promise<See
   const offset = opts.offset ?? 0;
   const end = Math.min(opts.events, offset + (opts.count ?? opts.events));
   const now = opts.now ?? Date.now();
-  const days = opts.retentionDays ?? 10;
+  const days = opts.retentionDays ?? SEED_RETENTION_DAYS;
   const batchSize = opts.batch ?? 200;
   const orgCount = opts.organizations ?? 100;
   const locCount = opts.locations ?? 1000;

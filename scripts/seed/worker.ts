@@ -1,6 +1,6 @@
 // The volume seed runs inside the local runtime, next to its D1 (scripts/seed.mjs starts it).
 import { stats } from "../../src/store/stats";
-import { seedVolume, type SeedOptions } from "./volume";
+import { SEED_RETENTION_DAYS, seedVolume, type SeedOptions } from "./volume";
 
 export default {
   async fetch(request: Request, env: { DB: D1Database }): Promise<Response> {
@@ -11,7 +11,10 @@ export default {
       if (counted.kind !== "counted") throw new Error("the stats of no webhook named answered a webhook unseen");
       const { events, deliveries, deadLetters } = counted.stats;
       const bytes = (await env.DB.prepare("SELECT 1").run()).meta.size_after;
-      return Response.json({ bytes, events: events.total, deliveries, deadLetters });
+      // The oldest stored event (an earlier run's, maybe): when it leaves the retention, the API counts fewer.
+      const oldest = (await env.DB.prepare("SELECT MIN(received_at) AS at FROM events").first<{ at: number | null }>())?.at ?? null;
+      const leavesRetentionAt = oldest === null ? null : oldest + SEED_RETENTION_DAYS * 86_400_000;
+      return Response.json({ bytes, events: events.total, deliveries, deadLetters, oldest, leavesRetentionAt });
     }
     const opts: SeedOptions = await request.json();
     return Response.json(await seedVolume(env.DB, opts));

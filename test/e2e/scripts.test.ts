@@ -133,7 +133,25 @@ describe("npm run seed", () => {
     const wider = run("seed.mjs", "--events", "400", "--persist-to", state);
     expect(wider.stdout).toMatch(/^seeded 100 events in .*\(300 of the seed's 400 were stored already/);
     expect(wider.stdout).toContain("400 events (300 before)");
-  }, 180_000);
+    // Its oldest written are the newest stored: the first run's leave the retention first.
+    const oldest = /received (\S+) … /.exec(first.stdout)?.[1] ?? "";
+    const leaves = (at: string) => new Date(Date.parse(at) + 10 * 86_400_000).toISOString();
+    expect(wider.stdout).toContain(`the oldest stored (of ${oldest}) leave the retention from ${leaves(oldest)} on (the oldest written from `);
+    // A smaller seed's events are the first of a larger one's: the directory still holds the larger seed.
+    const smaller = run("seed.mjs", "--events", "300", "--persist-to", state);
+    expect(smaller.stdout).toMatch(/^seeded nothing/);
+    expect(smaller.stdout).toContain(`the oldest stored (of ${oldest}) leave the retention from ${leaves(oldest)} on: `);
+    expect(JSON.parse(readFileSync(join(state, "seed.json"), "utf8"))).toMatchObject({ seed: 14, events: 400, stored: 400 });
+    const bench = run("bench-volume.mjs", "--events", "300", "--persist-to", state);
+    expect(bench.status).toBe(2);
+    expect(bench.stderr).toContain(`${state} holds a seed of 400 events: pass --events 400 to use it`);
+    // Another --seed's events beside: no seed alone, which the bench refuses to time.
+    expect(run("seed.mjs", "--events", "50", "--seed", "15", "--persist-to", state).status).toBe(0);
+    expect(JSON.parse(readFileSync(join(state, "seed.json"), "utf8"))).toMatchObject({ seed: 15, events: 50, stored: 450 });
+    const mixed = run("bench-volume.mjs", "--persist-to", state);
+    expect(mixed.status).toBe(2);
+    expect(mixed.stderr).toContain(`${state} holds 450 events, not a seed of 50 alone`);
+  }, 300_000);
 });
 
 describe("npm run bench:volume", () => {
