@@ -512,6 +512,20 @@ describe("edgehook deploy", () => {
     expect(none.slice(none.indexOf("d1 migrations apply DB --remote") - 2).slice(0, 3)).toEqual([...read, "d1 migrations apply DB --remote"]);
   });
 
+  it("stops, exit 1, before applying the migrations, where the project's scripts/migration-renames.mjs exports no repairWith and rowsOf functions", async () => {
+    const p = project({ applied: ["0042_rejection_hours.sql"], migrated: true });
+    mkdirSync(join(p.dir, "scripts"));
+    writeFileSync(join(p.dir, "scripts/migration-renames.mjs"), "export const repairWith = 1;\n");
+    const failed = await p.edgehook(["setup"]).then(
+      () => null,
+      (err: { code: number; stdout: string; stderr: string }) => err,
+    );
+    expect(failed?.code).toBe(1);
+    expect(`${failed?.stdout}${failed?.stderr}`).toContain("exports no repairWith and rowsOf functions");
+    expect(`${failed?.stdout}${failed?.stderr}`).not.toMatch(/\n\s+at /);
+    expect(p.calls().filter((c) => c.args[0] === "d1" && c.args[1] !== "list" && c.args[1] !== "create")).toEqual([]);
+  });
+
   it.each([
     { name: "0036_event_places", before: "0035_session_reveal", what: "the insert groups' places" },
     { name: "0038_delivery_webhooks", before: "0037_pending_cells", what: "the deliveries' webhooks" },

@@ -246,9 +246,12 @@ async function setup(o) {
     // repairs (scripts/migration-renames.mjs; none on any other database) go first.
     const renames = join(o.dir, "scripts", "migration-renames.mjs");
     if (existsSync(renames)) {
-      /** @type {{ repairWith(q: (sql: string) => Promise<Record<string, unknown>[]>): Promise<string[]>, rowsOf(p: unknown): Record<string, unknown>[] }} */
       const { repairWith, rowsOf } = await import(pathToFileURL(renames).href);
-      await repairWith(async (sql) => rowsOf(jsonOutput((await must(["d1", "execute", want.database.binding, "--remote", "--json", "--command", sql])).stdout)));
+      // The project's own file, of whatever commit it is at: one without these functions is no repair to run.
+      if (typeof repairWith !== "function" || typeof rowsOf !== "function") {
+        throw new CliError(`${renames} exports no repairWith and rowsOf functions: this CLI cannot repair the migrations' names with it; update the project (git pull) or the CLI`);
+      }
+      await repairWith(async (/** @type {string} */ sql) => rowsOf(jsonOutput((await must(["d1", "execute", want.database.binding, "--remote", "--json", "--command", sql])).stdout)));
     }
     const applied = (await must(["d1", "migrations", "apply", want.database.binding, "--remote"])).stdout;
     for (const name of RERUN_AFTER_DEPLOY.filter((n) => applied.includes(n))) {
