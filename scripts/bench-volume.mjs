@@ -100,21 +100,37 @@ const emptyDir = mkdtempSync(join(tmpdir(), "edgehook-bench-empty-"));
 let empty;
 /** The ids of the tokens the reads made, revoked at the end however it comes: the database is kept for the next run. @type {string[]} */
 const benchTokens = [];
+/** @type {Promise<void> | undefined} */
+let cleaning;
+/** Revokes the bench's tokens and stops both stacks, once: at the end, however it comes, or on Ctrl-C. */
+const cleanUp = () =>
+  (cleaning ??= (async () => {
+    for (const id of benchTokens.splice(0)) {
+      try {
+        const res = await full.fetch(`/v1/tokens/${id}`, { method: "DELETE", headers: { authorization: `Bearer ${BENCH_ADMIN_TOKEN}` } });
+        if (res.status !== 204) throw new Error(`${res.status} ${await res.text()}`);
+      } catch (e) {
+        console.error(`could not revoke the bench's token ${id} in ${dir}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+    await full.stop();
+    await empty?.stop();
+    rmSync(emptyDir, { recursive: true, force: true });
+  })());
+// An interrupted run (Ctrl-C, a kill) cleans up too, then exits as the signal would have (128 + its number).
+// Wrangler's own handlers exit at once, leaving the tokens live: these replace them (stopping the stacks itself).
+for (const [signal, code] of /** @type {const} */ ([["SIGINT", 130], ["SIGTERM", 143]])) {
+  process.removeAllListeners(signal);
+  process.once(signal, () => {
+    console.error(`\n${signal}: revoking the bench's tokens and stopping …`);
+    cleanUp().finally(() => process.exit(code));
+  });
+}
 try {
   if (!values["skip-reads"]) await timeReads();
   if (!values["skip-ingest"]) await compareIngest();
 } finally {
-  for (const id of benchTokens) {
-    try {
-      const res = await full.fetch(`/v1/tokens/${id}`, { method: "DELETE", headers: { authorization: `Bearer ${BENCH_ADMIN_TOKEN}` } });
-      if (res.status !== 204) throw new Error(`${res.status} ${await res.text()}`);
-    } catch (e) {
-      console.error(`could not revoke the bench's token ${id} in ${dir}: ${e instanceof Error ? e.message : String(e)}`);
-    }
-  }
-  await full.stop();
-  await empty?.stop();
-  rmSync(emptyDir, { recursive: true, force: true });
+  await cleanUp();
 }
 
 // 2. The reads.
@@ -215,6 +231,7 @@ async function timeReads() {
     ["GET /v1/events/:id", `/v1/events/${sample.id}`],
     ["GET /v1/webhooks/:uid", `/v1/webhooks/${enabled}`],
   ];
+  process.stderr.write(`timing ${reads.length} operator reads …\n`);
   const lines = [`operator reads with ${n(stats.events.total)} events stored (${REPEAT} timed calls each after a warm-up):`];
   lines.push(`  ${"read".padEnd(38)} ${"median ms".padStart(9)} ${"max ms".padStart(7)} ${"rows read".padStart(9)}  status`);
   for (const [name, path, headers] of reads) {

@@ -1,5 +1,5 @@
 // The repository's own scripts a user runs by hand: --help and a mistyped flag.
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -155,18 +155,32 @@ describe("npm run seed", () => {
 });
 
 describe("npm run bench:volume", () => {
-  it("revokes the tokens it made for its reads: the database is kept for the next run", async () => {
+  it("revokes the tokens it made for its reads, interrupted too: the database is kept for the next run", async () => {
     // (An empty directory: the bench seeds it. A smaller seed may have no failed event of the organization it reads as.)
     const state = mkdtempSync(join(tmpdir(), "edgehook-bench-"));
     try {
       const r = run("bench-volume.mjs", "--events", "10000", "--persist-to", state, "--skip-ingest", "--repeat", "1");
       expect(r.status, r.stderr).toBe(0);
       expect(r.stdout).toContain("operator reads with 10,000 events stored");
+      // Interrupted (Ctrl-C) once its reads' tokens are made, it revokes them too, and exits as SIGINT would.
+      const interrupted = spawn(process.execPath, [join(root, "scripts/bench-volume.mjs"), "--persist-to", state, "--skip-ingest", "--repeat", "1000"], {
+        cwd: root,
+        env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+      });
+      let stderr = "";
+      interrupted.stderr.on("data", (d: Buffer) => {
+        stderr += d.toString("utf8");
+        // Once: a second Ctrl-C ends it at once, as usual.
+        if (/timing \d+ operator reads/.test(stderr) && !interrupted.killed) interrupted.kill("SIGINT");
+      });
+      const code = await new Promise<number | null>((done) => interrupted.on("exit", (c) => done(c)));
+      expect(code, stderr).toBe(130);
+      expect(stderr).not.toContain("could not revoke");
       const { startBenchWorker } = await import("../../bench/volume/stack.mjs");
       const bench = await startBenchWorker({ persistTo: state });
       try {
         const tokens = (await bench.api("GET", "/v1/tokens?limit=100")).json.data as { name: string; revokedAt: string | null }[];
-        expect(tokens.filter((t) => t.name.startsWith("bench-"))).toHaveLength(2);
+        expect(tokens.filter((t) => t.name.startsWith("bench-"))).toHaveLength(4);
         expect(tokens.filter((t) => t.revokedAt === null)).toEqual([]);
       } finally {
         await bench.stop();
