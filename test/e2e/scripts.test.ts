@@ -135,7 +135,8 @@ describe("npm run seed", () => {
     expect(wider.stdout).toContain("400 events (300 before)");
     // Its oldest written are the newest stored: the first run's leave the retention first.
     const oldest = /received (\S+) … /.exec(first.stdout)?.[1] ?? "";
-    const leaves = (at: string) => new Date(Date.parse(at) + 10 * 86_400_000).toISOString();
+    const days = Number(/^RETENTION_DAYS = "(\d+)"$/m.exec(readFileSync(join(root, "wrangler.toml"), "utf8"))?.[1]);
+    const leaves = (at: string) => new Date(Date.parse(at) + days * 86_400_000).toISOString();
     expect(wider.stdout).toContain(`the oldest stored (of ${oldest}) leave the retention from ${leaves(oldest)} on (the oldest written from `);
     // A smaller seed's events are the first of a larger one's: the directory still holds the larger seed.
     const smaller = run("seed.mjs", "--events", "300", "--persist-to", state);
