@@ -90,7 +90,7 @@ export interface paths {
         put?: never;
         /**
          * Deliver again the events received in a time range, a page per call, oldest first
-         * @description Reads at most 500 events per call (5000 with `dryRun`; when a target has a content filter, which reads bodies, at most 1000 or 4 Mi characters of bodies, and fewer once the filters tested have done 8 Mi units of work on them) and answers `nextCursor` until the range is done. Only the caller's events, to matching webhooks within its grant (or the one named) whose filter admits them; held for a disabled one. Events past the retention (RETENTION_DAYS from their receipt, kept a while to be read) are passed over, not counted: nothing is sent for them. A notification endpoint named (by the admin): 409 `conflict` with `details.reason` `not_subscribed` (alerts are replayed one by one, by id).
+         * @description Reads at most 500 events per call (5000 with `dryRun`; when a target has a content filter, which reads bodies, at most 1000 or 4 Mi characters of bodies, and fewer once the filters tested have done 8 Mi units of work on them) and answers `nextCursor` until the range is done. Only the caller's events, to matching webhooks within its grant (or the one named) whose filter admits them; held for a disabled one. Events past the retention (RETENTION_DAYS from their receipt, kept a while to be read) are passed over, not counted: nothing is sent for them. An endpoint named: 409 `not_subscribed`.
          */
         post: operations["replayEvents"];
         delete?: never;
@@ -425,7 +425,7 @@ export interface paths {
         put?: never;
         /**
          * Replay a dead letter: queue the event again, or retry the delivery
-         * @description Replays an open dead letter once and closes it (`replayedAt`). 409 `conflict` with `details.reason`: `already_replayed` (closed already, by a replay or a retry of its delivery: nothing is sent again; a new failure of the delivery opens it again), `past_retention` (its event is past the retention: kept a while to be read, never sent), `unreplayable` (it names nothing to replay), `nothing_to_retry` (its delivery cannot be retried: the letter stays open until deleted). With `nothing_to_retry`, `details.cause` says why: `delivery_gone` (purged with its event), `webhook_deleted` (nowhere to send it), `outside_grant` (its webhook was confined to an organization since, and the event is not that organization's), `held` (held while its webhook is disabled: it goes out once the webhook is enabled), `changed` (it changed meanwhile: try again). Of two replays of one letter at once, one is made and the other answers `already_replayed`, or `replay_in_progress` while the first has not yet queued an ingest letter's message (it may still fail, and leave the letter open). 503 `queue_unavailable` (with `Retry-After`): the ingest queue did not take an ingest letter's message; nothing was queued and the letter is open, to be replayed again.
+         * @description Replays an open dead letter once and closes it (`replayedAt`); `held` says whether its delivery waits for its webhook to be enabled. 409 `conflict` with `details.reason` when it cannot: `already_replayed`, `replay_in_progress` (another replay has not queued it yet), `past_retention`, `unreplayable`, or `nothing_to_retry` with `details.cause` (`delivery_gone`, `webhook_deleted`, `outside_grant`, `held`, `changed`): the letter stays open until deleted. 503 `queue_unavailable` (with `Retry-After`): the ingest queue refused it; it stays open. docs/api.md says when each applies.
          */
         post: operations["replayDeadLetter"];
         delete?: never;
@@ -1509,7 +1509,7 @@ export interface components {
             /** @description The signing secret (`whsec_…`), shown this once. */
             secret: string;
         };
-        /** @description In `GET` of one and in the list (not in the answers of `POST` and `PATCH`): how its alerts are being delivered, as a webhook's health says of its events. `failing` after as many failed attempts in a row as an alert is given (`MAX_ATTEMPTS` when the endpoint was made); `lastFailure` says when and why; `backlog` counts the alerts it is owed: `pending` (behind the one being retried, FIFO) and `held` (while disabled). An endpoint's failures raise no alert. */
+        /** @description In `GET` and the list: how its alerts are going, as a webhook's health (docs/alerts.md). Its failures raise no alert. */
         WebhookHealth: {
             /**
              * @description `disabled`; `failing`: failingAfterAttempts failed attempts in a row or more; `degraded`: the last attempt failed, or under 90% succeeded over the last hour; else `healthy`.

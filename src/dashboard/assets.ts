@@ -1,8 +1,9 @@
 // The dashboard's only stylesheet and script, served from the Worker so the
-// Content-Security-Policy can stay at 'self'.
+// Content-Security-Policy can stay at 'self'. Each is pieces joined, its comments beside them in
+// this file, never in what the browser downloads (the bundle's budget: docs/performance.md).
 
-export const CSS = `
-:root { --fg:#1b1f24; --muted:#5b6470; --bg:#fff; --line:#d9dee5; --accent:#0b57d0; --ok:#137333; --bad:#b3261e; --warn:#8a5a00; --chip:#f1f3f6; }
+export const CSS = [
+  `:root { --fg:#1b1f24; --muted:#5b6470; --bg:#fff; --line:#d9dee5; --accent:#0b57d0; --ok:#137333; --bad:#b3261e; --warn:#8a5a00; --chip:#f1f3f6; }
 * { box-sizing: border-box; }
 body { margin:0; font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color:var(--fg); background:var(--bg); }
 a { color:var(--accent); }
@@ -20,23 +21,22 @@ table { border-collapse:collapse; width:100%; }
 th, td { text-align:left; padding:6px 8px; border-bottom:1px solid var(--line); vertical-align:top; }
 th { font-size:.8rem; text-transform:uppercase; letter-spacing:.03em; color:var(--muted); }
 th[scope="row"] { text-transform:none; letter-spacing:0; }
-td, th, dd, h1, h2, p, .mono { overflow-wrap:anywhere; }
-/* A list item's long value (a $or explanation's pattern, an attempt's error) ran past a phone's edge; not the nav's words. */
-main li { overflow-wrap:anywhere; }
-/* Column headings and buttons are words: broken anywhere, a squeezed table showed "Revok e" and "ATTEMPT S". */
-th[scope="col"], button { overflow-wrap:normal; }
-/* A name broken only where it offers a break (DottedName's dots); a longer part still wraps at the column's edge. */
-td.word { overflow-wrap:break-word; } .anywhere { overflow-wrap:anywhere; }
-/* Prose beside a long value (a URL), of which auto layout crushed it to a letter's width: room for its words, while its
-   own long values (a URL in an error) still break anywhere. */
-td.prose { min-width:12em; }
-/* A table wider than the screen scrolls sideways in its own box (a region the keyboard reaches, Scroll), the page never does. */
-.scroll { overflow-x:auto; max-width:100%; }
+td, th, dd, h1, h2, p, .mono { overflow-wrap:anywhere; }`,
+  // A list item's long value (a $or explanation's pattern, an attempt's error) ran past a phone's edge; not the nav's words.
+  `main li { overflow-wrap:anywhere; }`,
+  // Column headings and buttons are words: broken anywhere, a squeezed table showed "Revok e" and "ATTEMPT S".
+  `th[scope="col"], button { overflow-wrap:normal; }`,
+  // A name broken only where it offers a break (DottedName's dots); a longer part still wraps at the column's edge.
+  `td.word { overflow-wrap:break-word; } .anywhere { overflow-wrap:anywhere; }`,
+  // Prose beside a long value (a URL), of which auto layout crushed it to a letter's width: room for its words, while its own long values (a URL in an error) still break anywhere.
+  `td.prose { min-width:12em; }`,
+  // A table wider than the screen scrolls sideways in its own box (a region the keyboard reaches, Scroll), the page never does.
+  `.scroll { overflow-x:auto; max-width:100%; }
 .scroll:focus-visible { outline:3px solid #f9ab00; outline-offset:2px; }
 code, pre, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size:.85rem; }
-pre { background:#f6f8fa; border:1px solid var(--line); border-radius:6px; padding:10px; overflow:auto; max-height:480px; }
-/* A downstream's answer is read, not laid out: one long line (a JSON error, an HTML page) was cut at the screen's edge. */
-pre.snippet { white-space:pre-wrap; overflow-wrap:anywhere; }
+pre { background:#f6f8fa; border:1px solid var(--line); border-radius:6px; padding:10px; overflow:auto; max-height:480px; }`,
+  // A downstream's answer is read, not laid out: one long line (a JSON error, an HTML page) was cut at the screen's edge.
+  `pre.snippet { white-space:pre-wrap; overflow-wrap:anywhere; }
 .badge { display:inline-block; padding:1px 8px; border-radius:10px; font-size:.8rem; background:var(--chip); }
 .badge.succeeded { background:#e6f4ea; color:var(--ok); } .badge.failed { background:#fce8e6; color:var(--bad); }
 .badge.pending { background:#fef7e0; color:var(--warn); } .badge.held, .badge.expired { background:#eceff1; }
@@ -51,24 +51,22 @@ button.secondary { background:#fff; color:var(--accent); } button.danger { backg
 .notice.warning { background:#fef7e0; color:var(--warn); }
 .secret { padding:10px; border:2px dashed var(--warn); border-radius:6px; background:#fffaf0; word-break:break-all; }
 .grid { display:grid; grid-template-columns: repeat(auto-fit, minmax(280px, 1fr)); gap:16px; }
-.card { border:1px solid var(--line); border-radius:8px; padding:12px; }
-/* A card's first heading at its top, as its other sides: an h2's own margin put 34 px above it. */
-.card > :first-child { margin-top:0; }
+.card { border:1px solid var(--line); border-radius:8px; padding:12px; }`,
+  // A card's first heading at its top, as its other sides: an h2's own margin put 34 px above it.
+  `.card > :first-child { margin-top:0; }
 .kpis { display:flex; flex-wrap:wrap; gap:16px; } .kpi b { display:block; font-size:1.4rem; }
 ol.timeline { list-style:none; padding:0; margin:6px 0; border-left:3px solid var(--line); }
 ol.timeline li { padding:4px 0 4px 12px; }
 .muted { color:var(--muted); } .required { color:var(--bad); }
 svg.chart { width:100%; height:120px; } details.chart-table { font-size:.85rem; } details.chart-table summary { cursor:pointer; } svg.chart rect { fill:#6f9de8; } svg.chart rect.low { fill:#e57373; }
 .stack > * + * { margin-top:10px; }
-.narrow { max-width:440px; } label.check { flex-direction:row; gap:6px; align-items:center; }
-/* Below 900 px a column too many (.wide) is shown in another cell instead (.unwide), and an input in a table's
-   cell shrinks with its column: at its default width it held a phone's table past the screen. */
-@media (max-width: 900px) { th.wide, td.wide { display:none; } td input { width:100%; } }
-@media (min-width: 901px) { .unwide { display:none; } }
-/* On a phone a cell's side padding is halved: the sources table's words, whole, were 20 px past the screen. No column is
-   hidden (WCAG 1.4.10: a token's grant was nowhere else): a table too wide scrolls in its .scroll box. */
-@media (max-width: 640px) { main { padding:12px; } th, td { padding:6px 4px; } header.top form { margin-left:0; } }
-`;
+.narrow { max-width:440px; } label.check { flex-direction:row; gap:6px; align-items:center; }`,
+  // Below 900 px a column too many (.wide) is shown in another cell instead (.unwide), and an input in a table's cell shrinks with its column: at its default width it held a phone's table past the screen.
+  `@media (max-width: 900px) { th.wide, td.wide { display:none; } td input { width:100%; } }
+@media (min-width: 901px) { .unwide { display:none; } }`,
+  // On a phone a cell's side padding is halved: the sources table's words, whole, were 20 px past the screen. No column is hidden (WCAG 1.4.10: a token's grant was nowhere else): a table too wide scrolls in its .scroll box.
+  `@media (max-width: 640px) { main { padding:12px; } th, td { padding:6px 4px; } header.top form { margin-left:0; } }`,
+].join("\n");
 
 /**
  * A form with `data-confirm` (a delete: a GET to its confirm page, which asks without JavaScript)
@@ -79,12 +77,12 @@ svg.chart { width:100%; height:120px; } details.chart-table { font-size:.85rem; 
  * a sign-in back to here. A list refused for good (a 4xx: its source deleted, the token's scope
  * gone) stops too, its rows kept, and says so, with a reload that shows why.
  */
-export const JS = `
-// A form that posts is sent once: a second press while the first is under way (a slow network)
-// made a second webhook, token or replay. Its buttons are disabled once it is sent, after the
-// browser has read the form (a disabled submitter is not sent), and again usable when the page
-// comes back from the back-forward cache.
-function sent(form) {
+export const JS = [
+  // A form that posts is sent once: a second press while the first is under way (a slow network)
+  // made a second webhook, token or replay. Its buttons are disabled once it is sent, after the
+  // browser has read the form (a disabled submitter is not sent), and again usable when the page
+  // comes back from the back-forward cache.
+  `function sent(form) {
   form.dataset.sent = "1";
   setTimeout(function () {
     Array.prototype.forEach.call(form.querySelectorAll("button"), function (b) { b.disabled = true; });
@@ -103,9 +101,9 @@ document.addEventListener("submit", function (e) {
     return;
   }
   e.preventDefault();
-  if (!window.confirm(ask)) return;
+  if (!window.confirm(ask)) return;`,
   // Accepted: the dialog was the question its confirm page asks, so post the action itself.
-  form.method = "post";
+  `  form.method = "post";
   sent(form);
   form.submit();
 });
@@ -121,10 +119,10 @@ window.addEventListener("pageshow", function (e) {
   if (!rows || rows.dataset.live !== "1") return;
   var next = document.getElementById("event-next");
   var status = document.getElementById("live-status");
-  if (status) status.textContent = "Live: new events appear every 5 seconds.";
+  if (status) status.textContent = "Live: new events appear every 5 seconds.";`,
   // The refresh stops for good, its rows kept, and the status (a live region) says why, with a link onward.
   // (A refresh still under way when it stops, started before, is dropped: it would say "Updated" over why.)
-  var stopped = false;
+  `  var stopped = false;
   function stop(why, href, words) {
     stopped = true;
     clearInterval(timer);
@@ -143,11 +141,11 @@ window.addEventListener("pageshow", function (e) {
     var here = location.pathname + location.search;
     fetch(url, { credentials: "same-origin", redirect: "manual" }).then(function (r) {
       if (stopped) return null;
-      if (r.type === "opaqueredirect" || r.redirected) return stop("your session has ended.", "/dashboard/login?next=" + encodeURIComponent(here), "Sign in again");
-      // Refused for good (its source deleted, the token's scope or organization gone): asking again
-      // every 5 s would be refused alike, and the list would go on looking live. A 408 or 429 (too
-      // many tries), a 5xx or a network error passes: the next refresh tries again.
-      if (r.status >= 400 && r.status < 500 && r.status !== 408 && r.status !== 429) {
+      if (r.type === "opaqueredirect" || r.redirected) return stop("your session has ended.", "/dashboard/login?next=" + encodeURIComponent(here), "Sign in again");`,
+  // Refused for good (its source deleted, the token's scope or organization gone): asking again
+  // every 5 s would be refused alike, and the list would go on looking live. A 408 or 429 (too
+  // many tries), a 5xx or a network error passes: the next refresh tries again.
+  `      if (r.status >= 400 && r.status < 500 && r.status !== 408 && r.status !== 429) {
         return stop("this list can no longer be shown as filtered.", here, "Reload the page to see why");
       }
       return r.ok ? r.text() : null;
@@ -156,16 +154,16 @@ window.addEventListener("pageshow", function (e) {
       var doc = new DOMParser().parseFromString(html, "text/html");
       var freshRows = doc.getElementById("live-rows");
       var freshNext = doc.getElementById("live-next");
-      if (!freshRows || !freshNext) return;
-      // Nothing new: the rows stay as they are (so does a selection in them), and the status, a
-      // live region that a screen reader reads out at each change, says nothing every 5 s.
-      if (freshRows.innerHTML === rows.innerHTML && (!next || freshNext.innerHTML === next.innerHTML)) return;
-      // Replacing the links under the keyboard's focus drops it to the page's top: it goes back to
-      // the same event's link. That event gone, no longer matching the filter (delivered, off a
-      // status=pending list), the row that took its place has it: the first of those after it still
-      // listed. None left after it: that event and those after it pushed to the next page, the link
-      // to that page; else (the list's end) the last row, and, the list empty, the list's box.
-      var focused = document.activeElement;
+      if (!freshRows || !freshNext) return;`,
+  // Nothing new: the rows stay as they are (so does a selection in them), and the status, a
+  // live region that a screen reader reads out at each change, says nothing every 5 s.
+  `      if (freshRows.innerHTML === rows.innerHTML && (!next || freshNext.innerHTML === next.innerHTML)) return;`,
+  // Replacing the links under the keyboard's focus drops it to the page's top: it goes back to
+  // the same event's link. That event gone, no longer matching the filter (delivered, off a
+  // status=pending list), the row that took its place has it: the first of those after it still
+  // listed. None left after it: that event and those after it pushed to the next page, the link
+  // to that page; else (the list's end) the last row, and, the list empty, the list's box.
+  `      var focused = document.activeElement;
       var inRows = rows.contains(focused), inNext = !!next && next.contains(focused);
       var hrefs = function () { return Array.prototype.map.call(rows.querySelectorAll("a"), function (a) { return a.getAttribute("href"); }); };
       var before = inRows ? hrefs() : [];
@@ -181,10 +179,10 @@ window.addEventListener("pageshow", function (e) {
         if (!again && next) again = next.querySelector("a");
         if (!again) again = links[links.length - 1] || rows.closest("[role=region]");
         if (again) again.focus({ preventScroll: true });
-      }
-      // In UTC, as the page's other times (layout.tsx's Time): the browser's own zone would go unsaid.
-      if (status) status.textContent = "Updated " + new Date().toISOString().slice(0, 19).replace("T", " ") + "Z";
+      }`,
+  // In UTC, as the page's other times (layout.tsx's Time): the browser's own zone would go unsaid.
+  `      if (status) status.textContent = "Updated " + new Date().toISOString().slice(0, 19).replace("T", " ") + "Z";
     }).catch(function () {});
   }, 5000);
-})();
-`;
+})();`,
+].join("\n");

@@ -28,7 +28,7 @@ export const NotificationEndpointSchema = z
     updatedAt: time,
     health: WebhookHealth.optional().openapi({
       description:
-        "In `GET` of one and in the list (not in the answers of `POST` and `PATCH`): how its alerts are being delivered, as a webhook's health says of its events. `failing` after as many failed attempts in a row as an alert is given (`MAX_ATTEMPTS` when the endpoint was made); `lastFailure` says when and why; `backlog` counts the alerts it is owed: `pending` (behind the one being retried, FIFO) and `held` (while disabled). An endpoint's failures raise no alert.",
+        "In `GET` and the list: how its alerts are going, as a webhook's health (docs/alerts.md). Its failures raise no alert.",
     }),
   })
   .openapi("NotificationEndpoint");
