@@ -69,4 +69,11 @@ describe("sources update: how it verifies", () => {
     expect(r.stderr).toContain("not a JSON object");
     expect(r.bodies).toEqual([]);
   });
+
+  it("refuses an --hmac with a number out of range (sent again it would be null), sending nothing", async () => {
+    const r = await update("--hmac", '{"header":"x-signature","toleranceSeconds":1e400}');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("toleranceSeconds: not a JSON value (a number out of range");
+    expect(r.bodies).toEqual([]);
+  });
 });

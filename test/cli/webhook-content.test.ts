@@ -80,6 +80,10 @@ describe("webhooks create and update: filter and transformation", () => {
       [["--filter", "@missing.json"], "cannot read missing.json: ENOENT."],
       [["--transform", "@missing.jsonata"], "cannot read missing.jsonata: ENOENT."],
       [["--transform-headers", '"x"'], "not a JSON object."],
+      // A number JSON.parse reads as Infinity would be sent again as null, a filter the API would store as meant.
+      [["--filter", '{"body":{"data.n":1e400}}'], 'body["data.n"]: not a JSON value (a number out of range: beyond ±1.8e308'],
+      [["--filter", '{"body":{"data.n":{"$in":[7,-1e400]}}}'], 'body["data.n"].$in[1]: not a JSON value (a number out of range'],
+      [["--transform-headers", '{"x-n":1e999}'], '["x-n"]: not a JSON value (a number out of range'],
     ] as const) {
       const r = await h.edgehook(["webhooks", "update", "wh_1", ...args, ...conn(api.url)]);
       expect(r.code, args.join(" ")).toBe(2);

@@ -77,7 +77,13 @@ export const wholeInOr = (range, word, meaning) => {
   return (/** @type {string} */ value) => (value === word ? value : whole(value));
 };
 
-/** A JSON object given on the command line (an hmac source's configuration). @param {string} value */
+/**
+ * A JSON object given on the command line (a webhook's filter or transformHeaders, an hmac source's
+ * configuration). A number JSON.parse reads as Infinity (`1e400`) is refused: sent again it would be
+ * written `null`, which the API would store as meant. (Digits beyond 2^53 are read as the nearest
+ * 64-bit float, as the API reads them from anyone: the same value is stored either way.)
+ * @param {string} value
+ */
 export function jsonObject(value) {
   let parsed;
   try {
@@ -86,7 +92,24 @@ export function jsonObject(value) {
     throw new InvalidArgumentError(`not JSON${err instanceof Error ? whereJsonFails(err.message, value) : ""}.`);
   }
   if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) throw new InvalidArgumentError("not a JSON object.");
+  const far = outOfRange(parsed, "");
+  if (far !== null) throw new InvalidArgumentError(`${far.slice(far.startsWith(".") ? 1 : 0)}: not a JSON value (a number out of range: beyond ±1.8e308, which would be sent as null).`);
   return parsed;
+}
+
+/**
+ * Where in `value` a number is out of a 64-bit float's range, in the API's notation (`.body["data.n"]`,
+ * `[0]`), or null. @param {unknown} value @param {string} path @returns {string | null}
+ */
+function outOfRange(value, path) {
+  if (typeof value === "number") return Number.isFinite(value) ? null : path;
+  if (value === null || typeof value !== "object") return null;
+  for (const [k, v] of Object.entries(value)) {
+    const at = Array.isArray(value) ? `${path}[${k}]` : /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(k) ? `${path}.${k}` : `${path}[${JSON.stringify(k)}]`;
+    const far = outOfRange(v, at);
+    if (far !== null) return far;
+  }
+  return null;
 }
 
 /**
