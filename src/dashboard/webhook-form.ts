@@ -1,6 +1,7 @@
 // A webhook's form as the API's body, and as it was typed (shown again when refused).
 import { webhookFormNumbers } from "../api/schemas/webhooks";
-import { isRecord } from "../domain/guards";
+import { isIndexable, isRecord } from "../domain/guards";
+import { OUT_OF_RANGE, pathStep } from "../routing/filter";
 import { WEBHOOK_LABELS, type FieldLabels } from "./field-labels";
 import { commaEntries, textOf, textsOf, type Form } from "./form";
 import type { Entered } from "./pages/webhooks";
@@ -33,6 +34,17 @@ function unchangedFields(form: Form): string[] {
   if (!isRecord(shown)) return [];
   const now = (k: string) => (k === "disabled" ? (form.disabled === "on" ? "on" : "off") : typed(textOf(form, k)));
   return Object.entries(shown).flatMap(([k, v]) => (typeof v === "string" && typed(v) === now(k) ? [k] : []));
+}
+
+/** Where in `v` a number is out of a 64-bit float's range (`.body["data.n"]`, as the API's paths), or null. */
+function outOfRange(v: unknown, path: string): string | null {
+  if (typeof v === "number") return Number.isFinite(v) ? null : path;
+  if (!isIndexable(v)) return null;
+  for (const [k, e] of Object.entries(v)) {
+    const far = outOfRange(e, Array.isArray(v) ? `${path}[${k}]` : pathStep(path, k));
+    if (far !== null) return far;
+  }
+  return null;
 }
 
 /** The form's fields as the API's webhook body, or what in them it would not take (a number not in digits, JSON that is not). */
@@ -79,6 +91,9 @@ export function webhookBody(form: Form, creating: boolean): { ok: true; body: Re
     } catch (e) {
       return { ok: false, error: `${WEBHOOK_LABELS[field]} is not valid JSON: ${e instanceof Error ? e.message : String(e)}`, field };
     }
+    // JSON.parse reads 1e400 as Infinity, which the API's JSON would carry as null: a filter then matching null.
+    const far = outOfRange(body[field], "");
+    if (far !== null) return { ok: false, error: `${WEBHOOK_LABELS[field]}, ${far.replace(/^\./, "")}: ${OUT_OF_RANGE}`, field };
   }
   if (!creating) for (const field of unchangedFields(form)) delete body[field];
   return { ok: true, body };

@@ -470,7 +470,7 @@ class Validator {
       return { kind: "all", of: [] };
     }
     const parts = entries.map(([key, value]) =>
-      key.startsWith("$") ? this.operator(key, value, step(path, key), depth, at) : this.field(key, value, path, depth, at),
+      key.startsWith("$") ? this.operator(key, value, pathStep(path, key), depth, at) : this.field(key, value, path, depth, at),
     );
     // The fields hold together (one node where the first of them was), the operators beside them each on its own.
     const fields = mergeFields(parts.filter(isField));
@@ -481,7 +481,7 @@ class Validator {
   }
 
   private field(key: string, value: unknown, path: string, depth: number, at: string[] | null): Filter {
-    const here = step(path, key);
+    const here = pathStep(path, key);
     // A dotted key is a path: {"data.object.amount": 1} is {"data": {"object": {"amount": 1}}}.
     const segments = key.split(".");
     if (segments.some((s) => s === "")) this.issue(here, "a field path has an empty segment");
@@ -566,7 +566,7 @@ class Validator {
           this.headerValue(operand, path, at);
           return { kind: "compare", op: COMPARE[name], value: operand };
         }
-        return this.fail(path, `${name} takes a number or a string`);
+        return this.fail(path, typeof operand === "number" ? notJson(operand) : `${name} takes a number or a string`);
       case "$startsWith":
       case "$endsWith":
       case "$contains":
@@ -620,9 +620,9 @@ class Validator {
     if (Array.isArray(value)) return value.map((e, i) => this.json(e, `${path}[${i}]`, depth + 1));
     if (isPlainObject(value)) {
       // fromEntries defines own properties, so a "__proto__" key stays a key.
-      return Object.fromEntries(Object.entries(value).map(([k, e]) => [k, this.json(e, step(path, k), depth + 1)]));
+      return Object.fromEntries(Object.entries(value).map(([k, e]) => [k, this.json(e, pathStep(path, k), depth + 1)]));
     }
-    this.issue(path, "not a JSON value");
+    this.issue(path, notJson(value));
     return null;
   }
 
@@ -641,6 +641,10 @@ class Validator {
     this.issues.push({ path, message });
   }
 }
+
+/** Why a number JSON.parse read as Infinity (`1e400`, which JSON would write as null) is refused (the dashboard's words too). */
+export const OUT_OF_RANGE = "not a JSON value (a number out of range: beyond ±1.8e308)";
+const notJson = (v: unknown): string => (v === Infinity || v === -Infinity ? OUT_OF_RANGE : "not a JSON value");
 
 /** Why a pattern is refused for its compiled size (`size`: the instructions, or a bound of them). */
 const programTooLarge = (size: string): string =>
@@ -684,7 +688,7 @@ function fieldsUnder(f: Filter): FieldFilter[] | null {
 }
 
 /** A JSONPath-like step: `$.body.type`, `$.headers["x-github-event"]`. */
-function step(path: string, key: string): string {
+export function pathStep(path: string, key: string): string {
   return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(excerpt(key))}]`;
 }
 

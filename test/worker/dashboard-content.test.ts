@@ -352,6 +352,12 @@ describe("dashboard: filters, transformations and tests", () => {
     expect(text(notJsonHtml)).toContain("Filter is not valid JSON");
     for (const typed of ["{body:", edited.transform]) expect(text(notJsonHtml)).toContain(typed); // the boxes
     expect(/<input[^>]*name="url"[^>]*>/.exec(notJsonHtml)?.[0]).toContain(`value="${edited.url}"`);
+    // 1e400 parses as Infinity, which the API's JSON would carry as null (matching events whose data.n is null): refused here.
+    const far = await form(`/dashboard/webhooks/${uid}`, c, { ...edited, filter: '{"body": {"data.n": {"$in": [1e400, 7]}}}' });
+    expect(far.status).toBe(400);
+    expect(text(await far.text())).toContain('Filter, body["data.n"].$in[0]: not a JSON value (a number out of range: beyond ±1.8e308)');
+    const farHeader = await form(`/dashboard/webhooks/${uid}`, c, { ...edited, transformHeaders: '{"x-n": -1e999}' });
+    expect(text(await farHeader.text())).toContain('Extra headers, ["x-n"]: not a JSON value (a number out of range');
     const invalid = await form(`/dashboard/webhooks/${uid}`, c, { ...edited, filter: '{"body": {"a": {"$ne": 1}}}', timeoutMs: "1234" });
     expect(invalid.status).toBe(400);
     const invalidHtml = await invalid.text();

@@ -506,6 +506,15 @@ describe("validation", () => {
     expect(issuesOf(undefined)[0]?.path).toBe("$");
   });
 
+  it("refuses a number out of range (1e400, JSON.parse's Infinity) alike under every operator, saying so", () => {
+    const far = "not a JSON value (a number out of range: beyond ±1.8e308)";
+    expect(issuesOf(JSON.parse('{"body": {"data.n": 1e400}}'))).toEqual([{ path: '$.body["data.n"]', message: far }]);
+    expect(issuesOf(JSON.parse('{"body": {"n": {"$in": [1e400, 7]}}}'))).toEqual([{ path: "$.body.n.$in[0]", message: far }]);
+    for (const op of ["$gt", "$gte", "$lt", "$lte"]) {
+      expect(issuesOf(JSON.parse(`{"body": {"n": {"${op}": -1e400}}}`))).toEqual([{ path: `$.body.n.${op}`, message: far }]);
+    }
+  });
+
   it("refuses a pattern whose compiled program is over the bound, from its text and without compiling it; realistic patterns are well under it", () => {
     const L = "abcdefghijklmnopqrstuvwxyz";
     // 211 characters, 26,027 instructions: about 55 ms a compile in workerd, and a filter held 8.
