@@ -466,8 +466,18 @@ class Validator {
   object(obj: Record<string, unknown>, path: string, depth: number, at: string[] | null): Filter {
     const entries = Object.entries(obj);
     if (entries.length === 0) {
-      if (at?.length !== 0) this.issue(path, 'an empty object matches nothing in particular: use {"$exist": true}');
+      // The whole filter `{}` is every event; one inside `$and`, `$or`, `$not` at the top says nothing there.
+      if (path !== "$") this.issue(path, at?.length === 0 ? "an empty filter matches every event (under $not, none): leave it out" : 'an empty object matches nothing in particular: use {"$exist": true}');
       return { kind: "all", of: [] };
+    }
+    if (atHeaders(at)) {
+      // Compared in lower case, two spellings of one name are one header (which has one value).
+      const seen = new Set<string>();
+      for (const [key] of entries) {
+        const name = key.startsWith("$") ? "" : (key.split(".")[0] ?? "").toLowerCase();
+        if (seen.has(name)) this.issue(pathStep(path, key), "this header is given twice (names are compared in lower case)");
+        if (name) seen.add(name);
+      }
     }
     const parts = entries.map(([key, value]) =>
       key.startsWith("$") ? this.operator(key, value, pathStep(path, key), depth, at) : this.field(key, value, path, depth, at),
@@ -504,6 +514,7 @@ class Validator {
     if (depth > FILTER_LIMITS.depth) return this.fail(path, `nested deeper than ${FILTER_LIMITS.depth} levels`);
     if (isPlainObject(value)) return this.object(value, path, depth, at);
     if (at?.length === 0) return this.fail(path, "at the top level, a filter is an object with body or headers");
+    if (atHeaders(at)) return this.fail(path, HEADERS);
     this.count(path);
     if (Array.isArray(value)) {
       if (value.length === 0) {
@@ -521,7 +532,8 @@ class Validator {
 
   /** A header's value is one string: a number, boolean, null, object or array there would never match (refused, not saved to match nothing). */
   private headerValue(x: Json, path: string, at: string[] | null): void {
-    if (this.given && at?.length === 2 && at[0] === "headers" && typeof x !== "string") {
+    if (atHeaders(at) && !isPlainObject(x)) this.issue(path, HEADERS);
+    else if (this.given && at?.length === 2 && at[0] === "headers" && typeof x !== "string") {
       const example = JSON.stringify(x) ?? "";
       this.issue(path, `a header's value is a string: compare it with one${example === excerpt(example) ? `, e.g. ${JSON.stringify(example)}` : ""}`);
     }
@@ -533,6 +545,8 @@ class Validator {
     if (at?.length === 0 && !logical && name in OPERATORS) {
       return this.fail(path, `${name} tests a field's value: at the top level, use body or headers, or $and, $or, $not`);
     }
+    // The headers are always an object: compared with a string or a number they never match, and $exist says nothing.
+    if (atHeaders(at) && !logical && name in OPERATORS && !/^\$n?(eq|in)$/.test(name)) return this.fail(path, `${name} on the headers themselves: ${HEADERS}`);
     switch (name) {
       case "$and":
       case "$or": {
@@ -587,7 +601,7 @@ class Validator {
   private regex(operand: unknown, path: string): Filter {
     if (typeof operand !== "string") return this.fail(path, "$regex takes a string");
     if (operand.length > FILTER_LIMITS.regexLength) {
-      return this.fail(path, `the pattern is ${operand.length} characters; the limit is ${FILTER_LIMITS.regexLength}`);
+      return this.fail(path, `the pattern is ${operand.length} UTF-16 code units (an emoji is two); the limit is ${FILTER_LIMITS.regexLength}`);
     }
     if (++this.regexes > FILTER_LIMITS.regexes) return this.fail(path, `more than ${FILTER_LIMITS.regexes} $regex in one filter`);
     // Anchored at its start, compiled without re2js's one-pass program (withoutOnePass): `^\pL{990}`
@@ -645,6 +659,10 @@ class Validator {
 /** Why a number JSON.parse read as Infinity (`1e400`, which JSON would write as null) is refused (the dashboard's words too). */
 export const OUT_OF_RANGE = "not a JSON value (a number out of range: beyond ±1.8e308)";
 const notJson = (v: unknown): string => (v === Infinity || v === -Infinity ? OUT_OF_RANGE : "not a JSON value");
+
+/** Whether `at` (Validator's) is the headers object itself, `{"headers": …}`. */
+const atHeaders = (at: string[] | null): boolean => at?.length === 1 && at[0] === "headers";
+const HEADERS = 'the headers are an object of names and values, so this could never tell events apart: compare a header by its name, e.g. {"headers": {"x-github-event": "push"}}';
 
 /** Why a pattern is refused for its compiled size (`size`: the instructions, or a bound of them). */
 const programTooLarge = (size: string): string =>

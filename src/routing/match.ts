@@ -2,7 +2,7 @@ import { ALERT_SOURCE } from "../domain/alerts";
 import { confinementAllows } from "../domain/access";
 import { parseBody } from "../domain/documents";
 import type { EventFacts, Webhook } from "../domain/types";
-import { explainMismatch, filterBudget, matchesFilter, programCharge, regexWeight, validateFilter, type FilterBudget } from "./filter";
+import { explainMismatch, filterBudget, filterIssuePath, matchesFilter, programCharge, regexWeight, validateFilter, type FilterBudget } from "./filter";
 import { FilterCache, type CompiledFilter } from "./filter-cache";
 
 /** An entry of `eventTypes` matches an exact type, every type of an object (`message.*`), or all (`*`). */
@@ -122,7 +122,7 @@ function filterOf(doc: NonNullable<Webhook["filter"]>): CompiledFilter {
   if (f === undefined) {
     f = byText.get(JSON.stringify(doc), () => {
       const r = validateFilter(doc, { given: false });
-      return r.ok ? r.filter : `the stored filter is invalid: ${r.issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`;
+      return r.ok ? r.filter : `the stored filter is invalid: ${r.issues.map((i) => `${filterIssuePath("filter", i)}: ${i.message}`).join("; ")}`;
     });
     compiled.set(doc, f);
   }

@@ -73,6 +73,10 @@ describe("webhook filter and transform fields in the API", () => {
       [{ filter: { body: { status: { $ne: "void" } } } }, { path: "filter.body.status.$ne", message: /unknown operator \$ne \(did you mean \$neq\?\)/ }],
       [{ filter: { body: { s: { $regex: "(a)\\1" } } } }, { path: "filter.body.s.$regex", message: /RE2 syntax/ }],
       [{ filter: { type: "x" } }, { path: "filter.type", message: /a filter matches \{"body": …, "headers": …\}/ }],
+      // Filters that could never match, or would match every event.
+      [{ filter: { headers: { $regex: "x" } } }, { path: "filter.headers.$regex", message: /on the headers themselves: the headers are an object of names and values/ }],
+      [{ filter: { $or: [{}] } }, { path: "filter.$or[0]", message: /an empty filter matches every event/ }],
+      [{ filter: { headers: { "User-Agent": "node", "user-agent": "nope" } } }, { path: 'filter.headers["user-agent"]', message: /given twice/ }],
       [{ transform: '{"text": data.body' }, { path: "transform", message: /Expected "}" before end of expression \(at position \d+\)/ }],
       [{ transformHeaders: { "webhook-signature": "'x'" } }, { path: "transformHeaders.webhook-signature", message: /set by Edgehook/ }],
       [{ transformHeaders: { "x-ok": "(" } }, { path: "transformHeaders.x-ok", message: /position/ }],

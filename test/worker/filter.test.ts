@@ -515,6 +515,33 @@ describe("validation", () => {
     }
   });
 
+  it("refuses a filter that could never match, or matches every event, where it says so (the headers themselves, an empty filter inside $and/$or/$not, a header named twice)", () => {
+    const headers = 'the headers are an object of names and values, so this could never tell events apart: compare a header by its name, e.g. {"headers": {"x-github-event": "push"}}';
+    for (const [doc, path, message] of [
+      [{ headers: 5 }, "$.headers", headers],
+      [{ headers: null }, "$.headers", headers],
+      [{ headers: ["a"] }, "$.headers", headers],
+      [{ headers: { $eq: "a" } }, "$.headers.$eq", headers],
+      [{ headers: { $nin: ["a"] } }, "$.headers.$nin[0]", headers],
+      [{ headers: { $regex: "x" } }, "$.headers.$regex", `$regex on the headers themselves: ${headers}`],
+      [{ headers: { $exist: false } }, "$.headers.$exist", `$exist on the headers themselves: ${headers}`],
+      [{ headers: { $not: { $gt: "a" } } }, "$.headers.$not.$gt", `$gt on the headers themselves: ${headers}`],
+      [{ $not: {} }, "$.$not", "an empty filter matches every event (under $not, none): leave it out"],
+      [{ $and: [{}] }, "$.$and[0]", "an empty filter matches every event (under $not, none): leave it out"],
+      [{ $or: [{ body: { a: 1 } }, {}] }, "$.$or[1]", "an empty filter matches every event (under $not, none): leave it out"],
+      [{ headers: { "User-Agent": "node", "user-agent": "nope" } }, '$.headers["user-agent"]', "this header is given twice (names are compared in lower case)"],
+      [{ headers: { "x-a": "1", "X-A": { $exist: true } } }, '$.headers["X-A"]', "this header is given twice (names are compared in lower case)"],
+    ] as const) {
+      expect(issuesOf(doc), JSON.stringify(doc)).toEqual([{ path, message }]);
+      // A stored one is refused too, so routing excludes every event with it (fails closed: routing.test.ts).
+      expect(validateFilter(doc, { given: false }).ok, JSON.stringify(doc)).toBe(false);
+    }
+    // What still tells events apart is kept: the whole filter {}, the headers compared whole, a header by name in $and.
+    for (const doc of [{}, { headers: { $eq: { "x-a": "1" } } }, { headers: { $and: [{ "x-a": "1" }, { "X-B": "2" }] } }, { $or: [{ headers: { "x-a": "1" } }, { headers: { "X-A": "2" } }] }]) {
+      expect(validateFilter(doc).ok, JSON.stringify(doc)).toBe(true);
+    }
+  });
+
   it("refuses a pattern whose compiled program is over the bound, from its text and without compiling it; realistic patterns are well under it", () => {
     const L = "abcdefghijklmnopqrstuvwxyz";
     // 211 characters, 26,027 instructions: about 55 ms a compile in workerd, and a filter held 8.
@@ -643,9 +670,11 @@ describe("validation", () => {
     expect(issuesOf({ body: { s: { $regex: "foo(?=bar)" } } })[0]?.message).toMatch(/unsupported pattern/);
     expect(issuesOf({ body: { s: { $regex: "(" } } })[0]?.message).toMatch(/unsupported pattern \(missing closing \)/);
     expect(issuesOf({ body: { s: { $regex: "a".repeat(FILTER_LIMITS.regexLength + 1) } } })).toEqual([
-      { path: "$.body.s.$regex", message: `the pattern is ${FILTER_LIMITS.regexLength + 1} characters; the limit is ${FILTER_LIMITS.regexLength}` },
+      { path: "$.body.s.$regex", message: `the pattern is ${FILTER_LIMITS.regexLength + 1} UTF-16 code units (an emoji is two); the limit is ${FILTER_LIMITS.regexLength}` },
     ]);
     expect(validateFilter({ body: { s: { $regex: "a".repeat(FILTER_LIMITS.regexLength) } } }).ok).toBe(true);
+    // Counted in UTF-16 code units, as the docs count every string's length: an emoji is two.
+    expect(issuesOf({ body: { s: { $regex: "😀".repeat(200) } } })[0]?.message).toBe(`the pattern is 400 UTF-16 code units (an emoji is two); the limit is ${FILTER_LIMITS.regexLength}`);
     const nine = Object.fromEntries(Array.from({ length: FILTER_LIMITS.regexes + 1 }, (_, i) => [`f${i}`, { $regex: "x" }]));
     expect(issuesOf({ body: nine })).toEqual([
       { path: `$.body.f${FILTER_LIMITS.regexes}.$regex`, message: `more than ${FILTER_LIMITS.regexes} $regex in one filter` },

@@ -170,6 +170,17 @@ describe("routing by content", () => {
     const { owed, filteredOut } = owedWebhooks([webhook({ uid: "bad", filter: { body: { a: { $ne: 1 } } } })], at(sms));
     expect(owed).toEqual([]);
     expect(filteredOut.map((w) => w.uid)).toEqual(["bad"]);
+    // Said in the API's notation, as a save's 400 says it (the webhook test's check shows it).
+    const e = at(sms);
+    expect(plannedFilterMismatch(replayPlan([], []), webhook({ uid: "bad", filter: { body: { "data.kind": { $ne: 1 } } } }), e, new FilterInput(e))).toBe(
+      'the stored filter is invalid: filter.body["data.kind"].$ne: unknown operator $ne (did you mean $neq?)',
+    );
+  });
+
+  it("fails closed on a stored filter a newer rule refuses, though it matched every event: {\"$or\": [{}]}", () => {
+    const { owed, filteredOut } = owedWebhooks([webhook({ uid: "every", filter: { $or: [{}] } }), webhook({ uid: "none" })], at(sms));
+    expect(owed.map((w) => w.uid)).toEqual(["none"]);
+    expect(filteredOut.map((w) => w.uid)).toEqual(["every"]);
   });
 });
 
