@@ -3,7 +3,7 @@ import { invalidInput, notFound } from "../../domain/errors";
 import type { Principal } from "../../domain/scopes";
 import type { StoredEvent, Webhook } from "../../domain/types";
 import type { Env } from "../../env";
-import { CALL_FILTER_WORK, CallWork, matchesSearch, parseSearch, searchChars } from "../../routing/search";
+import { CallWork, matchesSearch, parseSearch, searchChars } from "../../routing/search";
 import { eventDeliveries } from "../../store/delivery-reads";
 import { eventsWithBodies, getEvent, listEvents, listEventsInTime, type EventFilter } from "../../store/events";
 import { webhooksByUid } from "../../store/webhooks";
@@ -28,7 +28,7 @@ const list = apiRoute({
   path: "/events",
   operationId: "listEvents",
   summary: "List events, newest first; or search them by a field's value or text in the body (q)",
-  description: `Without \`q\`: newest first by arrival, filtered by the indexed fields; with \`since\` or \`until\`, newest first by received time, along that range (its cursor continues the same \`since\` and \`until\` alone). Each call examines a bounded number of events, so a filtered page, or one under a limited token, can be short or empty and still carry a \`nextCursor\`. With \`q\`: a bounded search newest first by received time, within \`since\`..\`until\` (default the last ${SEARCH_BOUND.defaultHours} hours); each call examines at most ${SEARCH_BOUND.events} events (fewer once their bodies reach ${SEARCH_BOUND.chars / 1024 / 1024} Mi characters, or a filter's conditions have done ${CALL_FILTER_WORK / 1024 / 1024} Mi units of work on them) and answers a \`nextCursor\` to continue further back.`,
+  description: `Without \`q\`: newest first by arrival, filtered by the indexed fields; with \`since\` or \`until\`, newest first by received time, along that range (its cursor continues the same \`since\` and \`until\` alone). Each call examines a bounded number of events, so a filtered page, or one under a limited token, can be short or empty and still carry a \`nextCursor\`. With \`q\`: a bounded search, as \`q\` says.`,
   ...scoped("events:read"),
   request: { query: EventListQuery },
   responses: { 200: json(page(EventSummarySchema, "EventPage"), "A page of events"), ...errors(404) },

@@ -7,7 +7,7 @@ import { ALERT_SOURCE } from "../../domain/alerts";
 import { replay as replayEvents } from "../../pipeline/commands";
 import { retentionHorizon, settings } from "../../domain/settings";
 import { BUDGET_SPENT, filterMismatch, FilterInput, filterRegexWeight, matches, replayPlan, replayTargets, type ReplayEvent, type ReplayPlan } from "../../routing/match";
-import { CALL_FILTER_WORK, CallWork, charsForRegexWeight } from "../../routing/search";
+import { CallWork, charsForRegexWeight } from "../../routing/search";
 import { eventsInRange, eventsWithBodies, type TimePosition } from "../../store/events";
 import { allWebhooks } from "../../store/webhooks";
 import { grantedWebhooks } from "../../store/grants";
@@ -43,7 +43,7 @@ const replayRange = apiRoute({
   path: "/events/replay",
   operationId: "replayEvents",
   summary: "Deliver again the events received in a time range, a page per call, oldest first",
-  description: `Reads at most ${REPLAY_PAGE_EVENTS} events per call (${DRY_RUN_PAGE_EVENTS} with \`dryRun\`; when a target has a content filter, which reads bodies, at most ${SEARCH_BOUND.events} or ${SEARCH_BOUND.chars / 1024 / 1024} Mi characters of bodies, and fewer once the filters tested have done ${CALL_FILTER_WORK / 1024 / 1024} Mi units of work on them) and answers \`nextCursor\` until the range is done. Only the caller's events, to matching webhooks within its grant (or the one named) whose filter admits them; held for a disabled one. Events past the retention (RETENTION_DAYS from their receipt, kept a while to be read) are passed over, not counted: nothing is sent for them. An endpoint named: 409 \`not_subscribed\`.`,
+  description: `Reads at most ${REPLAY_PAGE_EVENTS} events per call (${DRY_RUN_PAGE_EVENTS} with \`dryRun\`; fewer, as a search's, when a target has a content filter) and answers \`nextCursor\` until the range is done. Only the caller's events, to matching webhooks within its grant (or the one named) whose filter admits them; held for a disabled one. Events past the retention (RETENTION_DAYS from their receipt, kept a while to be read) are passed over, not counted: nothing is sent for them. An endpoint named: 409 \`not_subscribed\`.`,
   ...scoped("events:replay"),
   request: body(RangeReplayBody),
   responses: {
