@@ -5,6 +5,7 @@ import { spawn } from "node:child_process";
 import { delimiter, join } from "node:path";
 import { stripVTControlCharacters } from "node:util";
 import { CliError } from "./errors.js";
+import { shellWord } from "./output.js";
 
 /** @typedef {{ code: number, stdout: string, stderr: string }} Result */
 
@@ -25,7 +26,8 @@ export function wranglerRunner(o) {
    */
   return function wrangler(args, opts = {}) {
     if (o.dryRun) {
-      o.log(`$ wrangler ${args.join(" ")}${opts.note ? `    # ${opts.note}` : ""}`);
+      // Each argument as a shell reads it back (`--command 'SELECT …'`), as a `more:` line's: copied, it runs as printed.
+      o.log(`$ wrangler ${args.map(shellWord).join(" ")}${opts.note ? `    # ${opts.note}` : ""}`);
       return Promise.resolve({ code: 0, stdout: "", stderr: "" });
     }
     return new Promise((resolve, reject) => {
