@@ -225,6 +225,8 @@ const URL_PROBLEMS = {
   notHttp: "is not an http(s) URL",
   // fetch refuses such a URL, and the API takes a token.
   credentials: "holds a user name or password, which is never sent",
+  // Requests go to the base URL + /v1/…: after a query or fragment they would go to `/?x=1/v1/…`.
+  notBase: "has a query or fragment (?… or #…), which an API base URL has not",
 };
 
 /**
@@ -239,7 +241,9 @@ function urlProblem(raw) {
   if (url === null) return "notUrl";
   const { protocol, username, password } = new URL(url);
   if (username || password) return "credentials";
-  return /^https?:$/.test(protocol) ? null : "notHttp";
+  if (!/^https?:$/.test(protocol)) return "notHttp";
+  // (An empty `?` or `#` too: the URL keeps it, and a path after it is no path.)
+  return /[?#]/.test(url) ? "notBase" : null;
 }
 
 /** Whether `raw` may hold a user name or password (urlProblem's first rule): never quoted back. @param {string} raw */
@@ -264,6 +268,11 @@ export function apiUrl(raw, from) {
   if (problem === "credentials") {
     throw new CliError(`the URL${from ? ` (${from})` : ""} ${URL_PROBLEMS.credentials}: give the API's base URL alone, and its token with --token or EDGEHOOK_TOKEN.`, { exitCode: 2 });
   }
+  // Its query may hold a secret (a key): not quoted, the URL without it given instead.
+  if (problem === "notBase") {
+    const { origin, pathname } = new URL(String(raw));
+    throw new CliError(`the URL${from ? ` (${from})` : ""} ${URL_PROBLEMS.notBase}: give the API's base URL alone, e.g. ${`${origin}${pathname}`.replace(/\/+$/, "")}.`, { exitCode: 2 });
+  }
   const fix = /^[\w.-]+:\d{1,5}(\/.*)?$/.test(String(raw)) ? `give https://${raw} or http://${raw}` : `give the API's base URL, e.g. ${DEFAULT_URL}`;
   throw new CliError(`"${raw}"${from ? ` (${from})` : ""} ${URL_PROBLEMS[problem]}: ${fix}.`, { exitCode: 2 });
 }
@@ -284,15 +293,16 @@ function settingsProblem(file, replacingUrl = false) {
   for (const k of ["url", "token"]) if (k in file && typeof file[k] !== "string") return `"${k}" is ${kindOf(file[k])}, not a string`;
   // A URL saved there is not quoted: a token pasted in its place, or a password in it (user:pw@host).
   const urlWrong = typeof file.url === "string" && !replacingUrl ? urlProblem(file.url) : null;
-  if (urlWrong !== null) return `"url" ${URL_PROBLEMS[urlWrong === "credentials" ? urlWrong : "notHttp"]} (\`edgehook config --url …\` saves the right one)`;
+  if (urlWrong !== null) return `"url" ${URL_PROBLEMS[urlWrong === "notUrl" ? "notHttp" : urlWrong]} (\`edgehook config --url …\` saves the right one)`;
   if ("tokens" in file) {
     if (!isObject(file.tokens)) return `"tokens" is ${kindOf(file.tokens)}, not an object of tokens by URL`;
     // An entry is named by its place, never its URL, which may hold a password (user:pw@host) or a token in its query.
     for (const [i, [k, v]] of Object.entries(file.tokens).entries()) {
       const keyWrong = urlProblem(k);
       // Never sent (fetch refuses such a URL): `config --url` drops it as it saves the file again.
-      if (keyWrong === "credentials" && replacingUrl) continue;
-      if (keyWrong === "credentials") return `a key of "tokens" ${URL_PROBLEMS.credentials}: delete that entry (\`edgehook config --url …\` drops it)`;
+      // (So is one with a query, saved by an earlier version: no URL a command sends to has one.)
+      if ((keyWrong === "credentials" || keyWrong === "notBase") && replacingUrl) continue;
+      if (keyWrong === "credentials" || keyWrong === "notBase") return `a key of "tokens" ${URL_PROBLEMS[keyWrong]}: delete that entry (\`edgehook config --url …\` drops it)`;
       if (keyWrong !== null) return `a key of "tokens" is not an http(s) URL (each token is saved by the URL it is sent to)`;
       if (typeof v !== "string") return `the token of "tokens" entry ${i + 1} is ${kindOf(v)}, not a string`;
     }

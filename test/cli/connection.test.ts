@@ -133,6 +133,35 @@ describe("a URL with a path", () => {
   });
 });
 
+describe("a URL with a query or fragment", () => {
+  it("is no API base URL: a usage error (exit 2) wherever --url is taken, never saved nor sent to, its query not quoted back", async () => {
+    const a = await fakeApi({ routes: { "GET /v1/events": page }, listen: (ws) => ws.close(4401, "bye") });
+    const h = cliHome();
+    for (const suffix of ["/?key=SECRETQUERY", "#SECRETFRAGMENT", "/v?", "/#"]) {
+      for (const args of [["config"], ["events", "list"], ["tail"], ["listen", "3000"], ["send", "--secret", "s"]]) {
+        const r = await h.edgehook([...args, "--url", `${a.url}${suffix}`, ...(args[0] === "send" ? [] : ["--token", "t"])]);
+        expect(r.code, `${args.join(" ")} ${suffix}`).toBe(2);
+        const base = suffix.startsWith("/v") ? `${a.url}/v` : a.url;
+        expect(r.stderr, `${args.join(" ")} ${suffix}`).toBe(
+          `error: the URL (--url) has a query or fragment (?… or #…), which an API base URL has not: give the API's base URL alone, e.g. ${base}.\n(add --help for usage)\n`,
+        );
+      }
+    }
+    // From EDGEHOOK_URL, it is named.
+    expect((await h.edgehook(["events", "list"], { EDGEHOOK_URL: `${a.url}/?x=1`, EDGEHOOK_TOKEN: "t" })).stderr).toMatch(/^error: the URL \(EDGEHOOK_URL\) has a query/);
+    expect(existsSync(h.config)).toBe(false);
+    expect(a.seen).toEqual([]);
+    // Saved by an earlier version: refused by name until `config --url` replaces it (and drops the token kept under it).
+    writeFileSync(h.config, JSON.stringify({ url: `${a.url}/?x=1`, tokens: { [`${a.url}/?x=1`]: "old" } }));
+    const refused = await h.edgehook(["events", "list", "--token", "t"]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`does not hold the CLI's settings: "url" has a query or fragment`);
+    expect((await h.edgehook(["config", "--url", a.url, "--token", "t"])).code).toBe(0);
+    expect(JSON.parse(readFileSync(h.config, "utf8"))).toEqual({ url: a.url, tokens: { [a.url]: "t" } });
+    expect((await h.edgehook(["events", "list"])).code).toBe(0);
+  });
+});
+
 describe("an empty token", () => {
   it("given with --token or EDGEHOOK_TOKEN is used as given, and said to be empty (exit 2), not to be missing; nothing is sent", async () => {
     const a = await api();
@@ -195,7 +224,8 @@ describe("a config file of JSON that is not the CLI's settings", () => {
       [{ url: a.url, token: 1234567890 }, '"token" is a number, not a string'],
       [{ url: a.url, tokens: [token] }, '"tokens" is an array, not an object of tokens by URL'],
       [{ url: a.url, tokens: { [a.url]: 1234567890 } }, 'the token of "tokens" entry 1 is a number, not a string'],
-      [{ url: a.url, tokens: { [a.url]: token, [secretUrl]: 8807 } }, 'the token of "tokens" entry 2 is a number, not a string'],
+      [{ url: a.url, tokens: { [a.url]: token, [secretUrl.replace(/\?.*/, "")]: 8807 } }, 'the token of "tokens" entry 2 is a number, not a string'],
+      [{ url: a.url, tokens: { [secretUrl]: token } }, 'a key of "tokens" has a query or fragment (?… or #…), which an API base URL has not: delete that entry (`edgehook config --url …` drops it)'],
       [{ url: a.url, tokens: { [token]: token } }, 'a key of "tokens" is not an http(s) URL (each token is saved by the URL it is sent to)'],
       [{ url: a.url, tokens: { "ftp://user:SECRETPW@a.example": token } }, 'a key of "tokens" holds a user name or password, which is never sent: delete that entry (`edgehook config --url …` drops it)'],
       [{ url: a.url, unpaired: { token } }, '"unpaired" is an object, not an array'],

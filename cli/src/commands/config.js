@@ -52,7 +52,7 @@ Against a local URL (loopback) with no token saved, commands send ADMIN_TOKEN of
       }
       // Saved, it would be refused by every command after, as not its own mistake: refused here.
       if (o.token !== undefined) headerSafe(o.token, "given with --token");
-      if (o.url !== undefined || o.token !== undefined) saveConnection(path, apiUrl(o.url ?? beforeUrl ?? DEFAULT_URL), o.token);
+      if (o.url !== undefined || o.token !== undefined) saveConnection(path, o.url !== undefined ? apiUrl(o.url, "--url") : apiUrl(beforeUrl ?? DEFAULT_URL), o.token);
       const saved = readSaved(path);
       const url = saved.url === undefined ? undefined : apiUrl(saved.url);
       // With no URL saved, commands go to the local stack's: its token is told as theirs.
