@@ -45,6 +45,12 @@ describe("send's ingress URL", () => {
     expect(() => ingressUrl({ url: "ftp://127.0.0.1:8787", source: "podium" })).toThrow(/is not an http\(s\) URL/);
   });
 
+  it("is named by --url or --port, not both: one would be dropped unsaid (usage error)", () => {
+    for (const url of ["https://hooks.example.com", "http://127.0.0.1:9000/webhooks/podium"]) {
+      expect(() => ingressUrl({ url, port: 9001, source: "podium" })).toThrow(expect.objectContaining({ exitCode: 2, message: "--url and --port both name where to send: give one (--port N is http://127.0.0.1:N)." }));
+    }
+  });
+
   it("is the local stack's, or EDGEHOOK_URL's, never the URL the config file saves (a deployment's, after edgehook deploy)", () => {
     const dir = mkdtempSync(join(tmpdir(), "edgehook-send-"));
     const saved = { config: process.env.EDGEHOOK_CONFIG, url: process.env.EDGEHOOK_URL };

@@ -66,6 +66,8 @@ function unknownTypeWarning(type) {
 export function ingressUrl(o) {
   // The API commands' rule (a URL with a password is refused without quoting it); the ingress URL is sent as given.
   if (o.url !== undefined) apiUrl(o.url, "--url");
+  // Both name the target: one would be dropped unsaid (--port, a local stack's, while --url sends elsewhere).
+  if (o.url !== undefined && o.port !== undefined) throw new CliError("--url and --port both name where to send: give one (--port N is http://127.0.0.1:N).", { exitCode: 2 });
   if (o.url && new URL(o.url).pathname.startsWith("/webhooks/")) return o.url;
   const env = process.env.EDGEHOOK_URL;
   const base = o.url ?? (o.port ? `http://127.0.0.1:${o.port}` : env !== undefined ? apiUrl(env, "EDGEHOOK_URL") : DEFAULT_URL);
