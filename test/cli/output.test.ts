@@ -140,6 +140,26 @@ async function fakeApiWithError() {
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
 
+describe("a table", () => {
+  it("aligns its columns by the width a terminal shows (CJK and emoji two columns, a combining mark none), not by UTF-16 length", async () => {
+    const source = (id: string, name: string) => ({ id, name, provider: "podium", disabled: false, ingressUrl: `https://e.test/webhooks/${id}` });
+    const a = await fakeApi({
+      routes: { "GET /v1/sources": { data: [source("a", "受付🙂"), source("b", "desk"), source("c", "cafe\u0301"), source("d", "🇫🇷 ok")], nextCursor: null } },
+    });
+    const r = await cliHome().edgehook(["sources", "list", "--url", a.url, "--token", "t"]);
+    expect(r.code, r.stderr).toBe(0);
+    // NAME is 6 columns wide (受付🙂, 🇫🇷 ok): STATE starts at one column in every line.
+    expect(r.stdout.split("\n")).toEqual([
+      "ID  PROVIDER  NAME    STATE    INGRESS URL",
+      "a   podium    受付🙂  enabled  https://e.test/webhooks/a",
+      "b   podium    desk    enabled  https://e.test/webhooks/b",
+      "c   podium    cafe\u0301    enabled  https://e.test/webhooks/c",
+      "d   podium    🇫🇷 ok   enabled  https://e.test/webhooks/d",
+      "",
+    ]);
+  });
+});
+
 describe("machine output", () => {
   it("tail --json is exact JSON with every control character escaped", async () => {
     const a = await fakeApi({ listen: chatty(hello("tail", null), event, attempt) });
