@@ -12,12 +12,19 @@ import { isObject, isPosition } from "./guards.js";
 
 /**
  * What a saved state holds of a position and a secret: a field of another type (the file edited
- * by hand) is as if not saved, not resumed after nor sent as the secret.
- * @param {unknown} v @returns {ListenState}
+ * by hand) is as if not saved, not resumed after nor sent as the secret, and told to `ignored`
+ * (dropped unsaid, a listener would start from now and lose where it was).
+ * @param {unknown} v @param {(field: string, why: string) => void} [ignored] @returns {ListenState}
  */
-function stateOf(v) {
-  if (!isObject(v)) return {};
+function stateOf(v, ignored = () => {}) {
+  if (!isObject(v)) {
+    ignored("state", "not a JSON object");
+    return {};
+  }
   const { position, secret } = v;
+  // Never the value: a secret's may be most of one.
+  if (position !== undefined && !isPosition(position)) ignored(`"position"`, "not a whole number ≥ 0");
+  if (secret !== undefined && typeof secret !== "string") ignored(`"secret"`, "not a string");
   return { ...(isPosition(position) && { position }), ...(typeof secret === "string" && { secret }) };
 }
 
@@ -95,21 +102,27 @@ export function listenState(conn, query) {
   const tokenId = sha256(conn.token ?? "").slice(0, 12);
   const key = [conn.url, tokenId, query.mode, query.sourceIds ?? "*", query.eventTypes ?? "*", query.webhookUid ?? "-"].join(" ");
   const path = join(dir, "listen-state", `${sha256(key).slice(0, 16)}.json`);
-  /** @returns {ListenState} */
-  const read = () => {
+  /**
+   * @param {(line: string) => void} [warn] told of each field ignored (a run's first read: not every save's)
+   * @returns {ListenState}
+   */
+  const read = (warn) => {
+    /** @param {string} file @returns {(field: string, why: string) => void} */
+    const ignoredIn = (file) => (field, why) => warn?.(`warning: ignored the ${field} saved in ${file} (${why}): read as if none were saved.`);
     const own = readJson(path);
-    if (own) return stateOf(own);
+    if (own) return stateOf(own, ignoredIn(path));
     // Earlier versions kept every listener in one shared file: its entry is where this one starts,
     // under the URL as it was saved then (before URLs were kept in one spelling).
-    const file = readJson(join(dir, "listen-state.json"));
+    const sharedPath = join(dir, "listen-state.json");
+    const file = readJson(sharedPath);
     const shared = isObject(file) ? file : {};
-    if (shared[key]) return stateOf(shared[key]);
+    if (shared[key]) return stateOf(shared[key], ignoredIn(`${sharedPath} for this listener`));
     const [, ...rest] = key.split(" ");
     const old = Object.keys(shared).find((k) => {
       const [u = "", ...r] = k.split(" ");
       return canonicalUrl(u) === conn.url && r.join(" ") === rest.join(" ");
     });
-    return old ? stateOf(shared[old]) : {};
+    return old ? stateOf(shared[old], ignoredIn(`${sharedPath} for this listener`)) : {};
   };
   return {
     read,

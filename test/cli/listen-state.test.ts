@@ -90,7 +90,13 @@ describe("edgehook listen's saved state", () => {
     // The shared file of an earlier version, edited by hand.
     writeFileSync(join(dir, "listen-state.json"), JSON.stringify({ [entry]: { secret: 42, position: "41" } }));
     const a = listenState({ url, token: "ehk_first", configFile }, listen);
-    expect(a.read()).toEqual({});
+    const warned: string[] = [];
+    expect(a.read((line) => warned.push(line))).toEqual({});
+    const shared = `${join(dir, "listen-state.json")} for this listener`;
+    expect(warned).toEqual([
+      `warning: ignored the "position" saved in ${shared} (not a whole number ≥ 0): read as if none were saved.`,
+      `warning: ignored the "secret" saved in ${shared} (not a string): read as if none were saved.`,
+    ]);
     // Its own file, likewise.
     a.save({ secret: "whsec_a", position: 5 });
     const [own] = readdirSync(join(dir, "listen-state"));
@@ -102,6 +108,16 @@ describe("edgehook listen's saved state", () => {
       writeFileSync(join(dir, "listen-state", own!), JSON.stringify(saved));
       expect(a.read(), JSON.stringify(saved)).toEqual(read);
     }
+    warned.length = 0;
+    for (const saved of [{ position: "abc" }, [7]]) {
+      writeFileSync(join(dir, "listen-state", own!), JSON.stringify(saved));
+      a.read((line) => warned.push(line));
+    }
+    const path = join(dir, "listen-state", own!);
+    expect(warned).toEqual([
+      `warning: ignored the "position" saved in ${path} (not a whole number ≥ 0): read as if none were saved.`,
+      `warning: ignored the state saved in ${path} (not a JSON object): read as if none were saved.`,
+    ]);
   });
 
   it("finds the shared file's entry saved under another spelling of the same URL", async () => {
@@ -157,6 +173,28 @@ describe("edgehook listen's secret", () => {
     const taken = await h.edgehook(["listen", "3000", "--url", taking.url, "--token", "t", "--secret", secret]);
     expect(taken.stderr).toContain("Signing secret");
     expect(stateOf(taking.url).secret).toBe(secret);
+  });
+
+  it("says, once a run and without exiting, what of its saved state it ignored: the listener then starts as if none were saved", async () => {
+    const h = cliHome();
+    const api = await fakeApi({
+      listen: (ws) => {
+        ws.send(JSON.stringify({ type: "hello", listenerId: "l1", mode: "listen", position: 12, secret: "whsec_kept", webhookUid: null }));
+        ws.close(4401, "done");
+      },
+    });
+    const state = listenState({ url: api.url, token: "t", configFile: h.config }, query);
+    state.save({ secret: "whsec_kept" });
+    const [file] = readdirSync(join(h.dir, "listen-state"));
+    const path = join(h.dir, "listen-state", file!);
+    writeFileSync(path, JSON.stringify({ secret: "whsec_kept", position: "abc" }));
+    const r = await h.edgehook(["listen", "3000", "--url", api.url, "--token", "t"]);
+    expect(r.code).toBe(1); // the API's 4401, after it connected
+    const warnings = r.stderr.split("\n").filter((l) => l.startsWith("warning:"));
+    expect(warnings).toEqual([`warning: ignored the "position" saved in ${path} (not a whole number ≥ 0): read as if none were saved.`]);
+    expect(r.stderr).toContain("Signing secret: whsec_kept");
+    expect(api.seen.map((s) => s.query)).toEqual(["?mode=listen&ack=true"]);
+    expect(state.read()).toEqual({ secret: "whsec_kept", position: 12 });
   });
 
   it("names where a kept secret comes from when the API refuses it, and how to replace it", async () => {

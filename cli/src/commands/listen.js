@@ -111,7 +111,8 @@ forwarded, so nothing stored meanwhile (within retention) is missed.`,
       requireToken(conn); // before any state is kept for a listener that cannot connect
       const query = { mode: "listen", sourceIds: queryList(opts.source), eventTypes: queryList(opts.types), webhookUid: opts.webhook };
       const state = listenState(conn, query);
-      const saved = state.read();
+      // A field edited by hand is said, not dropped unsaid: the listener would start from now.
+      const saved = state.read((line) => process.stderr.write(`${pc.yellow(line)}\n`));
       if (opts.secret !== undefined && (opts.secret.trim() !== opts.secret || !/^[\x20-\x7e]*$/.test(opts.secret))) {
         // A header value loses its surrounding spaces on the way, and a character past ASCII is read
         // back as another: the server would sign with another secret than this one.
