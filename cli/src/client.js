@@ -3,7 +3,7 @@
 // the API does not have.
 import createClient from "openapi-fetch";
 import { answerMisfit } from "./answer-shape.js";
-import { requireToken, tokenRefusal } from "./config.js";
+import { requireToken, timeoutMs, tokenRefusal } from "./config.js";
 import { CliError } from "./errors.js";
 import { isObject } from "./guards.js";
 import { printable } from "./output.js";
@@ -18,7 +18,8 @@ import { printable } from "./output.js";
 export function apiClient(c) {
   /** A 401 of the API's is said with where the token came from (unwrap passes the CliError on). @param {Request} request */
   const refusing = async (request) => {
-    const response = await fetch(request);
+    // The whole answer within it (openapi-fetch reads the body under the same signal): unwrap says so.
+    const response = await fetch(request, { signal: AbortSignal.timeout(timeoutMs()) });
     // Every answer of the API with a body is JSON: another's (a web page's 200), said with its status
     // here, where it is known (openapi-fetch's parse would throw without it).
     const json = /\bjson\b/i.test(response.headers.get("content-type") ?? "");
@@ -47,6 +48,11 @@ export function tokenRefused(c, status, body) {
   return new CliError(printable(`${status}${code ? ` ${code}` : ""}: ${tokenRefusal(c)}.`), { code });
 }
 
+/** No answer within the timeout (timeoutMs): said as a connection that reaches nothing is. */
+export function noAnswer() {
+  return new CliError(`Cannot reach the API: no answer within ${timeoutMs() / 1000} s. Is the URL right (and \`npm run dev\` running, locally)?`);
+}
+
 /** An answer from something that is not the API (a web page, another program on the port); `status` when it says which. */
 export function notTheApi(/** @type {number | undefined} */ status = undefined, why = "not its JSON") {
   const answered = status === undefined ? "answered" : `answered ${status}`;
@@ -67,6 +73,8 @@ export async function unwrap(call) {
     if (err instanceof CliError) throw err;
     // openapi-fetch parses the answer as JSON: a SyntaxError is an answer, from something that is not the API.
     if (err instanceof SyntaxError) throw notTheApi();
+    // AbortSignal.timeout's: a server that took the connection and never answered (or never finished).
+    if (err instanceof Error && err.name === "TimeoutError") throw noAnswer();
     const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : String(err);
     // One line: a TLS failure's message (an https URL on an http port) ends in a line break.
     throw new CliError(`Cannot reach the API: ${printable(cause.trim())}. Is the URL right (and \`npm run dev\` running, locally)?`);

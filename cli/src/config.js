@@ -9,8 +9,31 @@ import { dirname, join, resolve } from "node:path";
 import * as util from "node:util";
 import { CliError } from "./errors.js";
 import { isObject } from "./guards.js";
+import { printable } from "./output.js";
 
 export const DEFAULT_URL = "http://127.0.0.1:8787";
+
+/**
+ * How long, in seconds, a request to the API (its whole answer) or a listener's opening handshake
+ * may go unanswered: a server that takes the connection and never answers (a stopped process
+ * behind a port forward, another program on the port) held `tail` for ever and an API command
+ * for Node's 5 minutes. 30 s is far past the Worker's slowest answer (a cold start, a D1 read
+ * over a large store), and short enough for a script. EDGEHOOK_TIMEOUT gives another.
+ */
+export const DEFAULT_TIMEOUT_S = 30;
+const TIMEOUT_RANGE = { min: 0.1, max: 3600 };
+
+/** The timeout in milliseconds: EDGEHOOK_TIMEOUT's seconds, else DEFAULT_TIMEOUT_S; a usage error when it is no number in range. */
+export function timeoutMs() {
+  const raw = process.env.EDGEHOOK_TIMEOUT;
+  // Set to nothing: as unset, as EDGEHOOK_CONFIG.
+  if (raw === undefined || raw === "") return DEFAULT_TIMEOUT_S * 1000;
+  const seconds = /^\s*\d*\.?\d+\s*$/.test(raw) ? Number(raw) : NaN;
+  if (!(seconds >= TIMEOUT_RANGE.min && seconds <= TIMEOUT_RANGE.max)) {
+    throw new CliError(`EDGEHOOK_TIMEOUT: "${printable(raw)}" is not a number of seconds from ${TIMEOUT_RANGE.min} to ${TIMEOUT_RANGE.max} (the default is ${DEFAULT_TIMEOUT_S}).`, { exitCode: 2 });
+  }
+  return Math.round(seconds * 1000);
+}
 
 /**
  * What a printed next-page command gives `--token` when the token came from that flag: the token is

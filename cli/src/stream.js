@@ -8,7 +8,7 @@
 import pc from "picocolors";
 import WebSocket from "ws";
 import { apiError, isApiError, notTheApi, tokenRefused } from "./client.js";
-import { requireToken, tokenRefusal } from "./config.js";
+import { requireToken, timeoutMs, tokenRefusal } from "./config.js";
 import { CliError } from "./errors.js";
 import { readMessage } from "./listen-message.js";
 import { printable } from "./output.js";
@@ -81,6 +81,8 @@ function ackUnknown(/** @type {unknown} */ body) {
 
 /** @param {StreamOptions} o @returns {{ done: Promise<void>, stop: () => Promise<void>, queued: () => number }} */
 export function openStream(o) {
+  /** Each connection's opening handshake (timeoutMs): a server that never answers the upgrade is said, not waited on for ever. */
+  const handshakeTimeout = timeoutMs();
   let position = o.position;
   let stopped = false;
   /** stop() was called (stopped alone: the API ended the stream, and what it sent is still handled). */
@@ -151,7 +153,7 @@ export function openStream(o) {
     else if (o.replay > 0) base.searchParams.set("replay", String(o.replay));
     if (o.acks && !acksRefused) base.searchParams.set("ack", "true");
 
-    const options = { headers: { authorization: `Bearer ${requireToken(o.conn)}`, ...o.headers }, closeTimeout: CLOSE_WAIT_MS };
+    const options = { headers: { authorization: `Bearer ${requireToken(o.conn)}`, ...o.headers }, closeTimeout: CLOSE_WAIT_MS, handshakeTimeout };
     const socket = new WebSocket(base, options);
     ws = socket;
     let alive = true;
@@ -243,16 +245,18 @@ export function openStream(o) {
     });
     socket.on("error", (err) => {
       if (stopped) return;
+      // ws's words for its handshakeTimeout, said with how long it waited.
+      const why = /handshake has timed out/i.test(err.message) ? `no answer within ${handshakeTimeout / 1000} s` : err.message.trim();
       // Never connected: exit 1 at once, as the API commands do (its close, 1006, is no disconnection). The
       // host alone: conn.url holds no credentials (apiUrl), but its path or query may hold a secret.
       if (!reached) {
         stopped = true;
         const host = new URL(o.conn.url).host;
-        return finish(new CliError(`Cannot connect to the API at ${printable(host)}: ${printable(err.message.trim())}. Is the URL right (and \`npm run dev\` running, locally)?`));
+        return finish(new CliError(`Cannot connect to the API at ${printable(host)}: ${printable(why)}. Is the URL right (and \`npm run dev\` running, locally)?`));
       }
       // Nothing answers there at all: most often a wrong URL or port, or a stack not started.
       const nobody = "code" in err && typeof err.code === "string" && UNREACHABLE.has(err.code);
-      o.log(pc.yellow(`connection error: ${printable(err.message)}${nobody ? ` (is ${printable(o.conn.url)} the API's URL, and is it running?)` : ""}`));
+      o.log(pc.yellow(`connection error: ${printable(why)}${nobody ? ` (is ${printable(o.conn.url)} the API's URL, and is it running?)` : ""}`));
     });
     socket.on("close", (code, reason) => {
       clearInterval(ping);

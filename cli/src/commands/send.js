@@ -2,7 +2,7 @@
 import { createHmac, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { apiUrl, DEFAULT_URL, DEV_VARS_FILES, devVarFrom, isLoopback } from "../config.js";
+import { apiUrl, DEFAULT_URL, DEV_VARS_FILES, devVarFrom, isLoopback, timeoutMs } from "../config.js";
 import { CliError } from "../errors.js";
 import { isObject } from "../guards.js";
 import { rangeText } from "../openapi.js";
@@ -104,6 +104,15 @@ export function registerSend(program) {
       const local = o.secret === undefined ? devVarFrom("PODIUM_WEBHOOK_SECRET") : undefined;
       const secret = o.secret ?? local?.value.split(/\s+/)[0];
       if (!secret) throw noSecret(o.secret);
+      const timeout = timeoutMs();
+      /** A POST that failed or was not answered, in one line (its answer too is read under the timeout). @param {unknown} err @returns {never} */
+      const unsent = (err) => {
+        // `npm run dev` is the likely cause only at this machine: a deployment's URL is more likely mistyped.
+        const hint = isLoopback(url) ? "Is `npm run dev` running (on another port: --port N, or EDGEHOOK_URL)?" : "Is the URL right (the Worker's base URL, or its …/webhooks/<source>)?";
+        const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err;
+        const why = err instanceof Error && err.name === "TimeoutError" ? `no answer within ${timeout / 1000} s` : (cause instanceof Error ? cause.message : String(cause)).trim();
+        throw new CliError(`POST ${url} failed: ${printable(why)}. ${hint}`);
+      };
       let failed = 0;
       /** @type {Set<string>} */
       const hinted = new Set();
@@ -115,12 +124,9 @@ export function registerSend(program) {
           method: "POST",
           headers: { "content-type": "application/json", "podium-timestamp": timestamp, "podium-signature": signature },
           body,
-        }).catch((err) => {
-          // `npm run dev` is the likely cause only at this machine: a deployment's URL is more likely mistyped.
-          const hint = isLoopback(url) ? "Is `npm run dev` running (on another port: --port N, or EDGEHOOK_URL)?" : "Is the URL right (the Worker's base URL, or its …/webhooks/<source>)?";
-          throw new CliError(`POST ${url} failed: ${printable(String(err.cause?.message ?? err.message).trim())}. ${hint}`);
-        });
-        const text = await res.text();
+          signal: AbortSignal.timeout(timeout),
+        }).catch(unsent);
+        const text = await res.text().catch(unsent);
         if (o.json) printJsonLine({ url, type: o.type, status: res.status, answer: safeJson(text) });
         else process.stdout.write(`POST ${printable(url)} (${printable(o.type)}) → ${res.status} ${printable(text)}\n`);
         if (!res.ok) failed++;
