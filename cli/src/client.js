@@ -3,7 +3,7 @@
 // the API does not have.
 import createClient from "openapi-fetch";
 import { answerMisfit } from "./answer-shape.js";
-import { requireToken, timeoutMs, tokenRefusal } from "./config.js";
+import { requireToken, timeoutMs, timeoutSignal, tokenRefusal } from "./config.js";
 import { CliError } from "./errors.js";
 import { isObject } from "./guards.js";
 import { printable } from "./output.js";
@@ -19,7 +19,7 @@ export function apiClient(c) {
   /** A 401 of the API's is said with where the token came from (unwrap passes the CliError on). @param {Request} request */
   const refusing = async (request) => {
     // The whole answer within it (openapi-fetch reads the body under the same signal): unwrap says so.
-    const response = await fetch(request, { signal: AbortSignal.timeout(timeoutMs()) });
+    const response = await fetch(request, { signal: timeoutSignal(timeoutMs()) });
     // Every answer of the API with a body is JSON: another's (a web page's 200), said with its status
     // here, where it is known (openapi-fetch's parse would throw without it).
     const json = /\bjson\b/i.test(response.headers.get("content-type") ?? "");
@@ -73,7 +73,7 @@ export async function unwrap(call) {
     if (err instanceof CliError) throw err;
     // openapi-fetch parses the answer as JSON: a SyntaxError is an answer, from something that is not the API.
     if (err instanceof SyntaxError) throw notTheApi();
-    // AbortSignal.timeout's: a server that took the connection and never answered (or never finished).
+    // timeoutSignal's: a server that took the connection and never answered (or never finished).
     if (err instanceof Error && err.name === "TimeoutError") throw noAnswer();
     const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : String(err);
     // One line: a TLS failure's message (an https URL on an http port) ends in a line break.

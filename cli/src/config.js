@@ -36,6 +36,18 @@ export function timeoutMs() {
 }
 
 /**
+ * A signal aborted with a TimeoutError after `ms`. Not AbortSignal.timeout, whose timer Node clears
+ * once the signal is garbage-collected: a request under one was seen to wait Node's 5 minutes
+ * (undici's headers timeout) once. This timer holds its controller, and is unref'd: it never keeps the process alive.
+ * @param {number} ms
+ */
+export function timeoutSignal(ms) {
+  const controller = new AbortController();
+  setTimeout(() => controller.abort(new DOMException(`no answer within ${ms / 1000} s`, "TimeoutError")), ms).unref();
+  return controller.signal;
+}
+
+/**
  * What a printed next-page command gives `--token` when the token came from that flag: the token is
  * a secret, not for a terminal, and leaving the flag out would send another (EDGEHOOK_TOKEN's, the
  * saved one, .dev.vars' admin token) and page on with its view.

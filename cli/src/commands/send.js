@@ -2,7 +2,7 @@
 import { createHmac, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { apiUrl, DEFAULT_URL, DEV_VARS_FILES, devVarFrom, isLoopback, timeoutMs } from "../config.js";
+import { apiUrl, DEFAULT_URL, DEV_VARS_FILES, devVarFrom, isLoopback, timeoutMs, timeoutSignal } from "../config.js";
 import { CliError } from "../errors.js";
 import { isObject } from "../guards.js";
 import { rangeText } from "../openapi.js";
@@ -124,7 +124,7 @@ export function registerSend(program) {
           method: "POST",
           headers: { "content-type": "application/json", "podium-timestamp": timestamp, "podium-signature": signature },
           body,
-          signal: AbortSignal.timeout(timeout),
+          signal: timeoutSignal(timeout),
         }).catch(unsent);
         const text = await res.text().catch(unsent);
         if (o.json) printJsonLine({ url, type: o.type, status: res.status, answer: safeJson(text) });
