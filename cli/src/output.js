@@ -1,5 +1,6 @@
 import { once } from "node:events";
 import pc from "picocolors";
+import stringWidth from "string-width";
 
 /**
  * What a terminal may act on rather than show, or shows as nothing: C0 controls, DEL, C1 controls
@@ -87,41 +88,16 @@ export async function writeOut(text, out = process.stdout) {
 }
 
 /**
- * Characters a terminal shows two columns wide: East Asian Wide and Fullwidth (Unicode's
- * EastAsianWidth.txt W and F: CJK, kana, Hangul syllables, fullwidth forms) and emoji shown as
- * emoji by default. JavaScript has no East_Asian_Width property: its ranges, as wcwidth's.
- */
-const WIDE =
-  /[\p{Emoji_Presentation}\u1100-\u115f\u2329\u232a\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf\ua960-\ua97f\uac00-\ud7a3\uf900-\ufaff\ufe10-\ufe19\ufe30-\ufe6f\uff00-\uff60\uffe0-\uffe6\u{16fe0}-\u{16fe4}\u{17000}-\u{18cff}\u{1b000}-\u{1b2ff}\u{1f200}-\u{1f2ff}\u{20000}-\u{2fffd}\u{30000}-\u{3fffd}]/u;
-/** A mark that combines with what it follows (alone, at the start of text: drawn on nothing). */
-const COMBINING = /^[\p{Mn}\p{Me}]/u;
-const graphemes = new Intl.Segmenter();
-
-/**
- * How many terminal columns text takes, for printable text (no controls, nor the joiners and
- * variation selectors printable escapes): each user-perceived character (grapheme) is as wide as
- * its first code point, two for a wide one (`日`, `😀`, a flag's pair), none for a lone combining
- * mark, else one (`é` written e + U+0301 is one). UTF-16 length counts `😀` as 2 and `e\u0301` as 2.
- * (The string-width package does this too, but is not a dependency of the CLI.)
- * @param {string} text
- */
-export function displayWidth(text) {
-  let width = 0;
-  for (const { segment } of graphemes.segment(text)) width += COMBINING.test(segment) ? 0 : WIDE.test(String.fromCodePoint(segment.codePointAt(0) ?? 0)) ? 2 : 1;
-  return width;
-}
-
-/**
- * Rows as aligned columns, the header dimmed; every cell printable (padded by displayWidth: a
- * CJK or emoji name would push the columns after it).
+ * Rows as aligned columns, the header dimmed; every cell printable (padded by the columns a terminal
+ * shows, string-width's: by UTF-16 length a CJK or emoji name pushed the columns after it).
  * @template T
  * @param {T[]} rows
  * @param {[string, (row: T) => unknown][]} columns title and cell of each column
  */
 export function printTable(rows, columns) {
   const cells = rows.map((r) => columns.map(([, cell]) => printable(cell(r) ?? "—")));
-  const widths = columns.map(([title], i) => Math.max(displayWidth(title), ...cells.map((c) => displayWidth(c[i] ?? ""))));
-  const line = (/** @type {string[]} */ c) => c.map((s, i) => s + " ".repeat(Math.max(0, (widths[i] ?? 0) - displayWidth(s)))).join("  ").trimEnd();
+  const widths = columns.map(([title], i) => Math.max(stringWidth(title), ...cells.map((c) => stringWidth(c[i] ?? ""))));
+  const line = (/** @type {string[]} */ c) => c.map((s, i) => s + " ".repeat(Math.max(0, (widths[i] ?? 0) - stringWidth(s)))).join("  ").trimEnd();
   process.stdout.write(`${pc.dim(line(columns.map(([title]) => title)))}\n`);
   for (const c of cells) process.stdout.write(`${line(c)}\n`);
   if (rows.length === 0) process.stdout.write(`${pc.dim("(none)")}\n`);
