@@ -1498,6 +1498,12 @@ export interface components {
              * @example 2026-11-28T17:59:31.123Z
              */
             replayedAt: string | null;
+            /**
+             * Format: date-time
+             * @description Its event's receipt, while stored: a delivery's letter whose event is past the retention is not replayed (409 `past_retention`).
+             * @example 2026-11-28T17:59:31.123Z
+             */
+            eventReceivedAt: string | null;
             /** @description The dead message as it was queued; null if what is stored is not JSON (a row written by hand). Left out of a list asked with `withMessage=false`. */
             message?: unknown;
         };

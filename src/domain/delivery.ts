@@ -67,6 +67,9 @@ export const TIMEOUT_MS_LIMITS = { min: 100, max: 30_000 } as const;
 
 export const DEFAULT_MAX_ATTEMPTS = 15;
 
+/** The retention's rule, wherever it is asked (the API's `past_retention`, the dashboard's pages): an event received before `horizon` (retentionHorizon) is kept a while to be read, never sent. */
+export const isPastRetention = (receivedAt: number, horizon: number): boolean => receivedAt < horizon;
+
 /**
  * What keeps a stored delivery from being sent again, whoever asks (a retry by hand, a dead
  * letter's replay): its webhook deleted, confined since to an organization its event is not, or its
@@ -84,7 +87,7 @@ export function retryBlock(
   if (event && webhook.grantOrganizationUid !== null && !confinementAllows(webhook, event)) {
     return { cause: "outside_grant", organizationUid: webhook.grantOrganizationUid };
   }
-  if (event && event.receivedAt < horizon) return { cause: "past_retention" };
+  if (event && isPastRetention(event.receivedAt, horizon)) return { cause: "past_retention" };
   return null;
 }
 

@@ -1,4 +1,4 @@
-import { dlvKey } from "./delivery-rows";
+import { dlvKey, evtKey } from "./delivery-rows";
 import { jsonOrNull } from "./stored-json";
 import { statusCode } from "./transitions";
 
@@ -21,6 +21,8 @@ export interface DeadLetter extends Omit<NewDeadLetter, "body"> {
   replayedAt: number | null;
   /** A replay's claim holds it (claimIngestLetter): `replayedAt` is the claim's time, and the replay may yet fail and let it go. */
   replaying: boolean;
+  /** Its event's receipt time while the event is stored (what the retention counts from), else null. */
+  eventReceivedAt: number | null;
 }
 
 /** A dead letter read without its message (a list that does not show it). */
@@ -37,10 +39,13 @@ interface Row {
   attempts: number;
   received_at: number;
   replayed_at: number | null;
+  event_received_at: number | null;
 }
 
 /** The columns of a letter but its message (`body`, up to the queue's message size): a list that does not show it leaves it unread. */
 const SUMMARY_COLUMNS = "seq, queue, message_id, event_id, delivery_id, reason, attempts, received_at, replayed_at";
+/** Its event's receipt time, read by the event's key (one row a letter). */
+const EVENT_RECEIVED = `(SELECT received_at FROM events WHERE id = ${evtKey("dead_letters.event_id")}) AS event_received_at`;
 
 const toSummary = (r: Omit<Row, "body">): DeadLetterSummary => ({
   seq: r.seq,
@@ -54,6 +59,7 @@ const toSummary = (r: Omit<Row, "body">): DeadLetterSummary => ({
   // A replay's claim (claimIngestLetter) holds the negative of its time until it settles.
   replayedAt: r.replayed_at === null ? null : Math.abs(r.replayed_at),
   replaying: r.replayed_at !== null && r.replayed_at < 0,
+  eventReceivedAt: r.event_received_at,
 });
 
 const toDeadLetter = (r: Row): DeadLetter => ({ ...toSummary(r), message: jsonOrNull(r.body) });
@@ -181,7 +187,7 @@ export async function listDeadLetters(
 ): Promise<{ letters: (DeadLetter | DeadLetterSummary)[]; nextBefore: number | null }> {
   const withMessage = opts.withMessage !== false;
   const { results } = await db
-    .prepare(`SELECT ${withMessage ? "*" : SUMMARY_COLUMNS} FROM dead_letters WHERE seq < ? ${opts.open ? "AND replayed_at IS NULL" : ""} ORDER BY seq DESC LIMIT ?`)
+    .prepare(`SELECT ${withMessage ? "*" : SUMMARY_COLUMNS}, ${EVENT_RECEIVED} FROM dead_letters WHERE seq < ? ${opts.open ? "AND replayed_at IS NULL" : ""} ORDER BY seq DESC LIMIT ?`)
     .bind(opts.before ?? Number.MAX_SAFE_INTEGER, opts.limit + 1)
     .all<Row>();
   const rows = results.slice(0, opts.limit);
@@ -190,7 +196,7 @@ export async function listDeadLetters(
 }
 
 export async function getDeadLetter(db: D1Database, seq: number): Promise<DeadLetter | null> {
-  const row = await db.prepare("SELECT * FROM dead_letters WHERE seq = ?").bind(seq).first<Row>();
+  const row = await db.prepare(`SELECT *, ${EVENT_RECEIVED} FROM dead_letters WHERE seq = ?`).bind(seq).first<Row>();
   return row ? toDeadLetter(row) : null;
 }
 

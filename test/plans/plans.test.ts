@@ -18,7 +18,7 @@ import { deliverySeqsOf } from "../../src/store/event-deliveries";
 import { RETRY_COUNT_ROWS, retryDeliveries } from "../../src/store/delivery-retry";
 import { duePastRetention, duePending, firstOwed, heldFrom, owedInOrder, pendingOutlook, webhooksOverdue } from "../../src/store/scheduler-reads";
 import { INSERT_PLACES, placesDriver } from "../../src/store/event-places";
-import { claimIngestLetter, markMessagesReplayed, releaseIngestClaim, reopenStaleClaims } from "../../src/store/dead-letters";
+import { claimIngestLetter, getDeadLetter, listDeadLetters, markMessagesReplayed, releaseIngestClaim, reopenStaleClaims } from "../../src/store/dead-letters";
 import { listEvents, listEventsInTime } from "../../src/store/events";
 import { retentionStep } from "../../src/store/retention";
 import { boundedScan } from "../../src/store/scan";
@@ -101,6 +101,14 @@ describe("query plans", () => {
   it("closes re-queued parked letters by their message ids, not along every open letter", async () => {
     const [sql] = await preparedBy((d1) => markMessagesReplayed(d1, ["m-1"], 1));
     expect(plan(sql!)).toContain("SEARCH dead_letters USING INDEX sqlite_autoindex_dead_letters_1 (message_id=?)");
+  });
+
+  it("reads each listed letter's event receipt by the event's key, not along the events", async () => {
+    for (const read of [(d1: D1Database) => listDeadLetters(d1, { limit: 100, open: true, withMessage: false }), (d1: D1Database) => getDeadLetter(d1, 1)]) {
+      const [sql] = await preparedBy(read);
+      expect(plan(sql!), sql).toContain("SEARCH events USING INDEX sqlite_autoindex_events_1 (id=?)");
+      expect(walks(sql!), sql).toEqual([]);
+    }
   });
 
   it("claims and lets go of an ingest letter by its seq, and reopens stale claims along their range of dead_letters_open", async () => {

@@ -19,6 +19,7 @@ export const DeadLetterSchema = z
     attempts: z.number().int(),
     receivedAt: time,
     replayedAt: time.nullable(),
+    eventReceivedAt: time.nullable().openapi({ description: "Its event's receipt, while stored: a delivery's letter whose event is past the retention is not replayed (409 `past_retention`)." }),
     message: z.unknown().optional().openapi({
       description: "The dead message as it was queued; null if what is stored is not JSON (a row written by hand). Left out of a list asked with `withMessage=false`.",
     }),
@@ -42,6 +43,7 @@ const view = (d: DeadLetter | DeadLetterSummary) => ({
   attempts: d.attempts,
   receivedAt: iso(d.receivedAt),
   replayedAt: isoTime(d.replayedAt),
+  eventReceivedAt: isoTime(d.eventReceivedAt),
   ...("message" in d ? { message: d.message } : {}),
 });
 

@@ -4,6 +4,7 @@ import { hasScope, type Principal } from "../../domain/scopes";
 import type { Webhook } from "../../domain/types";
 import type { Env } from "../../env";
 import { ALERT_SOURCE } from "../../domain/alerts";
+import { isPastRetention } from "../../domain/delivery";
 import { replay as replayEvents } from "../../pipeline/commands";
 import { retentionHorizon, settings } from "../../domain/settings";
 import { BUDGET_SPENT, filterMismatch, FilterInput, filterRegexWeight, matches, replayPlan, replayTargets, type ReplayEvent, type ReplayPlan } from "../../routing/match";
@@ -90,7 +91,7 @@ export const replay = router()
     const event = await visibleEvent(c.env.DB, p, c.req.valid("param").id);
     const { webhookUid } = c.req.valid("json");
     // Kept for its grace after the retention, it is shown, never sent (its deliveries would be made expired).
-    if (event.receivedAt < retentionHorizon(settings(c.env), Date.now())) {
+    if (isPastRetention(event.receivedAt, retentionHorizon(settings(c.env), Date.now()))) {
       throw pastRetention();
     }
     const plan = await targetsFor(c.env, p, webhookUid, event.sourceId === ALERT_SOURCE ? "notification" : "webhook");
@@ -157,7 +158,7 @@ export const replay = router()
         break;
       }
       const targets =
-        e.receivedAt >= horizon && canSeeEvent(p, e) && (b.eventType === undefined || e.eventType === b.eventType)
+        !isPastRetention(e.receivedAt, horizon) && canSeeEvent(p, e) && (b.eventType === undefined || e.eventType === b.eventType)
           ? work.measure((budget) => replayTargets(plan, e, budget))
           : [];
       const owed = targets.length;

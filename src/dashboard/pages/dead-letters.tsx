@@ -2,6 +2,7 @@ import type { z } from "@hono/zod-openapi";
 import type { DeadLetterSchema } from "../../api/routes/dead-letters";
 import { QUEUES } from "../../pipeline/queues";
 import { legible } from "../../domain/legible";
+import { isPastRetention } from "../../domain/delivery";
 import { ASK } from "../confirm";
 import { Action, Blank, ConfirmAction, Time, Scroll } from "../layout";
 import { PageLinks } from "../list-pages";
@@ -14,7 +15,7 @@ type DeadLetterJson = z.infer<typeof DeadLetterSchema>;
  * 256 KiB, and a page shows 100. A delivery's event is stored, so it links to its page; an event
  * the ingest could not store has none.
  */
-export function DeadLetterList(props: { letters: DeadLetterJson[]; nextCursor: string | null; open: boolean; cursor?: string }) {
+export function DeadLetterList(props: { letters: DeadLetterJson[]; nextCursor: string | null; open: boolean; cursor?: string; horizon: number }) {
   // Where this page is, carried through a delete's confirm page (without JavaScript) to come back here.
   const place = { ...(props.open ? { open: "true" } : {}), ...(props.cursor ? { cursor: props.cursor } : {}) };
   return (
@@ -47,6 +48,8 @@ export function DeadLetterList(props: { letters: DeadLetterJson[]; nextCursor: s
             <tbody>
               {props.letters.map((d) => {
                 const ingest = d.queue === QUEUES.ingestDead;
+                // A delivery's letter whose event is past the retention: its replay could only answer 409 past_retention.
+                const past = d.deliveryId !== null && d.eventReceivedAt !== null && isPastRetention(Date.parse(d.eventReceivedAt), props.horizon);
                 return (
                   <tr>
                     <td class="mono">{d.id}</td>
@@ -74,7 +77,8 @@ export function DeadLetterList(props: { letters: DeadLetterJson[]; nextCursor: s
                     <td>
                       <div class="actions">
                         {/* A closed letter is not replayed again (the API answers 409 already_replayed): its event's page retries the delivery on purpose. */}
-                        {!d.replayedAt && <Action action={`/dashboard/dead-letters/${d.id}/replay`} label="Replay" name={`Replay dead letter ${d.id}`} kind="secondary" />}
+                        {!d.replayedAt && past && <span class="muted">Its event is past the retention: never sent</span>}
+                        {!d.replayedAt && !past && <Action action={`/dashboard/dead-letters/${d.id}/replay`} label="Replay" name={`Replay dead letter ${d.id}`} kind="secondary" />}
                         <ConfirmAction action={`/dashboard/dead-letters/${d.id}/delete`} label="Delete" name={`Delete dead letter ${d.id}`} confirm={ASK.deleteDeadLetter(String(d.id))} fields={place} />
                       </div>
                     </td>

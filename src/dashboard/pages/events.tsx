@@ -8,6 +8,8 @@ import { prettyBody } from "../pretty-body";
 import { legible } from "../../domain/legible";
 import { PageLinks } from "../list-pages";
 import { fieldTime } from "../query";
+import { EXPIRED_GRACE_MS } from "../../maintenance/cron";
+import { iso } from "../../domain/time";
 import { EVENT_FILTER_LABELS } from "../field-labels";
 
 type EventRow = z.infer<typeof EventSummarySchema>;
@@ -178,9 +180,37 @@ function WebhookName(props: { uid: string; link: boolean; alert: boolean; delete
   return props.link ? <a href={`/dashboard/webhooks/${props.uid}`}>{what} {props.uid}</a> : <span class="mono">{what} {props.uid}</span>;
 }
 
-/** `limited`: a token limited to some organizations or locations, which sees only the deliveries to webhooks in its grant. */
-export function EventPage(props: { event: EventDetail; canReplay: boolean; canReadWebhooks: boolean; limited: boolean }) {
+/** The retention's days, and the time the page is made at. */
+type PastRetentionAt = { days: number; now: number };
+
+/**
+ * An event past the retention (its days given): kept to be read, never sent (the API answers 409
+ * past_retention). One with a delivery expired is kept a day after the last expired (its grace:
+ * docs/reliability.md#retention); else the maintenance run's next pass takes it.
+ */
+function PastRetention(props: PastRetentionAt & { event: EventDetail }) {
+  const purge = Math.max(0, ...props.event.deliveries.filter((d) => d.status === "expired").map((d) => Date.parse(d.updatedAt))) + EXPIRED_GRACE_MS;
+  return (
+    <p class="notice warning" id="past-retention">
+      Past the retention: received over {props.days} day{props.days === 1 ? "" : "s"} ago, it is kept to be read, never sent, so it cannot be replayed or retried.{" "}
+      {purge > props.now ? (
+        <>
+          Purged after <Time iso={iso(purge)} />, a day after a delivery of it expired.
+        </>
+      ) : (
+        "A maintenance run purges it soon, a day later if it expires a delivery still owed."
+      )}
+    </p>
+  );
+}
+
+/**
+ * `limited`: a token limited to some organizations or locations, which sees only the deliveries to
+ * webhooks in its grant. `pastRetention`: given when the event is past the retention (no button then).
+ */
+export function EventPage(props: { event: EventDetail; canReplay: boolean; canReadWebhooks: boolean; limited: boolean; pastRetention?: PastRetentionAt | undefined }) {
   const e = props.event;
+  const canReplay = props.canReplay && !props.pastRetention;
   return (
     <div class="stack">
       <dl class="kpis">
@@ -211,7 +241,8 @@ export function EventPage(props: { event: EventDetail; canReplay: boolean; canRe
           <dd class="mono">{e.id}</dd>
         </div>
       </dl>
-      {props.canReplay && (
+      {props.pastRetention && <PastRetention {...props.pastRetention} event={e} />}
+      {canReplay && (
         <Action
           action={`/dashboard/events/${e.id}/replay`}
           label={e.sourceId === ALERT_SOURCE ? "Send again to its notification endpoints" : "Replay to every matching webhook"}
@@ -259,7 +290,7 @@ export function EventPage(props: { event: EventDetail; canReplay: boolean; canRe
             ))}
           </ol>
           {/* A deleted webhook's delivery has nowhere to go (the API answers 409): no button that can only fail. */}
-          {props.canReplay && d.status !== "held" && !d.webhookDeleted && (
+          {canReplay && d.status !== "held" && !d.webhookDeleted && (
             <Action action={`/dashboard/deliveries/${d.id}/retry`} label="Retry this delivery" name={`Retry this delivery ${d.id} to ${e.sourceId === ALERT_SOURCE ? "notification endpoint" : "webhook"} ${d.webhookUid}`} kind="secondary" fields={{ back: e.id }} />
           )}
         </section>

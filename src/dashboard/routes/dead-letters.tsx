@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { page as pageOf } from "../../api/schemas/fields";
 import { DeadLetterReplayed, DeadLetterSchema } from "../../api/routes/dead-letters";
 import { callApi } from "../api-client";
+import { retentionHorizon, settings } from "../../domain/settings";
 import { ASK } from "../confirm";
 import { confirmPage } from "../confirm-page";
 import { listPageAt, listPressedOn } from "../list-pages";
@@ -28,7 +29,7 @@ deadLetterRoutes.get("/dead-letters", async (c) => {
   const query = new URLSearchParams({ limit: "100", withMessage: "false", ...(given === undefined ? {} : { open: given }), ...(cursor ? { cursor } : {}) });
   const list = await callApi(c, "GET", `/dead-letters?${query}`, DeadLetterList_);
   if (!list.ok) return apiRefusal(c, "Dead letters", LISTS.deadLetters, list);
-  return page(c, "Dead letters", "/dashboard/dead-letters", <DeadLetterList letters={list.json.data} nextCursor={list.json.nextCursor} open={open} cursor={cursor} />);
+  return page(c, "Dead letters", "/dashboard/dead-letters", <DeadLetterList letters={list.json.data} nextCursor={list.json.nextCursor} open={open} cursor={cursor} horizon={retentionHorizon(settings(c.env), Date.now())} />);
 });
 
 /** The dead letters' page that `query` places one on: its filter and cursor, none of the banners it was showing. */

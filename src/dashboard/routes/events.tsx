@@ -4,6 +4,8 @@ import { EventSchema, EventSummarySchema } from "../../api/schemas/events";
 import { page as pageOf } from "../../api/schemas/fields";
 import { ReplayAnswer } from "../../api/schemas/replay";
 import { isEventId } from "../../domain/ids";
+import { isPastRetention } from "../../domain/delivery";
+import { retentionHorizon, settings } from "../../domain/settings";
 import { callApi } from "../api-client";
 import { textOf } from "../form";
 import { EVENT_FILTER_LABELS } from "../field-labels";
@@ -56,12 +58,16 @@ eventRoutes.get("/events", async (c) => {
 eventRoutes.get("/events/:id", async (c) => {
   const event = await callApi(c, "GET", `/events/${encodeURIComponent(c.req.param("id"))}`, EventSchema);
   if (!event.ok) return apiRefusal(c, "Event", LISTS.events, event);
+  // Past the retention by the API's own rule: its buttons could only answer 409 past_retention.
+  const now = Date.now();
+  const { retentionDays } = settings(c.env);
+  const past = isPastRetention(Date.parse(event.json.receivedAt), retentionHorizon({ retentionDays }, now));
   // Titled by its id too: every message.received page was titled alike.
   return page(
     c,
     { title: `${event.json.eventType} ${event.json.id}`, heading: event.json.eventType },
     "/dashboard/events",
-    <EventPage event={event.json} canReplay={can(c, "events:replay")} canReadWebhooks={can(c, "webhooks:read")} limited={limited(c)} />,
+    <EventPage event={event.json} canReplay={can(c, "events:replay")} canReadWebhooks={can(c, "webhooks:read")} limited={limited(c)} pastRetention={past ? { days: retentionDays, now } : undefined} />,
   );
 });
 
