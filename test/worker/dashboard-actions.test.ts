@@ -42,7 +42,7 @@ describe("a webhook's buttons on a later page of the list", () => {
     expect(await (await get(listPage, cookie)).text()).toContain(`/dashboard/webhooks/${after.uid}/disable`);
     for (const [action, notice] of [
       ["disable", "Disabled: new deliveries are held."],
-      ["enable", "Enabled: held deliveries are going out, oldest first."],
+      ["enable", "Enabled: held deliveries are going out, oldest first; any whose event is past the retention expire unsent."],
       ["retry-failed", "0 failed deliveries will be tried again, oldest first."],
     ] as const) {
       const res = await press(`/dashboard/webhooks/${after.uid}/${action}`, cookie, `${listPage}&notice=stale&sig=x`);

@@ -1,5 +1,5 @@
 // The dashboard at the retention's edge: an event past it is said to be, with no button that could
-// only answer 409 past_retention.
+// only answer 409 past_retention, and a press whose count held deliveries past it says so.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { DAY_MS } from "../../src/domain/time";
@@ -74,5 +74,27 @@ describe("an event past the retention", () => {
     expect(page).not.toContain(`/dashboard/dead-letters/${l1.id}/replay`);
     expect(page).toContain(`/dashboard/dead-letters/${l2.id}/replay`);
     expect(pageText(page)).toContain("Its event is past the retention: never sent");
+  });
+});
+
+describe("a webhook's counts holding deliveries past the retention", () => {
+  it("retry failed says how many counted were not retried, and enabling says those past it expire unsent", async () => {
+    const { p, org, webhook } = await failing();
+    const cookie = await dashboardCookie();
+    const old = await p.ingest(podiumBody({ organizationUid: org }));
+    await p.ingest(podiumBody({ organizationUid: org }));
+    await p.deliver();
+    await aged(old);
+    const shown = await html(`/dashboard/webhooks/${webhook.uid}`, cookie);
+    expect(pageText(shown)).toContain("Retry 2 failed");
+    const counted = /name="counted" value="(\d+)"/.exec(shown)?.[1] ?? "";
+    const after = await press(`/dashboard/webhooks/${webhook.uid}/retry-failed`, cookie, { counted });
+    expect(pageBanners(after, "status")).toEqual([
+      "1 failed delivery will be tried again, oldest first. 1 of the 2 counted was not retried: past the retention (never sent, counted until purged) or changed meanwhile.",
+    ]);
+
+    expect((await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { disabled: true })).status).toBe(200);
+    const enabled = await press(`/dashboard/webhooks/${webhook.uid}/enable`, cookie);
+    expect(pageBanners(enabled, "status")).toEqual(["Enabled: held deliveries are going out, oldest first; any whose event is past the retention expire unsent."]);
   });
 });

@@ -58,7 +58,8 @@ function WebhookRowActions(props: { w: WebhookJson; counts?: WebhookCounts | und
           label={`Retry ${props.counts?.failed} failed`}
           name={named(`Retry ${props.counts?.failed} failed: deliveries of`)}
           kind="secondary"
-          fields={props.retryCursor ? { cursor: props.retryCursor } : undefined}
+          // The count shown, for the notice to say what of it was not retried (routes/webhooks.tsx).
+          fields={{ counted: String(props.counts?.failed), ...(props.retryCursor ? { cursor: props.retryCursor } : {}) }}
         />
       )}
     </div>

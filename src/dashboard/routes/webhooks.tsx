@@ -213,7 +213,8 @@ webhookRoutes.post("/webhooks/:uid/:action{enable|disable|retry-failed|delete|en
   if (action === "retry-failed") {
     // A press retries a bounded page, oldest first, and the button then carries where it
     // ended: those retried may fail again meanwhile, and the next press must not take them again.
-    const cursor = textOf(await c.req.parseBody(), "cursor");
+    const form = await c.req.parseBody();
+    const cursor = textOf(form, "cursor");
     const res = await callApi(c, "POST", "/deliveries/retry", RetryAnswer, { status: "failed", webhookUid: uid, ...(cursor ? { cursor } : {}) });
     const next = res.json?.nextCursor ?? null;
     // A full page: more may match, or it took exactly the last ones.
@@ -226,10 +227,14 @@ webhookRoutes.post("/webhooks/:uid/:action{enable|disable|retry-failed|delete|en
         : held === n
           ? `${n} failed deliver${n === 1 ? "y is" : "ies are"} held while the webhook is disabled: enable it to send ${n === 1 ? "it" : "them"}, oldest first.`
           : `${n} failed deliveries retried: ${n - held} will be tried again, oldest first; ${held} held while the webhook is disabled.`;
+    // The API passes over, uncounted, those whose event is past the retention, which the page's
+    // count (a counter) holds until the retention purges them: what a first and last press left of it.
+    const left = cursor || next ? 0 : Number(textOf(form, "counted")) - n;
+    const past = left > 0 ? ` ${left} of the ${n + left} counted ${left === 1 ? "was" : "were"} not retried: past the retention (never sent, counted until purged) or changed meanwhile.` : "";
     // More remaining: on to the webhook's own page, whose button carries the place (whatever list
     // page the press was on). Else back where it was pressed.
     const to = next ? `${own}?${new URLSearchParams(await retryParams(c, uid, next))}` : pressedOn;
-    return back(c, to, res, `${done}${more}`);
+    return back(c, to, res, `${done}${more}${past}`);
   }
   if (action === "end-previous-secret") {
     // None left to end (it expired, or another tab ended it): said so, not that one was ended (the API's PATCH takes 0 regardless).
@@ -241,5 +246,5 @@ webhookRoutes.post("/webhooks/:uid/:action{enable|disable|retry-failed|delete|en
     return back(c, own, res, "The previous secret no longer signs: deliveries carry the current secret's signature alone.");
   }
   const res = await callApi(c, "PATCH", path, Ignored, { disabled: action === "disable" });
-  return back(c, pressedOn, res, action === "disable" ? "Disabled: new deliveries are held." : "Enabled: held deliveries are going out, oldest first.");
+  return back(c, pressedOn, res, action === "disable" ? "Disabled: new deliveries are held." : "Enabled: held deliveries are going out, oldest first; any whose event is past the retention expire unsent.");
 });
