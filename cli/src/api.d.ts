@@ -111,7 +111,7 @@ export interface paths {
         put?: never;
         /**
          * Create a webhook (forwarding subscription); the secret is returned this once
-         * @description Exactly one of `organizationUid` or `locationUid` (neither: a catch-all, for unlimited tokens only). Needs the data scope of every event type (`*` needs all four) and, for a limited token, an organization it holds, or a location it holds or known to belong to one of its organizations (else 403, whose `details.issues` names the field at fault: `organizationUid` when it is given, or when neither is and the token holds organizations; else `locationUid`); its `sourceIds` may name its organizations' sources (those its locations are known to belong to included) and those no organization owns (another organization's is answered 400 as an unknown id). A Podium object's type must exist (400 names the closest); another provider's type none of the webhook's sources has seen comes back in `warnings`.
+         * @description Exactly one of `organizationUid` or `locationUid` (neither: a catch-all, for unlimited tokens only). An owner outside a limited token's grant is a 403 naming its field in `details.issues`, `organizationUid` or `locationUid`; what it may subscribe to, and the data scopes its types need: docs/api.md#tokens-and-scopes. A Podium object's type must exist (400 names the closest); another provider's type none of its sources has seen comes back in `warnings`.
          */
         post: operations["createWebhook"];
         delete?: never;
@@ -163,7 +163,7 @@ export interface paths {
         put?: never;
         /**
          * Test this webhook: run its routing checks, filter and transformation on a stored event, without delivering
-         * @description Answers whether the webhook is owed the event and why (event types, organization or location, sources, filter: the first condition that fails, with the event's value), and the request a delivery would POST: the transformation's output as body (or the stored body) and the headers, signatures aside. Nothing is sent or recorded. Needs `events:read` as well (it reads an event), and both the webhook and the event within the token's grant.
+         * @description Whether the webhook is owed the event and why, and the request a delivery would POST (signatures aside); nothing is sent or recorded. Needs `events:read` too, both within the token's grant: docs/filters-and-transforms.md#test-this-webhook.
          */
         post: operations["testWebhook"];
         delete?: never;
@@ -386,7 +386,7 @@ export interface paths {
         };
         /**
          * Counts of events and deliveries by status, and per webhook
-         * @description `webhooks` holds at most 100 webhooks, the first by uid (after `cursor`), most failed first among them; while `webhooksNextCursor` is not null, call again with it as `cursor` for the next ones (the totals are read again, as they stand then), or name up to 100 webhooks in `webhookUids` for theirs. `failingFirst=true` puts before the first page up to 100 webhooks failing now, wherever they are by uid. A limited token whose grant holds more than 500 webhooks gets `deliveries` and the series' attempts as null (each webhook's counters would be summed, past what one read may cost; its events are counted as usual): page through `webhooks` for them. Such a token's page may hold fewer webhooks, even none, and still have a cursor.
+         * @description `webhooks` a page at a time (`webhooksNextCursor`), or those named in `webhookUids`; `failingFirst=true` puts those failing now first; a large grant's `deliveries` come back null: docs/api.md#stats-per-webhook says how.
          */
         get: operations["getStats"];
         put?: never;
@@ -425,7 +425,7 @@ export interface paths {
         put?: never;
         /**
          * Replay a dead letter: queue the event again, or retry the delivery
-         * @description Replays an open dead letter once and closes it (`replayedAt`); `held` says whether its delivery waits for its webhook to be enabled. 409 `conflict` with `details.reason` when it cannot: `already_replayed`, `replay_in_progress` (another replay has not queued it yet), `past_retention`, `unreplayable`, or `nothing_to_retry` with `details.cause` (`delivery_gone`, `webhook_deleted`, `outside_grant`, `held`, `changed`): the letter stays open until deleted. 503 `queue_unavailable` (with `Retry-After`): the ingest queue refused it; it stays open. docs/api.md says when each applies.
+         * @description Replays an open dead letter once and closes it (`replayedAt`); `held`: its delivery waits for its webhook to be enabled. When it cannot, 409 `conflict` with `details.reason` (and `details.cause`) or 503 `queue_unavailable`, the letter left open: docs/api.md says when each applies.
          */
         post: operations["replayDeadLetter"];
         delete?: never;
@@ -1227,9 +1227,9 @@ export interface components {
             shopDomain: string | null;
             /** @description The owning organization: its events alone come through (pinned to it). null: no organization owns it. */
             organizationUid: string | null;
-            /** @description Whether its events teach which organization a location belongs to while it verifies signatures (what organization-limited tokens may subscribe to by location): sources of the configuration or made by the admin with no owner (`organizationUid` null: a pinned source teaches nothing, its events' locations kept only where known to be its owner's). With `verification: "none"` it stays `true` but teaches nothing meanwhile (anyone may post to it); verified again, it teaches. Only the admin may change how such a source is verified (secrets, verification, hmac, shopDomain, toleranceSeconds), disable or enable it, or delete it, whether it verifies now or not; another token writing back the value it read of one of these (all but secrets, which it never reads) changes nothing and is not refused. */
+            /** @description Whether its events teach which organization a location belongs to (made by the admin with no owner), so that only the admin may change how it is verified, disable or delete it: docs/providers.md#sources-api. */
             teachesLocations: boolean;
-            /** @description Whether it verifies signatures and one of its secrets breaks its provider's rule (a `standard-webhooks` `whsec_` secret that is not base64 of at least 24 bytes): stored before the rule (or configured), it is still verified as it was if its key holds at least 16 bytes, and verifies nothing if shorter; rotate it (`PATCH` with `{"secrets":["new","old"]}`, then `{"secrets":["new"]}` once the sender signs with the new one). */
+            /** @description Whether it verifies signatures with a secret stored before its provider's rule that breaks it: docs/providers.md says how it is verified and rotated. */
             secretBelowRule: boolean;
             /**
              * Format: date-time
@@ -1309,7 +1309,7 @@ export interface components {
             name: string;
             /** @enum {string} */
             provider: "podium" | "standard-webhooks" | "stripe" | "github" | "shopify" | "slack" | "hmac";
-            /** @description Write-only. The first is current; the others are still accepted (rotation). A `standard-webhooks` source's `whsec_` secret is standard base64 (not URL-safe) of at least 24 bytes, as a webhook's (one the source holds already may be kept behind a new first one, whatever its shape: see `secretBelowRule`); other providers take any secret as it is (Stripe keys by the whole `whsec_…` string). */
+            /** @description Write-only. The first is current; the others are still accepted (rotation). A `standard-webhooks` source's `whsec_` secret is standard base64 of at least 24 bytes; other providers take any: docs/providers.md#rotating-a-sources-secret. */
             secrets?: string[];
             /** @enum {string} */
             verification?: "signature" | "none";
@@ -1355,7 +1355,7 @@ export interface components {
          */
         SourcePatch: {
             name?: string;
-            /** @description Write-only. The first is current; the others are still accepted (rotation). A `standard-webhooks` source's `whsec_` secret is standard base64 (not URL-safe) of at least 24 bytes, as a webhook's (one the source holds already may be kept behind a new first one, whatever its shape: see `secretBelowRule`); other providers take any secret as it is (Stripe keys by the whole `whsec_…` string). */
+            /** @description Write-only. The first is current; the others are still accepted (rotation). A `standard-webhooks` source's `whsec_` secret is standard base64 of at least 24 bytes; other providers take any: docs/providers.md#rotating-a-sources-secret. */
             secrets?: string[];
             /** @enum {string} */
             verification?: "signature" | "none";
@@ -1712,7 +1712,7 @@ export interface operations {
                 q?: string;
                 /** @description Only events of this exact type (`message.received`). A Podium object's type that does not exist and no source has received (`message.recieved`) is a 400 naming the closest. */
                 eventType?: string;
-                /** @description Only events received by this source (its id). One no source could have is refused (400), without quoting it; one that names no source the token may name (declared, or stored: another organization's is none to a limited token) answers 404 `not_found`, not an empty page a typo would hide behind; to a token that sees every event, a deleted source's kept events are still listed (until the retention purges them). */
+                /** @description Only events received by this source (its id). One no source could have is 400; one naming no source the token may name, 404 `not_found` (a deleted source's events are still listed to a token that sees every event): docs/api.md#routes. */
                 sourceId?: string;
                 /** @description Only events of this location. */
                 locationUid?: string;

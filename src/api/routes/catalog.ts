@@ -4,7 +4,7 @@ import { EVENT_TYPES } from "../../domain/event-types";
 import { hasScope } from "../../domain/scopes";
 import { iso, isoTime } from "../../domain/time";
 import { countParked } from "../../store/parked";
-import { STATS_GRANT_WEBHOOKS, STATS_WEBHOOKS, stats } from "../../store/stats";
+import { stats } from "../../store/stats";
 import { apiRoute, errors, json, router, scoped } from "../openapi";
 import { EventTypeSchema } from "../schemas/catalog";
 import { ListQuery, page } from "../schemas/fields";
@@ -27,7 +27,7 @@ const statsRoute = apiRoute({
   path: "/stats",
   operationId: "getStats",
   summary: "Counts of events and deliveries by status, and per webhook",
-  description: `\`webhooks\` holds at most ${STATS_WEBHOOKS} webhooks, the first by uid (after \`cursor\`), most failed first among them; while \`webhooksNextCursor\` is not null, call again with it as \`cursor\` for the next ones (the totals are read again, as they stand then), or name up to ${STATS_WEBHOOKS} webhooks in \`webhookUids\` for theirs. \`failingFirst=true\` puts before the first page up to ${STATS_WEBHOOKS} webhooks failing now, wherever they are by uid. A limited token whose grant holds more than ${STATS_GRANT_WEBHOOKS} webhooks gets \`deliveries\` and the series' attempts as null (each webhook's counters would be summed, past what one read may cost; its events are counted as usual): page through \`webhooks\` for them. Such a token's page may hold fewer webhooks, even none, and still have a cursor.`,
+  description: "`webhooks` a page at a time (`webhooksNextCursor`), or those named in `webhookUids`; `failingFirst=true` puts those failing now first; a large grant's `deliveries` come back null: docs/api.md#stats-per-webhook says how.",
   ...scoped("events:read"),
   request: { query: StatsQuery },
   responses: { 200: json(StatsSchema, "The counts, within what the token may see (per webhook only with webhooks:read)"), ...errors(404) },

@@ -128,7 +128,7 @@ const replay = apiRoute({
   operationId: "replayDeadLetter",
   summary: "Replay a dead letter: queue the event again, or retry the delivery",
   description:
-    "Replays an open dead letter once and closes it (`replayedAt`); `held` says whether its delivery waits for its webhook to be enabled. 409 `conflict` with `details.reason` when it cannot: `already_replayed`, `replay_in_progress` (another replay has not queued it yet), `past_retention`, `unreplayable`, or `nothing_to_retry` with `details.cause` (`delivery_gone`, `webhook_deleted`, `outside_grant`, `held`, `changed`): the letter stays open until deleted. 503 `queue_unavailable` (with `Retry-After`): the ingest queue refused it; it stays open. docs/api.md says when each applies.",
+    "Replays an open dead letter once and closes it (`replayedAt`); `held`: its delivery waits for its webhook to be enabled. When it cannot, 409 `conflict` with `details.reason` (and `details.cause`) or 503 `queue_unavailable`, the letter left open: docs/api.md says when each applies.",
   ...scoped("admin"),
   request: { params: LetterId, ...NO_BODY },
   responses: { 202: json(DeadLetterReplayed, "Replayed"), ...errors(404, 409, 503) },

@@ -70,7 +70,7 @@ const create = apiRoute({
   operationId: "createWebhook",
   summary: "Create a webhook (forwarding subscription); the secret is returned this once",
   description:
-    "Exactly one of `organizationUid` or `locationUid` (neither: a catch-all, for unlimited tokens only). Needs the data scope of every event type (`*` needs all four) and, for a limited token, an organization it holds, or a location it holds or known to belong to one of its organizations (else 403, whose `details.issues` names the field at fault: `organizationUid` when it is given, or when neither is and the token holds organizations; else `locationUid`); its `sourceIds` may name its organizations' sources (those its locations are known to belong to included) and those no organization owns (another organization's is answered 400 as an unknown id). A Podium object's type must exist (400 names the closest); another provider's type none of the webhook's sources has seen comes back in `warnings`.",
+    "Exactly one of `organizationUid` or `locationUid` (neither: a catch-all, for unlimited tokens only). An owner outside a limited token's grant is a 403 naming its field in `details.issues`, `organizationUid` or `locationUid`; what it may subscribe to, and the data scopes its types need: docs/api.md#tokens-and-scopes. A Podium object's type must exist (400 names the closest); another provider's type none of its sources has seen comes back in `warnings`.",
   ...scoped("webhooks:write"),
   request: body(WebhookCreate),
   responses: { 201: versionedJson(WebhookCreated, "The webhook, with its secret") },
@@ -126,7 +126,7 @@ const test = apiRoute({
   operationId: "testWebhook",
   summary: "Test this webhook: run its routing checks, filter and transformation on a stored event, without delivering",
   description:
-    "Answers whether the webhook is owed the event and why (event types, organization or location, sources, filter: the first condition that fails, with the event's value), and the request a delivery would POST: the transformation's output as body (or the stored body) and the headers, signatures aside. Nothing is sent or recorded. Needs `events:read` as well (it reads an event), and both the webhook and the event within the token's grant.",
+    "Whether the webhook is owed the event and why, and the request a delivery would POST (signatures aside); nothing is sent or recorded. Needs `events:read` too, both within the token's grant: docs/filters-and-transforms.md#test-this-webhook.",
   ...scoped("webhooks:read", "events:read"),
   request: { params: UidParam, ...body(WebhookTestBody) },
   responses: { 200: json(WebhookTestAnswer, "What would happen"), ...errors(404) },

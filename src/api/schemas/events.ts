@@ -61,7 +61,7 @@ export const EventListQuery = strictQuery({
   eventType: exactType.optional(),
   sourceId: z.string().regex(SOURCE_ID, "no source has such an id (lowercase letters, digits and -, at most 64)").optional().openapi({
     description:
-      "Only events received by this source (its id). One no source could have is refused (400), without quoting it; one that names no source the token may name (declared, or stored: another organization's is none to a limited token) answers 404 `not_found`, not an empty page a typo would hide behind; to a token that sees every event, a deleted source's kept events are still listed (until the retention purges them).",
+      "Only events received by this source (its id). One no source could have is 400; one naming no source the token may name, 404 `not_found` (a deleted source's events are still listed to a token that sees every event): docs/api.md#routes.",
   }),
   locationUid: uid.optional().openapi({ description: "Only events of this location." }),
   organizationUid: uid.optional().openapi({ description: "Only events of this organization." }),

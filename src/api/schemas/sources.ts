@@ -81,11 +81,11 @@ export const SourceSchema = z
     }),
     teachesLocations: z.boolean().openapi({
       description:
-        "Whether its events teach which organization a location belongs to while it verifies signatures (what organization-limited tokens may subscribe to by location): sources of the configuration or made by the admin with no owner (`organizationUid` null: a pinned source teaches nothing, its events' locations kept only where known to be its owner's). With `verification: \"none\"` it stays `true` but teaches nothing meanwhile (anyone may post to it); verified again, it teaches. Only the admin may change how such a source is verified (secrets, verification, hmac, shopDomain, toleranceSeconds), disable or enable it, or delete it, whether it verifies now or not; another token writing back the value it read of one of these (all but secrets, which it never reads) changes nothing and is not refused.",
+        "Whether its events teach which organization a location belongs to (made by the admin with no owner), so that only the admin may change how it is verified, disable or delete it: docs/providers.md#sources-api.",
     }),
     secretBelowRule: z.boolean().openapi({
       description:
-        "Whether it verifies signatures and one of its secrets breaks its provider's rule (a `standard-webhooks` `whsec_` secret that is not base64 of at least 24 bytes): stored before the rule (or configured), it is still verified as it was if its key holds at least 16 bytes, and verifies nothing if shorter; rotate it (`PATCH` with `{\"secrets\":[\"new\",\"old\"]}`, then `{\"secrets\":[\"new\"]}` once the sender signs with the new one).",
+        "Whether it verifies signatures with a secret stored before its provider's rule that breaks it: docs/providers.md says how it is verified and rotated.",
     }),
     createdAt: time.nullable().openapi({ description: "null for a source declared by configuration (readOnly): it has no row of its own." }),
     updatedAt: time.nullable().openapi({ description: "null for a source declared by configuration (readOnly)." }),
@@ -100,7 +100,7 @@ export const SourceSchema = z
 // changed): only Standard Webhooks reads a key out of a `whsec_` one.
 const secrets = distinct(z.array(anySecret).min(1).max(5), () => "the same secret").openapi({
   description:
-    "Write-only. The first is current; the others are still accepted (rotation). A `standard-webhooks` source's `whsec_` secret is standard base64 (not URL-safe) of at least 24 bytes, as a webhook's (one the source holds already may be kept behind a new first one, whatever its shape: see `secretBelowRule`); other providers take any secret as it is (Stripe keys by the whole `whsec_…` string).",
+    "Write-only. The first is current; the others are still accepted (rotation). A `standard-webhooks` source's `whsec_` secret is standard base64 of at least 24 bytes; other providers take any: docs/providers.md#rotating-a-sources-secret.",
 });
 const shopDomain = z
   .string()
