@@ -24,8 +24,13 @@ function unknownOf(eventType: string): string {
   const object = scopedObjectOf(eventType);
   return object === null ? UNKNOWN_EVENT_TYPE : `${object}.${UNKNOWN_EVENT_TYPE}`;
 }
-/** Leads what an ill-formed dedupe key's hash is taken of: 0xFF starts no UTF-8 character. */
+/**
+ * Lead what a key's hash is taken of, an ill-formed key's or a long one's: neither byte starts a
+ * UTF-8 character, and a body is UTF-8 (receive.ts refuses another), so the three kinds of digest
+ * (of a body, of a long key, of an ill-formed one) never meet.
+ */
 const ILL_FORMED = 0xff;
+const LONG = 0xfe;
 
 // A lone surrogate (a JSON `\ud800` escape without its pair) has no UTF-8: D1 keeps it as bytes
 // that read back as other text, and hashing reads it as U+FFFD, so keys that differ would name one
@@ -34,16 +39,15 @@ const ILL_FORMED = 0xff;
 const within = (value: string | null, max: number) => (value !== null && value.length <= max && value.isWellFormed() ? value : null);
 
 /**
- * A given key within its bound and well-formed, else a digest: a key too long is its hash, and an
- * ill-formed one the hash of its JSON spelling (which escapes each lone surrogate, so keys that
- * differ stay apart) after a byte no UTF-8 text holds, so no well-formed key hashes the same. A
- * digest (of a body) is both already.
+ * A given key within its bound and well-formed, else a digest: a key too long is the hash of it
+ * after LONG, and an ill-formed one the hash of its JSON spelling (which escapes each lone
+ * surrogate, so keys that differ stay apart) after ILL_FORMED. A digest (of a body) is both already.
  */
 async function boundKey(key: DedupeKey): Promise<DedupeKey> {
   if (!("given" in key)) return key;
   const { given } = key;
   if (!given.isWellFormed()) return { digest: await sha256Hex(concatBytes([Uint8Array.of(ILL_FORMED), utf8(JSON.stringify(given))])) };
-  return given.length <= MAX_DEDUPE_KEY_CHARS ? key : { digest: await sha256Hex(given) };
+  return given.length <= MAX_DEDUPE_KEY_CHARS ? key : { digest: await sha256Hex(concatBytes([Uint8Array.of(LONG), utf8(given)])) };
 }
 
 /**
