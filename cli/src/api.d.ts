@@ -854,6 +854,7 @@ export interface components {
             /** @example https://api.example.com/podium-events */
             url: string;
             /**
+             * @description Each an exact type, `object.*` or `*`: a type holds no `*`, comma, control or format character, nor white space at either end (docs/providers.md#providers).
              * @example [
              *       "message.received",
              *       "contact.*"
@@ -959,6 +960,7 @@ export interface components {
             /** @example https://api.example.com/podium-events */
             url?: string;
             /**
+             * @description Each an exact type, `object.*` or `*`: a type holds no `*`, comma, control or format character, nor white space at either end (docs/providers.md#providers).
              * @example [
              *       "message.received",
              *       "contact.*"
@@ -1058,6 +1060,7 @@ export interface components {
             /** @example https://api.example.com/podium-events */
             url: string;
             /**
+             * @description Each an exact type, `object.*` or `*`: a type holds no `*`, comma, control or format character, nor white space at either end (docs/providers.md#providers).
              * @example [
              *       "message.received",
              *       "contact.*"
@@ -4531,7 +4534,7 @@ export interface operations {
                 mode?: "listen" | "tail";
                 /** @description Comma-separated source ids, each existing (400 `invalid_request` names one that does not, as for a webhook's `sourceIds`); default all. */
                 sourceIds?: string;
-                /** @description Comma-separated event types (`message.received`, `message.*`, `*`); default all. A Podium object's type that does not exist and no source has received (`message.recieved`) is refused as a webhook's is (400 `invalid_request`, `details.issues[].closest` names the nearest valid one); other providers' types are free-form. */
+                /** @description Comma-separated event types (`message.received`, `message.*`, `*`), each taken or refused as a webhook's eventTypes are; default all. */
                 eventTypes?: string;
                 /** @description Hear what this webhook is owed, signed with its secret (listen needs webhooks:write, tail webhooks:read). */
                 webhookUid?: string;

@@ -11,7 +11,6 @@ import { organizationsHeld } from "../store/grants";
 import { nameIds } from "../store/names";
 import { providersOf } from "../store/sources";
 import { quotedInput } from "../domain/cut-short";
-import { EVENT_TYPE_PATTERN } from "./schemas/webhooks";
 
 /** A limited token's organizations (those its locations are known to belong to included), read when needed. */
 type Owners = () => Promise<readonly string[]>;
@@ -139,7 +138,7 @@ export async function checkFilterType(env: Env, eventType: string, limited: bool
 }
 
 /**
- * A type as a refusal quotes it: whole when it is shaped as a subscription's types are and no longer
+ * A type as a refusal quotes it: whole when it is shaped as Podium's types are (ASCII words, dots) and no longer
  * than a typo of a Podium type may be (QUOTED_TYPE_CHARS), else its first characters, so that a crafted
  * link's sentence (`message.Session expired, sign in at …`, or one spelt as a type:
  * `message.Your_session_expired--sign_in_at.evil.example/login`) is not said back whole on the dashboard's page.
@@ -147,8 +146,8 @@ export async function checkFilterType(env: Env, eventType: string, limited: bool
 const quotedType = (pattern: string) => quotedInput(pattern, QUOTED_TYPE);
 /** Podium's longest type (`review.invite_link_created`) and a few characters a typo may add. */
 const QUOTED_TYPE_CHARS = 32;
-/** EVENT_TYPE_PATTERN, at most QUOTED_TYPE_CHARS long. */
-const QUOTED_TYPE = new RegExp(`^(?=[^]{0,${QUOTED_TYPE_CHARS}}$)${EVENT_TYPE_PATTERN.source.slice(1)}`);
+/** Podium's shape (no space: a sentence is refused), at most QUOTED_TYPE_CHARS long. */
+const QUOTED_TYPE = new RegExp(`^(?=[^]{0,${QUOTED_TYPE_CHARS}}$)[A-Za-z0-9_-]+(\\.[A-Za-z0-9_/-]+)*(\\.\\*)?$`);
 
 /** The 400 of Podium types that do not exist, each with the closest that does. */
 function typos(where: "body" | "query", invalid: { path: string; pattern: string; closest: string }[]): AppError {

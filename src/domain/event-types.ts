@@ -120,6 +120,28 @@ export const EVENT_TYPES: EventTypeInfo[] = [
 /** A subscription pattern (`*`, `message.*`) rather than a type: what a webhook's eventTypes take and a list's or replay's `eventType` refuses. */
 export const isWildcard = (type: string) => type === "*" || type.endsWith(".*");
 
+/** The longest event type kept: the longest a webhook's eventTypes or an event query can name. */
+export const MAX_EVENT_TYPE_CHARS = 200;
+/**
+ * What no nameable type holds: a control, format (bidi, zero-width) or line separator character
+ * (what a header cannot carry, or shows as other text), a lone surrogate (no UTF-8), a `*` (only
+ * the wildcards `*` and `object.*` hold one), a comma (the dashboard's, the CLI's and the queries'
+ * lists part on it), or white space at either end (they trim it).
+ */
+const UNNAMEABLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp},*]|^\s|\s$/u;
+
+/**
+ * Whether a webhook can name the type exactly: the one rule for what the ingress keeps (another type
+ * is `unknown`: domain/facts.ts) and what a webhook's eventTypes, a listener's, take. Any letters,
+ * spaces within, colons, slashes, dots anywhere (`jira:issue_updated`, `Push Hook`, `заказ.создан`, `a..b`).
+ */
+export const isNameableType = (type: string) => type.length > 0 && type.length <= MAX_EVENT_TYPE_CHARS && !UNNAMEABLE.test(type);
+
+/** Why an entry is no isTypePattern. */
+export const TYPE_PATTERN_PROBLEM = "an exact type, `object.*` or `*`: a type holds no `*`, comma, control or format character, nor white space at either end";
+/** A webhook's eventTypes entry: `*`, a nameable type, or one followed by `.*` (every type under it). */
+export const isTypePattern = (pattern: string) => pattern === "*" || isNameableType(pattern.endsWith(".*") ? pattern.slice(0, -2) : pattern);
+
 /** The data scopes a subscription pattern needs: `*` needs all four, as in Podium. */
 export function dataScopesForPattern(pattern: string): DataScope[] {
   if (pattern === "*") return DATA_SCOPES;

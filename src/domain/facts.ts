@@ -1,19 +1,16 @@
 import { concatBytes, sha256Hex, utf8 } from "./crypto";
-import { isWildcard, scopedObjectOf } from "./event-types";
-import { CONTROL_CHARACTERS } from "./legible";
+import { isNameableType, scopedObjectOf } from "./event-types";
 import type { DedupeKey, ProviderFacts } from "./types";
 
 // What a provider reads out of a body or its headers is only as long as the rest of
 // Edgehook can use: the queue message that carries it must fit in 128 KB (the body may
 // go to R2, these fields cannot), and a value no webhook or query can name routes nothing.
 
-/** The longest event type kept: the longest a webhook's eventTypes or an event query can name. */
-export const MAX_EVENT_TYPE_CHARS = 200;
 /** The longest location or organization uid kept: the longest a webhook, a token or a query can name. */
 export const MAX_OWNER_UID_CHARS = 128;
 /** The longest dedupe key kept as given; a longer one is replaced by its SHA-256 (hex, a digest key), so it still dedupes. */
 export const MAX_DEDUPE_KEY_CHARS = 256;
-/** The type of an event whose type cannot be read (or is longer than any type). */
+/** The type of an event whose type cannot be read, or named (isNameableType). */
 const UNKNOWN_EVENT_TYPE = "unknown";
 
 /**
@@ -51,8 +48,8 @@ async function boundKey(key: DedupeKey): Promise<DedupeKey> {
 }
 
 /**
- * The facts with each field within its bound and well-formed: a type too long (or ill-formed, with
- * a control character, or a wildcard) is unknown (unknownOf), a location or organization so is none, and a
+ * The facts with each field within its bound and well-formed: a type no webhook can name
+ * (isNameableType) is unknown (unknownOf), a location or organization too long or ill-formed is none, and a
  * dedupe key too long or ill-formed a digest (boundKey).
  */
 export async function boundFacts(facts: ProviderFacts): Promise<ProviderFacts> {
@@ -60,11 +57,10 @@ export async function boundFacts(facts: ProviderFacts): Promise<ProviderFacts> {
   return {
     ...(teaches === false ? { teaches } : {}),
     dedupeKey: await boundKey(dedupeKey),
-    // With a control character no webhook or query can name the type, and as a delivery's
-    // `edgehook-event-type` header it failed every attempt to every webhook owed it. A wildcard
-    // (`*`, `message.*`) no list or replay can name either (they take exact types), and a webhook's
-    // `message.*` would take it for every message type.
-    eventType: within(CONTROL_CHARACTERS.test(eventType) || isWildcard(eventType) ? null : eventType, MAX_EVENT_TYPE_CHARS) ?? unknownOf(eventType),
+    // Kept as sent, a type no webhook can name would be stored and listed but routed by `*` alone;
+    // with a control character it failed every delivery as a header, and a wildcard (`message.*`)
+    // a webhook's `message.*` would take for every message type.
+    eventType: isNameableType(eventType) ? eventType : unknownOf(eventType),
     locationUid: within(locationUid, MAX_OWNER_UID_CHARS),
     organizationUid: within(organizationUid, MAX_OWNER_UID_CHARS),
   };

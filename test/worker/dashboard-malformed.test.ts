@@ -7,6 +7,7 @@ import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { MAX_ATTEMPTS_LIMIT } from "../../src/domain/delivery";
 import { MAX_CONCURRENCY_MAX, ORDERINGS } from "../../src/domain/flow";
+import { isTypePattern } from "../../src/domain/event-types";
 import { FAILING_AFTER_MAX } from "../../src/domain/health";
 import { PROVIDER_NAMES } from "../../src/domain/types";
 import { SCOPES } from "../../src/domain/scopes";
@@ -50,8 +51,7 @@ interface Action {
   refuses: (read: Read, f: Fixture) => boolean;
 }
 
-/** What the docs say of a webhook's fields (docs/api.md), as the form's text: an https URL that is not private, types, bounded integers. */
-const EVENT_TYPE = /^(\*|[A-Za-z0-9_-]+(\.[A-Za-z0-9_/-]+)*(\.\*)?)$/;
+/** What the docs say of a webhook's fields (docs/api.md), as the form's text: an https URL that is not private, types (isTypePattern), bounded integers. */
 // (rateLimit and autoDisableAfterMinutes, whose empty box means none, are left as they are here;
 // their text that is no number is refused in dashboard-answers.test.ts.)
 const WEBHOOK_NUMBERS: [string, number, number][] = [
@@ -67,7 +67,7 @@ function webhookRefused(read: Read, f: Fixture): boolean {
   return (
     read("url").trim() !== `https://downstream.test/ok/${f.webhookUid}` ||
     types.length === 0 ||
-    types.some((t) => t.length > 200 || !EVENT_TYPE.test(t)) ||
+    types.some((t) => t.length > 200 || !isTypePattern(t)) ||
     (ordering !== "" && !(ORDERINGS as readonly string[]).includes(ordering)) ||
     // Left empty (or blank), a number is the default (or none); else decimal digits, as typed, in its range.
     WEBHOOK_NUMBERS.some(([name, min, max]) => {

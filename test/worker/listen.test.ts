@@ -114,7 +114,7 @@ describe("GET /v1/listen", () => {
     expect((await listenResponse(p, "", { token: "nope" })).status).toBe(401);
     const noEvents = await listenResponse(p, "", { token: await makeToken(p, ["webhooks:read"]) });
     expect(noEvents.status).toBe(403);
-    const bad = await listenResponse(p, "eventTypes=not a type");
+    const bad = await listenResponse(p, "eventTypes=not*a*type");
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: { code: string } }).error.code).toBe("invalid_request");
     expect((await listenResponse(p, "webhookUid=wh_missing")).status).toBe(404);

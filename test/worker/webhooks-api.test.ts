@@ -218,7 +218,7 @@ describe("/v1/webhooks", () => {
     const p = pipeline();
     for (const body of [
       { ...base(), eventTypes: [] },
-      { ...base(), eventTypes: ["message received"] },
+      { ...base(), eventTypes: ["message.received,message.sent"] },
       { ...base(), url: 42 },
       { ...base(), timeoutMs: 10 },
       { ...base(), maxAttempts: 0 },

@@ -3,7 +3,7 @@ import "@hono/zod-openapi"; // gives every zod schema .openapi()
 import { z } from "../../domain/zod";
 import { SOURCE_ID } from "../../domain/ids";
 import { queryInteger, strictQuery, uid, commaList } from "./fields";
-import { EVENT_TYPE_PATTERN } from "./webhooks";
+import { typePattern } from "./webhooks";
 
 export const ListenQuery = strictQuery({
   mode: z.enum(["listen", "tail"]).default("listen").openapi({
@@ -11,8 +11,8 @@ export const ListenQuery = strictQuery({
   }),
   sourceIds: commaList(z.string().regex(SOURCE_ID, "a source id"), "Comma-separated source ids, each existing (400 `invalid_request` names one that does not, as for a webhook's `sourceIds`); default all."),
   eventTypes: commaList(
-    z.string().max(200).regex(EVENT_TYPE_PATTERN, "an exact type, `object.*` or `*`"),
-    "Comma-separated event types (`message.received`, `message.*`, `*`); default all. A Podium object's type that does not exist and no source has received (`message.recieved`) is refused as a webhook's is (400 `invalid_request`, `details.issues[].closest` names the nearest valid one); other providers' types are free-form.",
+    typePattern,
+    "Comma-separated event types (`message.received`, `message.*`, `*`), each taken or refused as a webhook's eventTypes are; default all.",
   ),
   webhookUid: uid.optional().openapi({
     description: "Hear what this webhook is owed, signed with its secret (listen needs webhooks:write, tail webhooks:read).",

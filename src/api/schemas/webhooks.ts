@@ -6,13 +6,15 @@ import { DEFAULT_MAX_CONCURRENCY, MAX_CONCURRENCY_MAX, OPEN_CONNECTIONS, ORDERIN
 import { AUTO_DISABLE_MINUTES_MAX, DEFAULT_AUTO_DISABLE_MINUTES, DEFAULT_FAILING_AFTER, FAILING_AFTER_MAX, HEALTH_STATES } from "../../domain/health";
 import { MAX_URL_CHARS } from "../../domain/destination";
 import { SOURCE_ID } from "../../domain/ids";
+import { isTypePattern, TYPE_PATTERN_PROBLEM } from "../../domain/event-types";
 import { REDACTED } from "../../domain/credential-headers";
 import { PREVIOUS_SECRET_VALID_SECONDS } from "../../domain/webhook";
 import { EXAMPLE_IDS, EXAMPLE_WEBHOOK_URL } from "./examples";
 import { time, decimalInteger, uid, ownerUid, newOwnerUid, distinct, webhookSecret, anySecret } from "./fields";
 import { FILTER_EXAMPLES, TRANSFORM_EXAMPLES, filterDoc, transformExpression, CREDENTIAL_HEADERS_NOTE, transformHeaderMap } from "./filters-and-transforms";
 
-export const EVENT_TYPE_PATTERN = /^(\*|[A-Za-z0-9_-]+(\.[A-Za-z0-9_/-]+)*(\.\*)?)$/;
+/** A webhook's (or a listener's) eventTypes entry: isTypePattern, the ingress's own rule for the types it keeps. */
+export const typePattern = z.string().max(200).refine(isTypePattern, TYPE_PATTERN_PROBLEM);
 /** A field's own words when it is left out (its other issues keep zod's, or the schema's). */
 const whenMissing = (message: string) => ({ error: (issue: { input?: unknown }) => (issue.input === undefined ? message : undefined) });
 const webhookUrl = (missing?: string) =>
@@ -20,10 +22,10 @@ const webhookUrl = (missing?: string) =>
 const webhookEventTypes = (missing?: string) =>
   distinct(
     z
-      .array(z.string().max(200).regex(EVENT_TYPE_PATTERN, "an exact type, `object.*` or `*`"), missing === undefined ? undefined : whenMissing(missing))
+      .array(typePattern, missing === undefined ? undefined : whenMissing(missing))
       .min(1, "subscribe to at least one event type")
       .max(100),
-  ).openapi({ example: ["message.received", "contact.*"] });
+  ).openapi({ example: ["message.received", "contact.*"], description: `Each ${TYPE_PATTERN_PROBLEM} (docs/providers.md#providers).` });
 /**
  * A PUT's url or eventTypes left out says what a PUT is: Podium's PUT changes only the fields it
  * gives, which here is PATCH (docs/podium.md#where-it-departs); a bare "required" sent a Podium
