@@ -48,9 +48,14 @@ export function tokenRefused(c, status, body) {
   return new CliError(printable(`${status}${code ? ` ${code}` : ""}: ${tokenRefusal(c)}.`), { code });
 }
 
-/** No answer within the timeout (timeoutMs): said as a connection that reaches nothing is. */
+/**
+ * No answer within the timeout (timeoutMs). A server that took the request may have carried it out
+ * (a range replay of many events outlasts a short timeout): running a change again could do it twice.
+ */
 export function noAnswer() {
-  return new CliError(`Cannot reach the API: no answer within ${timeoutMs() / 1000} s. Is the URL right (and \`npm run dev\` running, locally)?`);
+  return new CliError(
+    `No answer from the API within ${timeoutMs() / 1000} s: if it was reached, what was asked may have been done, so check before running a change again. Is the URL right (and \`npm run dev\` running, locally)?`,
+  );
 }
 
 /** An answer from something that is not the API (a web page, another program on the port); `status` when it says which. */

@@ -103,11 +103,11 @@ describe("a URL where a server takes the connection and never answers", () => {
     for (const args of [["sources", "list", "--token", "t"], ["events", "list", "--token", "t"], ["webhooks", "delete", "wh_1", "--token", "t"]]) {
       const r = await h.edgehook([...args, "--url", api.url], quick);
       expect(r.code, args.join(" ")).toBe(1);
-      expect(r.stderr, args.join(" ")).toBe("error Cannot reach the API: no answer within 0.5 s. Is the URL right (and `npm run dev` running, locally)?\n");
+      expect(r.stderr, args.join(" ")).toBe("error No answer from the API within 0.5 s: if it was reached, what was asked may have been done, so check before running a change again. Is the URL right (and `npm run dev` running, locally)?\n");
     }
     const sent = await h.edgehook(["send", "--url", api.url, "--secret", "s"], quick);
     expect(sent.code).toBe(1);
-    expect(sent.stderr).toBe(`error POST ${api.url}/webhooks/podium failed: no answer within 0.5 s. Is \`npm run dev\` running (on another port: --port N, or EDGEHOOK_URL)?\n`);
+    expect(sent.stderr).toBe(`error POST ${api.url}/webhooks/podium failed: no answer within 0.5 s (the event may still have been received). Is \`npm run dev\` running (on another port: --port N, or EDGEHOOK_URL)?\n`);
     expect(api.seen).toHaveLength(4);
   });
 
@@ -123,7 +123,7 @@ describe("a URL where a server takes the connection and never answers", () => {
     }));
     const r = await cliHome().edgehook(["sources", "list", "--url", `http://127.0.0.1:${(s.address() as AddressInfo).port}`, "--token", "t"], quick);
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe("error Cannot reach the API: no answer within 0.5 s. Is the URL right (and `npm run dev` running, locally)?\n");
+    expect(r.stderr).toBe("error No answer from the API within 0.5 s: if it was reached, what was asked may have been done, so check before running a change again. Is the URL right (and `npm run dev` running, locally)?\n");
   });
 
   it("waits 30 s by default; EDGEHOOK_TIMEOUT that is no number of seconds in range is a usage error (exit 2), nothing sent", async () => {

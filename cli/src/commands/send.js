@@ -110,7 +110,7 @@ export function registerSend(program) {
         // `npm run dev` is the likely cause only at this machine: a deployment's URL is more likely mistyped.
         const hint = isLoopback(url) ? "Is `npm run dev` running (on another port: --port N, or EDGEHOOK_URL)?" : "Is the URL right (the Worker's base URL, or its …/webhooks/<source>)?";
         const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err;
-        const why = err instanceof Error && err.name === "TimeoutError" ? `no answer within ${timeout / 1000} s` : (cause instanceof Error ? cause.message : String(cause)).trim();
+        const why = err instanceof Error && err.name === "TimeoutError" ? `no answer within ${timeout / 1000} s (the event may still have been received)` : (cause instanceof Error ? cause.message : String(cause)).trim();
         throw new CliError(`POST ${url} failed: ${printable(why)}. ${hint}`);
       };
       let failed = 0;
