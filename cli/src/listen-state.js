@@ -2,7 +2,7 @@
 // listener (API, token and filters) in listen-state/ beside the config file, so listeners
 // with different filters or tokens running at once never overwrite each other's state.
 import { createHash } from "node:crypto";
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { cannotWrite, canonicalUrl, makeFolders, readJson, writeJson } from "./config.js";
 import { CliError } from "./errors.js";
@@ -23,7 +23,7 @@ function stateOf(v, ignored = () => {}) {
   }
   const { position, secret } = v;
   // Never the value: a secret's may be most of one.
-  if (position !== undefined && !isPosition(position)) ignored(`"position"`, "not a whole number ≥ 0");
+  if (position !== undefined && !isPosition(position)) ignored(`"position"`, "not a whole number from 0 to 2^53 − 1");
   if (secret !== undefined && typeof secret !== "string") ignored(`"secret"`, "not a string");
   return { ...(isPosition(position) && { position }), ...(typeof secret === "string" && { secret }) };
 }
@@ -109,14 +109,14 @@ export function listenState(conn, query) {
   const read = (warn) => {
     /** @param {string} file @returns {(field: string, why: string) => void} */
     const ignoredIn = (file) => (field, why) => warn?.(`warning: ignored the ${field} saved in ${file} (${why}): read as if none were saved.`);
-    const own = readJson(path);
-    if (own) return stateOf(own, ignoredIn(path));
+    // By the file's presence, not its content: one holding `null`, `0` or `""` is ignored aloud too.
+    if (existsSync(path)) return stateOf(readJson(path), ignoredIn(path));
     // Earlier versions kept every listener in one shared file: its entry is where this one starts,
     // under the URL as it was saved then (before URLs were kept in one spelling).
     const sharedPath = join(dir, "listen-state.json");
     const file = readJson(sharedPath);
     const shared = isObject(file) ? file : {};
-    if (shared[key]) return stateOf(shared[key], ignoredIn(`${sharedPath} for this listener`));
+    if (Object.hasOwn(shared, key)) return stateOf(shared[key], ignoredIn(`${sharedPath} for this listener`));
     const [, ...rest] = key.split(" ");
     const old = Object.keys(shared).find((k) => {
       const [u = "", ...r] = k.split(" ");

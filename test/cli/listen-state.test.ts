@@ -94,7 +94,7 @@ describe("edgehook listen's saved state", () => {
     expect(a.read((line) => warned.push(line))).toEqual({});
     const shared = `${join(dir, "listen-state.json")} for this listener`;
     expect(warned).toEqual([
-      `warning: ignored the "position" saved in ${shared} (not a whole number ≥ 0): read as if none were saved.`,
+      `warning: ignored the "position" saved in ${shared} (not a whole number from 0 to 2^53 − 1): read as if none were saved.`,
       `warning: ignored the "secret" saved in ${shared} (not a string): read as if none were saved.`,
     ]);
     // Its own file, likewise.
@@ -109,15 +109,14 @@ describe("edgehook listen's saved state", () => {
       expect(a.read(), JSON.stringify(saved)).toEqual(read);
     }
     warned.length = 0;
-    for (const saved of [{ position: "abc" }, [7]]) {
+    for (const saved of [{ position: "abc" }, [7], null, 0, "", { position: 2 ** 53 + 2 }]) {
       writeFileSync(join(dir, "listen-state", own!), JSON.stringify(saved));
-      a.read((line) => warned.push(line));
+      expect(a.read((line) => warned.push(line)), JSON.stringify(saved)).toEqual({});
     }
     const path = join(dir, "listen-state", own!);
-    expect(warned).toEqual([
-      `warning: ignored the "position" saved in ${path} (not a whole number ≥ 0): read as if none were saved.`,
-      `warning: ignored the state saved in ${path} (not a JSON object): read as if none were saved.`,
-    ]);
+    const notObject = `warning: ignored the state saved in ${path} (not a JSON object): read as if none were saved.`;
+    const badPosition = `warning: ignored the "position" saved in ${path} (not a whole number from 0 to 2^53 − 1): read as if none were saved.`;
+    expect(warned).toEqual([badPosition, notObject, notObject, notObject, notObject, badPosition]);
   });
 
   it("finds the shared file's entry saved under another spelling of the same URL", async () => {
@@ -191,7 +190,7 @@ describe("edgehook listen's secret", () => {
     const r = await h.edgehook(["listen", "3000", "--url", api.url, "--token", "t"]);
     expect(r.code).toBe(1); // the API's 4401, after it connected
     const warnings = r.stderr.split("\n").filter((l) => l.startsWith("warning:"));
-    expect(warnings).toEqual([`warning: ignored the "position" saved in ${path} (not a whole number ≥ 0): read as if none were saved.`]);
+    expect(warnings).toEqual([`warning: ignored the "position" saved in ${path} (not a whole number from 0 to 2^53 − 1): read as if none were saved.`]);
     expect(r.stderr).toContain("Signing secret: whsec_kept");
     expect(api.seen.map((s) => s.query)).toEqual(["?mode=listen&ack=true"]);
     expect(state.read()).toEqual({ secret: "whsec_kept", position: 12 });
