@@ -45,7 +45,7 @@ describe("an event past the retention", () => {
     // Not yet reached by the purge: its delivery failed, nothing expired.
     await aged(id);
     const past = pageText(await html(`/dashboard/events/${id}`, cookie));
-    expect(past).toContain("Past the retention: received over 10 days ago, it is kept to be read, never sent, so it cannot be replayed or retried.");
+    expect(past).toContain("Past the retention: received over 10 days ago, it is kept to be read, not sent again, so it cannot be replayed or retried.");
     expect(past).toContain("A maintenance run purges it soon");
     expect(past).not.toContain("Replay to every matching webhook");
     expect(past).not.toContain("Retry this delivery");
@@ -73,7 +73,7 @@ describe("an event past the retention", () => {
     const page = await html("/dashboard/dead-letters?open=true", cookie);
     expect(page).not.toContain(`/dashboard/dead-letters/${l1.id}/replay`);
     expect(page).toContain(`/dashboard/dead-letters/${l2.id}/replay`);
-    expect(pageText(page)).toContain("Its event is past the retention: never sent");
+    expect(pageText(page)).toContain("Its event is past the retention: not sent again");
   });
 });
 
@@ -90,7 +90,7 @@ describe("a webhook's counts holding deliveries past the retention", () => {
     const counted = /name="counted" value="(\d+)"/.exec(shown)?.[1] ?? "";
     const after = await press(`/dashboard/webhooks/${webhook.uid}/retry-failed`, cookie, { counted });
     expect(pageBanners(after, "status")).toEqual([
-      "1 failed delivery will be tried again, oldest first. 1 of the 2 counted was not retried: past the retention (never sent, counted until purged) or changed meanwhile.",
+      "1 failed delivery will be tried again, oldest first. 1 of the 2 counted was not retried: past the retention (not sent again, counted until purged) or changed meanwhile.",
     ]);
 
     expect((await p.api("PATCH", `/v1/webhooks/${webhook.uid}`, { disabled: true })).status).toBe(200);

@@ -77,7 +77,7 @@ export function DeadLetterList(props: { letters: DeadLetterJson[]; nextCursor: s
                     <td>
                       <div class="actions">
                         {/* A closed letter is not replayed again (the API answers 409 already_replayed): its event's page retries the delivery on purpose. */}
-                        {!d.replayedAt && past && <span class="muted">Its event is past the retention: never sent</span>}
+                        {!d.replayedAt && past && <span class="muted">Its event is past the retention: not sent again</span>}
                         {!d.replayedAt && !past && <Action action={`/dashboard/dead-letters/${d.id}/replay`} label="Replay" name={`Replay dead letter ${d.id}`} kind="secondary" />}
                         <ConfirmAction action={`/dashboard/dead-letters/${d.id}/delete`} label="Delete" name={`Delete dead letter ${d.id}`} confirm={ASK.deleteDeadLetter(String(d.id))} fields={place} />
                       </div>

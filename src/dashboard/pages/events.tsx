@@ -184,7 +184,7 @@ function WebhookName(props: { uid: string; link: boolean; alert: boolean; delete
 type PastRetentionAt = { days: number; now: number };
 
 /**
- * An event past the retention (its days given): kept to be read, never sent (the API answers 409
+ * An event past the retention (its days given): kept to be read, not sent again (the API answers 409
  * past_retention). One with a delivery expired is kept a day after the last expired (its grace:
  * docs/reliability.md#retention); else the maintenance run's next pass takes it.
  */
@@ -192,7 +192,7 @@ function PastRetention(props: PastRetentionAt & { event: EventDetail }) {
   const purge = Math.max(0, ...props.event.deliveries.filter((d) => d.status === "expired").map((d) => Date.parse(d.updatedAt))) + EXPIRED_GRACE_MS;
   return (
     <p class="notice warning" id="past-retention">
-      Past the retention: received over {props.days} day{props.days === 1 ? "" : "s"} ago, it is kept to be read, never sent, so it cannot be replayed or retried.{" "}
+      Past the retention: received over {props.days} day{props.days === 1 ? "" : "s"} ago, it is kept to be read, not sent again, so it cannot be replayed or retried.{" "}
       {purge > props.now ? (
         <>
           Purged after <Time iso={iso(purge)} />, a day after a delivery of it expired.

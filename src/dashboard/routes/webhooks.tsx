@@ -230,7 +230,7 @@ webhookRoutes.post("/webhooks/:uid/:action{enable|disable|retry-failed|delete|en
     // The API passes over, uncounted, those whose event is past the retention, which the page's
     // count (a counter) holds until the retention purges them: what a first and last press left of it.
     const left = cursor || next ? 0 : Number(textOf(form, "counted")) - n;
-    const past = left > 0 ? ` ${left} of the ${n + left} counted ${left === 1 ? "was" : "were"} not retried: past the retention (never sent, counted until purged) or changed meanwhile.` : "";
+    const past = left > 0 ? ` ${left} of the ${n + left} counted ${left === 1 ? "was" : "were"} not retried: past the retention (not sent again, counted until purged) or changed meanwhile.` : "";
     // More remaining: on to the webhook's own page, whose button carries the place (whatever list
     // page the press was on). Else back where it was pressed.
     const to = next ? `${own}?${new URLSearchParams(await retryParams(c, uid, next))}` : pressedOn;
