@@ -1,4 +1,5 @@
 import { oneOf, own } from "./guards";
+import { UNSEEN as SHOWN_AS_NOTHING } from "./legible";
 import type { Scope } from "./scopes";
 
 /** A Podium data scope: what a token needs to subscribe to, or read, an object's events. */
@@ -123,12 +124,13 @@ export const isWildcard = (type: string) => type === "*" || type.endsWith(".*");
 /** The longest event type kept: the longest a webhook's eventTypes or an event query can name. */
 export const MAX_EVENT_TYPE_CHARS = 200;
 /**
- * What no nameable type holds: a control, format (bidi, zero-width) or line separator character
- * (what a header cannot carry, or shows as other text), a lone surrogate (no UTF-8), a `*` (only
+ * What no nameable type holds: a control character (what a header cannot carry), one that shows as
+ * nothing or as a line's end (legible.ts's UNSEEN: format, default-ignorable, the braille blank, line separators:
+ * shown escaped, typed back as other text), a lone surrogate (no UTF-8), a `*` (only
  * the wildcards `*` and `object.*` hold one), a comma (the dashboard's, the CLI's and the queries'
  * lists part on it), or white space at either end (they trim it).
  */
-const UNNAMEABLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp},*]|^\s|\s$/u;
+const UNNAMEABLE = new RegExp(`${SHOWN_AS_NOTHING.source}|[\\p{Cc}\\p{Cs},*]|^\\s|\\s$`, "u");
 
 /**
  * Whether a webhook can name the type exactly: the one rule for what the ingress keeps (another type
@@ -138,7 +140,7 @@ const UNNAMEABLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp},*]|^\s|\s$/u;
 export const isNameableType = (type: string) => type.length > 0 && type.length <= MAX_EVENT_TYPE_CHARS && !UNNAMEABLE.test(type);
 
 /** Why an entry is no isTypePattern. */
-export const TYPE_PATTERN_PROBLEM = "an exact type, `object.*` or `*`: a type holds no `*`, comma, control or format character, nor white space at either end";
+export const TYPE_PATTERN_PROBLEM = "an exact type, `object.*` or `*`: a type holds no `*`, comma, control character or one that shows as nothing, nor white space at either end";
 /** A webhook's eventTypes entry: `*`, a nameable type, or one followed by `.*` (every type under it). */
 export const isTypePattern = (pattern: string) => pattern === "*" || isNameableType(pattern.endsWith(".*") ? pattern.slice(0, -2) : pattern);
 

@@ -99,7 +99,7 @@ const BLANK = new RegExp(`^(?:\\s|\\u2800|${INVISIBLE.source})*$`, "u");
 const SEPARATOR = /[\p{Zl}\p{Zp}]/u;
 
 /** INVISIBLE's, the braille blank U+2800 (a symbol without dots) and SEPARATOR's: what a copy shows as nothing, or as a line's end. */
-const UNSEEN = new RegExp(`${INVISIBLE.source}|\\u2800|${SEPARATOR.source}`, "u");
+export const UNSEEN = new RegExp(`${INVISIBLE.source}|\\u2800|${SEPARATOR.source}`, "u");
 
 /**
  * Why a name (a source's, a token's) may not be taken as given: one that is only white space or

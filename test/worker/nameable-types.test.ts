@@ -55,6 +55,11 @@ describe("a type a provider sends is one a webhook can name", () => {
     { type: "jira:*", stored: "unknown" },
     { type: " push", stored: "unknown" },
     { type: "message.received\u200b", stored: "message.unknown" },
+    // Shown as nothing, escaped in lists (`a\u034fb`): typed back as shown, they named another type.
+    { type: "a\u034fb", stored: "unknown" },
+    { type: "push\ufe0f", stored: "unknown" },
+    { type: "\u3164", stored: "unknown" },
+    { type: "a\u2800b", stored: "unknown" },
     { type: "x".repeat(201), stored: "unknown" },
   ])("$type stays $stored, and a webhook cannot name it", async ({ type, stored }) => {
     const source = await createSource({ provider: "hmac", secrets: [SECRET], hmac });
