@@ -154,10 +154,12 @@ const TEXT = { $startsWith: "startsWith", $endsWith: "endsWith", $contains: "con
 const DID_YOU_MEAN: Record<string, string> = { $ne: "$neq", $exists: "$exist", $nor: "$not with $or", $regexp: "$regex" };
 
 /**
- * `given`: a filter someone is writing (a webhook's, a search's), where a header compared with
- * anything but a string is refused, since it could never match. A stored filter is read without
- * that check, so one saved before it kept meaning what it meant (a `$neq: 5` on a header matches
- * every event).
+ * `given`: a filter someone is writing (a webhook's, a search's), where what could never match or
+ * would match every event is refused: a header compared with anything but a string, the headers
+ * compared whole with anything but an object of names, a header named twice in two cases, an empty
+ * filter in a top-level `$and`/`$or`/`$not`. A stored filter is read without those checks, so one
+ * saved before them keeps meaning what it meant (a `$neq: 5` on a header matches every event,
+ * `{"$or": [{}]}` too).
  */
 export function validateFilter(doc: unknown, opts: { given: boolean } = { given: true }): { ok: true; filter: Filter } | { ok: false; issues: FilterIssue[] } {
   const bytes = jsonBytes(doc);
@@ -466,11 +468,12 @@ class Validator {
   object(obj: Record<string, unknown>, path: string, depth: number, at: string[] | null): Filter {
     const entries = Object.entries(obj);
     if (entries.length === 0) {
-      // The whole filter `{}` is every event; one inside `$and`, `$or`, `$not` at the top says nothing there.
-      if (path !== "$") this.issue(path, at?.length === 0 ? "an empty filter matches every event (under $not, none): leave it out" : 'an empty object matches nothing in particular: use {"$exist": true}');
+      // The whole filter `{}` is every event; one inside `$and`, `$or`, `$not` at the top says nothing there
+      // (refused when given; a stored one keeps its meaning: every event, under `$not` none).
+      if (this.given ? path !== "$" : at?.length !== 0) this.issue(path, at?.length === 0 ? "an empty filter matches every event (under $not, none): leave it out" : 'an empty object matches nothing in particular: use {"$exist": true}');
       return { kind: "all", of: [] };
     }
-    if (atHeaders(at)) {
+    if (this.given && atHeaders(at)) {
       // Compared in lower case, two spellings of one name are one header (which has one value).
       const seen = new Set<string>();
       for (const [key] of entries) {
@@ -514,7 +517,7 @@ class Validator {
     if (depth > FILTER_LIMITS.depth) return this.fail(path, `nested deeper than ${FILTER_LIMITS.depth} levels`);
     if (isPlainObject(value)) return this.object(value, path, depth, at);
     if (at?.length === 0) return this.fail(path, "at the top level, a filter is an object with body or headers");
-    if (atHeaders(at)) return this.fail(path, HEADERS);
+    if (this.given && atHeaders(at)) return this.fail(path, HEADERS);
     this.count(path);
     if (Array.isArray(value)) {
       if (value.length === 0) {
@@ -532,8 +535,9 @@ class Validator {
 
   /** A header's value is one string: a number, boolean, null, object or array there would never match (refused, not saved to match nothing). */
   private headerValue(x: Json, path: string, at: string[] | null): void {
+    if (!this.given) return;
     if (atHeaders(at) && !isPlainObject(x)) this.issue(path, HEADERS);
-    else if (this.given && at?.length === 2 && at[0] === "headers" && typeof x !== "string") {
+    else if (at?.length === 2 && at[0] === "headers" && typeof x !== "string") {
       const example = JSON.stringify(x) ?? "";
       this.issue(path, `a header's value is a string: compare it with one${example === excerpt(example) ? `, e.g. ${JSON.stringify(example)}` : ""}`);
     }
@@ -546,7 +550,7 @@ class Validator {
       return this.fail(path, `${name} tests a field's value: at the top level, use body or headers, or $and, $or, $not`);
     }
     // The headers are always an object: compared with a string or a number they never match, and $exist says nothing.
-    if (atHeaders(at) && !logical && name in OPERATORS && !/^\$n?(eq|in)$/.test(name)) return this.fail(path, `${name} on the headers themselves: ${HEADERS}`);
+    if (this.given && atHeaders(at) && !logical && name in OPERATORS && !/^\$n?(eq|in)$/.test(name)) return this.fail(path, `${name} on the headers themselves: ${HEADERS}`);
     switch (name) {
       case "$and":
       case "$or": {

@@ -533,8 +533,25 @@ describe("validation", () => {
       [{ headers: { "x-a": "1", "X-A": { $exist: true } } }, '$.headers["X-A"]', "this header is given twice (names are compared in lower case)"],
     ] as const) {
       expect(issuesOf(doc), JSON.stringify(doc)).toEqual([{ path, message }]);
-      // A stored one is refused too, so routing excludes every event with it (fails closed: routing.test.ts).
-      expect(validateFilter(doc, { given: false }).ok, JSON.stringify(doc)).toBe(false);
+      // A stored one, saved before these checks, is read as it was and keeps its meaning (routing.test.ts).
+      expect(validateFilter(doc, { given: false }).ok, JSON.stringify(doc)).toBe(true);
+    }
+    // What each such stored filter meant: the headers (an object) are never 5 nor "x", always exist; {} in $and says nothing, in $or all.
+    const event = { body: {}, headers: { "x-a": "1" } };
+    for (const [doc, meant] of [
+      [{ headers: 5 }, false],
+      [{ headers: { $neq: "x" } }, true],
+      [{ headers: { $exist: true } }, true],
+      [{ headers: { $exist: false } }, false],
+      [{ $and: [{}, { headers: { "x-a": "2" } }] }, false],
+      [{ $and: [{}, { headers: { "x-a": "1" } }] }, true],
+      [{ $or: [{}] }, true],
+      [{ $not: {} }, false],
+      [{ headers: { "X-A": "1", "x-a": "1" } }, true],
+      [{ headers: { "X-A": "1", "x-a": "2" } }, false],
+    ] as const) {
+      const stored = validateFilter(doc, { given: false });
+      expect(stored.ok && matchesFilter(stored.filter, event), JSON.stringify(doc)).toBe(meant);
     }
     // What still tells events apart is kept: the whole filter {}, the headers compared whole, a header by name in $and.
     for (const doc of [{}, { headers: { $eq: { "x-a": "1" } } }, { headers: { $and: [{ "x-a": "1" }, { "X-B": "2" }] } }, { $or: [{ headers: { "x-a": "1" } }, { headers: { "X-A": "2" } }] }]) {

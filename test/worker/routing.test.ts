@@ -177,10 +177,19 @@ describe("routing by content", () => {
     );
   });
 
-  it("fails closed on a stored filter a newer rule refuses, though it matched every event: {\"$or\": [{}]}", () => {
-    const { owed, filteredOut } = owedWebhooks([webhook({ uid: "every", filter: { $or: [{}] } }), webhook({ uid: "none" })], at(sms));
-    expect(owed.map((w) => w.uid)).toEqual(["none"]);
-    expect(filteredOut.map((w) => w.uid)).toEqual(["every"]);
+  it("routes by a stored filter a newer rule refuses as it did before that rule (the API refuses it given): {\"$and\": [{}, …]}, {\"$or\": [{}]}", () => {
+    const and: Json = { $and: [{}, { body: { "data.amount": { $gt: 500 } } }] };
+    const or = { $or: [{}] };
+    const hooks = [webhook({ uid: "and", filter: and }), webhook({ uid: "or", filter: or })];
+    expect(owedWebhooks(hooks, at(sms))).toMatchObject({ owed: [{ uid: "and" }, { uid: "or" }], filteredOut: [] });
+    const { owed, filteredOut } = owedWebhooks(hooks, at(email));
+    expect(owed.map((w) => w.uid)).toEqual(["or"]);
+    expect(filteredOut.map((w) => w.uid)).toEqual(["and"]);
+    const e = at(email);
+    expect(plannedFilterMismatch(replayPlan([], []), webhook({ uid: "and", filter: and }), e, new FilterInput(e))).not.toMatch(/invalid/);
+    // Given (a save, a search), each is refused: the empty filter says nothing there.
+    expect(validateFilter(and)).toEqual({ ok: false, issues: [{ path: "$.$and[0]", message: expect.stringMatching(/an empty filter matches every event/) }] });
+    expect(validateFilter(or)).toEqual({ ok: false, issues: [{ path: "$.$or[0]", message: expect.stringMatching(/an empty filter matches every event/) }] });
   });
 });
 
