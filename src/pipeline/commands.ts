@@ -6,7 +6,7 @@
  * run wakes the scheduler of any webhook whose pending deliveries are overdue
  * (REDRIVE_GRACE_MS), so the caller always gets the committed answer.
  */
-import { newDelivery, type NewDelivery } from "../domain/delivery";
+import { isPastRetention, newDelivery, type NewDelivery } from "../domain/delivery";
 import { drawn } from "../domain/random-sample";
 import { retentionHorizon, settings } from "../domain/settings";
 import { iso } from "../domain/time";
@@ -96,7 +96,7 @@ export async function storeAndRoute(
     ),
   );
   const horizon = retentionHorizon(settings(env), now);
-  const late = rows.filter((e) => e.receivedAt < horizon).length;
+  const late = rows.filter((e) => isPastRetention(e.receivedAt, horizon)).length;
   // Stored after their retention (a dead letter replayed late, an outage waited out): what they are owed is stored expired.
   if (late > 0) console.warn("events stored past the retention: their deliveries expired unsent", { events: late });
   const fresh = new Set(await storeEvents(env.DB, stored, deliveries, also, horizon));

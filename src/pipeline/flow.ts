@@ -10,6 +10,7 @@
  * The Durable Object WebhookScheduler (scheduler.ts) is the only runner of a
  * webhook's flow, which is what makes its limits hold across every isolate.
  */
+import { isPastRetention } from "../domain/delivery";
 import { concurrencyOf, Pacer, pauseAfter, RateMeter, Silence } from "../domain/flow";
 import { retentionHorizon, settings, type Settings } from "../domain/settings";
 import type { Webhook } from "../domain/types";
@@ -450,7 +451,7 @@ export class WebhookFlow {
   private start(s: Settings, w: Webhook, job: FlowJob): void {
     const now = Date.now();
     const horizon = retentionHorizon(s, now);
-    if (job.event.receivedAt < horizon) return this.expire([job.delivery.id], horizon, now);
+    if (isPastRetention(job.event.receivedAt, horizon)) return this.expire([job.delivery.id], horizon, now);
     this.pacer.take(now);
     const id = job.delivery.id;
     const resumes = this.resumes;
