@@ -7,6 +7,7 @@ import { confinementAllows } from "./access";
 import { sha256Hex, toHex } from "./crypto";
 import { isEventId } from "./ids";
 import { retryJitter } from "./retry-jitter";
+import { DAY_MS } from "./time";
 
 export const DELIVERY_STATUSES = ["held", "pending", "succeeded", "failed", "expired"] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
@@ -69,6 +70,8 @@ export const DEFAULT_MAX_ATTEMPTS = 15;
 
 /** The retention's rule, wherever it is asked (the API's `past_retention`, the dashboard's pages): an event received before `horizon` (retentionHorizon) is kept a while to be read, never sent. */
 export const isPastRetention = (receivedAt: number, horizon: number): boolean => receivedAt < horizon;
+/** How long a delivery expired at retention stays visible, with its event, before the purge takes them. */
+export const EXPIRED_GRACE_MS = DAY_MS;
 
 /**
  * What keeps a stored delivery from being sent again, whoever asks (a retry by hand, a dead

@@ -1,5 +1,6 @@
 import { retentionHorizon, settings } from "../domain/settings";
-import { DAY_MS, HOUR_MS, MINUTE_MS } from "../domain/time";
+import { EXPIRED_GRACE_MS } from "../domain/delivery";
+import { HOUR_MS, MINUTE_MS } from "../domain/time";
 import { isIngestMessage } from "../domain/types";
 import type { Env } from "../env";
 import { requeue } from "../ingress/enqueue";
@@ -16,8 +17,6 @@ import { purgeExpiredReveals, purgeExpiredSessions } from "../store/sessions";
 import { applyRetentionPurges } from "../store/retention";
 import { clearExpiredPreviousSecrets } from "../store/webhooks";
 
-/** How long a delivery expired at retention stays visible, with its event, before the purge takes them. */
-export const EXPIRED_GRACE_MS = DAY_MS;
 /**
  * The retention's cutoff moves on this grid, so at 1,000,000 events a day a run
  * purges ~6,900 events every ten minutes (two chunks) instead of ~700 every minute: a chunk

@@ -6,6 +6,7 @@ import { DAY_MS } from "../../src/domain/time";
 import { call, dashboardCookie, dashboardForm, ingestMessage, pageBanners, pageText, podiumBody } from "./helpers";
 import { pipeline } from "./pipeline";
 import { setEvent, setEventDeliveries } from "./rows";
+import { DATA_SCOPES, makeToken } from "./tokens";
 
 const ORIGIN = "https://edgehook.test";
 const html = async (path: string, cookie: string) => (await call(new Request(new URL(path, ORIGIN), { headers: { cookie } }))).text();
@@ -59,6 +60,15 @@ describe("an event past the retention", () => {
     const purge = Date.parse(/datetime="([^"]+)"/.exec(notice)?.[1] ?? "");
     expect(Math.abs(purge - (Date.now() + DAY_MS))).toBeLessThan(60_000);
     expect(pageText(graced)).not.toContain("Replay to every matching webhook");
+
+    // A token limited to the organization sees only its grant's deliveries: one it cannot see may have
+    // expired later, so no purge time is stated, only the grace day.
+    const limited = await makeToken(p, ["events:read", "webhooks:read", ...DATA_SCOPES], { organizationUids: [org] });
+    const login = await dashboardForm("/dashboard/login", null, { token: limited.token });
+    const seen = await html(`/dashboard/events/${msg.eventId}`, login.headers.get("set-cookie")!.split(";")[0]!);
+    const said = /<p class="notice warning" id="past-retention">([\s\S]*?)<\/p>/.exec(seen)?.[1] ?? "";
+    expect(pageText(said)).toContain("It is kept its grace day, a day after the last of its deliveries expired, then purged");
+    expect(said).not.toContain("datetime=");
   });
 
   it("has its delivery's dead letter offer no Replay", async () => {

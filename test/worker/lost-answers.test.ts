@@ -3,7 +3,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { DAY_MS } from "../../src/domain/time";
-import { EXPIRED_GRACE_MS, runMaintenance } from "../../src/maintenance/cron";
+import { EXPIRED_GRACE_MS } from "../../src/domain/delivery";
+import { runMaintenance } from "../../src/maintenance/cron";
 import { d1Double } from "./d1-double";
 import { ingestMessage, podiumBody } from "./helpers";
 import { pipeline, received } from "./pipeline";

@@ -1,14 +1,13 @@
 import type { z } from "@hono/zod-openapi";
 import { SEARCH_BOUND, type EventSchema, type EventSummarySchema } from "../../api/schemas/events";
 import { ALERT_SOURCE } from "../../domain/alerts";
-import { DELIVERY_STATUSES } from "../../domain/delivery";
+import { DELIVERY_STATUSES, EXPIRED_GRACE_MS } from "../../domain/delivery";
 import type { Principal } from "../../domain/scopes";
 import { Action, Badge, DottedName, EmptyRow, HeaderTable, HiddenEvents, Time, timeText, Scroll, nothingSeen, Invalid } from "../layout";
 import { prettyBody } from "../pretty-body";
 import { legible } from "../../domain/legible";
 import { PageLinks } from "../list-pages";
 import { fieldTime } from "../query";
-import { EXPIRED_GRACE_MS } from "../../maintenance/cron";
 import { iso } from "../../domain/time";
 import { EVENT_FILTER_LABELS } from "../field-labels";
 
@@ -186,14 +185,17 @@ type PastRetentionAt = { days: number; now: number };
 /**
  * An event past the retention (its days given): kept to be read, not sent again (the API answers 409
  * past_retention). One with a delivery expired is kept a day after the last expired (its grace:
- * docs/reliability.md#retention); else the maintenance run's next pass takes it.
+ * docs/reliability.md#retention); else the maintenance run's next pass takes it. The time is said
+ * only from every delivery (`whole`): one a limited token cannot see, or past the first page, may have expired later.
  */
-function PastRetention(props: PastRetentionAt & { event: EventDetail }) {
+function PastRetention(props: PastRetentionAt & { event: EventDetail; whole: boolean }) {
   const purge = Math.max(0, ...props.event.deliveries.filter((d) => d.status === "expired").map((d) => Date.parse(d.updatedAt))) + EXPIRED_GRACE_MS;
   return (
     <p class="notice warning" id="past-retention">
       Past the retention: received over {props.days} day{props.days === 1 ? "" : "s"} ago, it is kept to be read, not sent again, so it cannot be replayed or retried.{" "}
-      {purge > props.now ? (
+      {!props.whole ? (
+        "It is kept its grace day, a day after the last of its deliveries expired, then purged (soon, if none did)."
+      ) : purge > props.now ? (
         <>
           Purged after <Time iso={iso(purge)} />, a day after a delivery of it expired.
         </>
@@ -241,7 +243,7 @@ export function EventPage(props: { event: EventDetail; canReplay: boolean; canRe
           <dd class="mono">{e.id}</dd>
         </div>
       </dl>
-      {props.pastRetention && <PastRetention {...props.pastRetention} event={e} />}
+      {props.pastRetention && <PastRetention {...props.pastRetention} event={e} whole={!props.limited && e.deliveriesNextCursor === null} />}
       {canReplay && (
         <Action
           action={`/dashboard/events/${e.id}/replay`}
