@@ -30,7 +30,7 @@ export function timeoutMs() {
   if (raw === undefined || raw === "") return DEFAULT_TIMEOUT_S * 1000;
   const seconds = /^\s*\d*\.?\d+\s*$/.test(raw) ? Number(raw) : NaN;
   if (!(seconds >= TIMEOUT_RANGE.min && seconds <= TIMEOUT_RANGE.max)) {
-    throw new CliError(`EDGEHOOK_TIMEOUT: "${printable(raw)}" is not a number of seconds from ${TIMEOUT_RANGE.min} to ${TIMEOUT_RANGE.max} (the default is ${DEFAULT_TIMEOUT_S}).`, { exitCode: 2 });
+    throw new CliError(`EDGEHOOK_TIMEOUT: "${printable(raw)}" is not a decimal number of seconds (such as 2.5) from ${TIMEOUT_RANGE.min} to ${TIMEOUT_RANGE.max} (the default is ${DEFAULT_TIMEOUT_S}).`, { exitCode: 2 });
   }
   return Math.round(seconds * 1000);
 }
@@ -303,10 +303,10 @@ export function apiUrl(raw, from) {
   if (problem === "credentials") {
     throw new CliError(`the URL${from ? ` (${from})` : ""} ${URL_PROBLEMS.credentials}: give the API's base URL alone, and its token with --token or EDGEHOOK_TOKEN.`, { exitCode: 2 });
   }
-  // Its query may hold a secret (a key): not quoted, the URL without it given instead.
+  // Its query may hold a secret (a key), its path too (as stream.js says the host alone): its origin alone is quoted.
   if (problem === "notBase") {
-    const { origin, pathname } = new URL(String(raw));
-    throw new CliError(`the URL${from ? ` (${from})` : ""} ${URL_PROBLEMS.notBase}: give the API's base URL alone, e.g. ${`${origin}${pathname}`.replace(/\/+$/, "")}.`, { exitCode: 2 });
+    const { origin } = new URL(String(raw));
+    throw new CliError(`the URL${from ? ` (${from})` : ""} ${URL_PROBLEMS.notBase}: give the API's base URL alone, e.g. ${origin} (with its path, if any).`, { exitCode: 2 });
   }
   const fix = /^[\w.-]+:\d{1,5}(\/.*)?$/.test(String(raw)) ? `give https://${raw} or http://${raw}` : `give the API's base URL, e.g. ${DEFAULT_URL}`;
   throw new CliError(`"${raw}"${from ? ` (${from})` : ""} ${URL_PROBLEMS[problem]}: ${fix}.`, { exitCode: 2 });

@@ -143,7 +143,7 @@ describe("a URL where a server takes the connection and never answers", () => {
       for (const args of [["tail"], ["sources", "list"]]) {
         const r = await h.edgehook([...args, "--url", api.url, "--token", "t"], { EDGEHOOK_TIMEOUT: bad });
         expect(r.code, `${bad} ${args.join(" ")}`).toBe(2);
-        expect(r.stderr, bad).toBe(`error: EDGEHOOK_TIMEOUT: "${bad}" is not a number of seconds from 0.1 to 3600 (the default is 30).\n(add --help for usage)\n`);
+        expect(r.stderr, bad).toBe(`error: EDGEHOOK_TIMEOUT: "${bad}" is not a decimal number of seconds (such as 2.5) from 0.1 to 3600 (the default is 30).\n(add --help for usage)\n`);
       }
     }
     expect(api.seen).toEqual([]);
