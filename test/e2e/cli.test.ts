@@ -183,21 +183,19 @@ describe("edgehook tail", () => {
     t.child.kill("SIGTERM");
   });
 
-  // (A type with control characters is stored as `unknown`; these it keeps.)
-  it("shows an event type carrying bidirectional overrides and line separators (any sender's payload) as text, and --json as the same string", async () => {
+  it("shows an event whose type carried bidirectional overrides and line separators (any sender's payload) as its object's unknown, in text and --json", async () => {
+    // The ingress keeps no type holding a character that shows as nothing or as a line's end
+    // (providers.md); the CLI's escaping of such text is tested against a fake API (test/cli).
     const k = key();
-    const type = `message.${k}\u202eevil\u2028x\u2066`;
     const human = await start(["tail"], { human: true });
     const machine = await start(["tail"]);
-    const id = await send({ type });
+    const id = await send({ type: `message.${k}\u202eevil\u2028x\u2066` });
     const line = await eventually(async () => human.texts.find((l) => l.includes(id)), 30_000, "the event's line");
-    expect(line).toContain(`message.${k}\\u202eevil\\u2028x\\u2066`);
-    expect(line).not.toMatch(/[\x00-\x1f\x7f-\x9f\u2028\u202e\u2066]/);
+    expect(line).toContain("message.unknown");
+    expect(line).not.toMatch(/[\x00-\x1f\x7f-\x9f\u2028\u202e\u2066]|evil/);
     const note = await eventually(async () => machine.lines.find((l) => l.id === id), 30_000, "the event's JSON line");
-    expect(note.eventType).toBe(type);
-    const table = await edgehook(["events", "list", "--type", type]);
-    expect(table).toContain(id);
-    expect(table).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u202e\u2066]/);
+    expect(note.eventType).toBe("message.unknown");
+    expect(await edgehook(["events", "list", "--type", "message.unknown"])).toContain(id);
     human.child.kill("SIGTERM");
     machine.child.kill("SIGTERM");
   });

@@ -13,6 +13,9 @@ import { call, dashboardCookie, dashboardForm, ingestMessage, meteredApiCall, pa
 import { pipeline, received, uniqueKey } from "./pipeline";
 import { deliveryRow, setDelivery, setEvent } from "./rows";
 
+/** The read of one letter by its seq (its columns and its event's receipt), where the races below are held. */
+const readsLetter = (sql: string) => /^SELECT \*.* FROM dead_letters WHERE seq = \?$/s.test(sql);
+
 describe("dead letters are never silent", () => {
   it("records a delivery that failed for good, shows it in the API and stats, and replays it", async () => {
     const p = pipeline({ RETRY_BASE_SECONDS: "0" });
@@ -117,7 +120,7 @@ describe("dead letters are never silent", () => {
     const met = new Promise<void>((resolve) => (bothRead = resolve));
     const { db } = d1Double({
       afterRun: async (statement) => {
-        if (!statement.sql.startsWith("SELECT * FROM dead_letters WHERE seq") || reads >= 2) return;
+        if (!readsLetter(statement.sql) || reads >= 2) return;
         if (++reads === 2) bothRead();
         await met;
       },
@@ -175,7 +178,7 @@ describe("dead letters are never silent", () => {
     // B reads the letter open; A claims it; B's claim finds it held; A's send fails and lets it go; B reads it again.
     const dbB = d1Double({
       afterRun: async (statement) => {
-        if (statement.sql.startsWith("SELECT * FROM dead_letters WHERE seq")) {
+        if (readsLetter(statement.sql)) {
           bRead.done();
           await aClaimed.reached;
         } else if (statement.sql.startsWith("UPDATE dead_letters SET replayed_at = ?1 WHERE seq = ?2 AND replayed_at IS NULL")) {
@@ -471,7 +474,7 @@ describe("a replay with nothing to retry says why (details.cause), and what to d
         await setDelivery(letter.deliveryId, `status = ${statusCode("held")}`);
       },
       afterRun: async (statement) => {
-        if (!held || !statement.sql.startsWith("SELECT * FROM dead_letters WHERE seq")) return;
+        if (!held || !readsLetter(statement.sql)) return;
         held = false;
         await setDelivery(letter.deliveryId, `status = ${statusCode("failed")}`);
       },

@@ -1730,7 +1730,7 @@ describe("compiling", () => {
     // Look-alikes are ordinary headers.
     expect(compileTransform(null, { "x-te": "'x'", "cf-ray-id": "'x'", expect: "'100-continue'" }).ok).toBe(true);
     // And the API reference says so.
-    expect(openapiDoc.components.schemas.WebhookCreate.properties.transformHeaders.description).toContain("nor a hop-by-hop header");
+    expect(openapiDoc.components.schemas.WebhookCreate.properties.transformHeaders.description).toContain("nor one a Worker cannot send (docs/filters-and-transforms.md)");
   });
 
   it("refuses a header whose every value starts or ends with white space, which fetch would drop; trims a value the event's data pads", async () => {
@@ -1754,7 +1754,7 @@ describe("compiling", () => {
     expect(sent).toMatchObject({ ok: true, headers: { "x-c": "c", "x-e": "c   e", "x-stored": "as stored" } });
     if (!sent.ok) return;
     expect(Object.fromEntries(new Headers(sent.headers))).toEqual(sent.headers);
-    expect(openapiDoc.components.schemas.WebhookCreate.properties.transformHeaders.description).toContain("trimmed of spaces and tabs");
+    expect(openapiDoc.components.schemas.WebhookCreate.properties.transformHeaders.description).toContain("(docs/filters-and-transforms.md)");
   });
 
   it("refuses a regular expression RE2 cannot run, where it is written", () => {
