@@ -549,8 +549,9 @@ class Validator {
     if (at?.length === 0 && !logical && name in OPERATORS) {
       return this.fail(path, `${name} tests a field's value: at the top level, use body or headers, or $and, $or, $not`);
     }
-    // The headers are always an object: compared with a string or a number they never match, and $exist says nothing.
-    if (this.given && atHeaders(at) && !logical && name in OPERATORS && !/^\$n?(eq|in)$/.test(name)) return this.fail(path, `${name} on the headers themselves: ${HEADERS}`);
+    // The headers are always an object: compared with a string or a number they never match, $exist
+    // says nothing, and compared whole with an object they match only that exact set, names as sent.
+    if (this.given && atHeaders(at) && !logical && name in OPERATORS) return this.fail(path, `${name} on the headers themselves: ${HEADERS}`);
     switch (name) {
       case "$and":
       case "$or": {

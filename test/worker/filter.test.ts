@@ -521,8 +521,10 @@ describe("validation", () => {
       [{ headers: 5 }, "$.headers", headers],
       [{ headers: null }, "$.headers", headers],
       [{ headers: ["a"] }, "$.headers", headers],
-      [{ headers: { $eq: "a" } }, "$.headers.$eq", headers],
-      [{ headers: { $nin: ["a"] } }, "$.headers.$nin[0]", headers],
+      [{ headers: { $eq: "a" } }, "$.headers.$eq", `$eq on the headers themselves: ${headers}`],
+      [{ headers: { $nin: ["a"] } }, "$.headers.$nin", `$nin on the headers themselves: ${headers}`],
+      [{ headers: { $eq: { "Content-Type": "application/json" } } }, "$.headers.$eq", `$eq on the headers themselves: ${headers}`],
+      [{ headers: { $in: [{ "x-a": true }] } }, "$.headers.$in", `$in on the headers themselves: ${headers}`],
       [{ headers: { $regex: "x" } }, "$.headers.$regex", `$regex on the headers themselves: ${headers}`],
       [{ headers: { $exist: false } }, "$.headers.$exist", `$exist on the headers themselves: ${headers}`],
       [{ headers: { $not: { $gt: "a" } } }, "$.headers.$not.$gt", `$gt on the headers themselves: ${headers}`],
@@ -549,12 +551,15 @@ describe("validation", () => {
       [{ $not: {} }, false],
       [{ headers: { "X-A": "1", "x-a": "1" } }, true],
       [{ headers: { "X-A": "1", "x-a": "2" } }, false],
+      // Compared whole, the headers equal only that exact set (a delivery's request carries many).
+      [{ headers: { $eq: { "x-a": "1" } } }, true],
+      [{ headers: { $eq: { "X-A": "1" } } }, false],
     ] as const) {
       const stored = validateFilter(doc, { given: false });
       expect(stored.ok && matchesFilter(stored.filter, event), JSON.stringify(doc)).toBe(meant);
     }
-    // What still tells events apart is kept: the whole filter {}, the headers compared whole, a header by name in $and.
-    for (const doc of [{}, { headers: { $eq: { "x-a": "1" } } }, { headers: { $and: [{ "x-a": "1" }, { "X-B": "2" }] } }, { $or: [{ headers: { "x-a": "1" } }, { headers: { "X-A": "2" } }] }]) {
+    // What still tells events apart is kept: the whole filter {}, a header by name in $and or $or.
+    for (const doc of [{}, { headers: { $and: [{ "x-a": "1" }, { "X-B": "2" }] } }, { $or: [{ headers: { "x-a": "1" } }, { headers: { "X-A": "2" } }] }]) {
       expect(validateFilter(doc).ok, JSON.stringify(doc)).toBe(true);
     }
   });
