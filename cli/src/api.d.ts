@@ -854,7 +854,7 @@ export interface components {
             /** @example https://api.example.com/podium-events */
             url: string;
             /**
-             * @description Each an exact type, `object.*` or `*`: a type holds no `*`, comma, control or format character, nor white space at either end (docs/providers.md#providers).
+             * @description Each an exact type, `object.*` or `*`: a type holds no `*`, comma, control character or one that shows as nothing, nor white space at either end (docs/providers.md#providers).
              * @example [
              *       "message.received",
              *       "contact.*"
@@ -960,7 +960,7 @@ export interface components {
             /** @example https://api.example.com/podium-events */
             url?: string;
             /**
-             * @description Each an exact type, `object.*` or `*`: a type holds no `*`, comma, control or format character, nor white space at either end (docs/providers.md#providers).
+             * @description Each an exact type, `object.*` or `*`: a type holds no `*`, comma, control character or one that shows as nothing, nor white space at either end (docs/providers.md#providers).
              * @example [
              *       "message.received",
              *       "contact.*"
@@ -1060,7 +1060,7 @@ export interface components {
             /** @example https://api.example.com/podium-events */
             url: string;
             /**
-             * @description Each an exact type, `object.*` or `*`: a type holds no `*`, comma, control or format character, nor white space at either end (docs/providers.md#providers).
+             * @description Each an exact type, `object.*` or `*`: a type holds no `*`, comma, control character or one that shows as nothing, nor white space at either end (docs/providers.md#providers).
              * @example [
              *       "message.received",
              *       "contact.*"
