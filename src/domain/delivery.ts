@@ -68,7 +68,7 @@ export const TIMEOUT_MS_LIMITS = { min: 100, max: 30_000 } as const;
 
 export const DEFAULT_MAX_ATTEMPTS = 15;
 
-/** The retention's rule, wherever it is asked (the API's `past_retention`, the dashboard's pages): an event received before `horizon` (retentionHorizon) is kept a while to be read, never sent. */
+/** The retention's rule, wherever it is asked (the API's `past_retention`, the dashboard's pages): an event received before `horizon` (retentionHorizon) is kept a while to be read, not sent again. */
 export const isPastRetention = (receivedAt: number, horizon: number): boolean => receivedAt < horizon;
 /** How long a delivery expired at retention stays visible, with its event, before the purge takes them. */
 export const EXPIRED_GRACE_MS = DAY_MS;

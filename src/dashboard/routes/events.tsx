@@ -60,14 +60,14 @@ eventRoutes.get("/events/:id", async (c) => {
   if (!event.ok) return apiRefusal(c, "Event", LISTS.events, event);
   // Past the retention by the API's own rule: its buttons could only answer 409 past_retention.
   const now = Date.now();
-  const { retentionDays } = settings(c.env);
-  const past = isPastRetention(Date.parse(event.json.receivedAt), retentionHorizon({ retentionDays }, now));
+  const s = settings(c.env);
+  const past = isPastRetention(Date.parse(event.json.receivedAt), retentionHorizon(s, now));
   // Titled by its id too: every message.received page was titled alike.
   return page(
     c,
     { title: `${event.json.eventType} ${event.json.id}`, heading: event.json.eventType },
     "/dashboard/events",
-    <EventPage event={event.json} canReplay={can(c, "events:replay")} canReadWebhooks={can(c, "webhooks:read")} limited={limited(c)} pastRetention={past ? { days: retentionDays, now } : undefined} />,
+    <EventPage event={event.json} canReplay={can(c, "events:replay")} canReadWebhooks={can(c, "webhooks:read")} limited={limited(c)} pastRetention={past ? { days: s.retentionDays, now } : undefined} />,
   );
 });
 
