@@ -5,6 +5,7 @@ import { nameless, notAParameter } from "../http/unknown-param";
 import { repeatedQueryParam } from "../api/validate";
 import type { Principal } from "../domain/scopes";
 import { fieldOf } from "./api-client";
+import { isRecord } from "../domain/guards";
 import type { Banners } from "./banners";
 import type { FieldLabels } from "./field-labels";
 import { Layout } from "./layout";
@@ -129,7 +130,10 @@ export function notFoundPage(c: Context<DashEnv>, allowed: string[]): Response |
  * the status the API refused it with (403 a scope or grant, 409 a conflict, …), as a page it
  * refused to read answers; 400 when the dashboard refused it before asking the API.
  */
-export type Refusal<E> = { entered: E; error: string; status: ContentfulStatusCode; field?: string | undefined };
+export type Refusal<E> = { entered: E; error: string; status: ContentfulStatusCode; field?: string | undefined; more?: string[] | undefined };
+
+/** The API's further issues a refused form shows, each in the form's words, before saying how many it leaves out. */
+const MORE_ISSUES_SHOWN = 5;
 
 /**
  * A form the API refused, as a Refusal: its status and message, the field the message names said by
@@ -141,12 +145,13 @@ export type Refusal<E> = { entered: E; error: string; status: ContentfulStatusCo
  */
 export const refusedBy = <E extends object>(
   entered: E,
-  answer: { status: ContentfulStatusCode; error: string; paths?: string[] | undefined },
+  answer: { status: ContentfulStatusCode; error: string; paths?: string[] | undefined; details?: unknown },
   labels: FieldLabels,
   named: Record<string, string> = {},
 ): Refusal<E> => ({
   entered,
   error: labelled(answer.error, answer.paths?.[0], labels),
+  more: furtherIssues(answer.details, labels),
   status: answer.status,
   field: answer.paths
     ?.map((path) => named[path] ?? named[fieldOf(path)] ?? fieldOf(path))
@@ -161,10 +166,28 @@ export const refusedBy = <E extends object>(
 function labelled(error: string, path: string | undefined, labels: FieldLabels): string {
   const prefix = /^Invalid (?:body|query): /.exec(error)?.[0];
   if (path === undefined || prefix === undefined || !error.startsWith(`${prefix}${path}: `)) return error;
+  const where = placeOf(path, labels);
+  return where === undefined ? error : `${where}: ${error.slice(prefix.length + path.length + 2)}`;
+}
+
+/** Where in the form a path is (`eventTypes.0` → "Event types, entry 1"), or undefined when no label says it. */
+function placeOf(path: string, labels: FieldLabels): string | undefined {
   const [root = "", ...rest] = path.split(".");
   const own = labels[path];
   const label = own ?? labels[root];
-  if (label === undefined) return error;
-  const within = own !== undefined || rest.length === 0 ? "" : `, ${rest.map((part, i) => (i === 0 && /^\d+$/.test(part) ? `entry ${Number(part) + 1}` : part)).join(".")}`;
-  return `${label}${within}: ${error.slice(prefix.length + path.length + 2)}`;
+  if (label === undefined) return undefined;
+  return own !== undefined || rest.length === 0 ? label : `${label}, ${rest.map((part, i) => (i === 0 && /^\d+$/.test(part) ? `entry ${Number(part) + 1}` : part)).join(".")}`;
+}
+
+/**
+ * The issues of a refusal after its first (which its message says), each as "place: message", so
+ * that a form with several mistakes shows them all at once; MORE_ISSUES_SHOWN, then how many more.
+ */
+function furtherIssues(details: unknown, labels: FieldLabels): string[] | undefined {
+  const issues = (isRecord(details) && Array.isArray(details.issues) ? details.issues : []).slice(1).flatMap((i: unknown) =>
+    isRecord(i) && typeof i.message === "string" ? [`${(typeof i.path === "string" && i.path !== "" && (placeOf(i.path, labels) ?? i.path)) || "Request"}: ${i.message}${/[.?!]$/.test(i.message) ? "" : "."}`] : [],
+  );
+  if (issues.length === 0) return undefined;
+  const left = issues.length - MORE_ISSUES_SHOWN;
+  return left > 0 ? [...issues.slice(0, MORE_ISSUES_SHOWN), `And ${left} more issue${left === 1 ? "" : "s"}.`] : issues;
 }

@@ -73,7 +73,7 @@ export function page(c: C, title: string | { title: string; heading: string }, p
       principal={c.get("principal")}
       notice={banners.notice}
       warnings={banners.warnings}
-      errors={[refused?.error ?? banners.error]}
+      errors={[refused?.error ?? banners.error, ...(refused?.more ?? [])]}
       focusError={refused !== undefined && refused.field === undefined}
     >
       {body}

@@ -434,6 +434,26 @@ describe("dashboard: filters, transformations and tests", () => {
     expect((await p.api("GET", `/v1/webhooks/${uid}`)).json.eventTypes).toEqual(["message.received", "contact.*"]);
   });
 
+  it("shows every mistake the API found in a form at once, each by its field's label, not the first alone", async () => {
+    const c = await cookie();
+    const key = uniqueKey();
+    const fields = { url: `https://downstream.test/ok/${key}`, eventTypes: "message.received, message.received", organizationUid: `org-${key}`, filter: '{"body":{"n":{"$gt":true}}}', transform: "(" };
+    const refused = await form("/dashboard/webhooks", c, fields);
+    expect(refused.status).toBe(400);
+    expect(pageBanners(await refused.text(), "alert")).toEqual([
+      'Event types, entry 2: "message.received" is given twice.',
+      "Filter, body.n.$gt: $gt takes a number or a string.",
+      'Transformation: S0203: Expected ")" before end of expression (at position 1).',
+    ]);
+    expect((await pipeline().api("GET", "/v1/webhooks?limit=100")).json.data.some((w: { url: string }) => w.url === fields.url)).toBe(false);
+    // Many: the first, five more, and how many it leaves out.
+    const many = await form("/dashboard/webhooks", c, { ...fields, eventTypes: Array(8).fill("message.received").join(","), filter: "", transform: "" });
+    const said = pageBanners(await many.text(), "alert");
+    expect(said).toHaveLength(7);
+    expect(said[5]).toBe('Event types, entry 7: "message.received" is given twice.');
+    expect(said[6]).toBe("And 1 more issue.");
+  });
+
   it("creates a webhook left at what the form shows with this deployment's DELIVERY_TIMEOUT_MS and MAX_ATTEMPTS, not constants", async () => {
     const deployment = { DELIVERY_TIMEOUT_MS: "2500", MAX_ATTEMPTS: "8" };
     const c = await cookie();
