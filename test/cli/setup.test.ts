@@ -395,6 +395,33 @@ describe("edgehook setup", () => {
     }
   });
 
+  it("refuses a provider secret from the environment the deployed Worker would not verify with, setting no provider secret and showing no value", async () => {
+    const cases: [string, string, RegExp][] = [
+      ["STANDARD_WEBHOOKS_SECRET", "whsec_AAAAAAAAAAAAAAAAAAAAAA==", /begins with a whsec_ key that is 16 bytes: a whsec_ secret must be base64 of at least 24 bytes/],
+      ["STANDARD_WEBHOOKS_SECRET", "whsec_not*base64 whsec_ZGV2", /begins with a whsec_ key that is not base64/],
+      ["STANDARD_WEBHOOKS_SECRET", "whsec_ZGV2LXN0YW5kYXJkLXdlYmhvb2tzLXNlY3JldA==", /is the published example's/],
+      ["PODIUM_WEBHOOK_SECRET", "dev-podium-secret", /is the published example's/],
+    ];
+    for (const [name, value, says] of cases) {
+      const p = project({ secrets: ["TOKEN_PEPPER", "ADMIN_TOKEN"] });
+      const failed = await p.edgehook(["setup"], { [name]: value }).then(
+        () => null,
+        (err: { code: number; stdout: string; stderr: string }) => err,
+      );
+      expect(failed?.code, value).toBe(2);
+      expect(failed?.stderr).toMatch(says);
+      expect(failed?.stderr).toContain(`${name} in the environment`);
+      expect(`${failed?.stdout}${failed?.stderr}`).not.toContain(value.split(" ")[0]);
+      expect(p.calls().filter((c) => c.args[0] === "secret" && c.args[1] === "put")).toEqual([]);
+    }
+    // 24 bytes, URL-safe (the Worker verifies with it), and a rotation's old short one behind a new one: set.
+    for (const value of [`whsec_${Buffer.alloc(24, 7).toString("base64url")}`, `whsec_${Buffer.alloc(32, 9).toString("base64")} whsec_AAAAAAAAAAAAAAAAAAAAAA==`]) {
+      const p = project({ secrets: ["TOKEN_PEPPER", "ADMIN_TOKEN"] });
+      await p.edgehook(["setup"], { STANDARD_WEBHOOKS_SECRET: value });
+      expect(p.calls().filter((c) => c.args[1] === "put")).toEqual([{ args: ["secret", "put", "STANDARD_WEBHOOKS_SECRET"], stdin: value }]);
+    }
+  });
+
   it("shows the admin token it set even when the config file cannot be written, which it says in one line", async () => {
     const p = project();
     const blocked = join(p.dir, "not-a-folder");

@@ -123,6 +123,25 @@ function checkAdminToken(token) {
 }
 
 /**
+ * Refuses a provider secret from the environment that the deployed Worker would not verify with
+ * (docs/providers.md): the published example's (taken only at localhost), or, in
+ * STANDARD_WEBHOOKS_SECRET, a first `whsec_` key that is not base64 of 24 bytes or more (the API's
+ * rule for a new secret; a shorter one is ignored or flagged). Never repeats the value.
+ * @param {string} name @param {string} value
+ */
+function checkProviderSecret(name, value) {
+  const first = value.split(/\s+/).find(Boolean) ?? "";
+  const key = first.startsWith("whsec_") ? first.slice(6) : null;
+  const bytes = key !== null && /^[A-Za-z0-9+/_-]*={0,2}$/.test(key) ? Buffer.from(key, "base64").length : -1;
+  const why = ["dev-podium-secret", "whsec_ZGV2LXN0YW5kYXJkLXdlYmhvb2tzLXNlY3JldA=="].includes(first)
+    ? "is the published example's (.dev.vars.example), which the Worker takes only at localhost"
+    : name === "STANDARD_WEBHOOKS_SECRET" && key !== null && bytes < 24
+      ? `begins with a whsec_ key that is ${bytes < 0 ? "not base64" : `${bytes} bytes`}: a whsec_ secret must be base64 of at least 24 bytes after the prefix`
+      : null;
+  if (why) throw new CliError(`${name} in the environment ${why}; it was not set. Give another (\`echo whsec_$(openssl rand -base64 32)\`), then run setup again: the steps above are done, and it reuses them.`, { exitCode: 2 });
+}
+
+/**
  * @param {{ dir: string, dryRun: boolean, adminToken?: string, config?: string }} o
  * @returns {Promise<{ adminToken: string | null, worker: string, binding: string }>}
  */
@@ -300,6 +319,7 @@ async function setup(o) {
         if (names.has(name)) continue;
         const value = process.env[name];
         if (value) {
+          checkProviderSecret(name, value);
           await must(["secret", "put", name], { input: value, note: `if ${name} is set in the environment` });
           put.push(name);
         } else if (o.dryRun) {
