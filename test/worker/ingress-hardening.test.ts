@@ -719,6 +719,13 @@ describe("a provider's own id that is another event's digest (SHA-256 hex) names
     await twoEvents(source, () => sendPodium(x), () => sendPodium(y));
   });
 
+  it("Podium: an eventUid of white space alone is no id: each body is its own event, deduped by its digest", async () => {
+    const source = await createSource({ secrets: ["blank-uid-secret"] });
+    const sendPodium = async (body: string) => send(`/webhooks/${source}`, body, await podiumHeaders(body, "blank-uid-secret"));
+    const [x, y] = [podiumEvent("message.received", " "), podiumEvent("message.sent", " ")];
+    await twoEvents(source, () => sendPodium(x), () => sendPodium(y));
+  });
+
   it("Podium: an eventUid that is the hash of an eventUid too long to keep", async () => {
     const source = await createSource({ secrets: ["long-secret"] });
     const sendPodium = async (body: string) => send(`/webhooks/${source}`, body, await podiumHeaders(body, "long-secret"));

@@ -51,7 +51,8 @@ export async function verifyRequest(provider: Provider, req: InboundRequest, sou
 
 /** The dedupe key a provider gives, or else the SHA-256 of the raw body. */
 export async function dedupeKeyOr(key: string | null | undefined, raw: Uint8Array): Promise<DedupeKey> {
-  return key ? { given: key } : { digest: await sha256Hex(raw) };
+  // White space alone names nothing: taken as an id, it made every such event one (the first body kept).
+  return key && /\S/.test(key) ? { given: key } : { digest: await sha256Hex(raw) };
 }
 
 export const malformed = (why: string) => new AppError("malformed_payload", why);
