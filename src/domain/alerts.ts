@@ -42,6 +42,14 @@ export const INGEST_SUBJECT = "ingest";
 export const REJECTING_THRESHOLD = 50;
 /** Ingest dead letters, rejection spikes and a webhook's dead letters (once it delivers again) close after this long without another. */
 export const QUIET_CLOSE_MS = 3_600_000;
+/**
+ * After a webhook's `webhook.failing` episode closes (recovered), a failing streak within this long
+ * opens no other at once: a downstream going down and up would page a failing and a recovered alert
+ * a flip. One that lasts FAILING_LASTED_MS is opened by the maintenance run (openLastingFailures).
+ */
+export const REFAILING_COOLDOWN_MS = 3_600_000;
+/** A failing streak passed over by the cool-down is announced once it has lasted this long. */
+export const FAILING_LASTED_MS = 600_000;
 
 /** The alert sent when an episode closes: `webhook.failing` recovers; the others resolve under their own type. */
 export function closingType(t: EpisodeType): AlertType {
@@ -85,6 +93,8 @@ export type EpisodeAction =
       data: AlertData;
       /** When it happened, if not when it is raised: an attempt's end, so it compares with the webhook's last success. */
       at?: number;
+      /** Only counts in an open episode, opening none (a re-failure within REFAILING_COOLDOWN_MS). */
+      countOnly?: boolean;
     }
   | {
       kind: "close";
@@ -105,26 +115,40 @@ interface AttemptFact {
   endedAt: number;
 }
 
+/** A webhook's failing streak, as a `webhook.failing` episode's data says it. */
+export function failingData(
+  w: { uid: string; url: string },
+  streak: { consecutiveFailures: number; failingSince: number | null; lastError: string | null },
+): AlertData {
+  return { webhookUid: w.uid, url: w.url, consecutiveFailures: streak.consecutiveFailures, failingSince: isoTime(streak.failingSince), lastError: streak.lastError };
+}
+
 /**
  * The episode changes after a webhook's batch of attempts (in the order made):
  * a success closes `webhook.failing`; a dead letter opens (or counts in)
  * `delivery.dead_lettered` (which the maintenance run closes: closeQuietAlerts);
  * being at failingAfterAttempts failures in a row or more opens (or counts in)
- * `webhook.failing`.
+ * `webhook.failing`, but only counts in one within REFAILING_COOLDOWN_MS of the
+ * last one's close (`failingClosedAt`, or this batch's close at `now`).
  */
 export function attemptEpisodes(
   w: { uid: string; url: string; failingAfterAttempts: number },
   attempts: readonly AttemptFact[],
-  after: { consecutiveFailures: number; failingSince: number | null; open: readonly string[] },
+  after: { consecutiveFailures: number; failingSince: number | null; open: readonly string[]; failingClosedAt: number | null },
+  now: number,
 ): EpisodeAction[] {
   const open = new Set(after.open);
   const actions: EpisodeAction[] = [];
   let failedSinceSuccess = 0;
   let lastFailedAt = 0;
+  let closedAt = after.failingClosedAt;
   for (const a of attempts) {
     if (a.ok) {
       // The failures this batch recorded before the success belong to the episode it closes.
-      if (open.delete("webhook.failing")) actions.push({ kind: "close", type: "webhook.failing", subject: w.uid, count: failedSinceSuccess, at: lastFailedAt });
+      if (open.delete("webhook.failing")) {
+        actions.push({ kind: "close", type: "webhook.failing", subject: w.uid, count: failedSinceSuccess, at: lastFailedAt });
+        closedAt = now;
+      }
       failedSinceSuccess = 0;
       continue;
     }
@@ -149,7 +173,9 @@ export function attemptEpisodes(
       subject: w.uid,
       count: failedSinceSuccess,
       initialCount: after.consecutiveFailures,
-      data: { webhookUid: w.uid, url: w.url, consecutiveFailures: after.consecutiveFailures, failingSince: isoTime(after.failingSince), lastError: attempts.at(-1)?.error ?? null },
+      data: failingData(w, { ...after, lastError: attempts.at(-1)?.error ?? null }),
+      // Read as closed, it may be open all the same (another batch's, just opened): counted in there.
+      ...(closedAt !== null && now - closedAt < REFAILING_COOLDOWN_MS && !open.has("webhook.failing") ? { countOnly: true } : {}),
     });
   }
   return actions;

@@ -4,7 +4,7 @@ import { HOUR_MS, MINUTE_MS } from "../domain/time";
 import { isIngestMessage } from "../domain/types";
 import type { Env } from "../env";
 import { requeue } from "../ingress/enqueue";
-import { closeQuietAlerts } from "../pipeline/alerts";
+import { closeQuietAlerts, openLastingFailures } from "../pipeline/alerts";
 import { disableFailing, expireAtRetention, expireDeletedOwed, expireHeld, holdDisabledPending, redrive, release } from "../pipeline/commands";
 import { purgeClosedAlerts } from "../store/alerts";
 import { deadLetterOf } from "../pipeline/dead-letters";
@@ -68,6 +68,8 @@ interface MaintenanceReport {
   disabled: number;
   /** Alert episodes closed after a quiet hour (ingest dead letters, rejection spikes). */
   alertsClosed: number;
+  /** `webhook.failing` episodes opened for streaks the re-open cool-down passed over that lasted. */
+  alertsOpened: number;
   /** Steps that failed this run (each is retried by the next). */
   failed: string[];
 }
@@ -180,6 +182,8 @@ const STEPS: [name: string, step: Step][] = [
   // After it: the purges of the hours it has passed (this run's included) come off the counters at once.
   ["count-purges", async (env) => void (await applyRetentionPurges(env.DB))],
   ["redrive", async (env, { now }, r) => void (r.redriven = await redrive(env, now))],
+  // Before the auto-disable: a streak due for both is announced failing, then disabled.
+  ["lasting-failures", async (env, { now }, r) => void (r.alertsOpened = await openLastingFailures(env, now))],
   [
     "auto-disable",
     // Each webhook disabled with its alert, in one transaction.
@@ -226,6 +230,7 @@ export async function runMaintenance(env: Env, now = Date.now()): Promise<Mainte
     parked: 0,
     disabled: 0,
     alertsClosed: 0,
+    alertsOpened: 0,
     failed: [],
   };
   const s = settings(env);

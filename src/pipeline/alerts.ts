@@ -9,16 +9,26 @@
  * Raising never throws: the attempts or the maintenance step it follows are committed
  * whatever happens here.
  */
-import { attemptEpisodes, INGEST_SUBJECT, QUIET_CLOSE_MS, type AlertData, type EpisodeAction } from "../domain/alerts";
+import {
+  attemptEpisodes,
+  FAILING_LASTED_MS,
+  failingData,
+  INGEST_SUBJECT,
+  QUIET_CLOSE_MS,
+  REFAILING_COOLDOWN_MS,
+  type AlertData,
+  type EpisodeAction,
+} from "../domain/alerts";
 import type { Webhook } from "../domain/types";
 import { stringsIn } from "../store/stored-json";
 import type { Env } from "../env";
 import {
-  closeEpisodeStatement,
+  closeEpisodeStatements,
   countIn,
   deliveringAgainEpisodes,
   openEpisodeOf,
   openEpisodeStatement,
+  openLastingFailureStatement,
   quietEpisodes,
   type AlertEpisode,
   type AttemptAlertContext,
@@ -27,6 +37,7 @@ import {
 import type { AttemptOutcome } from "../store/deliveries";
 import { markHoursAlertedStatement, rejectionSummaries, releaseClaims, type RejectionClaim, type RejectionSummary } from "../store/rejections";
 import { notificationEndpoints } from "../store/webhooks";
+import { unannouncedFailures } from "../store/health";
 import { announcement, newEpisodeId } from "./alert-events";
 import { drawn } from "../domain/random-sample";
 import { writeAnnounced } from "./commands";
@@ -39,6 +50,8 @@ const QUIET_PER_RUN = 100;
  * 1,000 queries an invocation: docs/scale-and-cost.md).
  */
 export const QUIET_CLOSES_PER_RUN = 10;
+/** Lasting failing streaks one maintenance run opens at most (of up to QUIET_PER_RUN read), a transaction each as a close. */
+export const LASTING_OPENS_PER_RUN = 5;
 
 /**
  * Writes an episode's opening or closing (`change`) in one transaction with the alert that
@@ -79,19 +92,24 @@ async function open(
 
 /** Closes an open episode, announced (to `endpoints`, when read already). */
 async function close(env: Env, e: AlertEpisode, now: number, endpoints?: Webhook[]): Promise<void> {
-  await announce(env, e, true, [closeEpisodeStatement(env.DB, e, now)], now, endpoints);
+  await announce(env, e, true, closeEpisodeStatements(env.DB, e, now), now, endpoints);
 }
 
-/** Applies episode changes in order, announcing each opening and closing; one that fails (logged) does not stop the others. */
+/**
+ * Applies episode changes in order, announcing each opening and closing; one that fails (logged)
+ * does not stop the others. The k-th is raised at `now` + k ms, so the alerts of one batch carry
+ * strictly increasing timestamps in the order raised (a receiver keeping the latest can order them).
+ */
 async function apply(env: Env, actions: EpisodeAction[], now: number): Promise<void> {
-  for (const a of actions) {
+  for (const [k, a] of actions.entries()) {
+    const at = now + k;
     await safely(`${a.kind} ${a.type}`, async () => {
       if (a.kind === "open") {
-        await open(env, a, now);
+        await open(env, a, at, { mayOpen: a.countOnly !== true });
       } else {
-        if (a.count > 0) await countIn(env.DB, { ...a, now: a.at ?? now });
+        if (a.count > 0) await countIn(env.DB, { ...a, now: a.at ?? at });
         const e = await openEpisodeOf(env.DB, a.type, a.subject);
-        if (e) await close(env, e, now);
+        if (e) await close(env, e, at);
       }
     });
   }
@@ -121,8 +139,13 @@ export async function alertAfterAttempts(env: Env, w: Webhook, outcomes: Attempt
       deliveryId: o.attempt.deliveryId,
       endedAt: o.attempt.startedAt + o.attempt.durationMs,
     }));
-    const after = { consecutiveFailures: context.consecutive_failures ?? 0, failingSince: context.failing_since, open: stringsIn(context.open) };
-    await apply(env, attemptEpisodes(w, facts, after), now);
+    const after = {
+      consecutiveFailures: context.consecutive_failures ?? 0,
+      failingSince: context.failing_since,
+      open: stringsIn(context.open),
+      failingClosedAt: context.failing_alert_closed_at,
+    };
+    await apply(env, attemptEpisodes(w, facts, after, now), now);
   });
 }
 
@@ -210,4 +233,28 @@ export async function closeQuietAlerts(env: Env, now = Date.now()): Promise<numb
     });
   }
   return closed;
+}
+
+/**
+ * Opens, announced, the `webhook.failing` episodes of the streaks the re-open cool-down passed over
+ * (attemptEpisodes) once they have lasted FAILING_LASTED_MS: of enabled webhooks at their
+ * failingAfterAttempts with none open, LASTING_OPENS_PER_RUN drawn from up to QUIET_PER_RUN read.
+ * Only streaks that began within twice the cool-down: one passed over began after the close and
+ * reached the threshold within the cool-down, so it is due within it; the rest is slack for runs
+ * missed (the reads do not grow with webhooks long failing, announced). Returns how many opened.
+ */
+export async function openLastingFailures(env: Env, now = Date.now()): Promise<number> {
+  const range = { from: now - 2 * REFAILING_COOLDOWN_MS, to: now - FAILING_LASTED_MS };
+  const due = drawn(await unannouncedFailures(env.DB, range, QUIET_PER_RUN), LASTING_OPENS_PER_RUN);
+  if (due.length === 0) return 0;
+  const endpoints = await notificationEndpoints(env.DB);
+  let opened = 0;
+  for (const f of due) {
+    await safely("lasting failure", async () => {
+      const e: NewEpisode = { id: newEpisodeId(), type: "webhook.failing", subject: f.uid, openedAt: now, lastAt: now, count: f.consecutiveFailures, data: failingData(f, f) };
+      await announce(env, e, false, [openLastingFailureStatement(env.DB, e, f.failingSince)], now, endpoints);
+      opened++;
+    });
+  }
+  return opened;
 }

@@ -48,6 +48,8 @@ const episodes = (rows: AlertRow[]) => rows.flatMap((r) => toEpisode(r) ?? []);
 export interface AttemptAlertContext {
   consecutive_failures: number | null;
   failing_since: number | null;
+  /** When its last `webhook.failing` episode closed (closeEpisodeStatements). */
+  failing_alert_closed_at: number | null;
   /** JSON array of the open episodes' types. */
   open: string;
   /** JSON array of the given deliveries that are failed for good, as the batch left them. */
@@ -62,7 +64,7 @@ export interface AttemptAlertContext {
 export function attemptAlertContextStatement(db: D1Database, webhookUid: string, failing: string[]): D1PreparedStatement {
   return db
     .prepare(
-      `SELECT h.consecutive_failures, h.failing_since,
+      `SELECT h.consecutive_failures, h.failing_since, h.failing_alert_closed_at,
          (SELECT json_group_array(a.type) FROM alerts a WHERE a.subject = ?1 AND a.closed_at IS NULL) AS open,
          (SELECT json_group_array(${apiIdSql("dlv_", "d.id")}) FROM deliveries d
            WHERE d.id IN (SELECT ${idKeySql("dlv_", "value")} FROM json_each(?2)) AND d.status = ${statusCode("failed")}) AS failed
@@ -140,6 +142,39 @@ export function closeEpisodeStatement(db: D1Database, e: AlertEpisode, now: numb
        WHERE id = ?1 AND closed_at IS NULL`,
     )
     .bind(e.id, now, e.count, e.lastAt);
+}
+
+/**
+ * closeEpisodeStatement, and for a `webhook.failing` episode, when it closed kept on its webhook's
+ * health (only if this closed it), from which the re-open cool-down runs (attemptEpisodes).
+ */
+export function closeEpisodeStatements(db: D1Database, e: AlertEpisode, now: number): D1PreparedStatement[] {
+  const close = closeEpisodeStatement(db, e, now);
+  if (e.type !== "webhook.failing") return [close];
+  return [
+    close,
+    db
+      .prepare("UPDATE webhook_health SET failing_alert_closed_at = ?2 WHERE webhook_uid = ?1 AND EXISTS (SELECT 1 FROM alerts WHERE id = ?3 AND closed_at = ?2)")
+      .bind(e.subject, now, e.id),
+  ];
+}
+
+/**
+ * Opens the `webhook.failing` episode `e` of a streak the maintenance run found lasting
+ * (openLastingFailures), only while it stands as found: the webhook still there and enabled, its
+ * streak still the one failing since `failingSince` and at its failingAfterAttempts. Otherwise the
+ * count is NULL, which the column refuses, and the transaction, its alert with it, is undone.
+ */
+export function openLastingFailureStatement(db: D1Database, e: NewEpisode, failingSince: number): D1PreparedStatement {
+  return db
+    .prepare(
+      `INSERT INTO alerts (id, type, subject, opened_at, last_at, closed_at, count, data)
+       VALUES (?1, 'webhook.failing', ?2, ?3, ?3, NULL, CASE WHEN EXISTS (
+         SELECT 1 FROM webhook_health h CROSS JOIN webhooks w ON w.uid = h.webhook_uid
+         WHERE h.webhook_uid = ?2 AND h.failing_since = ?4 AND w.disabled = 0 AND h.consecutive_failures >= w.failing_after_attempts
+       ) THEN ?5 END, ?6)`,
+    )
+    .bind(e.id, e.subject, e.openedAt, failingSince, e.count, JSON.stringify(e.data));
 }
 
 /**

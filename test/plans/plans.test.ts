@@ -9,7 +9,8 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { describe, expect, it } from "vitest";
 import { newDelivery } from "../../src/domain/delivery";
-import { closeEpisodeStatement, closeEpisodesOfStatement, closeSourceEpisodeStatement, countIn, deliveringAgainEpisodes, openDisabledEpisodeStatements, openEpisodeOf, quietEpisodes } from "../../src/store/alerts";
+import { attemptAlertContextStatement, closeEpisodeStatement, closeEpisodeStatements, closeEpisodesOfStatement, closeSourceEpisodeStatement, countIn, deliveringAgainEpisodes, openDisabledEpisodeStatements, openEpisodeOf, openLastingFailureStatement, quietEpisodes } from "../../src/store/alerts";
+import { unannouncedFailures } from "../../src/store/health";
 import { attemptsOfSql } from "../../src/store/attempts";
 import { eventCountDeltaStatements, foldEventCountDeltas } from "../../src/store/counters";
 import { deletedWithOwed, disabledWithPending, expireHeld, expireWebhookStatements, holdWebhookStatements, insertDeliveriesStatements, recordAttempts, releaseHeld } from "../../src/store/deliveries";
@@ -468,6 +469,30 @@ describe("alert episodes", () => {
     for (const sql of sqls) expect(plan(sql).filter((s) => /^(SCAN|SEARCH) (alerts|a)\b/.test(s)), sql).toEqual([expect.stringMatching(/USING INDEX (alerts_open|sqlite_autoindex_alerts_1)\b/)]);
     // A dead-letter episode's webhook health: one row by its key.
     expect(plan(sqls[3]!).filter((s) => /webhook_health|\bh\b/.test(s))).toEqual([expect.stringMatching(/^SEARCH h USING PRIMARY KEY \(webhook_uid=\?\)/)]);
+  });
+});
+
+describe("the re-open cool-down of webhook.failing", () => {
+  it("walks the failing streaks of enabled webhooks by their start (webhook_health_due), each webhook and its open episode by their keys", async () => {
+    const [sql] = await preparedBy((d1) => unannouncedFailures(d1, { from: 1, to: 2 }, 100));
+    const steps = plan(sql!);
+    expect(walks(sql!), steps.join("\n")).toEqual([]);
+    // (The open episode may be looked up before the webhook or after: sorted.)
+    expect(steps.filter((s) => /^(SCAN|SEARCH) (h|w|a)\b/.test(s)).sort(), steps.join("\n")).toEqual([
+      expect.stringMatching(/^SEARCH a USING (COVERING )?INDEX alerts_open \(subject=\? AND type=\?\)/),
+      expect.stringMatching(/^SEARCH h USING INDEX webhook_health_due \(failing_since>\? AND failing_since<\?\)/),
+      expect.stringMatching(/^SEARCH w USING INDEX sqlite_autoindex_webhooks_1 \(uid=\?\)/),
+    ]);
+  });
+
+  it("reads and writes when an episode closed, and opens a lasting streak's, by keys", async () => {
+    const e = { seq: 1, id: "alr_1", type: "webhook.failing" as const, subject: "w", openedAt: 1, lastAt: 1, closedAt: null, count: 1, data: {} };
+    const sqls = await preparedBy((d1) => [attemptAlertContextStatement(d1, "w", []), ...closeEpisodeStatements(d1, e, 2), openLastingFailureStatement(d1, e, 1)]);
+    expect(sqls).toHaveLength(4);
+    for (const sql of sqls) {
+      expect(walks(sql), sql).toEqual([]);
+      for (const s of plan(sql).filter((s) => /^(SCAN|SEARCH) (webhook_health|h|webhooks|w)\b/.test(s))) expect(s, sql).toMatch(/PRIMARY KEY|sqlite_autoindex_webhook(s|_health)_1|INDEX alerts_/);
+    }
   });
 });
 

@@ -6,14 +6,14 @@ import { describe, expect, it, onTestFinished } from "vitest";
 import type { ErrorCode } from "../../src/domain/errors";
 import type { RejectionsMessage } from "../../src/domain/types";
 import migration0018 from "../../migrations/0018_alert_webhooks.sql?raw";
-import { ALERT_SOURCE, alertUrl } from "../../src/domain/alerts";
+import { ALERT_SOURCE, alertUrl, FAILING_LASTED_MS, REFAILING_COOLDOWN_MS } from "../../src/domain/alerts";
 import { PURGE_LIMITS, runMaintenance } from "../../src/maintenance/cron";
-import { disableFailing, MAINTENANCE_DISABLES, REDRIVE_GRACE_MS } from "../../src/pipeline/commands";
-import { alertIngestDeadLetters } from "../../src/pipeline/alerts";
+import { disableFailing, MAINTENANCE_DISABLES, recordAttempts as recordBatch, REDRIVE_GRACE_MS } from "../../src/pipeline/commands";
+import { alertAfterAttempts, alertIngestDeadLetters, openLastingFailures } from "../../src/pipeline/alerts";
 import { purgeClosedAlerts } from "../../src/store/alerts";
 import { recordAttempts } from "../../src/store/deliveries";
 import { markHoursAlertedStatement } from "../../src/store/rejections";
-import { healthOf, webhooksToAutoDisable } from "../../src/store/health";
+import { healthOf, unannouncedFailures, webhooksToAutoDisable } from "../../src/store/health";
 import { getWebhook } from "../../src/store/webhooks";
 import { meteredD1 } from "../../bench/d1-meter";
 import { d1Double, type SeenStatement } from "./d1-double";
@@ -21,7 +21,7 @@ import { clockFrom, midHour } from "./clock";
 import { call, dashboardCookie, dashboardForm, dashboardShown, ingestMessage, podiumBody } from "./helpers";
 import { pipeline, received, uniqueKey } from "./pipeline";
 import { racing } from "./racing";
-import { deliveryRows } from "./rows";
+import { copyWebhook, deliveryRows } from "./rows";
 import { as, DATA_SCOPES, makeToken } from "./tokens";
 
 type P = ReturnType<typeof pipeline>;
@@ -1536,5 +1536,193 @@ describe("the maintenance run's purge of closed alerts", () => {
     // What is past it is still deleted, and only that.
     await closed(0, 3);
     expect((await purgeReads()).deleted).toBe(3);
+  });
+});
+
+describe("a flapping downstream (the re-open cool-down)", () => {
+  const DAY = 24 * HOUR;
+  /** The episodes of a subject, oldest first, as stored. */
+  const stored = async (subject: string) =>
+    (await env.DB.prepare("SELECT type, closed_at IS NULL AS open, count FROM alerts WHERE subject = ? ORDER BY seq").bind(subject).all<{ type: string; open: number; count: number }>()).results.map(
+      (r) => [r.type, r.open ? "open" : "closed", r.count],
+    );
+
+  /**
+   * A webhook whose attempts are recorded, and alerted about, at the times given (as its scheduler
+   * records them, `now` its clock then), and an endpoint subscribed to its failing and recovery.
+   * `t0` is hours ahead, so no other test's streak is in the maintenance run's catch-up at these times.
+   */
+  async function recorded(hook: Record<string, unknown> = {}) {
+    const p = pipeline({ RETRY_BASE_SECONDS: "0" });
+    const { key, org, webhook } = await p.webhookOn("ok", { maxAttempts: 1, failingAfterAttempts: 1, ...hook });
+    const alertKey = `${key}-alerts`;
+    await endpoint(p, alertKey, { alertTypes: ["webhook.failing", "webhook.recovered"] });
+    const attempt = async (ok: boolean, at: number) => {
+      const id = (await deliveryRows(await p.ingest(podiumBody({ organizationUid: org })))).find((d) => d.webhook_uid === webhook.uid)!.id;
+      const outcome = {
+        attempt: { deliveryId: id, number: 1, startedAt: at, durationMs: 5, statusCode: ok ? 200 : 500, error: ok ? null : "HTTP 500", responseSnippet: null },
+        status: ok ? ("succeeded" as const) : ("pending" as const),
+        // Not due again within the test: its scheduler, run to send the alerts, leaves it.
+        nextAttemptAt: ok ? null : at + DAY,
+        deadLetter: null,
+      };
+      const context = await recordBatch(p.env, webhook.uid, [outcome]);
+      await alertAfterAttempts(p.env, (await getWebhook(p.env.DB, webhook.uid))!, [outcome], context, at + 5);
+      await settle(p);
+    };
+    const alerts = () => alertsAt(alertKey, webhook.uid);
+    const sent = async () => (await alerts()).map((a) => [a.type, a.data.count]);
+    return { p, uid: webhook.uid, alerts, sent, fail: (at: number) => attempt(false, at), succeed: (at: number) => attempt(true, at) };
+  }
+
+  it("a downstream alternating 500/200 raises one webhook.failing and one webhook.recovered, not a pair per flip", async () => {
+    const p = pipeline({ RETRY_BASE_SECONDS: "0" });
+    const { key, org, webhook: hook } = await p.webhookOn("fail", { maxAttempts: 1, failingAfterAttempts: 1 });
+    const alertKey = `${key}-alerts`;
+    await endpoint(p, alertKey, { alertTypes: ["webhook.failing", "webhook.recovered"] });
+    for (let i = 0; i < 10; i++) {
+      expect((await p.api("PATCH", `/v1/webhooks/${hook.uid}`, { url: `https://downstream.test/${i % 2 === 0 ? "fail" : "ok"}/${key}` })).status).toBe(200);
+      await p.ingest(podiumBody({ organizationUid: org }));
+      await settle(p);
+    }
+    expect((await received(key)).map((r) => r.status)).toEqual([500, 200, 500, 200, 500, 200, 500, 200, 500, 200]);
+    // (Was 10: a failing and a recovered alert a flip.)
+    expect((await alertsAt(alertKey, hook.uid)).map((a) => [a.type, a.data.count])).toEqual([
+      ["webhook.failing", 1],
+      ["webhook.recovered", 1],
+    ]);
+    expect((await stored(hook.uid)).filter(([type]) => type === "webhook.failing")).toEqual([["webhook.failing", "closed", 1]]);
+  });
+
+  it("a re-failure after the cool-down alerts at once; flips within it raise nothing", async () => {
+    const w = await recorded();
+    const t0 = Date.now() + 3 * HOUR;
+    await w.fail(t0);
+    await w.succeed(t0 + 1_000);
+    await w.fail(t0 + 2_000);
+    await w.succeed(t0 + 3_000);
+    await w.fail(t0 + 30 * MINUTE);
+    await w.succeed(t0 + 31 * MINUTE);
+    expect(await w.sent()).toEqual([
+      ["webhook.failing", 1],
+      ["webhook.recovered", 1],
+    ]);
+    // An hour after the recovery (the cool-down runs from it, not from the failures since).
+    await w.fail(t0 + 1_000 + HOUR);
+    expect(await w.sent()).toEqual([
+      ["webhook.failing", 1],
+      ["webhook.recovered", 1],
+      ["webhook.failing", 1],
+    ]);
+  });
+
+  it("a re-failure within the cool-down that lasts 10 minutes is announced by the maintenance run, once; one that recovers before never is", async () => {
+    const w = await recorded();
+    const t0 = Date.now() + 3 * HOUR + 10 * MINUTE;
+    await w.fail(t0);
+    await w.succeed(t0 + 1_000);
+    // Fails again and recovers within 10 minutes: nothing, then or at the run after.
+    await w.fail(t0 + 2_000);
+    await w.succeed(t0 + 9 * MINUTE);
+    await runMaintenance(w.p.env, t0 + 20 * MINUTE);
+    await settle(w.p);
+    expect(await w.sent()).toEqual([
+      ["webhook.failing", 1],
+      ["webhook.recovered", 1],
+    ]);
+    // Fails again and keeps failing: not yet 10 minutes, then 10.
+    const since = t0 + 25 * MINUTE;
+    await w.fail(since);
+    await w.fail(since + MINUTE);
+    expect((await runMaintenance(w.p.env, since + 9 * MINUTE)).alertsOpened).toBe(0);
+    expect((await runMaintenance(w.p.env, since + 10 * MINUTE)).alertsOpened).toBe(1);
+    await settle(w.p);
+    const sent = await w.alerts();
+    expect(sent.map((a) => [a.type, a.data.count])).toEqual([
+      ["webhook.failing", 1],
+      ["webhook.recovered", 1],
+      ["webhook.failing", 2],
+    ]);
+    expect(sent[2]!.data).toMatchObject({ consecutiveFailures: 2, failingSince: new Date(since).toISOString(), lastError: "HTTP 500" });
+    // Once: the next runs open nothing more; a failure counts in it; a success closes it at once.
+    expect((await runMaintenance(w.p.env, since + 11 * MINUTE)).alertsOpened).toBe(0);
+    await w.fail(since + 12 * MINUTE);
+    expect((await runMaintenance(w.p.env, since + 13 * MINUTE)).alertsOpened).toBe(0);
+    await w.succeed(since + 14 * MINUTE);
+    expect(await w.sent()).toEqual([
+      ["webhook.failing", 1],
+      ["webhook.recovered", 1],
+      ["webhook.failing", 2],
+      ["webhook.recovered", 3],
+    ]);
+    expect(await stored(w.uid)).toEqual([
+      ["webhook.failing", "closed", 1],
+      ["webhook.failing", "closed", 3],
+    ]);
+  });
+
+  it("the catch-up opens only enabled webhooks' streaks at their current failingAfterAttempts, none of an endpoint or a deleted webhook", async () => {
+    const p = pipeline();
+    const now = Date.now() + 6 * HOUR;
+    const key = uniqueKey();
+    const make = async (extra: Record<string, unknown> = {}) => // Of an organization of their own: no other test's event is owed to them.
+      (await p.createWebhook({ url: `https://downstream.test/fail/${key}`, eventTypes: ["*"], organizationUid: `org-${key}`, failingAfterAttempts: 3, ...extra })).uid;
+    const [due, raised, lowered, disabled, deleted] = [await make(), await make(), await make({ failingAfterAttempts: 10 }), await make(), await make()];
+    const notify = await endpoint(p, `${key}-alerts`, { alertTypes: ["webhook.failing"] });
+    const streak = async (uid: string, failures: number) =>
+      env.DB.prepare("INSERT INTO webhook_health (webhook_uid, consecutive_failures, failing_since, last_failure_at, last_error) VALUES (?1, ?2, ?3, ?3, 'HTTP 500')")
+        .bind(uid, failures, now - 20 * MINUTE)
+        .run();
+    for (const uid of [due, raised, lowered, disabled, deleted, notify.uid]) await streak(uid, 5);
+    expect((await p.api("PATCH", `/v1/webhooks/${raised}`, { failingAfterAttempts: 6 })).status).toBe(200);
+    expect((await p.api("PATCH", `/v1/webhooks/${lowered}`, { failingAfterAttempts: 5 })).status).toBe(200);
+    expect((await p.api("PATCH", `/v1/webhooks/${disabled}`, { disabled: true })).status).toBe(200);
+    // Its health row left behind (a row the delete's transaction missed): no webhook, no episode.
+    await env.DB.prepare("DELETE FROM webhooks WHERE uid = ?").bind(deleted).run();
+    expect(await openLastingFailures(p.env, now)).toBe(2);
+    for (const uid of [due, lowered]) expect(await stored(uid)).toEqual([["webhook.failing", "open", 5]]);
+    for (const uid of [raised, disabled, deleted, notify.uid]) expect(await stored(uid)).toEqual([]);
+    expect(await openLastingFailures(p.env, now + MINUTE)).toBe(0);
+  });
+
+  it("the catch-up's walk reads the streaks that began within twice the cool-down, however many webhooks failed before, and a bounded number of them", async () => {
+    const p = pipeline();
+    const now = Date.now() + 9 * HOUR;
+    const range = { from: now - 2 * REFAILING_COOLDOWN_MS, to: now - FAILING_LASTED_MS };
+    const walked = async () => {
+      const meter = meteredD1(env.DB);
+      const found = await unannouncedFailures(meter.db, range, 100);
+      return { rows: meter.usage.rowsRead, found: found.length };
+    };
+    const baseline = await walked();
+    const key = uniqueKey();
+    const first = await p.createWebhook({ url: `https://downstream.test/fail/${key}`, eventTypes: ["*"], organizationUid: `org-${key}`, failingAfterAttempts: 1 });
+    await copyWebhook(first.uid, 300);
+    const uids = (await env.DB.prepare("SELECT uid FROM webhooks WHERE url = ?").bind(first.url).all<{ uid: string }>()).results.map((r) => r.uid);
+    expect(uids).toHaveLength(300);
+    const failingSince = async (some: string[], since: number) =>
+      env.DB.prepare("INSERT INTO webhook_health (webhook_uid, consecutive_failures, failing_since, last_failure_at, last_error) SELECT value, 5, ?2, ?2, 'HTTP 500' FROM json_each(?1)")
+        .bind(JSON.stringify(some), since)
+        .run();
+    // 150 failing for a day (announced long since, or due to the auto-disable): not read.
+    await failingSince(uids.slice(0, 150), now - DAY);
+    expect(await walked()).toEqual(baseline);
+    // 150 due: 100 read, the next runs read the rest.
+    await failingSince(uids.slice(150), now - 20 * MINUTE);
+    const due = await walked();
+    expect(due.found).toBe(100);
+    expect(due.rows).toBeLessThanOrEqual(baseline.rows + 100 * 5);
+  });
+
+  it("gives the alerts one batch of attempts raises strictly increasing timestamps, in the order raised", async () => {
+    const p = pipeline({ RETRY_BASE_SECONDS: "0" });
+    const { key, org, webhook: hook } = await p.webhookOn("fail", { maxAttempts: 1, failingAfterAttempts: 1 });
+    await endpoint(p, `${key}-alerts`, { alertTypes: ["delivery.dead_lettered", "webhook.failing"] });
+    await p.ingest(podiumBody({ organizationUid: org }));
+    await settle(p);
+    const alerts = await alertsAt(`${key}-alerts`, hook.uid);
+    expect(alerts.map((a) => a.type)).toEqual(["delivery.dead_lettered", "webhook.failing"]);
+    const [a, b] = alerts.map((x) => Date.parse(x.timestamp));
+    expect(b).toBeGreaterThan(a!);
   });
 });
