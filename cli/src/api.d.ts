@@ -1711,7 +1711,7 @@ export interface operations {
     listEvents: {
         parameters: {
             query?: {
-                /** @description Search: `path=value` finds events whose body has that value at a dotted path (`data.conversation.uid=5d9f…`), a filter document (`{"body": …}`) matches as a webhook's filter does, anything else is text found in the raw body (case-insensitive; docs/filters-and-transforms.md#search). Within `since`..`until` (default: the 24 hours before now; given `until` alone, the 24 hours before it), newest first by received time. One call examines at most 1000 events, or fewer once their bodies reach 4 Mi characters or a filter's conditions have done 8 Mi units of work on them; the other filters and the token's access apply to those. A page may hold fewer than `limit` events, even none, and still have a `nextCursor`: call again with it to search further back. For example `appointment`, or `{"body": {"data.object.amount_due": {"$gt": 50000}}}`. */
+                /** @description Search: `path=value` (a dotted body path: `data.conversation.uid=5d9f…`), a filter document (`{"body": …}`, as a webhook's filter), or text in the raw body (case-insensitive). Within `since`..`until` (default: the 24 hours before now, or before `until`), newest first. A call examines a bounded number of events, so a page may hold fewer than `limit`, even none, and still have a `nextCursor` to search further back (docs/filters-and-transforms.md#search). */
                 q?: string;
                 /** @description Only events of this exact type (`message.received`). A Podium object's type that does not exist and no source has received (`message.recieved`) is a 400 naming the closest. */
                 eventType?: string;

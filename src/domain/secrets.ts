@@ -7,14 +7,17 @@ export function newWebhookSecret(): string {
   return `whsec_${bytesToBase64(crypto.getRandomValues(new Uint8Array(32)))}`;
 }
 
+/** The API reference's example of a new source gives this one (api/schemas/sources.ts): published on every deployment's /docs, whose "Test Request" sends it. */
+export const REFERENCE_EXAMPLE_SECRET = "whsec_replace-with-your-endpoint-signing-secret";
+
 /**
  * The source secrets `.dev.vars.example` gives every local setup (PODIUM_WEBHOOK_SECRET,
- * STANDARD_WEBHOOKS_SECRET): published, so they verify only requests to a loopback host
- * (`secretsAtHost`), as the example's ADMIN_TOKEN authenticates only there. A web page that
+ * STANDARD_WEBHOOKS_SECRET), and the API reference's: published, so they verify only requests to
+ * a loopback host (`secretsAtHost`), as the example's ADMIN_TOKEN authenticates only there. A web page that
  * rebinds its own DNS name to 127.0.0.1 reaches a local `npm run dev` under that name, and could
  * otherwise sign events with them, which Edgehook would forward signed with each webhook's secret.
  */
-export const EXAMPLE_SOURCE_SECRETS: readonly string[] = ["dev-podium-secret", "whsec_ZGV2LXN0YW5kYXJkLXdlYmhvb2tzLXNlY3JldA=="];
+export const EXAMPLE_SOURCE_SECRETS: readonly string[] = ["dev-podium-secret", "whsec_ZGV2LXN0YW5kYXJkLXdlYmhvb2tzLXNlY3JldA==", REFERENCE_EXAMPLE_SECRET];
 
 /**
  * Of a source's secrets, those that may verify a request to the host `hostname` names: all of them

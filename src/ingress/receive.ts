@@ -122,7 +122,7 @@ async function exampleSecretRefusal(err: unknown, provider: Provider, req: Signe
   }
   return new AppError(
     "invalid_signature",
-    `${err.message} The source's secrets include the published example's (.dev.vars.example), which verifies only requests to localhost or 127.0.0.1, not to ${new URL(url).hostname}: give the source a secret of your own.`,
+    `${err.message} The source's secrets include a published example's (.dev.vars.example, the API reference), which verifies only requests to localhost or 127.0.0.1, not to ${new URL(url).hostname}: give the source a secret of your own.`,
   );
 }
 

@@ -23,6 +23,22 @@ describe("stripe (signed with the stripe package)", () => {
   const header = (payload: string, timestamp = nowS(), s = secret) =>
     Stripe.webhooks.generateTestHeaderStringAsync({ payload, secret: s, timestamp, cryptoProvider: Stripe.createSubtleCryptoProvider() });
 
+  it("takes the secret of the API reference's example source (published on every /docs) only at a loopback host, saying so elsewhere", async () => {
+    const doc = (await (await call(new Request("https://edgehook.test/openapi.json"))).json()) as { components: { schemas: { SourceCreate: { example: { secrets: string[] } } } } };
+    const [published] = doc.components.schemas.SourceCreate.example.secrets;
+    const source = await createSource({ provider: "stripe", secrets: [published!] });
+    const at = async (origin: string) => {
+      const res = await call(new Request(`${origin}/webhooks/${source}`, { method: "POST", body, headers: { "content-type": "application/json", "stripe-signature": await header(body, nowS(), published) } }), {
+        INGEST: recordingQueue(),
+      });
+      return { status: res.status, message: ((await res.json()) as { error?: { message: string } }).error?.message };
+    };
+    expect((await at("http://127.0.0.1:8787")).status).toBe(202);
+    const refused = await at("https://hooks.example.org");
+    expect(refused.status).toBe(401);
+    expect(refused.message).toContain("published example's (.dev.vars.example, the API reference), which verifies only requests to localhost or 127.0.0.1, not to hooks.example.org");
+  });
+
   it("accepts a request signed by stripe's generateTestHeaderString, reading type, id and account", async () => {
     const source = await createSource({ provider: "stripe", secrets: [secret] });
     const r = await send(source, body, { "stripe-signature": await header(body) });

@@ -249,7 +249,7 @@ describe("API hardening", () => {
     expect(refused.status).toBe(401);
     const { error } = (await refused.json()) as { error: { code: string; message: string } };
     expect(error.code).toBe("invalid_signature");
-    expect(error.message).toContain("published example's (.dev.vars.example), which verifies only requests to localhost or 127.0.0.1, not to dev-box.tunnel.example");
+    expect(error.message).toContain("published example's (.dev.vars.example, the API reference), which verifies only requests to localhost or 127.0.0.1, not to dev-box.tunnel.example");
     // Only a request the example secret signed is told so: one signed with another secret (or not
     // signed as the scheme says) was not refused for the host, and says nothing of the example.
     for (const headers of [await podiumHeaders(tunnelled, "not-the-example"), { ...(await podiumHeaders(tunnelled, podiumSecret)), "podium-signature": "v1=zz" }]) {

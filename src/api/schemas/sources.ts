@@ -7,6 +7,7 @@ import { HmacConfigShape } from "../../domain/hmac-config";
 import { sourceProblems } from "../../domain/source-rules";
 import { PROVIDER_NAMES } from "../../domain/types";
 import { SOURCE_ID } from "../../domain/ids";
+import { REFERENCE_EXAMPLE_SECRET } from "../../domain/secrets";
 import { signatureHeaderIssues, sourceSecretIssues } from "../../ingress/providers";
 import { time, givenName, newOwnerUid, distinct, anySecret } from "./fields";
 
@@ -143,7 +144,7 @@ export const SourceCreate = z
   })
   .openapi("SourceCreate", {
     // An obviously fake secret: the reference shows it, and a caller pastes their own.
-    example: { id: "stripe-billing", name: "Stripe billing", provider: "stripe", secrets: ["whsec_replace-with-your-endpoint-signing-secret"] },
+    example: { id: "stripe-billing", name: "Stripe billing", provider: "stripe", secrets: [REFERENCE_EXAMPLE_SECRET] },
   });
 
 /**
