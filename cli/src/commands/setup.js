@@ -122,23 +122,30 @@ function checkAdminToken(token) {
   if (why) throw new CliError(`--admin-token ${why}: give a random one (\`openssl rand -base64 32\`), or leave it out for a generated one.`, { exitCode: 2 });
 }
 
+/** The published example secrets the Worker takes only at localhost (src/domain/secrets.ts): .dev.vars.example's and the API reference's. */
+const EXAMPLE_SECRETS = ["dev-podium-secret", "whsec_ZGV2LXN0YW5kYXJkLXdlYmhvb2tzLXNlY3JldA==", "whsec_replace-with-your-endpoint-signing-secret"];
+
 /**
  * Refuses a provider secret from the environment that the deployed Worker would not verify with
- * (docs/providers.md): the published example's (taken only at localhost), or, in
- * STANDARD_WEBHOOKS_SECRET, a first `whsec_` key that is not base64 of 24 bytes or more (the API's
- * rule for a new secret; a shorter one is ignored or flagged). Never repeats the value.
+ * (docs/providers.md): a published example's, or, in STANDARD_WEBHOOKS_SECRET, a first `whsec_`
+ * key that is not base64 of 24 bytes or more (the API's rule for a new secret; a shorter one is
+ * ignored or flagged; `atob`'s base64, which leaves no lone character at the end). Never repeats
+ * the value.
  * @param {string} name @param {string} value
  */
 function checkProviderSecret(name, value) {
-  const first = value.split(/\s+/).find(Boolean) ?? "";
+  const given = value.split(/\s+/).filter(Boolean);
+  const first = given[0] ?? "";
   const key = first.startsWith("whsec_") ? first.slice(6) : null;
-  const bytes = key !== null && /^[A-Za-z0-9+/_-]*={0,2}$/.test(key) ? Buffer.from(key, "base64").length : -1;
-  const why = ["dev-podium-secret", "whsec_ZGV2LXN0YW5kYXJkLXdlYmhvb2tzLXNlY3JldA=="].includes(first)
-    ? "is the published example's (.dev.vars.example), which the Worker takes only at localhost"
+  const bytes = key !== null && /^[A-Za-z0-9+/_-]*={0,2}$/.test(key) && key.replace(/=+$/, "").length % 4 !== 1 ? Buffer.from(key, "base64").length : -1;
+  const why = given.some((s) => EXAMPLE_SECRETS.includes(s))
+    ? "holds a published example's (.dev.vars.example, the API reference), which the Worker takes only at localhost"
     : name === "STANDARD_WEBHOOKS_SECRET" && key !== null && bytes < 24
       ? `begins with a whsec_ key that is ${bytes < 0 ? "not base64" : `${bytes} bytes`}: a whsec_ secret must be base64 of at least 24 bytes after the prefix`
       : null;
-  if (why) throw new CliError(`${name} in the environment ${why}; it was not set. Give another (\`echo whsec_$(openssl rand -base64 32)\`), then run setup again: the steps above are done, and it reuses them.`, { exitCode: 2 });
+  if (!why) return;
+  const other = name === "STANDARD_WEBHOOKS_SECRET" ? "another (`echo whsec_$(openssl rand -base64 32)`, given to the sender too)" : "the one your Podium webhook settings show";
+  throw new CliError(`${name} in the environment ${why}; it was not set. Give ${other}, then run setup again: the steps above are done, and it reuses them.`, { exitCode: 2 });
 }
 
 /**
