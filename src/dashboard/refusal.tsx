@@ -148,15 +148,22 @@ export const refusedBy = <E extends object>(
   answer: { status: ContentfulStatusCode; error: string; paths?: string[] | undefined; details?: unknown },
   labels: FieldLabels,
   named: Record<string, string> = {},
-): Refusal<E> => ({
-  entered,
-  error: labelled(answer.error, answer.paths?.[0], labels),
-  more: furtherIssues(answer.details, labels),
-  status: answer.status,
-  field: answer.paths
-    ?.map((path) => named[path] ?? named[fieldOf(path)] ?? fieldOf(path))
-    .find((f) => Object.hasOwn(entered, f) || Object.values(named).includes(f)),
-});
+): Refusal<E> => {
+  // Past the issues the API lists, its message says how many it left out: counted with the rest here.
+  const unlisted = UNLISTED.exec(answer.error);
+  return {
+    entered,
+    error: labelled(unlisted ? answer.error.replace(unlisted[0], "") : answer.error, answer.paths?.[0], labels),
+    more: furtherIssues(answer.details, labels, Number(unlisted?.[1] ?? 0)),
+    status: answer.status,
+    field: answer.paths
+      ?.map((path) => named[path] ?? named[fieldOf(path)] ?? fieldOf(path))
+      .find((f) => Object.hasOwn(entered, f) || Object.values(named).includes(f)),
+  };
+};
+
+/** What invalidInput (domain/errors.ts) adds to its message when details.issues is cut short. */
+const UNLISTED = / \(and (\d+) more issues?: details\.issues lists the first \d+\)(?=\.$)/;
 
 /**
  * The API's refusal of a form's field (`Invalid body: eventTypes.0: …`) in the form's words: its
@@ -183,11 +190,11 @@ function placeOf(path: string, labels: FieldLabels): string | undefined {
  * The issues of a refusal after its first (which its message says), each as "place: message", so
  * that a form with several mistakes shows them all at once; MORE_ISSUES_SHOWN, then how many more.
  */
-function furtherIssues(details: unknown, labels: FieldLabels): string[] | undefined {
+function furtherIssues(details: unknown, labels: FieldLabels, unlisted: number): string[] | undefined {
   const issues = (isRecord(details) && Array.isArray(details.issues) ? details.issues : []).slice(1).flatMap((i: unknown) =>
     isRecord(i) && typeof i.message === "string" ? [`${(typeof i.path === "string" && i.path !== "" && (placeOf(i.path, labels) ?? i.path)) || "Request"}: ${i.message}${/[.?!]$/.test(i.message) ? "" : "."}`] : [],
   );
   if (issues.length === 0) return undefined;
-  const left = issues.length - MORE_ISSUES_SHOWN;
+  const left = issues.length - MORE_ISSUES_SHOWN + unlisted;
   return left > 0 ? [...issues.slice(0, MORE_ISSUES_SHOWN), `And ${left} more issue${left === 1 ? "" : "s"}.`] : issues;
 }

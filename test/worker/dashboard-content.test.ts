@@ -452,6 +452,12 @@ describe("dashboard: filters, transformations and tests", () => {
     expect(said).toHaveLength(7);
     expect(said[5]).toBe('Event types, entry 7: "message.received" is given twice.');
     expect(said[6]).toBe("And 1 more issue.");
+    // More than the API lists (100): the rest it counts in its message are counted here too, said once.
+    const filter = JSON.stringify({ body: Object.fromEntries(Array.from({ length: 120 }, (_, i) => [`k${i}`, { $gt: true }])) });
+    const past = pageBanners(await (await form("/dashboard/webhooks", c, { ...fields, eventTypes: "message.received", filter, transform: "" })).text(), "alert");
+    expect(past).toHaveLength(7);
+    expect(past[0]).toBe("Filter, body.k0.$gt: $gt takes a number or a string.");
+    expect(past[6]).toBe("And 114 more issues.");
   });
 
   it("creates a webhook left at what the form shows with this deployment's DELIVERY_TIMEOUT_MS and MAX_ATTEMPTS, not constants", async () => {
