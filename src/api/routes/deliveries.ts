@@ -90,7 +90,7 @@ const retryMany = apiRoute({
   path: "/deliveries/retry",
   operationId: "retryDeliveries",
   summary: "Try again the deliveries matching a filter, among those the caller may see, a page per call",
-  description: `Tries again at most ${BULK_RETRY_LIMIT} deliveries per call, webhook by webhook and within each oldest first, and answers \`nextCursor\` while more may match: call again with it and the same filter until it is null. A call looks at no more deliveries than that, so it may try fewer again (even none) and still answer a cursor, which moves past what it retried or looked at (docs/api.md). Deliveries to a disabled webhook are held (they go out when it is enabled); those of deleted webhooks are left alone, and so are a notification endpoint's alerts unless it is the \`webhookUid\` (admin), as a range replay sends old alerts to nobody.`,
+  description: `Tries again at most ${BULK_RETRY_LIMIT} deliveries per call, webhook by webhook, oldest first, and answers \`nextCursor\` while more may match: call again with it and the same filter until it is null (a call may retry none and still answer one). Held for a disabled webhook; a deleted webhook's deliveries, and alerts unless their endpoint is the \`webhookUid\`, are left alone (docs/api.md).`,
   ...scoped("events:replay"),
   request: body(BulkRetryBody),
   responses: { 202: json(RetryAnswer, "How many deliveries were tried again, and how many of them are held"), ...errors(404) },
