@@ -239,12 +239,13 @@ export async function closeQuietAlerts(env: Env, now = Date.now()): Promise<numb
  * Opens, announced, the `webhook.failing` episodes of the streaks the re-open cool-down passed over
  * (attemptEpisodes) once they have lasted FAILING_LASTED_MS: of enabled webhooks at their
  * failingAfterAttempts with none open, LASTING_OPENS_PER_RUN drawn from up to QUIET_PER_RUN read.
- * Only streaks that began within twice the cool-down: one passed over began after the close and
- * reached the threshold within the cool-down, so it is due within it; the rest is slack for runs
- * missed (the reads do not grow with webhooks long failing, announced). Returns how many opened.
+ * Only webhooks whose episode closed within twice the cool-down: one passed over reached the
+ * threshold within the cool-down of the close, so it is due within it and FAILING_LASTED_MS; the
+ * rest is slack for runs missed (the reads do not grow with webhooks failing, announced at once,
+ * nor with those that recovered long ago). Returns how many opened.
  */
 export async function openLastingFailures(env: Env, now = Date.now()): Promise<number> {
-  const range = { from: now - 2 * REFAILING_COOLDOWN_MS, to: now - FAILING_LASTED_MS };
+  const range = { closedFrom: now - 2 * REFAILING_COOLDOWN_MS, lastedFrom: now - FAILING_LASTED_MS };
   const due = drawn(await unannouncedFailures(env.DB, range, QUIET_PER_RUN), LASTING_OPENS_PER_RUN);
   if (due.length === 0) return 0;
   const endpoints = await notificationEndpoints(env.DB);

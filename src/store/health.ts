@@ -141,26 +141,28 @@ export async function webhooksToAutoDisable(
 }
 
 /**
- * Enabled webhooks (not notification endpoints) failing since between `from` and `to`, at their
+ * Enabled webhooks (not notification endpoints) whose last `webhook.failing` episode closed at
+ * `closedFrom` or later and that have been failing since `lastedFrom` or before, at their
  * failingAfterAttempts, with no open `webhook.failing` episode, at most `limit`: the streaks the
- * re-open cool-down passed over (openLastingFailures). Along the streaks of webhooks not disabled
- * that began in that range (webhook_health_due), not every failing one.
+ * re-open cool-down passed over (openLastingFailures). Along webhook_health_refailing (migration
+ * 0059): only failing webhooks that recovered lately are read, not those alerted at once.
  */
 export async function unannouncedFailures(
   db: D1Database,
-  range: { from: number; to: number },
+  range: { closedFrom: number; lastedFrom: number },
   limit: number,
 ): Promise<{ uid: string; url: string; consecutiveFailures: number; failingSince: number; lastError: string | null }[]> {
   const { results } = await db
     .prepare(
       `SELECT h.webhook_uid, w.url, h.consecutive_failures, h.failing_since, h.last_error
-       FROM webhook_health h INDEXED BY webhook_health_due CROSS JOIN webhooks w ON w.uid = h.webhook_uid
-       WHERE h.failing_since IS NOT NULL AND h.disabled = 0 AND h.failing_since BETWEEN ?1 AND ?2 AND w.disabled = 0 AND w.kind = 'webhook'
+       FROM webhook_health h INDEXED BY webhook_health_refailing CROSS JOIN webhooks w ON w.uid = h.webhook_uid
+       WHERE h.failing_since IS NOT NULL AND h.failing_alert_closed_at IS NOT NULL AND h.disabled = 0
+         AND h.failing_alert_closed_at >= ?1 AND h.failing_since <= ?2 AND w.disabled = 0 AND w.kind = 'webhook'
          AND h.consecutive_failures >= w.failing_after_attempts
          AND NOT EXISTS (SELECT 1 FROM alerts a WHERE a.subject = h.webhook_uid AND a.type = 'webhook.failing' AND a.closed_at IS NULL)
        LIMIT ?3`,
     )
-    .bind(range.from, range.to, limit)
+    .bind(range.closedFrom, range.lastedFrom, limit)
     .all<{ webhook_uid: string; url: string; consecutive_failures: number; failing_since: number; last_error: string | null }>();
   return results.map((r) => ({ uid: r.webhook_uid, url: r.url, consecutiveFailures: r.consecutive_failures, failingSince: r.failing_since, lastError: r.last_error }));
 }

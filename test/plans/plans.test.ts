@@ -473,14 +473,14 @@ describe("alert episodes", () => {
 });
 
 describe("the re-open cool-down of webhook.failing", () => {
-  it("walks the failing streaks of enabled webhooks by their start (webhook_health_due), each webhook and its open episode by their keys", async () => {
-    const [sql] = await preparedBy((d1) => unannouncedFailures(d1, { from: 1, to: 2 }, 100));
+  it("walks only failing webhooks that recovered once, by when (webhook_health_refailing), each webhook and its open episode by their keys", async () => {
+    const [sql] = await preparedBy((d1) => unannouncedFailures(d1, { closedFrom: 1, lastedFrom: 2 }, 100));
     const steps = plan(sql!);
     expect(walks(sql!), steps.join("\n")).toEqual([]);
     // (The open episode may be looked up before the webhook or after: sorted.)
     expect(steps.filter((s) => /^(SCAN|SEARCH) (h|w|a)\b/.test(s)).sort(), steps.join("\n")).toEqual([
       expect.stringMatching(/^SEARCH a USING (COVERING )?INDEX alerts_open \(subject=\? AND type=\?\)/),
-      expect.stringMatching(/^SEARCH h USING INDEX webhook_health_due \(failing_since>\? AND failing_since<\?\)/),
+      expect.stringMatching(/^SEARCH h USING INDEX webhook_health_refailing \(failing_alert_closed_at>\?\)/),
       expect.stringMatching(/^SEARCH w USING INDEX sqlite_autoindex_webhooks_1 \(uid=\?\)/),
     ]);
   });

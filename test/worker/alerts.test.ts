@@ -1557,22 +1557,26 @@ describe("a flapping downstream (the re-open cool-down)", () => {
     const { key, org, webhook } = await p.webhookOn("ok", { maxAttempts: 1, failingAfterAttempts: 1, ...hook });
     const alertKey = `${key}-alerts`;
     await endpoint(p, alertKey, { alertTypes: ["webhook.failing", "webhook.recovered"] });
-    const attempt = async (ok: boolean, at: number) => {
-      const id = (await deliveryRows(await p.ingest(podiumBody({ organizationUid: org })))).find((d) => d.webhook_uid === webhook.uid)!.id;
-      const outcome = {
-        attempt: { deliveryId: id, number: 1, startedAt: at, durationMs: 5, statusCode: ok ? 200 : 500, error: ok ? null : "HTTP 500", responseSnippet: null },
-        status: ok ? ("succeeded" as const) : ("pending" as const),
-        // Not due again within the test: its scheduler, run to send the alerts, leaves it.
-        nextAttemptAt: ok ? null : at + DAY,
-        deadLetter: null,
-      };
-      const context = await recordBatch(p.env, webhook.uid, [outcome]);
-      await alertAfterAttempts(p.env, (await getWebhook(p.env.DB, webhook.uid))!, [outcome], context, at + 5);
+    /** One batch of attempts, each [ok, started at], alerted on 5 ms after the last. */
+    const batch = async (...attempts: [ok: boolean, at: number][]) => {
+      const outcomes = [];
+      for (const [ok, at] of attempts) {
+        const id = (await deliveryRows(await p.ingest(podiumBody({ organizationUid: org })))).find((d) => d.webhook_uid === webhook.uid)!.id;
+        outcomes.push({
+          attempt: { deliveryId: id, number: 1, startedAt: at, durationMs: 5, statusCode: ok ? 200 : 500, error: ok ? null : "HTTP 500", responseSnippet: null },
+          status: ok ? ("succeeded" as const) : ("pending" as const),
+          // Not due again within the test: its scheduler, run to send the alerts, leaves it.
+          nextAttemptAt: ok ? null : at + DAY,
+          deadLetter: null,
+        });
+      }
+      const context = await recordBatch(p.env, webhook.uid, outcomes);
+      await alertAfterAttempts(p.env, (await getWebhook(p.env.DB, webhook.uid))!, outcomes, context, attempts.at(-1)![1] + 5);
       await settle(p);
     };
     const alerts = () => alertsAt(alertKey, webhook.uid);
     const sent = async () => (await alerts()).map((a) => [a.type, a.data.count]);
-    return { p, uid: webhook.uid, alerts, sent, fail: (at: number) => attempt(false, at), succeed: (at: number) => attempt(true, at) };
+    return { p, uid: webhook.uid, alerts, sent, batch, fail: (at: number) => batch([false, at]), succeed: (at: number) => batch([true, at]) };
   }
 
   it("a downstream alternating 500/200 raises one webhook.failing and one webhook.recovered, not a pair per flip", async () => {
@@ -1670,8 +1674,9 @@ describe("a flapping downstream (the re-open cool-down)", () => {
     const [due, raised, lowered, disabled, deleted] = [await make(), await make(), await make({ failingAfterAttempts: 10 }), await make(), await make()];
     const notify = await endpoint(p, `${key}-alerts`, { alertTypes: ["webhook.failing"] });
     const streak = async (uid: string, failures: number) =>
-      env.DB.prepare("INSERT INTO webhook_health (webhook_uid, consecutive_failures, failing_since, last_failure_at, last_error) VALUES (?1, ?2, ?3, ?3, 'HTTP 500')")
-        .bind(uid, failures, now - 20 * MINUTE)
+      // Failing again 10 minutes after their last episode recovered.
+      env.DB.prepare("INSERT INTO webhook_health (webhook_uid, consecutive_failures, failing_since, last_failure_at, last_error, failing_alert_closed_at) VALUES (?1, ?2, ?3, ?3, 'HTTP 500', ?4)")
+        .bind(uid, failures, now - 20 * MINUTE, now - 30 * MINUTE)
         .run();
     for (const uid of [due, raised, lowered, disabled, deleted, notify.uid]) await streak(uid, 5);
     expect((await p.api("PATCH", `/v1/webhooks/${raised}`, { failingAfterAttempts: 6 })).status).toBe(200);
@@ -1685,34 +1690,67 @@ describe("a flapping downstream (the re-open cool-down)", () => {
     expect(await openLastingFailures(p.env, now + MINUTE)).toBe(0);
   });
 
-  it("the catch-up's walk reads the streaks that began within twice the cool-down, however many webhooks failed before, and a bounded number of them", async () => {
+  it("a success then a failure in one batch: the streak the cool-down passes over, begun before the close was stamped, is announced once it lasts", async () => {
+    const w = await recorded();
+    const t0 = Date.now() + 3 * HOUR + 40 * MINUTE;
+    await w.fail(t0);
+    // The recovery is stamped when the batch is alerted on, after the failure that follows it began.
+    await w.batch([true, t0 + 1_000], [false, t0 + 2_000]);
+    await w.fail(t0 + 3_000);
+    expect(await w.sent()).toEqual([
+      ["webhook.failing", 1],
+      ["webhook.recovered", 1],
+    ]);
+    expect((await runMaintenance(w.p.env, t0 + 2_000 + 10 * MINUTE)).alertsOpened).toBe(1);
+    await settle(w.p);
+    expect(await w.sent()).toEqual([
+      ["webhook.failing", 1],
+      ["webhook.recovered", 1],
+      ["webhook.failing", 2],
+    ]);
+  });
+
+  it("the catch-up reads only webhooks failing again since a recovery within twice the cool-down, not those alerted at once, however many", async () => {
     const p = pipeline();
     const now = Date.now() + 9 * HOUR;
-    const range = { from: now - 2 * REFAILING_COOLDOWN_MS, to: now - FAILING_LASTED_MS };
     const walked = async () => {
       const meter = meteredD1(env.DB);
-      const found = await unannouncedFailures(meter.db, range, 100);
-      return { rows: meter.usage.rowsRead, found: found.length };
+      const opened = await openLastingFailures({ ...p.env, DB: meter.db }, now);
+      return { rows: meter.usage.rowsRead, opened };
     };
     const baseline = await walked();
+    expect(baseline.rows).toBeLessThan(10);
     const key = uniqueKey();
     const first = await p.createWebhook({ url: `https://downstream.test/fail/${key}`, eventTypes: ["*"], organizationUid: `org-${key}`, failingAfterAttempts: 1 });
-    await copyWebhook(first.uid, 300);
+    await copyWebhook(first.uid, 1_300);
     const uids = (await env.DB.prepare("SELECT uid FROM webhooks WHERE url = ?").bind(first.url).all<{ uid: string }>()).results.map((r) => r.uid);
-    expect(uids).toHaveLength(300);
-    const failingSince = async (some: string[], since: number) =>
-      env.DB.prepare("INSERT INTO webhook_health (webhook_uid, consecutive_failures, failing_since, last_failure_at, last_error) SELECT value, 5, ?2, ?2, 'HTTP 500' FROM json_each(?1)")
-        .bind(JSON.stringify(some), since)
+    expect(uids).toHaveLength(1_300);
+    const failing = async (some: string[], since: number, closedAt: number | null) =>
+      env.DB.prepare(
+        "INSERT INTO webhook_health (webhook_uid, consecutive_failures, failing_since, last_failure_at, last_error, failing_alert_closed_at) SELECT value, 5, ?2, ?2, 'HTTP 500', ?3 FROM json_each(?1)",
+      )
+        .bind(JSON.stringify(some), since, closedAt)
         .run();
-    // 150 failing for a day (announced long since, or due to the auto-disable): not read.
-    await failingSince(uids.slice(0, 150), now - DAY);
+    // 1,000 failing for 30 minutes, alerted at once (their episodes open), none recovered before: not read
+    // (along the streaks begun within two hours, 2,000 rows were read for none found).
+    const alerted = uids.slice(0, 1_000);
+    await failing(alerted, now - 30 * MINUTE, null);
+    await env.DB.prepare(
+      "INSERT INTO alerts (id, type, subject, opened_at, last_at, count, data) SELECT 'alr_' || ?2 || '_' || key, 'webhook.failing', value, ?3, ?3, 5, '{}' FROM json_each(?1)",
+    )
+      .bind(JSON.stringify(alerted), key, now - 30 * MINUTE)
+      .run();
+    // 150 failing for a day since a recovery the day before (announced long since, or due to the auto-disable): not read.
+    await failing(uids.slice(1_000, 1_150), now - DAY, now - DAY - HOUR);
     expect(await walked()).toEqual(baseline);
-    // 150 due: 100 read, the next runs read the rest.
-    await failingSince(uids.slice(150), now - 20 * MINUTE);
-    const due = await walked();
-    expect(due.found).toBe(100);
-    expect(due.rows).toBeLessThanOrEqual(baseline.rows + 100 * 5);
-  });
+    // 150 failing again 20 minutes since a recovery 30 minutes ago, passed over: 100 read, the next runs read the rest.
+    await failing(uids.slice(1_150), now - 20 * MINUTE, now - 30 * MINUTE);
+    const meter = meteredD1(env.DB);
+    const due = await unannouncedFailures(meter.db, { closedFrom: now - 2 * REFAILING_COOLDOWN_MS, lastedFrom: now - FAILING_LASTED_MS }, 100);
+    expect(due).toHaveLength(100);
+    expect(meter.usage.rowsRead).toBeLessThanOrEqual(baseline.rows + 100 * 5);
+    expect((await walked()).opened).toBe(5);
+  }, 60_000);
 
   it("gives the alerts one batch of attempts raises strictly increasing timestamps, in the order raised", async () => {
     const p = pipeline({ RETRY_BASE_SECONDS: "0" });

@@ -47,8 +47,8 @@ async function webhooksOwed(p: ReturnType<typeof pipeline>, n: number, hook: Rec
  * Work for every step that loops over webhooks, `n` of each (`n.episodes` quiet episodes of
  * each kind): enabled webhooks holding
  * deliveries (release), disabled ones with pending deliveries (hold-disabled), deleted ones still
- * owed some (expire-deleted), failing ones due to be disabled (auto-disable) with no open
- * `webhook.failing` episode (lasting-failures), and quiet episodes of
+ * owed some (expire-deleted), failing ones due to be disabled (auto-disable) and failing again since
+ * their last `webhook.failing` episode recovered, none open (lasting-failures), and quiet episodes of
  * webhooks' dead letters and sources' refusals (quiet-alerts), each announced to an endpoint.
  */
 async function seed(now: number, n: { webhooks: number; episodes: number }) {
@@ -67,7 +67,8 @@ async function seed(now: number, n: { webhooks: number; episodes: number }) {
   await env.DB.prepare("DELETE FROM webhooks WHERE uid IN (SELECT value FROM json_each(?))").bind(JSON.stringify(deleted)).run();
   const failing = await webhooksOwed(p, n.webhooks, { failingAfterAttempts: 1, autoDisableAfterMinutes: 1 });
   await env.DB.prepare(
-    "INSERT INTO webhook_health (webhook_uid, consecutive_failures, failing_since, last_failure_at, last_error) SELECT value, 5, ?2, ?2, 'HTTP 500' FROM json_each(?1)",
+    // Failing again a minute after their last episode recovered: the catch-up reads them.
+    "INSERT INTO webhook_health (webhook_uid, consecutive_failures, failing_since, last_failure_at, last_error, failing_alert_closed_at) SELECT value, 5, ?2, ?2, 'HTTP 500', ?2 - 60000 FROM json_each(?1)",
   )
     .bind(JSON.stringify(failing), now - 60 * MINUTE_MS)
     .run();

@@ -378,8 +378,8 @@ describe("migration 0043 (health disabled)", () => {
   it("takes the failing streaks of webhooks disabled before it out of the auto-disable's walk, and leaves those of enabled ones in", async () => {
     const db = env.MIGRATION_DB;
     await applyD1Migrations(db, env.TEST_MIGRATIONS);
-    // webhook_health as before it.
-    await db.batch(["DROP INDEX webhook_health_due", "ALTER TABLE webhook_health DROP COLUMN disabled"].map((q) => db.prepare(q)));
+    // webhook_health as before it (and 0059's index on its column, made again after it).
+    await db.batch(["DROP INDEX webhook_health_refailing", "DROP INDEX webhook_health_due", "ALTER TABLE webhook_health DROP COLUMN disabled"].map((q) => db.prepare(q)));
     const p = pipeline({ DB: db });
     const enabled = (await p.webhookOn("fail", { failingAfterAttempts: 1, autoDisableAfterMinutes: 1 })).webhook.uid;
     const disabled = (await p.webhookOn("fail", { failingAfterAttempts: 1, autoDisableAfterMinutes: 1, disabled: true })).webhook.uid;
@@ -388,8 +388,10 @@ describe("migration 0043 (health disabled)", () => {
       .bind(JSON.stringify([enabled, disabled]), Date.now() - HOUR_MS)
       .run();
 
-    const migration = env.TEST_MIGRATIONS.find((m) => m.name.startsWith("0043_"))!;
-    await db.batch(migration.queries.map((q) => db.prepare(q)));
+    for (const n of ["0043_", "0059_"]) {
+      const migration = env.TEST_MIGRATIONS.find((m) => m.name.startsWith(n))!;
+      await db.batch(migration.queries.map((q) => db.prepare(q)));
+    }
     const { results } = await db
       .prepare("SELECT webhook_uid FROM webhook_health INDEXED BY webhook_health_due WHERE failing_since IS NOT NULL AND disabled = 0 AND webhook_uid IN (?1, ?2)")
       .bind(enabled, disabled)
