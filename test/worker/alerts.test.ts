@@ -1752,6 +1752,41 @@ describe("a flapping downstream (the re-open cool-down)", () => {
     expect((await walked()).opened).toBe(5);
   }, 60_000);
 
+  it("the catch-up opens nothing for a streak changed between its read and the open: ended by a success (another begun or not), the webhook disabled, or failingAfterAttempts raised past it", async () => {
+    const alertEvents = async () =>
+      (await env.DB.prepare("SELECT count(*) AS n FROM events e JOIN names n ON n.id = e.source WHERE n.name = ?").bind(ALERT_SOURCE).first<number>("n")) ?? 0;
+    const changes: [string, (w: Awaited<ReturnType<typeof recorded>>, at: number) => Promise<void>][] = [
+      ["ended by a success", (w, at) => w.succeed(at)],
+      // Not yet lasted: its own time comes.
+      ["ended by a success, another begun", (w, at) => w.batch([true, at], [false, at + 1_000])],
+      ["the webhook disabled", async (w) => expect((await w.p.api("PATCH", `/v1/webhooks/${w.uid}`, { disabled: true })).status).toBe(200)],
+      ["failingAfterAttempts raised", async (w) => expect((await w.p.api("PATCH", `/v1/webhooks/${w.uid}`, { failingAfterAttempts: 3 })).status).toBe(200)],
+    ];
+    for (const [i, [what, change]] of changes.entries()) {
+      const w = await recorded();
+      const t0 = Date.now() + (12 + 3 * i) * HOUR;
+      await w.fail(t0);
+      await w.succeed(t0 + 1_000);
+      await w.fail(t0 + 2_000);
+      await w.fail(t0 + 3_000);
+      const now = t0 + 15 * MINUTE;
+      // The streak was due as read: the change lands right after the read, before the open.
+      let changed = false;
+      const { db } = d1Double({
+        afterRun: async (st) => {
+          if (changed || !st.sql.includes("INDEXED BY webhook_health_refailing")) return;
+          changed = true;
+          await change(w, now - MINUTE);
+        },
+      });
+      const events = await alertEvents();
+      expect(await openLastingFailures({ ...w.p.env, DB: db }, now), what).toBe(0);
+      expect(changed, what).toBe(true);
+      expect(await stored(w.uid), what).toEqual([["webhook.failing", "closed", 1]]);
+      expect(await alertEvents(), what).toBe(events);
+    }
+  });
+
   it("gives the alerts one batch of attempts raises strictly increasing timestamps, in the order raised", async () => {
     const p = pipeline({ RETRY_BASE_SECONDS: "0" });
     const { key, org, webhook: hook } = await p.webhookOn("fail", { maxAttempts: 1, failingAfterAttempts: 1 });
