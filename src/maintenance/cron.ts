@@ -186,8 +186,9 @@ const STEPS: [name: string, step: Step][] = [
   ["lasting-failures", async (env, { now }, r) => void (r.alertsOpened = await openLastingFailures(env, now))],
   [
     "auto-disable",
-    // Each webhook disabled with its alert, in one transaction.
-    async (env, { now }, r) => void (r.disabled = (await disableFailing(env, now)).length),
+    // Each webhook disabled with its alert, in one transaction; a millisecond after the run's time, so a
+    // webhook the step before announced failing has its disable's alert stamped after that one.
+    async (env, { now }, r) => void (r.disabled = (await disableFailing(env, now + 1)).length),
   ],
   ["quiet-alerts", async (env, { now }, r) => void (r.alertsClosed = await closeQuietAlerts(env, now))],
   ["closed-alerts", async (env, { horizon }) => void (await purgeClosedAlerts(env.DB, horizon, PURGE_LIMITS.closedAlerts))],

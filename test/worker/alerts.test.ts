@@ -1552,11 +1552,11 @@ describe("a flapping downstream (the re-open cool-down)", () => {
    * records them, `now` its clock then), and an endpoint subscribed to its failing and recovery.
    * `t0` is hours ahead, so no other test's streak is in the maintenance run's catch-up at these times.
    */
-  async function recorded(hook: Record<string, unknown> = {}) {
+  async function recorded(hook: Record<string, unknown> = {}, alertTypes = ["webhook.failing", "webhook.recovered"]) {
     const p = pipeline({ RETRY_BASE_SECONDS: "0" });
     const { key, org, webhook } = await p.webhookOn("ok", { maxAttempts: 1, failingAfterAttempts: 1, ...hook });
     const alertKey = `${key}-alerts`;
-    await endpoint(p, alertKey, { alertTypes: ["webhook.failing", "webhook.recovered"] });
+    await endpoint(p, alertKey, { alertTypes });
     /** One batch of attempts, each [ok, started at], alerted on 5 ms after the last. */
     const batch = async (...attempts: [ok: boolean, at: number][]) => {
       const outcomes = [];
@@ -1663,6 +1663,20 @@ describe("a flapping downstream (the re-open cool-down)", () => {
       ["webhook.failing", "closed", 1],
       ["webhook.failing", "closed", 3],
     ]);
+  });
+
+  it("a streak due in one run for its announcement and the auto-disable: webhook.failing, then webhook.disabled with a later timestamp", async () => {
+    const w = await recorded({ autoDisableAfterMinutes: 10 }, ["webhook.failing", "webhook.recovered", "webhook.disabled"]);
+    const t0 = Date.now() + 12 * HOUR;
+    await w.fail(t0);
+    await w.succeed(t0 + 1_000);
+    await w.fail(t0 + 2_000);
+    await runMaintenance(w.p.env, t0 + 2_000 + 10 * MINUTE + 1_000);
+    await settle(w.p);
+    const sent = await w.alerts();
+    expect(sent.map((a) => a.type)).toEqual(["webhook.failing", "webhook.recovered", "webhook.failing", "webhook.disabled"]);
+    // A receiver keeping the latest by timestamp ends on the disable, in whatever order they arrive.
+    expect(Date.parse(sent[3]!.timestamp)).toBeGreaterThan(Date.parse(sent[2]!.timestamp));
   });
 
   it("the catch-up opens only enabled webhooks' streaks at their current failingAfterAttempts, none of an endpoint or a deleted webhook", async () => {
