@@ -5,6 +5,7 @@ import { nameless, notAParameter } from "../http/unknown-param";
 import { repeatedQueryParam } from "../api/validate";
 import type { Principal } from "../domain/scopes";
 import { fieldOf } from "./api-client";
+import { unlistedIssues } from "../domain/errors";
 import { isRecord } from "../domain/guards";
 import type { Banners } from "./banners";
 import type { FieldLabels } from "./field-labels";
@@ -150,11 +151,11 @@ export const refusedBy = <E extends object>(
   named: Record<string, string> = {},
 ): Refusal<E> => {
   // Past the issues the API lists, its message says how many it left out: counted with the rest here.
-  const unlisted = UNLISTED.exec(answer.error);
+  const { message, unlisted } = unlistedIssues(answer.error);
   return {
     entered,
-    error: labelled(unlisted ? answer.error.replace(unlisted[0], "") : answer.error, answer.paths?.[0], labels),
-    more: furtherIssues(answer.details, labels, Number(unlisted?.[1] ?? 0)),
+    error: labelled(message, answer.paths?.[0], labels),
+    more: furtherIssues(answer.details, labels, unlisted),
     status: answer.status,
     field: answer.paths
       ?.map((path) => named[path] ?? named[fieldOf(path)] ?? fieldOf(path))
@@ -162,8 +163,6 @@ export const refusedBy = <E extends object>(
   };
 };
 
-/** What invalidInput (domain/errors.ts) adds to its message when details.issues is cut short. */
-const UNLISTED = / \(and (\d+) more issues?: details\.issues lists the first \d+\)(?=\.$)/;
 
 /**
  * The API's refusal of a form's field (`Invalid body: eventTypes.0: …`) in the form's words: its

@@ -89,3 +89,13 @@ export function invalidInput(what: string, issues: Issue[]): AppError {
   const said = first ? `: ${first.path ? `${first.path}: ` : ""}${first.message}` : "";
   return new AppError("invalid_request", `Invalid ${what}${said}${left}.`, { issues: issues.slice(0, MAX_LISTED_ISSUES) });
 }
+
+/**
+ * What invalidInput's message says of the issues details.issues leaves out, read back: how many,
+ * and the message without it (the dashboard counts them with the issues it lists). Beside the
+ * sentence it reads, so the two change together.
+ */
+export function unlistedIssues(message: string): { message: string; unlisted: number } {
+  const said = / \(and (\d+) more issues?: details\.issues lists the first \d+\)(?=\.$)/.exec(message);
+  return said ? { message: message.replace(said[0], ""), unlisted: Number(said[1]) } : { message, unlisted: 0 };
+}
