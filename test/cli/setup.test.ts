@@ -9,6 +9,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { connection } from "../../cli/src/config.js";
 import { isString } from "../../src/domain/guards";
 import { at } from "../support/json-at";
+import { EXAMPLE_SECRETS } from "../../cli/src/commands/setup.js";
+import { EXAMPLE_SOURCE_SECRETS } from "../../src/domain/secrets";
 
 const root = resolve(import.meta.dirname, "../..");
 const dirs: string[] = [];
@@ -393,6 +395,10 @@ describe("edgehook setup", () => {
       expect(p.calls()).toEqual([]);
       expect(existsSync(p.configFile)).toBe(false);
     }
+  });
+
+  it("knows the published example secrets the Worker takes only at localhost, all of them (a copy: the CLI cannot import the Worker's code)", () => {
+    expect([...EXAMPLE_SECRETS].sort()).toEqual([...EXAMPLE_SOURCE_SECRETS].sort());
   });
 
   it("refuses a provider secret from the environment the deployed Worker would not verify with, setting no provider secret and showing no value", async () => {

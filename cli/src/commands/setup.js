@@ -123,7 +123,7 @@ function checkAdminToken(token) {
 }
 
 /** The published example secrets the Worker takes only at localhost (src/domain/secrets.ts): .dev.vars.example's and the API reference's. */
-const EXAMPLE_SECRETS = ["dev-podium-secret", "whsec_ZGV2LXN0YW5kYXJkLXdlYmhvb2tzLXNlY3JldA==", "whsec_replace-with-your-endpoint-signing-secret"];
+export const EXAMPLE_SECRETS = ["dev-podium-secret", "whsec_ZGV2LXN0YW5kYXJkLXdlYmhvb2tzLXNlY3JldA==", "whsec_replace-with-your-endpoint-signing-secret"];
 
 /**
  * Refuses a provider secret from the environment that the deployed Worker would not verify with
