@@ -28,7 +28,7 @@ export interface paths {
         };
         /**
          * List events, newest first; or search them by a field's value or text in the body (q)
-         * @description Without `q`: newest first by arrival, filtered by the indexed fields; with `since` or `until`, newest first by received time, along that range (its cursor continues the same `since` and `until` alone). Each call examines a bounded number of events, so a filtered page, or one under a limited token, can be short or empty and still carry a `nextCursor`. With `q`: a bounded search, as `q` says.
+         * @description Newest first by arrival (by receipt with `since` or `until`). Each call examines a bounded number of events, so a page, filtered or under a limited token, can be short or empty and still carry a `nextCursor`; `q` searches bodies: docs/api.md.
          */
         get: operations["listEvents"];
         put?: never;
@@ -70,7 +70,7 @@ export interface paths {
         put?: never;
         /**
          * Deliver an event again, to every matching webhook or to the one named
-         * @description Only to webhooks within the caller's grant that are owed the event; held for a disabled one. An alert (source `edgehook`) goes again to the notification endpoints subscribed to it, or to the one named (by the admin). An event past the retention (RETENTION_DAYS from its receipt, kept a while to be read) is never sent: 409 `conflict` with `details.reason` `past_retention`. A named webhook the event is not owed: 409 `conflict` with `details.reason` `not_subscribed` (its types, organization or location, or sources) or `filtered_out` (its filter).
+         * @description Only to webhooks within the caller's grant owed the event (held for a disabled one); an alert, to its notification endpoints. 409 `conflict`, `details.reason` `past_retention` (nothing sent), `not_subscribed` or `filtered_out` (the one named is not owed it): docs/api.md.
          */
         post: operations["replayEvent"];
         delete?: never;
@@ -90,7 +90,7 @@ export interface paths {
         put?: never;
         /**
          * Deliver again the events received in a time range, a page per call, oldest first
-         * @description Reads at most 500 events per call (5000 with `dryRun`; fewer, as a search's, when a target has a content filter) and answers `nextCursor` until the range is done. Only the caller's events, to matching webhooks within its grant (or the one named) whose filter admits them; held for a disabled one. Events past the retention (RETENTION_DAYS from their receipt, kept a while to be read) are passed over, not counted: nothing is sent for them. An endpoint named: 409 `not_subscribed`.
+         * @description Reads at most 500 events a call (5000 with `dryRun`, fewer with a content filter), answering `nextCursor` until the range is done. The caller's events, to matching webhooks within its grant; events past the retention are passed over: docs/api.md.
          */
         post: operations["replayEvents"];
         delete?: never;
@@ -1037,7 +1037,7 @@ export interface components {
             transformHeaders?: {
                 [key: string]: string;
             } | null;
-            /** @description With a new `secret`: seconds the secret it replaces keeps signing beside it, as a second `webhook-signature` entry (0..604800; default 86400, 24 h). 0 stops the old secret at once (a leaked one); without a new secret, 0 ends the previous secret now and any other value is a 400 `invalid_request`. `podium-signature` carries the new secret's signature alone. */
+            /** @description With a new `secret`: seconds the old one keeps signing beside it (0..604800; default 86400); 0 ends it at once, also without a new secret (another value alone is a 400): docs/forwarding.md. */
             previousSecretValidSeconds?: number;
             /** @description Accepted only as the webhook's own (repeated with its other fields as read back); any other value is refused: the location and organization of a webhook cannot change; create a new webhook instead. */
             locationUid?: string | null;
@@ -1137,7 +1137,7 @@ export interface components {
             transformHeaders?: {
                 [key: string]: string;
             } | null;
-            /** @description With a new `secret`: seconds the secret it replaces keeps signing beside it, as a second `webhook-signature` entry (0..604800; default 86400, 24 h). 0 stops the old secret at once (a leaked one); without a new secret, 0 ends the previous secret now and any other value is a 400 `invalid_request`. `podium-signature` carries the new secret's signature alone. */
+            /** @description With a new `secret`: seconds the old one keeps signing beside it (0..604800; default 86400); 0 ends it at once, also without a new secret (another value alone is a 400): docs/forwarding.md. */
             previousSecretValidSeconds?: number;
             /** @description Accepted only as the webhook's own (repeated with its other fields as read back); any other value is refused: the location and organization of a webhook cannot change; create a new webhook instead. */
             locationUid?: string | null;
@@ -4087,7 +4087,7 @@ export interface operations {
                 cursor?: string;
                 /** @description Comma-separated webhook uids (at most 100): `webhooks` holds their counts, in place of a page (no cursor). One the token may not see (outside its grant), deleted, a notification endpoint or none answers 404 `not_found` as `GET /v1/webhooks/{uid}` does (naming the first; `details.webhookUids` lists them all), not an answer without it a typo would hide behind. Without webhooks:read the list is not read. */
                 webhookUids?: string;
-                /** @description `true`: `webhooks` starts with the webhooks failing now (their last attempt failed), up to 100 wherever they are by uid (the latest streaks when more fail: a disabled webhook keeps its streak until enabled), the longest failing first; the first page by uid follows, without them (the dashboard's overview asks so). Not with `cursor` or `webhookUids`. */
+                /** @description `true`: `webhooks` starts with those failing now (up to 100, the longest failing first), then the first page by uid without them. Not with `cursor` or `webhookUids`: docs/api.md. */
                 failingFirst?: "true" | "false";
             };
             header?: never;

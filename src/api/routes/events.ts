@@ -28,7 +28,7 @@ const list = apiRoute({
   path: "/events",
   operationId: "listEvents",
   summary: "List events, newest first; or search them by a field's value or text in the body (q)",
-  description: `Without \`q\`: newest first by arrival, filtered by the indexed fields; with \`since\` or \`until\`, newest first by received time, along that range (its cursor continues the same \`since\` and \`until\` alone). Each call examines a bounded number of events, so a filtered page, or one under a limited token, can be short or empty and still carry a \`nextCursor\`. With \`q\`: a bounded search, as \`q\` says.`,
+  description: "Newest first by arrival (by receipt with `since` or `until`). Each call examines a bounded number of events, so a page, filtered or under a limited token, can be short or empty and still carry a `nextCursor`; `q` searches bodies: docs/api.md.",
   ...scoped("events:read"),
   request: { query: EventListQuery },
   responses: { 200: json(page(EventSummarySchema, "EventPage"), "A page of events"), ...errors(404) },

@@ -33,7 +33,7 @@ const replayOne = apiRoute({
   path: "/events/{id}/replay",
   operationId: "replayEvent",
   summary: "Deliver an event again, to every matching webhook or to the one named",
-  description: "Only to webhooks within the caller's grant that are owed the event; held for a disabled one. An alert (source `edgehook`) goes again to the notification endpoints subscribed to it, or to the one named (by the admin). An event past the retention (RETENTION_DAYS from its receipt, kept a while to be read) is never sent: 409 `conflict` with `details.reason` `past_retention`. A named webhook the event is not owed: 409 `conflict` with `details.reason` `not_subscribed` (its types, organization or location, or sources) or `filtered_out` (its filter).",
+  description: "Only to webhooks within the caller's grant owed the event (held for a disabled one); an alert, to its notification endpoints. 409 `conflict`, `details.reason` `past_retention` (nothing sent), `not_subscribed` or `filtered_out` (the one named is not owed it): docs/api.md.",
   ...scoped("events:replay"),
   request: { params: IdParam, ...optionalBody(ReplayBody) },
   responses: { 202: json(ReplayAnswer, "New deliveries were created"), ...errors(404, 409) },
@@ -44,7 +44,7 @@ const replayRange = apiRoute({
   path: "/events/replay",
   operationId: "replayEvents",
   summary: "Deliver again the events received in a time range, a page per call, oldest first",
-  description: `Reads at most ${REPLAY_PAGE_EVENTS} events per call (${DRY_RUN_PAGE_EVENTS} with \`dryRun\`; fewer, as a search's, when a target has a content filter) and answers \`nextCursor\` until the range is done. Only the caller's events, to matching webhooks within its grant (or the one named) whose filter admits them; held for a disabled one. Events past the retention (RETENTION_DAYS from their receipt, kept a while to be read) are passed over, not counted: nothing is sent for them. An endpoint named: 409 \`not_subscribed\`.`,
+  description: `Reads at most ${REPLAY_PAGE_EVENTS} events a call (${DRY_RUN_PAGE_EVENTS} with \`dryRun\`, fewer with a content filter), answering \`nextCursor\` until the range is done. The caller's events, to matching webhooks within its grant; events past the retention are passed over: docs/api.md.`,
   ...scoped("events:replay"),
   request: body(RangeReplayBody),
   responses: {

@@ -65,6 +65,6 @@ export const StatsQuery = strictQuery({
     STATS_WEBHOOKS * 129,
   ),
   failingFirst: z.enum(["true", "false"]).optional().openapi({
-    description: `\`true\`: \`webhooks\` starts with the webhooks failing now (their last attempt failed), up to ${STATS_WEBHOOKS} wherever they are by uid (the latest streaks when more fail: a disabled webhook keeps its streak until enabled), the longest failing first; the first page by uid follows, without them (the dashboard's overview asks so). Not with \`cursor\` or \`webhookUids\`.`,
+    description: `\`true\`: \`webhooks\` starts with those failing now (up to ${STATS_WEBHOOKS}, the longest failing first), then the first page by uid without them. Not with \`cursor\` or \`webhookUids\`: docs/api.md.`,
   }),
 });

@@ -234,7 +234,7 @@ const previousSecretValidSeconds = z
   .max(PREVIOUS_SECRET_VALID_SECONDS.max)
   .optional()
   .openapi({
-    description: `With a new \`secret\`: seconds the secret it replaces keeps signing beside it, as a second \`webhook-signature\` entry (0..${PREVIOUS_SECRET_VALID_SECONDS.max}; default ${PREVIOUS_SECRET_VALID_SECONDS.default}, 24 h). 0 stops the old secret at once (a leaked one); without a new secret, 0 ends the previous secret now and any other value is a 400 \`invalid_request\`. \`podium-signature\` carries the new secret's signature alone.`,
+    description: `With a new \`secret\`: seconds the old one keeps signing beside it (0..${PREVIOUS_SECRET_VALID_SECONDS.max}; default ${PREVIOUS_SECRET_VALID_SECONDS.default}); 0 ends it at once, also without a new secret (another value alone is a 400): docs/forwarding.md.`,
   });
 
 export const WebhookPut = z
