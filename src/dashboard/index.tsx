@@ -13,7 +13,7 @@ import { Layout } from "./layout";
 import { homeOf, LISTS } from "./navigation";
 import { errorPage, notFoundPage, refusalPage } from "./refusal";
 import { Login } from "./pages/login";
-import { COOKIE, dashboardPath, endSession, requireSession, startSession, tooManyFailures, type DashEnv } from "./session";
+import { dashboardPath, sessionCookie, endSession, requireSession, startSession, tooManyFailures, type DashEnv } from "./session";
 import { alertRoutes } from "./routes/alerts";
 import { createdRoutes } from "./routes/created";
 import { deadLetterRoutes } from "./routes/dead-letters";
@@ -100,7 +100,7 @@ dashboard.get("/login", (c) =>
 dashboard.post("/login", async (c) => {
   // Whatever its outcome, a sign-in first ends the session the browser came with (deleted, its
   // cookie dropped): else one refused, or as another token, would leave that one signed in.
-  if (getCookie(c, COOKIE) !== undefined) await endSession(c);
+  if (getCookie(c, sessionCookie(c.req.url).name) !== undefined) await endSession(c);
   const attempt = authAttempt(c.env, (name) => c.req.header(name));
   if (attempt.blocked) return tooManyFailures(c, attempt.blocked);
   // A form the runtime cannot parse signs no one in.

@@ -1,5 +1,6 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { deleteCookie, generateCookie, getCookie } from "hono/cookie";
+import { loopbackHost } from "../domain/destination";
 import { authAttempt, sessionPrincipal, sessionPrincipalKey } from "../api/auth";
 import type { AppError } from "../domain/errors";
 import { sha256Hex } from "../domain/crypto";
@@ -18,9 +19,21 @@ import { touchToken } from "../store/tokens";
  * is one this host set. (Path=/ sends it to /v1 too, which never takes it as a credential.)
  */
 export const COOKIE = "__Host-edgehook_session";
+/**
+ * Over plain http at a loopback host (`npm run dev`) the session is this cookie, not Secure: Safari
+ * keeps no Secure cookie over http://localhost, so its sign-in looped. Read only there, as the
+ * `__Host-` one only over https (docs/security.md).
+ */
+export const LOCAL_COOKIE = "edgehook_local_session";
 /** Sessions end on the server this long after sign-in; the cookie's own lifetime only mirrors it. */
 const SESSION_TTL_MS = 8 * 3600_000;
-const COOKIE_OPTIONS = { httpOnly: true, secure: true, sameSite: "Strict", path: "/" } as const;
+
+/** The session cookie's name and attributes for a request to `url`. */
+export function sessionCookie(url: string) {
+  const { protocol, hostname } = new URL(url);
+  const local = protocol === "http:" && loopbackHost(hostname);
+  return { name: local ? LOCAL_COOKIE : COOKIE, options: { httpOnly: true, secure: !local, sameSite: "Strict", path: "/" } as const };
+}
 
 export type DashEnv = {
   Bindings: Env;
@@ -39,14 +52,16 @@ export async function startSession(c: Context<DashEnv>, principal: Principal): P
   const now = Date.now();
   await insertSession(c.env.DB, { id: await sha256Hex(secret), principal: key, createdAt: now, expiresAt: now + SESSION_TTL_MS });
   // Set, not appended: it takes the place of the dropped cookie of the session the sign-in ended (index.tsx).
-  c.header("set-cookie", generateCookie(COOKIE, secret, { ...COOKIE_OPTIONS, maxAge: SESSION_TTL_MS / 1000 }));
+  const cookie = sessionCookie(c.req.url);
+  c.header("set-cookie", generateCookie(cookie.name, secret, { ...cookie.options, maxAge: SESSION_TTL_MS / 1000 }));
 }
 
 /** Signs out: the session is deleted on the server, and the cookie dropped. */
 export async function endSession(c: Context<DashEnv>): Promise<void> {
-  const secret = getCookie(c, COOKIE);
+  const cookie = sessionCookie(c.req.url);
+  const secret = getCookie(c, cookie.name);
   if (secret && isRandomSecret(secret)) await deleteSession(c.env.DB, await sha256Hex(secret));
-  deleteCookie(c, COOKIE, COOKIE_OPTIONS);
+  deleteCookie(c, cookie.name, cookie.options);
 }
 
 /**
@@ -81,14 +96,15 @@ export function tooManyFailures(c: Context<DashEnv>, refusal: AppError): Respons
  * and a cookie that names no live session counts as a failure.
  */
 export const requireSession: MiddlewareHandler<DashEnv> = async (c, next) => {
-  const secret = getCookie(c, COOKIE);
+  const cookie = sessionCookie(c.req.url);
+  const secret = getCookie(c, cookie.name);
   if (!secret) return c.redirect(signInFirst(c), 303);
   const attempt = authAttempt(c.env, (name) => c.req.header(name));
   if (attempt.blocked) return tooManyFailures(c, attempt.blocked);
   const principal = await principalOfSession(c, secret);
   if (!principal) {
     const refusal = await attempt.failed();
-    deleteCookie(c, COOKIE, COOKIE_OPTIONS);
+    deleteCookie(c, cookie.name, cookie.options);
     if (refusal.code === "rate_limited") return tooManyFailures(c, refusal);
     return c.redirect(signInFirst(c), 303);
   }

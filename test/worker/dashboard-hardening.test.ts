@@ -2,6 +2,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ADMIN_TOKEN, bodiedRequest, call, clientAddress, failUntilLimited, dashboardCookie, dashboardForm, dashboardShown, pageBanners as banners, pageText as text, podiumBody } from "./helpers";
+import { COOKIE } from "../../src/dashboard/session";
 import { d1Double } from "./d1-double";
 import { pipeline, uniqueKey } from "./pipeline";
 
@@ -77,6 +78,38 @@ describe("the session cookie", () => {
     const res = await get("/dashboard/events", `edgehook_session=${secret}`);
     expect(res.status).toBe(303);
     expect(res.headers.get("location")).toBe("/dashboard/login?next=%2Fdashboard%2Fevents");
+  });
+
+  it("over plain http at a loopback host is edgehook_local_session, not Secure (Safari keeps none there), and is read only there", async () => {
+    const at = (origin: string, path: string, init: { cookie?: string; form?: Record<string, string> } = {}) =>
+      call(
+        new Request(`${origin}${path}`, {
+          method: init.form ? "POST" : "GET",
+          headers: { ...(init.cookie ? { cookie: init.cookie } : {}), ...(init.form ? { origin, "content-type": "application/x-www-form-urlencoded" } : {}) },
+          ...(init.form ? { body: new URLSearchParams(init.form) } : {}),
+        }),
+      );
+    for (const local of ["http://127.0.0.1:8787", "http://localhost:8787"]) {
+      const [pair, ...attributes] = (await at(local, "/dashboard/login", { form: { token: ADMIN_TOKEN } })).headers.get("set-cookie")!.split(/;\s*/);
+      expect(pair).toMatch(/^edgehook_local_session=[A-Za-z0-9_-]{43}$/);
+      expect(attributes).toEqual(expect.arrayContaining(["Path=/", "HttpOnly", "SameSite=Strict"]));
+      expect(attributes).not.toContain("Secure");
+      expect((await at(local, "/dashboard/events", { cookie: pair })).status).toBe(200);
+      // The same live secret under the other name, or this name over https, signs nobody in.
+      const secret = pair!.split("=")[1];
+      expect((await at(local, "/dashboard/events", { cookie: `${COOKIE}=${secret}` })).status).toBe(303);
+      expect((await get("/dashboard/events", pair)).status).toBe(303);
+      const out = (await at(local, "/dashboard/logout", { cookie: pair, form: {} })).headers.get("set-cookie")!.split(/;\s*/);
+      expect(out[0]).toBe("edgehook_local_session=");
+      expect(out).toContain("Max-Age=0");
+      expect((await at(local, "/dashboard/events", { cookie: pair })).status).toBe(303);
+    }
+    // Over https at a loopback host (wrangler dev --local-protocol https), and over http elsewhere, the __Host- cookie as before.
+    for (const origin of ["https://127.0.0.1:8787", "http://edgehook.test"]) {
+      const set = (await at(origin, "/dashboard/login", { form: { token: ADMIN_TOKEN } })).headers.get("set-cookie")!;
+      expect(set).toMatch(/^__Host-edgehook_session=[A-Za-z0-9_-]{43};/);
+      expect(set).toContain("Secure");
+    }
   });
 });
 
