@@ -714,4 +714,21 @@ describe("a generic HMAC source's prefix", () => {
     expect(res.status).toBe(400);
     expect(res.json.error.details.issues).toEqual([expect.objectContaining({ path: "hmac.prefix", message: 'must not contain ", "' })]);
   });
+
+  it("and its headers must be ones a request can carry: no control character nor one above U+00FF, no framing header", async () => {
+    const p = pipeline();
+    const make = (hmac: Record<string, string>) => p.api("POST", "/v1/sources", { name: "hmac carried", provider: "hmac", secrets: ["a-long-secret"], hmac: { header: "x-sig", ...hmac } });
+    for (const prefix of ["a\nb", "sig\u0000=", "\u200b", "v\u007f="]) {
+      const res = await make({ prefix });
+      expect(res.status, JSON.stringify(prefix)).toBe(400);
+      expect(res.json.error.details.issues).toEqual([expect.objectContaining({ path: "hmac.prefix", message: expect.stringContaining("no header value carries") })]);
+    }
+    for (const [field, name] of [["header", "Host"], ["header", "content-length"], ["timestampHeader", "transfer-encoding"]] as const) {
+      const res = await make({ [field]: name });
+      expect(res.status, name).toBe(400);
+      expect(res.json.error.details.issues).toEqual([expect.objectContaining({ path: `hmac.${field}`, message: expect.stringContaining("framing header") })]);
+    }
+    // Latin-1 and a tab inside still are, as a header value carries them.
+    for (const prefix of ["sig\u00e9=", "v1\t="]) expect((await make({ prefix })).status, JSON.stringify(prefix)).toBe(201);
+  });
 });
