@@ -80,13 +80,18 @@ export function compileTransform(
     const source = headers[name] ?? "";
     const checked = checkExpression(path, source, compiling);
     issues.push(...checked.issues);
-    const padded = checked.issues.length === 0 && checked.ast !== null ? paddedEnds(checked.ast) : null;
+    const parts = checked.issues.length === 0 && checked.ast !== null ? concatenated(checked.ast) : [];
+    const padded = paddedEnds(parts);
     if (padded) {
       issues.push({ path, message: `${lower}'s value ${padded} white space, which HTTP drops from around a header's value (it would be sent without it): remove it` });
     }
-    const unsendable = checked.issues.length === 0 && checked.ast !== null ? unsendableCharacter(checked.ast) : null;
+    const unsendable = unsendableCharacter(parts);
     if (unsendable) {
       issues.push({ path, message: `${lower}'s value always holds ${unsendable}, which no header value may carry (printable ASCII, a tab allowed): every delivery would fail` });
+    }
+    const least = parts.reduce<number>((n, part) => n + (literal(part)?.length ?? 0), 0);
+    if (least > TRANSFORM_LIMITS.headerValueChars) {
+      issues.push({ path, message: `${lower}'s value always has at least ${least} characters, past a header value's ${TRANSFORM_LIMITS.headerValueChars}: every delivery would fail` });
     }
     compiledHeaders[lower] = source;
   }
@@ -94,35 +99,41 @@ export function compileTransform(
 }
 
 /**
- * Whether every value of a header's expression (its parsed tree) starts or ends with white space: a string
- * literal, or a concatenation (`&`) that begins or ends with one, does. Checked when an expression
- * is written (compileTransform); delivery runs the stored one without it, so one stored before the
- * check keeps delivering (its values trimmed, as fetch would send them).
+ * The parts a header's expression (its parsed tree) concatenates, in order: the operands of its `&`
+ * chain, a parenthesised block standing for its last expression. Every value holds each string
+ * literal among them, which compileTransform checks when an expression is written; delivery runs
+ * a stored one without these checks, so one stored before them keeps delivering (trimmed, as fetch sends it).
  */
-function paddedEnds(ast: unknown): string | null {
-  const end = (node: unknown, side: "lhs" | "rhs"): string | null => {
-    while (isIndexable(node) && node.type === "binary" && node.value === "&") node = node[side];
-    return isIndexable(node) && node.type === "string" && typeof node.value === "string" ? node.value : null;
-  };
-  const starts = /^[\t ]/.test(end(ast, "lhs") ?? "");
-  const ends = /[\t ]$/.test(end(ast, "rhs") ?? "");
+function concatenated(ast: unknown): unknown[] {
+  const parts: unknown[] = [];
+  const stack = [ast];
+  for (let node = stack.pop(); node !== undefined; node = stack.pop()) {
+    if (isIndexable(node) && node.type === "block" && Array.isArray(node.expressions) && node.expressions.length > 0) stack.push(node.expressions.at(-1));
+    else if (isIndexable(node) && node.type === "binary" && node.value === "&") stack.push(node.rhs, node.lhs);
+    else parts.push(node);
+  }
+  return parts;
+}
+
+/** A string literal's text, else null. */
+function literal(node: unknown): string | null {
+  return isIndexable(node) && node.type === "string" && typeof node.value === "string" ? node.value : null;
+}
+
+/** Whether every value starts or ends with white space: its first or last part is a literal that does. */
+function paddedEnds(parts: unknown[]): string | null {
+  const starts = /^[\t ]/.test(literal(parts[0]) ?? "");
+  const ends = /[\t ]$/.test(literal(parts.at(-1)) ?? "");
   return starts && ends ? "starts and ends with" : starts ? "starts with" : ends ? "ends with" : null;
 }
 
 /**
  * The first character no header value may carry (outside HEADER_VALUE: `é`, a NUL, a line break)
- * in a string literal every value of a header's expression holds (the expression, or a part of its
- * `&` concatenation), named by its code point (a credential's literal is not quoted), else null.
- * Such a value fails every delivery, so it is refused when written, as a padded one is.
+ * in a literal every value holds, named by its code point (a credential's literal is not quoted), else null.
  */
-function unsendableCharacter(ast: unknown): string | null {
-  const stack = [ast];
-  for (let node = stack.pop(); node !== undefined; node = stack.pop()) {
-    if (!isIndexable(node)) continue;
-    if (node.type === "binary" && node.value === "&") stack.push(node.rhs, node.lhs);
-    else if (node.type === "string" && typeof node.value === "string" && !HEADER_VALUE.test(node.value)) {
-      return codePoint([...node.value].find((ch) => !HEADER_VALUE.test(ch)) ?? "");
-    }
+function unsendableCharacter(parts: unknown[]): string | null {
+  for (const text of parts.map(literal)) {
+    if (text !== null && !HEADER_VALUE.test(text)) return codePoint([...text].find((ch) => !HEADER_VALUE.test(ch)) ?? "");
   }
   return null;
 }

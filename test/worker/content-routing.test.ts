@@ -436,6 +436,9 @@ describe("a header's literal no header value may carry", () => {
       [{ "x-line": "'a\nb'" }, "x-line", "U+000A"],
       // A part of a concatenation is in every value; a credential's literal is named by its character, never quoted.
       [{ authorization: "'Bearer sk_live_ü' & data.uid" }, "authorization", "U+00FC"],
+      // A parenthesised block stands for its last expression.
+      [{ "x-paren": "('café')" }, "x-paren", "U+00E9"],
+      [{ "x-nested": "data.uid & ('a'; ('é' & data.uid))" }, "x-nested", "U+00E9"],
     ];
     for (const [transformHeaders, name, character] of cases) {
       const res = await p.api("POST", "/v1/webhooks", { ...base, transformHeaders });
@@ -449,8 +452,16 @@ describe("a header's literal no header value may carry", () => {
     const patched = await p.api("PATCH", `/v1/webhooks/${made.uid}`, { transformHeaders: { "x-tenant": '"café"' } });
     expect(patched.status).toBe(400);
     expect((await p.api("GET", `/v1/webhooks/${made.uid}`)).json.transformHeaders).toEqual({ "x-tenant": "'acme'" });
+    // Nor one padded inside parentheses, nor one always longer than a header value may be.
+    const padded = await p.api("POST", "/v1/webhooks", { ...base, transformHeaders: { "x-pad": "(' x')" } });
+    expect(padded.json.error.details.issues).toEqual([expect.objectContaining({ path: "transformHeaders.x-pad", message: expect.stringContaining("starts with white space") })]);
+    for (const long of [`'${"a".repeat(4097)}'`, `'${"a".repeat(3000)}' & data.uid & ('${"b".repeat(3000)}')`]) {
+      const res = await p.api("POST", "/v1/webhooks", { ...base, transformHeaders: { "x-long": long } });
+      expect(res.status).toBe(400);
+      expect(res.json.error.details.issues).toEqual([expect.objectContaining({ path: "transformHeaders.x-long", message: expect.stringMatching(/always has at least (4097|6000) characters, past a header value's 4096/) })]);
+    }
     // Where the event's data decides, or a tab inside, it is no reason to refuse.
-    const fine = await p.api("POST", "/v1/webhooks", { ...base, transformHeaders: { "x-a": "'a\tb'", "x-b": "data.body", "x-c": "data.x ? 'é' : 'e'" } });
+    const fine = await p.api("POST", "/v1/webhooks", { ...base, transformHeaders: { "x-a": "'a\tb'", "x-b": "data.body", "x-c": "data.x ? 'é' : 'e'", "x-d": `('${"a".repeat(4096)}')`, "x-e": "('a ' & data.uid & ' b')" } });
     expect(fine.status).toBe(201);
   });
 });
