@@ -310,6 +310,27 @@ describe("answers", () => {
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe("queue_unavailable");
   });
 
+  it("answers 503 queue_unavailable, queueing nothing, when a body too large for a message cannot be written to R2", async () => {
+    const body = podiumBody().replace('"body":"hello"', `"body":"${"x".repeat(150_000)}"`);
+    const failingPut = new Proxy(env.BODIES, {
+      get(target, prop) {
+        if (prop === "put") return async () => Promise.reject(new Error("R2 put failed (test)"));
+        const v = Reflect.get(target, prop);
+        return typeof v === "function" ? v.bind(target) : v;
+      },
+    });
+    const queue = recordingQueue();
+    const res = await call(post("/webhooks/podium", body, await podiumHeaders(body)), { INGEST: queue, BODIES: failingPut });
+    expect(res.status).toBe(503);
+    expect(res.headers.get("retry-after")).toMatch(/^\d+$/);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("queue_unavailable");
+    expect(queue.sent).toEqual([]);
+    // With R2 writing, the same body is taken, its message pointing at the body it wrote.
+    const taken = recordingQueue();
+    expect((await call(post("/webhooks/podium", body, await podiumHeaders(body)), { INGEST: taken })).status).toBe(202);
+    expect(await (await env.BODIES.get(taken.sent[0]!.bodyKey!))?.text()).toBe(body);
+  });
+
   it("goes on accepting a source it read through a D1 outage, and answers 503 with Retry-After (never a 500) for one it never read", async () => {
     const known = await createSource({ secrets: ["known"] });
     const unseen = await createSource({ secrets: ["unseen"] });

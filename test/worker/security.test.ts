@@ -331,6 +331,34 @@ describe("API hardening", () => {
   });
 });
 
+describe("secrets are compared in constant time", () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it("decides a provider's signature and the ADMIN_TOKEN by crypto.subtle.timingSafeEqual, comparing digests and MACs of equal length", async () => {
+    const compared: [number, number][] = [];
+    const real = crypto.subtle.timingSafeEqual.bind(crypto.subtle);
+    let answer: boolean | null = null;
+    vi.spyOn(crypto.subtle, "timingSafeEqual").mockImplementation((a, b) => {
+      compared.push([a.byteLength, b.byteLength]);
+      return answer ?? real(a, b);
+    });
+    const signed = async () => {
+      const body = podiumBody();
+      return call(post("/webhooks/podium", body, await podiumHeaders(body)), { INGEST: recordingQueue() });
+    };
+    const admin = () => call(v1("/events", { headers: { ...ADMIN, "cf-connecting-ip": clientAddress() } }));
+    expect((await signed()).status).toBe(202);
+    expect(compared).toContainEqual([32, 32]); // the HMAC-SHA-256 against the candidate
+    compared.length = 0;
+    expect((await admin()).status).toBe(200);
+    expect(compared).toContainEqual([32, 32]); // the two SHA-256 digests
+    // Were either decided by another comparison, a right signature or token would still pass.
+    answer = false;
+    expect((await signed()).status).toBe(401);
+    expect((await admin()).status).toBe(401);
+  });
+});
+
 describe("secrets never reach the logs", () => {
   afterEach(() => vi.restoreAllMocks());
 
