@@ -7,6 +7,7 @@ import { requireToken, timeoutMs, timeoutSignal, tokenRefusal } from "./config.j
 import { CliError } from "./errors.js";
 import { isObject } from "./guards.js";
 import { printable } from "./output.js";
+import { NOT_FOLLOWED, redirectOf } from "./redirect.js";
 
 /**
  * @typedef {import("./api").paths} paths
@@ -19,7 +20,9 @@ export function apiClient(c) {
   /** A 401 of the API's is said with where the token came from (unwrap passes the CliError on). @param {Request} request */
   const refusing = async (request) => {
     // The whole answer within it (openapi-fetch reads the body under the same signal): unwrap says so.
-    const response = await fetch(request, { signal: timeoutSignal(timeoutMs()) });
+    const response = await fetch(request, { ...NOT_FOLLOWED, signal: timeoutSignal(timeoutMs()) });
+    const redirect = redirectOf(response.status, response.headers.get("location"), request.url);
+    if (redirect) throw redirected(redirect, c.url, request.url);
     // Every answer of the API with a body is JSON: another's (a web page's 200), said with its status
     // here, where it is known (openapi-fetch's parse would throw without it).
     const json = /\bjson\b/i.test(response.headers.get("content-type") ?? "");
@@ -56,6 +59,20 @@ export function noAnswer() {
   return new CliError(
     `No answer from the API within ${timeoutMs() / 1000} s: if it was reached, what was asked may have been done, so check before running a change again. Is the URL right (and \`npm run dev\` running, locally)?`,
   );
+}
+
+/**
+ * A redirect the API's URL answered (not followed: the token would go along), with the base URL it
+ * probably meant when the Location keeps the path asked after the base (http://… to https://…).
+ * @param {NonNullable<ReturnType<typeof redirectOf>>} r @param {string} base @param {string} asked
+ */
+export function redirected(r, base, asked) {
+  const basePath = new URL(base).pathname.replace(/\/+$/, "");
+  const path = new URL(asked).pathname;
+  const rest = path.startsWith(basePath) ? path.slice(basePath.length) : path;
+  const to = r.location?.pathname.endsWith(rest) ? `${r.location.origin}${r.location.pathname.slice(0, -rest.length)}` : undefined;
+  const hint = to ? `the API's base URL is probably ${to}.` : "is it the Worker's base URL?";
+  return new CliError(printable(`The URL answered ${r.status}, a redirect to ${r.to} (not followed: the token would go along): ${hint}`));
 }
 
 /** An answer from something that is not the API (a web page, another program on the port); `status` when it says which. */

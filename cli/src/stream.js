@@ -7,11 +7,12 @@
 // than one run of pages until the client acks the `position` that ends it.
 import pc from "picocolors";
 import WebSocket from "ws";
-import { apiError, isApiError, notTheApi, tokenRefused } from "./client.js";
+import { apiError, isApiError, notTheApi, redirected, tokenRefused } from "./client.js";
 import { requireToken, timeoutMs, tokenRefusal } from "./config.js";
 import { CliError } from "./errors.js";
 import { readMessage } from "./listen-message.js";
 import { printable } from "./output.js";
+import { redirectOf } from "./redirect.js";
 
 /**
  * @typedef {import("../../src/listen/protocol").ListenMessage} ListenMessage
@@ -183,6 +184,8 @@ export function openStream(o) {
           // not the API's JSON: reported by status
         }
         const status = res.statusCode ?? 0;
+        const listenUrl = `${o.conn.url}/v1/listen`;
+        const redirect = redirectOf(status, res.headers.location, listenUrl);
         // An older API refuses the parameter (its query is strict, or it took acks in listen mode only):
         // connect as before, without (its hello will not say `acks`, so none is sent).
         if (status === 400 && base.searchParams.has("ack") && ackUnknown(body)) {
@@ -199,7 +202,7 @@ export function openStream(o) {
         stopped = true;
         // Not the API's `{"error":{…}}` (a web server's page, a 200 from another program on the
         // port): "HTTP 200" would say nothing of why, as the API commands say.
-        finish(!isApiError(body) ? notTheApi(status) : status === 401 ? tokenRefused(o.conn, status, body) : apiError(status, body));
+        finish(redirect ? redirected(redirect, o.conn.url, listenUrl) : !isApiError(body) ? notTheApi(status) : status === 401 ? tokenRefused(o.conn, status, body) : apiError(status, body));
       });
     });
     socket.on("open", () => {

@@ -4,8 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { targetUrl } from "../../cli/src/commands/listen.js";
-import { ingressUrl } from "../../cli/src/commands/send.js";
+import { ingressUrl, SOURCE_ID } from "../../cli/src/commands/send.js";
 import { connection } from "../../cli/src/config.js";
+import { SOURCE_ID as WORKER_SOURCE_ID } from "../../src/domain/ids";
 
 describe("listen's target", () => {
   it("is a port, a port and path, or an http(s) URL", () => {
@@ -43,6 +44,23 @@ describe("send's ingress URL", () => {
     expect(ingressUrl({ url: "https://hooks.example.com/", source: "podium" })).toBe("https://hooks.example.com/webhooks/podium");
     expect(() => ingressUrl({ url: "notaurl", source: "podium" })).toThrow(/"notaurl" \(--url\) is not a URL/);
     expect(() => ingressUrl({ url: "ftp://127.0.0.1:8787", source: "podium" })).toThrow(/is not an http\(s\) URL/);
+  });
+
+  it("is an ingress URL when its path ends in /webhooks/<source> (under a base URL's path too), or /webhooks (the source appended)", () => {
+    expect(ingressUrl({ url: "http://h.test/prefix/webhooks/podium", source: "podium" })).toBe("http://h.test/prefix/webhooks/podium");
+    expect(ingressUrl({ url: "http://h.test/prefix/webhooks/mine", source: "podium" })).toBe("http://h.test/prefix/webhooks/mine");
+    expect(ingressUrl({ url: "http://h.test/prefix", source: "podium" })).toBe("http://h.test/prefix/webhooks/podium");
+    expect(ingressUrl({ url: "http://h.test/webhooks", source: "mine" })).toBe("http://h.test/webhooks/mine");
+    expect(ingressUrl({ url: "http://h.test/p/webhooks/", source: "mine" })).toBe("http://h.test/p/webhooks/mine");
+    // --source given with an ingress URL: the same source, or a usage error.
+    expect(ingressUrl({ url: "http://h.test/webhooks/podium", source: "podium", sourceGiven: true })).toBe("http://h.test/webhooks/podium");
+    expect(() => ingressUrl({ url: "http://h.test/webhooks/x", source: "podium", sourceGiven: true })).toThrow(expect.objectContaining({ exitCode: 2 }));
+  });
+
+  it("takes a --source of the Worker's source ids only (a copy of its rule: the CLI cannot import Worker code)", () => {
+    expect(SOURCE_ID.source).toBe(WORKER_SOURCE_ID.source);
+    expect(SOURCE_ID.flags).toBe(WORKER_SOURCE_ID.flags);
+    for (const source of ["podium?x=1", "../v1/tokens", "a/b", ""]) expect(() => ingressUrl({ source }), source).toThrow(expect.objectContaining({ exitCode: 2 }));
   });
 
   it("is named by --url or --port, not both: one would be dropped unsaid (usage error)", () => {

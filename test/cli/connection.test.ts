@@ -133,6 +133,32 @@ describe("a URL with a path", () => {
   });
 });
 
+describe("a URL that redirects", () => {
+  it("is said as a redirect (status, Location without its query), exit 1, never followed: the token would go along", async () => {
+    const a = await fakeApi({ routes: { "GET /new/v1/events": page, "GET /login": page } });
+    const moved = (location: string) => fakeApi({ routes: { "GET /v1/events": new Status(301, undefined, { location }) } });
+    const h = cliHome();
+    // The path asked kept after another base: that is the API's base URL, most likely.
+    const based = await moved(`${a.url}/new/v1/events?limit=20&key=sekrit`);
+    const r = await h.edgehook(["events", "list", "--url", based.url, "--token", "t"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`error The URL answered 301, a redirect to ${a.url}/new/v1/events?… (not followed: the token would go along): the API's base URL is probably ${a.url}/new.\n`);
+    // Elsewhere (a sign-in page): no base URL to guess.
+    const login = await moved("/login");
+    const other = await h.edgehook(["events", "list", "--url", login.url, "--token", "t"]);
+    expect(other.code).toBe(1);
+    expect(other.stderr).toBe(`error The URL answered 301, a redirect to ${login.url}/login (not followed: the token would go along): is it the Worker's base URL?\n`);
+    expect(r.stderr + other.stderr).not.toContain("sekrit");
+    // tail's socket (ws follows none) says it the same way, not as an answer of another program.
+    const ws = await fakeApi({ refuseListen: { status: 302, body: {}, headers: { location: `${a.url}/new/v1/listen?key=sekrit` } } });
+    const tail = await h.edgehook(["tail", "--url", ws.url, "--token", "t"]);
+    expect(tail.code).toBe(1);
+    expect(tail.stderr).toContain(`The URL answered 302, a redirect to ${a.url}/new/v1/listen?… (not followed: the token would go along): the API's base URL is probably ${a.url}/new.`);
+    expect(tail.stderr).not.toContain("sekrit");
+    expect(a.seen).toEqual([]);
+  });
+});
+
 describe("a URL with a query or fragment", () => {
   it("is no API base URL: a usage error (exit 2) wherever --url is taken, never saved nor sent to, its query not quoted back", async () => {
     const a = await fakeApi({ routes: { "GET /v1/events": page }, listen: (ws) => ws.close(4401, "bye") });

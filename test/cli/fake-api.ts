@@ -25,11 +25,12 @@ export type Seen = { method: string; path: string; query: string; authorization:
 /** A route's JSON answer, or a function of the request's query (and JSON body) that answers it. */
 export type Answer = unknown | ((query: URLSearchParams, body: unknown) => unknown);
 
-/** An answer with a status other than 200 (an API error, a 204). */
+/** An answer with a status other than 200 (an API error, a 204, a redirect with its `location` header). */
 export class Status {
   constructor(
     readonly status: number,
     readonly body?: unknown,
+    readonly headers: Record<string, string> = {},
   ) {}
 }
 
@@ -42,9 +43,9 @@ export interface FakeApi {
 /**
  * @param routes `METHOD /path` → the JSON answer (status 200)
  * @param listen plays each listener connection
- * @param refuseListen answers each listener's upgrade with this status and JSON body instead
+ * @param refuseListen answers each listener's upgrade with this status, JSON body (and headers) instead
  */
-export async function fakeApi(o: { routes?: Record<string, Answer>; listen?: (ws: WebSocket, query: URLSearchParams) => void; refuseListen?: { status: number; body: unknown } } = {}): Promise<FakeApi> {
+export async function fakeApi(o: { routes?: Record<string, Answer>; listen?: (ws: WebSocket, query: URLSearchParams) => void; refuseListen?: { status: number; body: unknown; headers?: Record<string, string> } } = {}): Promise<FakeApi> {
   const seen: Seen[] = [];
   const wss = new WebSocketServer({ noServer: true });
   const server: Server = createServer(async (req, res) => {
@@ -57,7 +58,7 @@ export async function fakeApi(o: { routes?: Record<string, Answer>; listen?: (ws
     const route = o.routes?.[`${req.method} ${path}`];
     const answer = typeof route === "function" ? route(url.searchParams, body) : route;
     if (answer instanceof Status) {
-      res.writeHead(answer.status, answer.body === undefined ? {} : { "content-type": "application/json" });
+      res.writeHead(answer.status, { ...(answer.body !== undefined && { "content-type": "application/json" }), ...answer.headers });
       res.end(answer.body === undefined ? undefined : JSON.stringify(answer.body));
       return;
     }
@@ -69,7 +70,8 @@ export async function fakeApi(o: { routes?: Record<string, Answer>; listen?: (ws
     seen.push({ method: "UPGRADE", path: url.pathname, query: url.search, authorization: req.headers.authorization });
     if (o.refuseListen) {
       const body = JSON.stringify(o.refuseListen.body);
-      socket.end(`HTTP/1.1 ${o.refuseListen.status} Refused\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      const headers = Object.entries(o.refuseListen.headers ?? {}).map(([k, v]) => `${k}: ${v}\r\n`).join("");
+      socket.end(`HTTP/1.1 ${o.refuseListen.status} Refused\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${headers}connection: close\r\n\r\n${body}`);
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => o.listen?.(ws, new URL(req.url ?? "/", "http://x").searchParams));

@@ -7,6 +7,7 @@ import { CliError } from "../errors.js";
 import { isObject } from "../guards.js";
 import { rangeText } from "../openapi.js";
 import { printable, printJsonLine } from "../output.js";
+import { NOT_FOLLOWED, redirectOf } from "../redirect.js";
 import { FIXTURE_LOCATION, FIXTURE_ORGANIZATION, PODIUM_TYPES, fixtureName, podiumSample } from "../samples/podium.js";
 import { wholeIn } from "./common.js";
 
@@ -14,6 +15,12 @@ import { wholeIn } from "./common.js";
 const COUNT = { min: 1, max: Number.MAX_SAFE_INTEGER };
 /** --port: a TCP port a local stack listens on. */
 const PORT = { min: 1, max: 65535 };
+/** A source id: the Worker's SOURCE_ID (src/domain/ids.ts), copied (the CLI cannot import Worker code) and held equal by test/cli/args.test.ts. */
+export const SOURCE_ID = /^[a-z0-9-]{1,64}$/;
+/** An ingress path, `…/webhooks/<source>` (the API's base URL may have a path of its own), and the source it names. */
+const INGRESS_PATH = /\/webhooks\/([^/]+)\/?$/;
+/** What each option that takes a value from the body is, for an empty one's refusal. */
+const BODY_VALUES = /** @type {const} */ ([["type", "type", "an event type"], ["location", "location", "a location uid"], ["organization", "organization", "an organization uid"], ["event-uid", "eventUid", "an event uid"]]);
 
 /**
  * A body in the shape Podium documents for the type's object (`samples/*.json`),
@@ -57,18 +64,28 @@ function unknownTypeWarning(type) {
 }
 
 /**
- * The ingress URL: `--url` as given when it names a /webhooks/ path, else the API
- * base (`--url`, `--port`, EDGEHOOK_URL, else the local stack's) + /webhooks/{source}. Not the
- * URL the config file saves: after `edgehook deploy` that is the deployment's, and the README's
- * tour (`npm run send`) would post its samples there.
- * @param {{ url?: string, port?: number, source: string }} o (port: a whole number in PORT, as its option parses it)
+ * The ingress URL: `--url` as given when its path ends in /webhooks/<source>, `--url` + /{source}
+ * when it ends in /webhooks (an ingress URL missing its source), else the API base (`--url`,
+ * `--port`, EDGEHOOK_URL, else the local stack's) + /webhooks/{source}. Not the URL the config
+ * file saves: after `edgehook deploy` that is the deployment's, and the README's tour (`npm run
+ * send`) would post its samples there.
+ * @param {{ url?: string, port?: number, source: string, sourceGiven?: boolean }} o (port: a whole number in PORT, as its option parses it; sourceGiven: --source was on the command line)
  */
 export function ingressUrl(o) {
+  // A path (../v1/tokens) or query in it would post elsewhere than a source's ingress.
+  if (!SOURCE_ID.test(o.source)) throw new CliError(`--source: "${printable(o.source)}" is no source id (lowercase letters, digits and -, at most 64).`, { exitCode: 2 });
   // The API commands' rule (a URL with a password is refused without quoting it); the ingress URL is sent as given.
   if (o.url !== undefined) apiUrl(o.url, "--url");
   // Both name the target: one would be dropped unsaid (--port, a local stack's, while --url sends elsewhere).
   if (o.url !== undefined && o.port !== undefined) throw new CliError("--url and --port both name where to send: give one (--port N is http://127.0.0.1:N).", { exitCode: 2 });
-  if (o.url && new URL(o.url).pathname.startsWith("/webhooks/")) return o.url;
+  const path = o.url ? new URL(o.url).pathname : "";
+  const named = path.match(INGRESS_PATH)?.[1];
+  if (o.url && named !== undefined) {
+    // So do these: one would be dropped unsaid.
+    if (o.sourceGiven && named !== o.source) throw new CliError(`--url names the source "${printable(named)}" and --source "${o.source}": give one (an ingress URL names its source).`, { exitCode: 2 });
+    return o.url;
+  }
+  if (o.url && /\/webhooks\/?$/.test(path)) return `${o.url.replace(/\/+$/, "")}/${o.source}`;
   const env = process.env.EDGEHOOK_URL;
   const base = o.url ?? (o.port ? `http://127.0.0.1:${o.port}` : env !== undefined ? apiUrl(env, "EDGEHOOK_URL") : DEFAULT_URL);
   return `${base.replace(/\/+$/, "")}/webhooks/${o.source}`;
@@ -91,6 +108,10 @@ export function registerSend(program) {
     .option("--json", "one JSON line per answer")
     .addHelpText("after", "\nSigns like Podium: podium-signature = hex HMAC-SHA256(secret, `${podium-timestamp}.${body}`).")
     .action(async (o, cmd) => {
+      // An unset shell variable's: an event of no type, or the sample's field left empty.
+      for (const [flag, key, what] of BODY_VALUES) {
+        if (o[key] === "") throw new CliError(`--${flag}: empty; give ${what}, or leave it out.`, { exitCode: 2 });
+      }
       // A review names only its location and a contact only its organization, as Podium's do: the
       // other, given, would be dropped unsaid, and a webhook of it would wait for an event that never names it.
       for (const [flag, fixtureUid] of /** @type {const} */ ([["location", FIXTURE_LOCATION], ["organization", FIXTURE_ORGANIZATION]])) {
@@ -98,7 +119,7 @@ export function registerSend(program) {
           throw new CliError(`--${flag}: a ${o.type.split(".")[0]} event names no ${flag} (nor do Podium's); leave it out.`, { exitCode: 2 });
         }
       }
-      const url = ingressUrl(o);
+      const url = ingressUrl({ ...o, sourceGiven: cmd.getOptionValueSource("source") === "cli" });
       const warning = unknownTypeWarning(o.type);
       if (warning) process.stderr.write(`${warning}\n`);
       const local = o.secret === undefined ? devVarFrom("PODIUM_WEBHOOK_SECRET") : undefined;
@@ -124,15 +145,19 @@ export function registerSend(program) {
           method: "POST",
           headers: { "content-type": "application/json", "podium-timestamp": timestamp, "podium-signature": signature },
           body,
+          ...NOT_FOLLOWED,
           signal: timeoutSignal(timeout),
         }).catch(unsent);
         const text = await res.text().catch(unsent);
-        if (o.json) printJsonLine({ url, type: o.type, status: res.status, answer: safeJson(text) });
-        else process.stdout.write(`POST ${printable(url)} (${printable(o.type)}) → ${res.status} ${printable(text)}\n`);
+        // A redirect is said by where it points, not its body (which may quote its query).
+        const redirect = redirectOf(res.status, res.headers.get("location"), url);
+        const answer = redirect ? { location: redirect.to } : { answer: safeJson(text) };
+        if (o.json) printJsonLine({ url, type: o.type, status: res.status, ...answer });
+        else process.stdout.write(`POST ${printable(url)} (${printable(o.type)}) → ${res.status} ${printable(redirect ? `redirect to ${redirect.to}` : text)}\n`);
         if (!res.ok) failed++;
         // The source the URL names (a --url may name one of its own).
-        const source = new URL(url).pathname.replace(/^\/webhooks\//, "");
-        const hint = refusalHint(safeJson(text), source, local ? `the first PODIUM_WEBHOOK_SECRET of ${resolve(local.file)}` : "the secret given with --secret", Boolean(local) && isLoopback(url));
+        const source = new URL(url).pathname.match(INGRESS_PATH)?.[1] ?? o.source;
+        const hint = redirect ? redirectHint(redirect) : refusalHint(safeJson(text), source, local ? `the first PODIUM_WEBHOOK_SECRET of ${resolve(local.file)}` : "the secret given with --secret", Boolean(local) && isLoopback(url));
         // Once a run: a --count of refusals would repeat it at each.
         if (hint && !hinted.has(hint)) {
           hinted.add(hint);
@@ -155,6 +180,15 @@ function noSecret(given) {
     `No secret: pass --secret, or run it in the Edgehook project folder. It looked for PODIUM_WEBHOOK_SECRET in ${file} (else ${example}), of the folder it ran in, and found none.`,
     { exitCode: 2 },
   );
+}
+
+/**
+ * What to do about an ingress URL that redirects (http:// to https://, most often): send to where it points.
+ * @param {NonNullable<ReturnType<typeof redirectOf>>} r
+ */
+function redirectHint(r) {
+  const there = r.location && /^https?:$/.test(r.location.protocol) && !r.to.endsWith("?…") ? `: --url ${r.to}` : " (https?)";
+  return printable(`The ingress URL redirects, and send does not follow (the POST would go on as a GET, without its event): give the URL it redirects to${there}.`);
 }
 
 /**
