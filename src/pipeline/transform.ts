@@ -16,6 +16,7 @@ import { utf8Length } from "../domain/crypto";
 import { parseBody } from "../domain/documents";
 import { isIndexable } from "../domain/guards";
 import { codePoint } from "../domain/legible";
+import { CONNECTION_HEADERS } from "../http/connection-headers";
 import { trimHeaderSpace } from "../http/header-space";
 import { checkExpression, type TransformIssue } from "./jsonata-check";
 import { boundedWriting } from "./jsonata-builtins";
@@ -46,12 +47,11 @@ type TransformResult =
 /** Names the delivery layer sets, or that describe the body or connection. */
 const RESERVED_HEADER = /^(content-type|content-length|content-encoding|host|connection|transfer-encoding|user-agent|(webhook|podium|edgehook)-.*)$/;
 /**
- * Names the runtime's fetch never sends as given: the other hop-by-hop headers (RFC 9110 §7.6.1;
- * workerd drops `te`, `keep-alive` and `trailer`, and `upgrade: websocket` asks for a WebSocket)
- * and the two Cloudflare sets on a Worker's requests. Accepted, they were shown by the webhook test
- * as sent and never arrived.
+ * Names the runtime's fetch never sends as given: the connection's headers (CONNECTION_HEADERS; workerd
+ * drops `te`, `keep-alive` and `trailer`, and `upgrade: websocket` asks for a WebSocket) and the two
+ * Cloudflare sets on a Worker's requests. Accepted, they were shown by the webhook test as sent and never arrived.
  */
-const UNSENDABLE_HEADER = /^(keep-alive|te|trailer|upgrade|proxy-connection|cf-connecting-ip|cf-worker)$/;
+const unsendableHeader = (name: string) => CONNECTION_HEADERS.has(name) || name === "cf-connecting-ip" || name === "cf-worker";
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
 const HEADER_VALUE = /^[\t\x20-\x7e]*$/;
 
@@ -75,7 +75,7 @@ export function compileTransform(
     const lower = name.toLowerCase();
     if (!HEADER_NAME.test(lower)) issues.push({ path, message: "not a valid HTTP header name" });
     else if (RESERVED_HEADER.test(lower)) issues.push({ path, message: `${lower} is set by Edgehook and cannot be transformed` });
-    else if (UNSENDABLE_HEADER.test(lower)) issues.push({ path, message: `${lower} is a header a Worker's request cannot send as given (hop-by-hop, or set by Cloudflare)` });
+    else if (unsendableHeader(lower)) issues.push({ path, message: `${lower} is a header a Worker's request cannot send as given (hop-by-hop, or set by Cloudflare)` });
     else if (Object.hasOwn(compiledHeaders, lower)) issues.push({ path, message: `${lower} is given twice` });
     const source = headers[name] ?? "";
     const checked = checkExpression(path, source, compiling);
@@ -108,16 +108,21 @@ function concatenated(ast: unknown): unknown[] {
   const parts: unknown[] = [];
   const stack = [ast];
   for (let node = stack.pop(); node !== undefined; node = stack.pop()) {
-    if (isIndexable(node) && node.type === "block" && Array.isArray(node.expressions) && node.expressions.length > 0) stack.push(node.expressions.at(-1));
-    else if (isIndexable(node) && node.type === "binary" && node.value === "&") stack.push(node.rhs, node.lhs);
+    if (plain(node) && node.type === "block" && Array.isArray(node.expressions) && node.expressions.length > 0) stack.push(node.expressions.at(-1));
+    else if (plain(node) && node.type === "binary" && node.value === "&") stack.push(node.rhs, node.lhs);
     else parts.push(node);
   }
   return parts;
 }
 
-/** A string literal's text, else null. */
+/** A node whose value is what it says: no predicate (`('é')[false]` is nothing), stages or grouping applied to it. */
+function plain(node: unknown): node is Record<string, unknown> {
+  return isIndexable(node) && node.predicate === undefined && node.stages === undefined && node.group === undefined;
+}
+
+/** A plain string literal's text, else null. */
 function literal(node: unknown): string | null {
-  return isIndexable(node) && node.type === "string" && typeof node.value === "string" ? node.value : null;
+  return plain(node) && node.type === "string" && typeof node.value === "string" ? node.value : null;
 }
 
 /** Whether every value starts or ends with white space: its first or last part is a literal that does. */

@@ -1,4 +1,5 @@
 import type { Issue } from "../../domain/errors";
+import { CONNECTION_HEADERS, CONTROL_CHARACTER } from "../../http/connection-headers";
 import { pastedSecretProblem } from "../../domain/secrets";
 import type { ProviderName, Source } from "../../domain/types";
 import { github } from "./github";
@@ -61,12 +62,22 @@ export function storedHeaderNames(source: Pick<Source, "provider" | "hmac">): re
 }
 
 /**
- * An `hmac` source's signature header the ingress would store with its events, which keep no
- * signature (a captured one, read back by anyone who reads its events, would re-sign nothing new
- * but shows what the secret signs). Its timestamp header, stored too, is sourceProblems' to refuse.
+ * What no request could bring as an `hmac` source's headers name them: a signature header the
+ * ingress stores with its events (which keep no signature: a captured one, read back by anyone who
+ * reads its events, shows what the secret signs), a connection header for either header, or a
+ * control character in the prefix. Each would refuse every event 401. Its timestamp header, stored
+ * too, is sourceProblems' to refuse. Checked when the configuration is written, not on what is stored.
  */
 export function signatureHeaderIssues(source: Pick<Source, "provider" | "hmac">): Issue[] {
-  const header = source.hmac?.header;
-  if (header === undefined || header === source.hmac?.timestampHeader || !storedHeaderNames(source).includes(header)) return [];
-  return [{ path: "hmac.header", message: `"${header}" is stored with every event, which keeps no signature: name another header` }];
+  const config = source.hmac;
+  if (!config) return [];
+  const issues: Issue[] = [];
+  for (const [field, name] of [["header", config.header], ["timestampHeader", config.timestampHeader]] as const) {
+    if (name !== null && CONNECTION_HEADERS.has(name)) issues.push({ path: `hmac.${field}`, message: `"${name}" describes the connection, not the message, and never carries a signature: name the provider's header` });
+  }
+  if (CONTROL_CHARACTER.test(config.prefix)) issues.push({ path: "hmac.prefix", message: "holds a control character, which no header value carries" });
+  if (config.header !== config.timestampHeader && storedHeaderNames(source).includes(config.header)) {
+    issues.push({ path: "hmac.header", message: `"${config.header}" is stored with every event, which keeps no signature: name another header` });
+  }
+  return issues;
 }
