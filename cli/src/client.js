@@ -7,7 +7,7 @@ import { requireToken, timeoutMs, timeoutSignal, tokenRefusal } from "./config.j
 import { CliError } from "./errors.js";
 import { isObject } from "./guards.js";
 import { printable } from "./output.js";
-import { NOT_FOLLOWED, redirectOf } from "./redirect.js";
+import { NOT_FOLLOWED, redirectOf, sameHostTarget } from "./redirect.js";
 
 /**
  * @typedef {import("./api").paths} paths
@@ -63,14 +63,15 @@ export function noAnswer() {
 
 /**
  * A redirect the API's URL answered (not followed: the token would go along), with the base URL it
- * probably meant when the Location keeps the path asked after the base (http://… to https://…).
+ * probably meant when the Location, on the same host, keeps the path asked after the base (http://… to https://…).
  * @param {NonNullable<ReturnType<typeof redirectOf>>} r @param {string} base @param {string} asked
  */
 export function redirected(r, base, asked) {
   const basePath = new URL(base).pathname.replace(/\/+$/, "");
   const path = new URL(asked).pathname;
   const rest = path.startsWith(basePath) ? path.slice(basePath.length) : path;
-  const to = r.location?.pathname.endsWith(rest) ? `${r.location.origin}${r.location.pathname.slice(0, -rest.length)}` : undefined;
+  const there = sameHostTarget(r, asked);
+  const to = there?.pathname.endsWith(rest) ? `${there.origin}${there.pathname.slice(0, -rest.length)}` : undefined;
   const hint = to ? `the API's base URL is probably ${to}.` : "is it the Worker's base URL?";
   return new CliError(printable(`The URL answered ${r.status}, a redirect to ${r.to} (not followed: the token would go along): ${hint}`));
 }

@@ -6,13 +6,14 @@
 export const NOT_FOLLOWED = /** @type {const} */ ({ redirect: "manual" });
 
 /**
- * A 3xx answer's status and where it points (its Location resolved against the URL asked), or
- * undefined for any other status. `to` is said without user name, query or fragment: they may hold a secret.
+ * A redirect's status and where it points (its Location resolved against the URL asked), or
+ * undefined for an answer that is none: not 3xx, or with no Location (a 304, a 300 listing choices).
+ * `to` is said without user name, query or fragment: they may hold a secret.
  * @param {number} status @param {string | null | undefined} header @param {string} asked
  * @returns {{ status: number, location: URL | undefined, to: string } | undefined}
  */
 export function redirectOf(status, header, asked) {
-  if (status < 300 || status > 399) return undefined;
+  if (status < 300 || status > 399 || !header) return undefined;
   let location;
   try {
     location = header ? new URL(header, asked) : undefined;
@@ -20,6 +21,19 @@ export function redirectOf(status, header, asked) {
     location = undefined;
   }
   const hidden = location && (location.search || location.hash) ? "?…" : "";
-  const to = location ? `${location.origin}${location.pathname}${hidden}` : header ? "a Location that is no URL" : "no Location";
+  const to = location ? `${location.origin}${location.pathname}${hidden}` : "a Location that is no URL";
   return { status, location, to };
+}
+
+/**
+ * Where a redirect points when that is plainly where to go instead: an http(s) URL on the same host
+ * (http:// to https://, a path moved) other than `asked`. Else undefined: another host (another port
+ * too) is not suggested, as the token or secret would go along.
+ * @param {NonNullable<ReturnType<typeof redirectOf>>} r @param {string} asked
+ */
+export function sameHostTarget(r, asked) {
+  const { location } = r;
+  if (!location || !/^https?:$/.test(location.protocol)) return undefined;
+  const from = new URL(asked);
+  return location.host === from.host && location.href !== from.href ? location : undefined;
 }

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { targetUrl } from "../../cli/src/commands/listen.js";
 import { ingressUrl, SOURCE_ID } from "../../cli/src/commands/send.js";
 import { connection } from "../../cli/src/config.js";
+import { redirectOf } from "../../cli/src/redirect.js";
 import { SOURCE_ID as WORKER_SOURCE_ID } from "../../src/domain/ids";
 
 describe("listen's target", () => {
@@ -159,5 +160,14 @@ describe("the connection", () => {
       expect(said).toContain(`the URL (${from}) holds a user name or password, which is never sent: give the API's base URL alone, and its token with --token or EDGEHOOK_TOKEN.`);
       expect(said).not.toContain("SECRETPW");
     }
+  });
+});
+
+describe("a redirect", () => {
+  it("is a 3xx with a Location: a 304 or a 300 without one is none", () => {
+    expect(redirectOf(304, null, "http://h.test/v1/events")).toBeUndefined();
+    expect(redirectOf(300, "", "http://h.test/v1/events")).toBeUndefined();
+    expect(redirectOf(200, "/x", "http://h.test/v1/events")).toBeUndefined();
+    expect(redirectOf(308, "/x?key=s", "http://h.test/v1/events")).toMatchObject({ status: 308, to: "http://h.test/x?…" });
   });
 });

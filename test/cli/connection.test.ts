@@ -138,11 +138,15 @@ describe("a URL that redirects", () => {
     const a = await fakeApi({ routes: { "GET /new/v1/events": page, "GET /login": page } });
     const moved = (location: string) => fakeApi({ routes: { "GET /v1/events": new Status(301, undefined, { location }) } });
     const h = cliHome();
-    // The path asked kept after another base: that is the API's base URL, most likely.
-    const based = await moved(`${a.url}/new/v1/events?limit=20&key=sekrit`);
+    // The path asked kept after another base on the same host: that is the API's base URL, most likely.
+    const based = await moved("/new/v1/events?limit=20&key=sekrit");
     const r = await h.edgehook(["events", "list", "--url", based.url, "--token", "t"]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe(`error The URL answered 301, a redirect to ${a.url}/new/v1/events?… (not followed: the token would go along): the API's base URL is probably ${a.url}/new.\n`);
+    expect(r.stderr).toBe(`error The URL answered 301, a redirect to ${based.url}/new/v1/events?… (not followed: the token would go along): the API's base URL is probably ${based.url}/new.\n`);
+    // The same path on another host (another port too) is not suggested: the token would go there.
+    const away = await moved(`${a.url}/new/v1/events`);
+    const elsewhere = await h.edgehook(["events", "list", "--url", away.url, "--token", "t"]);
+    expect(elsewhere.stderr).toBe(`error The URL answered 301, a redirect to ${a.url}/new/v1/events (not followed: the token would go along): is it the Worker's base URL?\n`);
     // Elsewhere (a sign-in page): no base URL to guess.
     const login = await moved("/login");
     const other = await h.edgehook(["events", "list", "--url", login.url, "--token", "t"]);
@@ -150,10 +154,10 @@ describe("a URL that redirects", () => {
     expect(other.stderr).toBe(`error The URL answered 301, a redirect to ${login.url}/login (not followed: the token would go along): is it the Worker's base URL?\n`);
     expect(r.stderr + other.stderr).not.toContain("sekrit");
     // tail's socket (ws follows none) says it the same way, not as an answer of another program.
-    const ws = await fakeApi({ refuseListen: { status: 302, body: {}, headers: { location: `${a.url}/new/v1/listen?key=sekrit` } } });
+    const ws = await fakeApi({ refuseListen: { status: 302, body: {}, headers: { location: "/new/v1/listen?key=sekrit" } } });
     const tail = await h.edgehook(["tail", "--url", ws.url, "--token", "t"]);
     expect(tail.code).toBe(1);
-    expect(tail.stderr).toContain(`The URL answered 302, a redirect to ${a.url}/new/v1/listen?… (not followed: the token would go along): the API's base URL is probably ${a.url}/new.`);
+    expect(tail.stderr).toContain(`The URL answered 302, a redirect to ${ws.url}/new/v1/listen?… (not followed: the token would go along): the API's base URL is probably ${ws.url}/new.`);
     expect(tail.stderr).not.toContain("sekrit");
     expect(a.seen).toEqual([]);
   });

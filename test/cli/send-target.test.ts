@@ -58,15 +58,20 @@ describe("send's target", () => {
     expect(r.code, r.stderr).toBe(1);
     expect(r.stdout.trimEnd().split("\n")).toEqual(Array(2).fill(`POST ${moved.url}/webhooks/podium (message.received) → 302 redirect to ${a.url}/landing?…`));
     // Once a run; its target is no ingress URL to give.
-    expect(r.stderr).toBe("The ingress URL redirects, and send does not follow (the POST would go on as a GET, without its event): give the URL it redirects to (https?).\n");
+    // Another server (another port) is not suggested.
+    expect(r.stderr).toBe("The ingress URL redirects, and send does not follow (the POST would go on as a GET, without its event): is the URL right (https?).\n");
     expect(r.stdout + r.stderr).not.toContain("sekrit");
     expect(a.seen).toEqual([]);
     const json = await h.edgehook(["send", "--url", moved.url, "--secret", "s", "--json"]);
     expect(JSON.parse(json.stdout)).toEqual({ url: `${moved.url}/webhooks/podium`, type: "message.received", status: 302, location: `${a.url}/landing?…` });
-    // http:// to https://, the usual one: the URL to give instead.
+    // Moved on the same host (as http:// to https://): the URL to give instead; on another host, not.
+    const samePlace = await fakeApi({ routes: there("/v2/webhooks/podium") });
+    const moved2 = await h.edgehook(["send", "--url", samePlace.url, "--secret", "s"]);
+    expect(moved2.code).toBe(1);
+    expect(moved2.stderr).toContain(`give the URL it redirects to: --url ${samePlace.url}/v2/webhooks/podium.`);
     const https = await fakeApi({ routes: there("https://hooks.example.test/webhooks/podium") });
     const toHttps = await h.edgehook(["send", "--url", https.url, "--secret", "s"]);
     expect(toHttps.code).toBe(1);
-    expect(toHttps.stderr).toContain("give the URL it redirects to: --url https://hooks.example.test/webhooks/podium.");
+    expect(toHttps.stderr).toContain("is the URL right (https?).");
   });
 });

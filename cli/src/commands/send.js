@@ -7,7 +7,7 @@ import { CliError } from "../errors.js";
 import { isObject } from "../guards.js";
 import { rangeText } from "../openapi.js";
 import { printable, printJsonLine } from "../output.js";
-import { NOT_FOLLOWED, redirectOf } from "../redirect.js";
+import { NOT_FOLLOWED, redirectOf, sameHostTarget } from "../redirect.js";
 import { FIXTURE_LOCATION, FIXTURE_ORGANIZATION, PODIUM_TYPES, fixtureName, podiumSample } from "../samples/podium.js";
 import { wholeIn } from "./common.js";
 
@@ -157,7 +157,7 @@ export function registerSend(program) {
         if (!res.ok) failed++;
         // The source the URL names (a --url may name one of its own).
         const source = new URL(url).pathname.match(INGRESS_PATH)?.[1] ?? o.source;
-        const hint = redirect ? redirectHint(redirect) : refusalHint(safeJson(text), source, local ? `the first PODIUM_WEBHOOK_SECRET of ${resolve(local.file)}` : "the secret given with --secret", Boolean(local) && isLoopback(url));
+        const hint = redirect ? redirectHint(redirect, url) : refusalHint(safeJson(text), source, local ? `the first PODIUM_WEBHOOK_SECRET of ${resolve(local.file)}` : "the secret given with --secret", Boolean(local) && isLoopback(url));
         // Once a run: a --count of refusals would repeat it at each.
         if (hint && !hinted.has(hint)) {
           hinted.add(hint);
@@ -183,12 +183,15 @@ function noSecret(given) {
 }
 
 /**
- * What to do about an ingress URL that redirects (http:// to https://, most often): send to where it points.
- * @param {NonNullable<ReturnType<typeof redirectOf>>} r
+ * What to do about an ingress URL that redirects (http:// to https://, most often): send to where it
+ * points, when that is the same host (sameHostTarget).
+ * @param {NonNullable<ReturnType<typeof redirectOf>>} r @param {string} asked
  */
-function redirectHint(r) {
-  const there = r.location && /^https?:$/.test(r.location.protocol) && !r.to.endsWith("?…") ? `: --url ${r.to}` : " (https?)";
-  return printable(`The ingress URL redirects, and send does not follow (the POST would go on as a GET, without its event): give the URL it redirects to${there}.`);
+function redirectHint(r, asked) {
+  // Not one with a query, which may hold a secret and is not printed.
+  const there = sameHostTarget(r, asked);
+  const give = there && !there.search && !there.hash ? `give the URL it redirects to: --url ${there.origin}${there.pathname}` : "is the URL right (https?)";
+  return printable(`The ingress URL redirects, and send does not follow (the POST would go on as a GET, without its event): ${give}.`);
 }
 
 /**
