@@ -1744,9 +1744,11 @@ describe("compiling", () => {
       { path: 'transformHeaders["x-b"]', message: `x-b's value ends with ${drops}` },
       { path: 'transformHeaders["x-c"]', message: `x-c's value starts and ends with ${drops}` },
       { path: 'transformHeaders["x-d"]', message: `x-d's value starts with ${drops}` },
+      // A parenthesised block is its last expression: this one always ends with a space.
+      { path: 'transformHeaders["x-e"]', message: `x-e's value ends with ${drops}` },
     ]);
-    // Inside a value, or where the event decides (a block), it is no reason to refuse.
-    const fine = compileTransform(null, { "x-a": "'a b'", "x-b": "'Bearer ' & data", "x-c": "data", "x-e": "data & (' e ')" });
+    // Inside a value, or where the event decides, it is no reason to refuse.
+    const fine = compileTransform(null, { "x-a": "'a b'", "x-b": "'Bearer ' & data", "x-c": "data", "x-e": "data & (' e ' & data)", "x-f": "(' f ')[data]" });
     expect(fine.ok).toBe(true);
 
     // At delivery (and in the webhook test, which runs the same), a value is trimmed as fetch sends it.
