@@ -120,6 +120,24 @@ describe("POST /v1/events/replay (a time range)", () => {
     expect(single.json.error.details).toEqual({ reason: "not_subscribed" });
   });
 
+  it("answers a type whose data scope the token lacks done at once, however many such events the range holds", async () => {
+    const p = pipeline(LONG_RETENTION);
+    const t = timeline();
+    const n = REPLAY_PAGE_EVENTS + 5;
+    await p.createWebhook({ url: `https://downstream.test/ok/${t.k}`, eventTypes: ["*"], organizationUid: t.org });
+    await storeEvents(env.DB, Array.from({ length: n }, (_, i) => t.row(i)));
+    const token = await makeToken(p, ["events:replay", "read_contacts"], { organizationUids: [t.org] });
+    const range = { since: t.at(0), until: t.at(n) };
+    for (const dryRun of [true, false]) {
+      const res = await as(p, token.token, "POST", "/v1/events/replay", { ...range, eventType: "message.received", dryRun });
+      expect(res.json).toMatchObject({ events: 0, deliveries: 0, nextCursor: null });
+    }
+    // The admin, who may read them, walks the range a page at a time.
+    expect((await replay(p, { ...range, eventType: "message.received", dryRun: true })).json).toMatchObject({ events: n, nextCursor: null });
+    const first = await replay(p, { ...range, eventType: "message.received" });
+    expect(first.json).toMatchObject({ events: REPLAY_PAGE_EVENTS, nextCursor: expect.any(String) });
+  });
+
   it("reads fewer bodies a call when the targets' filters have costly $regex patterns, and replays as much", async () => {
     const p = pipeline(LONG_RETENTION);
     const t = timeline();
