@@ -56,4 +56,21 @@ describe("GET /v1/deliveries/{id}", () => {
     // A deleted webhook is within no limited token's grant.
     expect((await as(p, t.token, "GET", `/v1/deliveries/${delivery.id}`)).status).toBe(404);
   });
+
+  it("lists an event's deliveries, or 404 for an event id the token sees none of (mistyped, not its): not an empty page", async () => {
+    const { p, org, event } = await webhookSetup("ok", { eventTypes: ["message.received"] });
+    const eventId = await p.ingest(event());
+    const mine = await makeToken(p, ["events:read", "read_messages"], { organizationUids: [org] });
+    const theirs = await makeToken(p, ["events:read", "read_messages"], { organizationUids: [`${org}-other`] });
+    expect((await as(p, mine.token, "GET", `/v1/deliveries?eventId=${eventId}`)).json.data).toHaveLength(1);
+    for (const [token, id] of [[theirs.token, eventId], [mine.token, eventId.replace(/.{6}$/, "000000")]] as const) {
+      const res = await as(p, token, "GET", `/v1/deliveries?eventId=${id}`);
+      expect(res.status).toBe(404);
+      expect(res.json.error).toMatchObject({ code: "not_found", message: `No event "${id}".` });
+    }
+    // An event owed nothing is still the token's: an empty page.
+    const unowed = await p.ingest(event("message.sent"));
+    const none = await as(p, mine.token, "GET", `/v1/deliveries?eventId=${unowed}`);
+    expect(none).toMatchObject({ status: 200, json: { data: [], nextCursor: null } });
+  });
 });

@@ -460,8 +460,10 @@ async function checkReads(w: World, t: Tok, s: Snapshot, r: Rng) {
       const uid = r.pick(w.webhookUids);
       dFilters.push({ [`status=${status}`]: (d) => d.status === status, [`webhookUid=${uid}`]: (d) => d.webhookUid === uid });
     }
-    // A webhook outside the grant is refused by name, as its own routes refuse it (404), not listed empty.
-    const outside = (query: string) => [...query.matchAll(/webhookUid=([^&]+)/g)].some(([, uid]) => !m.webhookUids.has(uid ?? ""));
+    // A webhook outside the grant is refused by name, as its own routes refuse it (404), not listed empty; so is an event the token does not see.
+    const outside = (query: string) =>
+      [...query.matchAll(/webhookUid=([^&]+)/g)].some(([, uid]) => !m.webhookUids.has(uid ?? "")) ||
+      [...query.matchAll(/eventId=([^&]+)/g)].some(([, id]) => !m.eventIds.has(id ?? ""));
     const dWalked = await Promise.all(dFilters.map(async (f) => {
       const query = Object.keys(f).join("&");
       const limit = 1 + r.int(8);

@@ -106,6 +106,12 @@ export const deliveries = router()
       { status: q.status, webhookUid: q.webhookUid, eventId: q.eventId, access: accessOf(c.get("principal")) },
       { limit: q.limit, before: q.cursor === undefined ? undefined : await decodeCursor(c.env, scope, q.cursor) },
     );
+    // An empty first page of an event's deliveries: 404 if the token sees no such event (mistyped, purged, not its),
+    // as a webhookUid's is, not an empty page; read only then.
+    if (q.eventId !== undefined && q.cursor === undefined && result.deliveries.length === 0) {
+      const event = await getEventMeta(c.env.DB, q.eventId);
+      if (!event || !canSeeEvent(c.get("principal"), event)) throw notFound("event", q.eventId);
+    }
     return c.json(
       {
         data: result.deliveries.map(deliveryView),
