@@ -4,6 +4,9 @@ import { COOKIE, LOCAL_COOKIE } from "../../src/dashboard/session";
 import { EXAMPLE_ADMIN_TOKEN } from "../../src/domain/tokens";
 import { EXAMPLE_SOURCE_SECRETS } from "../../src/domain/secrets";
 import { standardWebhooks } from "../../src/schemes/standard-webhooks";
+import { storeEvents } from "../../src/store/events";
+import { REDACTED } from "../../src/domain/credential-headers";
+import { env } from "cloudflare:workers";
 import { d1Double } from "./d1-double";
 import { pipeline, uniqueKey } from "./pipeline";
 
@@ -356,6 +359,29 @@ describe("secrets are compared in constant time", () => {
     answer = false;
     expect((await signed()).status).toBe(401);
     expect((await admin()).status).toBe(401);
+  });
+});
+
+describe("credentials are never kept with an event", () => {
+  it("stores no credential-named header an hmac source names as its timestamp's (a browser's session cookie), and shows none stored before", async () => {
+    const p = pipeline();
+    const k = uniqueKey();
+    const make = async (timestampHeader: string) =>
+      (await p.api("POST", "/v1/sources", { id: `ts-${k}-${timestampHeader}`, name: "t", provider: "hmac", secrets: [`hmac-${k}-secret`], hmac: { header: "x-sig", timestampHeader } })).json.id as string;
+    const [cookie, plain] = [await make("cookie"), await make("x-timestamp")];
+    for (const id of [cookie, plain]) expect((await p.api("PATCH", `/v1/sources/${id}`, { verification: "none" })).status).toBe(200);
+    const queue = recordingQueue();
+    const headers = { "content-type": "application/json", cookie: "__Host-edgehook_session=the-admins-session", "x-timestamp": "1700000000" };
+    for (const id of [cookie, plain]) expect((await call(post(`/webhooks/${id}`, JSON.stringify({ type: "t", k }), headers), { INGEST: queue })).status).toBe(202);
+    expect(queue.sent.map((m) => m.headers)).toEqual([{ "content-type": "application/json" }, { "content-type": "application/json", "x-timestamp": "1700000000" }]);
+    await p.runIngest(queue.sent);
+    const shown = await p.api("GET", `/v1/events/${queue.sent[0]!.eventId}`);
+    expect(JSON.stringify(shown.json)).not.toContain("the-admins-session");
+    // One kept before: its value is not shown.
+    const id = `evt_${k.replaceAll("-", "")}cookie`.slice(0, 36);
+    await storeEvents(env.DB, [{ eventId: id, sourceId: cookie, dedupeKey: id, eventType: "t", locationUid: null, organizationUid: null, receivedAt: Date.now(), headers: { cookie: "__Host-edgehook_session=kept-before" }, body: "{}" }]);
+    const before = await p.api("GET", `/v1/events/${id}`);
+    expect(before.json.headers).toEqual({ cookie: REDACTED });
   });
 });
 
