@@ -27,7 +27,7 @@ export function redirectOf(status, header, asked) {
 
 /**
  * Where a redirect points when that is plainly where to go instead: an http(s) URL on the same host
- * (http:// to https://, a path moved) other than `asked`. Else undefined: another host (another port
+ * (http:// to https://, a path moved) other than `asked`'s path. Else undefined: another host (another port
  * too) is not suggested, as the token or secret would go along.
  * @param {NonNullable<ReturnType<typeof redirectOf>>} r @param {string} asked
  */
@@ -35,5 +35,6 @@ export function sameHostTarget(r, asked) {
   const { location } = r;
   if (!location || !/^https?:$/.test(location.protocol)) return undefined;
   const from = new URL(asked);
-  return location.host === from.host && location.href !== from.href ? location : undefined;
+  // The same path again (a query added) is no other place to go.
+  return location.host === from.host && location.origin + location.pathname !== from.origin + from.pathname ? location : undefined;
 }

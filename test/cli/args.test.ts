@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { targetUrl } from "../../cli/src/commands/listen.js";
 import { ingressUrl, SOURCE_ID } from "../../cli/src/commands/send.js";
 import { connection } from "../../cli/src/config.js";
-import { redirectOf } from "../../cli/src/redirect.js";
+import { redirectOf, sameHostTarget } from "../../cli/src/redirect.js";
 import { SOURCE_ID as WORKER_SOURCE_ID } from "../../src/domain/ids";
 
 describe("listen's target", () => {
@@ -56,6 +56,14 @@ describe("send's ingress URL", () => {
     // --source given with an ingress URL: the same source, or a usage error.
     expect(ingressUrl({ url: "http://h.test/webhooks/podium", source: "podium", sourceGiven: true })).toBe("http://h.test/webhooks/podium");
     expect(() => ingressUrl({ url: "http://h.test/webhooks/x", source: "podium", sourceGiven: true })).toThrow(expect.objectContaining({ exitCode: 2 }));
+    // What the Worker would refuse (a slash after the source, no source id) or take as the API's route: usage errors.
+    for (const [url, said] of [
+      ["http://h.test/webhooks/podium/", /no slash after it/],
+      ["http://h.test/v1/webhooks/wh_1", /names the API's webhooks/],
+      ["http://h.test/webhooks/Podium", /"Podium" is no source id/],
+    ] as const) {
+      expect(() => ingressUrl({ url, source: "podium" }), url).toThrow(expect.objectContaining({ exitCode: 2, message: expect.stringMatching(said) }));
+    }
   });
 
   it("takes a --source of the Worker's source ids only (a copy of its rule: the CLI cannot import Worker code)", () => {
@@ -169,5 +177,16 @@ describe("a redirect", () => {
     expect(redirectOf(300, "", "http://h.test/v1/events")).toBeUndefined();
     expect(redirectOf(200, "/x", "http://h.test/v1/events")).toBeUndefined();
     expect(redirectOf(308, "/x?key=s", "http://h.test/v1/events")).toMatchObject({ status: 308, to: "http://h.test/x?…" });
+  });
+
+  it("points somewhere to suggest only on the same host, at another path than the one asked", () => {
+    const asked = "http://h.test/v1/events?limit=20";
+    const target = (location: string) => sameHostTarget(redirectOf(302, location, asked)!, asked)?.href;
+    expect(target("https://h.test/v1/events")).toBe("https://h.test/v1/events");
+    expect(target("/new/v1/events")).toBe("http://h.test/new/v1/events");
+    expect(target("/v1/events?sig=1")).toBeUndefined();
+    expect(target("http://h.test/v1/events")).toBeUndefined();
+    expect(target("http://h.test:8080/new/v1/events")).toBeUndefined();
+    expect(target("https://elsewhere.test/v1/events")).toBeUndefined();
   });
 });

@@ -81,6 +81,10 @@ export function ingressUrl(o) {
   const path = o.url ? new URL(o.url).pathname : "";
   const named = path.match(INGRESS_PATH)?.[1];
   if (o.url && named !== undefined) {
+    // What the Worker would refuse or take for another route, said before a signed event goes there.
+    if (/\/v1\/webhooks\/[^/]+\/?$/.test(path)) throw new CliError("--url names the API's webhooks (/v1/webhooks/…), not an ingress URL: give …/webhooks/<source>, or the API's base URL.", { exitCode: 2 });
+    if (path.endsWith("/")) throw new CliError(`--url: an ingress URL ends with its source, no slash after it (…/webhooks/${printable(named)}).`, { exitCode: 2 });
+    if (!SOURCE_ID.test(named)) throw new CliError(`--url: "${printable(named)}" is no source id (lowercase letters, digits and -, at most 64).`, { exitCode: 2 });
     // So do these: one would be dropped unsaid.
     if (o.sourceGiven && named !== o.source) throw new CliError(`--url names the source "${printable(named)}" and --source "${o.source}": give one (an ingress URL names its source).`, { exitCode: 2 });
     return o.url;
