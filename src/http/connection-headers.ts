@@ -1,5 +1,5 @@
-// What HTTP lets a header carry, for rules on both sides: what a provider's request can bring in,
-// and what a delivery's request can send out.
+// Headers no request brings or sends as written, for rules on both sides: what a provider's
+// request can bring in, and what a delivery's request can send out.
 
 /**
  * Headers of the connection, not of the message (RFC 9110 §7.6.1), and those framing its body: a
@@ -7,5 +7,3 @@
  */
 export const CONNECTION_HEADERS: ReadonlySet<string> = new Set(["host", "content-length", "transfer-encoding", "connection", "keep-alive", "te", "trailer", "upgrade", "proxy-connection"]);
 
-/** A character no header value holds: a control character but the tab (a request with one is refused before it arrives). */
-export const CONTROL_CHARACTER = /[\x00-\x08\x0a-\x1f\x7f]/;

@@ -683,7 +683,7 @@ describe("a limited token sees only the deliveries of webhooks inside its grant"
 });
 
 describe("an event a token may not see", () => {
-  it(`answers its deliveries as an unknown event's (one empty last page), whatever their number, past EVENT_RANGE_DELIVERIES too`, async () => {
+  it(`answers its deliveries as an unknown event's (404), whatever their number, past EVENT_RANGE_DELIVERIES too`, async () => {
     const p = pipeline();
     const k = uniqueKey();
     const [mine, theirs] = [`org-${k}-a`, `org-${k}-b`];
@@ -704,10 +704,11 @@ describe("an event a token may not see", () => {
             await meteredApiCall(meter, "GET", `/v1/deliveries?eventId=${id}${query}`, undefined, headers),
             await meteredApiCall(meter, "GET", `/v1/deliveries?eventId=${unknown}${query}`, undefined, headers),
           ];
-          expect(none.json, query).toEqual({ data: [], nextCursor: null });
-          expect(seen.json, query).toEqual(none.json);
-          // The event's read, and no walk of its deliveries (past the bound, every delivery newest first: ~4,000 rows).
-          expect(seen.rows, query).toBeLessThanOrEqual(none.rows + 5);
+          // 404, as for an event nobody has: never an empty page that says it exists.
+          expect([none.status, none.json.error.code], query).toEqual([404, "not_found"]);
+          expect([seen.status, seen.json.error.code], query).toEqual([none.status, none.json.error.code]);
+          // The event's reads (its range, then whether the token sees it), and no walk of its deliveries (past the bound, every delivery newest first: ~4,000 rows).
+          expect(seen.rows, query).toBeLessThanOrEqual(none.rows + 10);
         }
         const [detail, nothing] = [await as(p, t.token, "GET", `/v1/events/${id}`), await as(p, t.token, "GET", `/v1/events/${unknown}`)];
         expect([detail.status, detail.json.error.code]).toEqual([nothing.status, nothing.json.error.code]);

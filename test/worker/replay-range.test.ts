@@ -132,6 +132,9 @@ describe("POST /v1/events/replay (a time range)", () => {
       const res = await as(p, token.token, "POST", "/v1/events/replay", { ...range, eventType: "message.received", dryRun });
       expect(res.json).toMatchObject({ events: 0, deliveries: 0, nextCursor: null });
     }
+    // A cursor it did not give is refused all the same.
+    const forged = await as(p, token.token, "POST", "/v1/events/replay", { ...range, eventType: "message.received", cursor: "garbage" });
+    expect(forged.status).toBe(400);
     // The admin, who may read them, walks the range a page at a time.
     expect((await replay(p, { ...range, eventType: "message.received", dryRun: true })).json).toMatchObject({ events: n, nextCursor: null });
     const first = await replay(p, { ...range, eventType: "message.received" });

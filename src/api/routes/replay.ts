@@ -122,15 +122,15 @@ export const replay = router()
     if (b.eventType !== undefined) await checkFilterType(c.env, b.eventType, isLimited(p), "body");
     const dryRun = b.dryRun ?? false;
     const plan = await targetsFor(c.env, p, b.webhookUid);
+    const bounds = { since: msAtOrAfter(b.since), until: msAtOrAfter(b.until) };
+    // A cursor continues the request that gave it alone (the same bounds, however spelt).
+    const scope: TimeScope = { list: "range replay", filters: { ...bounds, webhookUid: b.webhookUid, eventType: b.eventType, dryRun } };
+    const range = { ...bounds, after: b.cursor === undefined ? null : await openPosition(c.env, scope, b.cursor) };
     // A type whose data scope the token lacks: none of its events is the token's (docs/api.md), so the range is done at once.
     if (b.eventType !== undefined && missingDataScope(p, [b.eventType]) !== null) {
       const none = { dryRun, events: 0, deliveries: 0, nextCursor: null };
       return dryRun ? c.json(none, 200) : c.json(none, 202);
     }
-    const bounds = { since: msAtOrAfter(b.since), until: msAtOrAfter(b.until) };
-    // A cursor continues the request that gave it alone (the same bounds, however spelt).
-    const scope: TimeScope = { list: "range replay", filters: { ...bounds, webhookUid: b.webhookUid, eventType: b.eventType, dryRun } };
-    const range = { ...bounds, after: b.cursor === undefined ? null : await openPosition(c.env, scope, b.cursor) };
     // A content filter reads bodies: then a page is the bounded read of events with their bodies.
     const withBodies = plan.tested.some((w) => plan.targets.has(w.uid) && w.filter !== null);
     let page: (ReplayEvent & TimePosition & { eventType: string })[];

@@ -1,5 +1,5 @@
 import type { Issue } from "../../domain/errors";
-import { CONNECTION_HEADERS, CONTROL_CHARACTER } from "../../http/connection-headers";
+import { CONNECTION_HEADERS } from "../../http/connection-headers";
 import { pastedSecretProblem } from "../../domain/secrets";
 import type { ProviderName, Source } from "../../domain/types";
 import { github } from "./github";
@@ -61,11 +61,13 @@ export function storedHeaderNames(source: Pick<Source, "provider" | "hmac">): re
   return [...ALWAYS_STORED, ...providers[source.provider].storedHeaders(source)];
 }
 
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
 /**
  * What no request could bring as an `hmac` source's headers name them: a signature header the
  * ingress stores with its events (which keep no signature: a captured one, read back by anyone who
  * reads its events, shows what the secret signs), a connection header for either header, or a
- * control character in the prefix. Each would refuse every event 401. Its timestamp header, stored
+ * prefix of anything but printable ASCII. Each would refuse every event 401. Its timestamp header, stored
  * too, is sourceProblems' to refuse. Checked when the configuration is written, not on what is stored.
  */
 export function signatureHeaderIssues(source: Pick<Source, "provider" | "hmac">): Issue[] {
@@ -75,7 +77,9 @@ export function signatureHeaderIssues(source: Pick<Source, "provider" | "hmac">)
   for (const [field, name] of [["header", config.header], ["timestampHeader", config.timestampHeader]] as const) {
     if (name !== null && CONNECTION_HEADERS.has(name)) issues.push({ path: `hmac.${field}`, message: `"${name}" describes the connection, not the message, and never carries a signature: name the provider's header` });
   }
-  if (CONTROL_CHARACTER.test(config.prefix)) issues.push({ path: "hmac.prefix", message: "holds a control character, which no header value carries" });
+  // Printable ASCII alone: a control character arrives in no header, and past ASCII senders differ (fetch
+  // sends é as one byte, which arrives as U+FFFD; a raw client as UTF-8), so one would be refused every event.
+  if (!PRINTABLE_ASCII.test(config.prefix)) issues.push({ path: "hmac.prefix", message: "holds a character other than printable ASCII, which senders do not send alike" });
   if (config.header !== config.timestampHeader && storedHeaderNames(source).includes(config.header)) {
     issues.push({ path: "hmac.header", message: `"${config.header}" is stored with every event, which keeps no signature: name another header` });
   }
