@@ -401,35 +401,38 @@ describe("edgehook setup", () => {
     expect([...EXAMPLE_SECRETS].sort()).toEqual([...EXAMPLE_SOURCE_SECRETS].sort());
   });
 
-  it("refuses a provider secret from the environment the deployed Worker would not verify with, setting no provider secret and showing no value", async () => {
-    const cases: [string, string, RegExp][] = [
-      ["STANDARD_WEBHOOKS_SECRET", "whsec_AAAAAAAAAAAAAAAAAAAAAA==", /begins with a whsec_ key that is 16 bytes: a whsec_ secret must be base64 of at least 24 bytes/],
-      ["STANDARD_WEBHOOKS_SECRET", "whsec_not*base64 whsec_ZGV2", /begins with a whsec_ key that is not base64/],
-      ["STANDARD_WEBHOOKS_SECRET", "whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", /begins with a whsec_ key that is not base64/],
-      ["STANDARD_WEBHOOKS_SECRET", "whsec_ZGV2LXN0YW5kYXJkLXdlYmhvb2tzLXNlY3JldA==", /holds a published example's/],
-      ["STANDARD_WEBHOOKS_SECRET", "whsec_replace-with-your-endpoint-signing-secret", /holds a published example's .*the API reference/],
-      ["STANDARD_WEBHOOKS_SECRET", `whsec_${Buffer.alloc(32, 3).toString("base64")} whsec_ZGV2LXN0YW5kYXJkLXdlYmhvb2tzLXNlY3JldA==`, /holds a published example's/],
-      ["PODIUM_WEBHOOK_SECRET", "dev-podium-secret", /holds a published example's.*Give the one your Podium webhook settings show/],
-    ];
-    for (const [name, value, says] of cases) {
-      const p = project({ secrets: ["TOKEN_PEPPER", "ADMIN_TOKEN"] });
-      const failed = await p.edgehook(["setup"], { [name]: value }).then(
-        () => null,
-        (err: { code: number; stdout: string; stderr: string }) => err,
-      );
-      expect(failed?.code, value).toBe(2);
-      expect(failed?.stderr).toMatch(says);
-      expect(failed?.stderr).toContain(`${name} in the environment`);
-      for (const part of value.split(" ")) expect(`${failed?.stdout}${failed?.stderr}`).not.toContain(part);
-      expect(p.calls().filter((c) => c.args[0] === "secret" && c.args[1] === "put")).toEqual([]);
-    }
-    // 24 bytes, URL-safe (the Worker verifies with it), and a rotation's old short one behind a new one: set.
-    for (const value of [`whsec_${Buffer.alloc(24, 7).toString("base64url")}`, `whsec_${Buffer.alloc(32, 9).toString("base64")} whsec_AAAAAAAAAAAAAAAAAAAAAA==`]) {
+  // One test a case: each runs setup once (a second or two, many under a loaded machine).
+  const refusedSecrets: [string, string, RegExp][] = [
+    ["STANDARD_WEBHOOKS_SECRET", "whsec_AAAAAAAAAAAAAAAAAAAAAA==", /begins with a whsec_ key that is 16 bytes: a whsec_ secret must be base64 of at least 24 bytes/],
+    ["STANDARD_WEBHOOKS_SECRET", "whsec_not*base64 whsec_ZGV2", /begins with a whsec_ key that is not base64/],
+    ["STANDARD_WEBHOOKS_SECRET", "whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", /begins with a whsec_ key that is not base64/],
+    ["STANDARD_WEBHOOKS_SECRET", "whsec_ZGV2LXN0YW5kYXJkLXdlYmhvb2tzLXNlY3JldA==", /holds a published example's/],
+    ["STANDARD_WEBHOOKS_SECRET", "whsec_replace-with-your-endpoint-signing-secret", /holds a published example's .*the API reference/],
+    ["STANDARD_WEBHOOKS_SECRET", `whsec_${Buffer.alloc(32, 3).toString("base64")} whsec_ZGV2LXN0YW5kYXJkLXdlYmhvb2tzLXNlY3JldA==`, /holds a published example's/],
+    ["PODIUM_WEBHOOK_SECRET", "dev-podium-secret", /holds a published example's.*Give the one your Podium webhook settings show/],
+  ];
+  it.each(refusedSecrets)("refuses a provider secret from the environment the deployed Worker would not verify with (%s, case %#), setting none and showing no value", async (name, value, says) => {
+    const p = project({ secrets: ["TOKEN_PEPPER", "ADMIN_TOKEN"] });
+    const failed = await p.edgehook(["setup"], { [name]: value }).then(
+      () => null,
+      (err: { code: number; stdout: string; stderr: string }) => err,
+    );
+    expect(failed?.code, value).toBe(2);
+    expect(failed?.stderr).toMatch(says);
+    expect(failed?.stderr).toContain(`${name} in the environment`);
+    for (const part of value.split(" ")) expect(`${failed?.stdout}${failed?.stderr}`).not.toContain(part);
+    expect(p.calls().filter((c) => c.args[0] === "secret" && c.args[1] === "put")).toEqual([]);
+  });
+
+  // 24 bytes, URL-safe (the Worker verifies with it), and a rotation's old short one behind a new one: set.
+  it.each([`whsec_${Buffer.alloc(24, 7).toString("base64url")}`, `whsec_${Buffer.alloc(32, 9).toString("base64")} whsec_AAAAAAAAAAAAAAAAAAAAAA==`])(
+    "sets a STANDARD_WEBHOOKS_SECRET the Worker verifies with (case %#)",
+    async (value) => {
       const p = project({ secrets: ["TOKEN_PEPPER", "ADMIN_TOKEN"] });
       await p.edgehook(["setup"], { STANDARD_WEBHOOKS_SECRET: value });
       expect(p.calls().filter((c) => c.args[1] === "put")).toEqual([{ args: ["secret", "put", "STANDARD_WEBHOOKS_SECRET"], stdin: value }]);
-    }
-  });
+    },
+  );
 
   it("shows the admin token it set even when the config file cannot be written, which it says in one line", async () => {
     const p = project();
