@@ -13,7 +13,7 @@ import { Layout } from "./layout";
 import { homeOf, LISTS } from "./navigation";
 import { errorPage, notFoundPage, refusalPage } from "./refusal";
 import { Login } from "./pages/login";
-import { dashboardPath, sessionCookie, endSession, requireSession, startSession, tooManyFailures, type DashEnv } from "./session";
+import { dashboardPath, NO_SESSION_KEPT, sessionCookie, endSession, requireSession, startSession, tooManyFailures, type DashEnv } from "./session";
 import { alertRoutes } from "./routes/alerts";
 import { createdRoutes } from "./routes/created";
 import { deadLetterRoutes } from "./routes/dead-letters";
@@ -90,7 +90,7 @@ dashboard.get("/login", (c) =>
       title="Sign in"
       path="/dashboard/login"
       notice={SIGN_IN_MESSAGES.notice.get(queryParam(c, "notice") ?? "")}
-      errors={[SIGN_IN_MESSAGES.error.get(queryParam(c, "error") ?? "")]}
+      errors={[SIGN_IN_MESSAGES.error.get(queryParam(c, "error") ?? ""), sessionCookie(c.req.url).kept ? undefined : NO_SESSION_KEPT]}
     >
       <Login next={dashboardPath(queryParam(c, "next") ?? "", c.req.url)} notice={queryParam(c, "notice") === "unsaved" ? "unsaved" : null} />
     </Layout>,

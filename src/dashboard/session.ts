@@ -28,12 +28,18 @@ export const LOCAL_COOKIE = "edgehook_local_session";
 /** Sessions end on the server this long after sign-in; the cookie's own lifetime only mirrors it. */
 const SESSION_TTL_MS = 8 * 3600_000;
 
-/** The session cookie's name and attributes for a request to `url`. */
+/**
+ * The session cookie's name and attributes for a request to `url`; `kept`: false over plain http at
+ * any other host (a LAN address, a hosts alias), where browsers drop the Secure cookie and a sign-in would loop.
+ */
 export function sessionCookie(url: string) {
   const { protocol, hostname } = new URL(url);
   const local = protocol === "http:" && loopbackHost(hostname);
-  return { name: local ? LOCAL_COOKIE : COOKIE, options: { httpOnly: true, secure: !local, sameSite: "Strict", path: "/" } as const };
+  return { name: local ? LOCAL_COOKIE : COOKIE, options: { httpOnly: true, secure: !local, sameSite: "Strict", path: "/" } as const, kept: local || protocol === "https:" };
 }
+
+/** What the sign-in page says where no session would be kept (sessionCookie's `kept`). */
+export const NO_SESSION_KEPT = "Over plain http at this address your browser keeps no session: open the dashboard over https, or at localhost or 127.0.0.1.";
 
 export type DashEnv = {
   Bindings: Env;

@@ -110,6 +110,10 @@ describe("the session cookie", () => {
       expect(set).toMatch(/^__Host-edgehook_session=[A-Za-z0-9_-]{43};/);
       expect(set).toContain("Secure");
     }
+    // Where a browser drops it (plain http at another host), the sign-in page says so, not a silent loop back to it.
+    const said = "Over plain http at this address your browser keeps no session";
+    expect(await (await at("http://192.168.1.20:8787", "/dashboard/login")).text()).toContain(said);
+    for (const origin of ["http://127.0.0.1:8787", "https://edgehook.test"]) expect(await (await at(origin, "/dashboard/login")).text()).not.toContain(said);
   });
 });
 
