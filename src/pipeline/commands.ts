@@ -35,7 +35,7 @@ import {
 import { RETENTION_START, retentionMark, retentionStep, type RetentionCursor } from "../store/retention";
 import { askHeld, retryDeliveries, type RetryFilter, type RetryPage, type RetryPosition } from "../store/delivery-retry";
 import { webhooksOverdue, webhooksWithHeld } from "../store/scheduler-reads";
-import { storeEvents, type EventRow } from "../store/events";
+import { storedEventIds, storeEvents, type EventRow } from "../store/events";
 import { attemptAlertContextStatement, openDisabledEpisodeStatements, openEpisodeOf, type AttemptAlertContext, type NewEpisode } from "../store/alerts";
 import { webhooksToAutoDisable } from "../store/health";
 import { deleteWebhook, disableApplies, disableWebhookStatements, notificationEndpoints, updateWebhook, webhooksByUid } from "../store/webhooks";
@@ -96,10 +96,15 @@ export async function storeAndRoute(
     ),
   );
   const horizon = retentionHorizon(settings(env), now);
-  const late = rows.filter((e) => isPastRetention(e.receivedAt, horizon)).length;
-  // Stored after their retention (a dead letter replayed late, an outage waited out): what they are owed is stored expired.
-  if (late > 0) console.warn("events stored past the retention: their deliveries expired unsent", { events: late });
+  // Stored after their retention (a dead letter replayed late, an outage waited out), what they are owed is stored
+  // expired. Said only of what this call stores so: not of a late event owed nothing, nor of a copy stored before
+  // (read only when a late event is owed something, which is rare).
+  const late = new Set(rows.filter((e) => isPastRetention(e.receivedAt, horizon)).map((e) => e.eventId));
+  const lateOwed = deliveries.filter((d) => late.has(d.eventId));
+  const storedBefore = lateOwed.length > 0 ? await storedEventIds(env.DB, [...new Set(lateOwed.map((d) => d.eventId))]) : new Set<string>();
   const fresh = new Set(await storeEvents(env.DB, stored, deliveries, also, horizon));
+  const expired = lateOwed.filter((d) => !storedBefore.has(d.eventId));
+  if (expired.length > 0) console.warn("events stored past the retention: their deliveries expired unsent", { events: new Set(expired.map((d) => d.eventId)).size, deliveries: expired.length });
   // Only new deliveries: their schedulers keep what they read ahead.
   await dispatch(env, deliveries.filter((d) => fresh.has(d.id)).map((d) => d.webhookUid), false, "added");
 }

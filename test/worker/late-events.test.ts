@@ -56,6 +56,24 @@ describe("events past the retention", () => {
     expect(await statuses(fresh)).toEqual(["succeeded"]);
   });
 
+  it("says it stored deliveries expired only when it did: not for a late event owed nothing, nor for a copy stored before", async () => {
+    const { p, org } = await oldWebhook("ok", { eventTypes: ["message.received"] });
+    const warned = vi.spyOn(console, "warn").mockImplementation(() => {});
+    try {
+      const said = () => warned.mock.calls.filter(([line]) => String(line).startsWith("events stored past the retention"));
+      const msg = ingestMessage({ body: podiumBody({ organizationUid: org }), organizationUid: org, receivedAt: Date.now() - 2 * DAY_MS });
+      await p.runIngest([msg]);
+      expect(said()).toEqual([["events stored past the retention: their deliveries expired unsent", { events: 1, deliveries: 1 }]]);
+      // The same message again (a copy), and a late event no webhook is owed: nothing expired, nothing said.
+      const unowed = ingestMessage({ body: podiumBody({ type: "contact.created", organizationUid: org }), eventType: "contact.created", organizationUid: org, receivedAt: Date.now() - 2 * DAY_MS });
+      await p.runIngest([msg, unowed]);
+      expect(await deliveryRows(unowed.eventId)).toEqual([]);
+      expect(said()).toHaveLength(1);
+    } finally {
+      warned.mockRestore();
+    }
+  });
+
   it("never sends a late event held for a disabled webhook once it is enabled", async () => {
     const { p, key, org, webhook } = await oldWebhook("ok", { disabled: true });
     const late = await lateEvent(p, org, 2 * DAY_MS);
