@@ -8,6 +8,7 @@
 // Uncompressed text: JSON.stringify of the UTF-16 lengths of every part but the
 // last, a newline, then the parts; a part is the JSON of the headers, a newline,
 // then the raw body. Rows migrated from the old layout hold that text as TEXT.
+import { CREDENTIAL_NAMES, REDACTED } from "../domain/credential-headers";
 import { arrayOf, isString, recordOf } from "../domain/guards";
 import { fromUtf8, hexToBytes, utf8 } from "../domain/crypto";
 import { storedJson } from "./stored-json";
@@ -56,9 +57,16 @@ export function groupsOf<T extends EventContent>(items: T[], maxParts = 100): T[
 const isHeaders = recordOf(isString);
 const isLengths = arrayOf((n): n is number => typeof n === "number" && Number.isInteger(n) && n >= 0);
 
+/**
+ * A stored part, every reader's (the API, filters, search, listeners). A browser's own credentials
+ * (`cookie`, `authorization`) read as REDACTED: an hmac source's timestampHeader could name one
+ * before that was refused, and keep a visitor's session with its events.
+ */
 function parsePart(text: string): EventContent {
   const nl = text.indexOf("\n"); // JSON.stringify never writes a raw newline: the first one ends the headers
-  return { headers: storedJson(text.slice(0, nl), isHeaders, "event content headers"), body: text.slice(nl + 1) };
+  const headers = storedJson(text.slice(0, nl), isHeaders, "event content headers");
+  for (const name of Object.keys(headers)) if (CREDENTIAL_NAMES.includes(name)) headers[name] = REDACTED;
+  return { headers, body: text.slice(nl + 1) };
 }
 
 /**

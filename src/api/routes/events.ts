@@ -13,7 +13,6 @@ import { EVENT_DELIVERIES_SHOWN, EventListQuery, EventSchema, EventSummarySchema
 import { IdParam, page } from "../schemas/fields";
 import { decodeCursor, deliveryListScope, encodeCursor, eventListScope, isSearch, openPosition, sealPosition, type CursorScope, type SearchScope } from "../cursors";
 import { attemptView, deliveryView, eventSummaryView } from "../views";
-import { redactHeaders } from "../../domain/credential-headers";
 import { msAtOrAfter } from "../../domain/time";
 import { checkFilterType, checkListedSource } from "../event-type-check";
 
@@ -159,8 +158,7 @@ export const events = router()
     return c.json(
       {
         ...eventSummaryView(event),
-        // One stored before credential names were kept out (an hmac source's timestampHeader) shows none.
-        headers: redactHeaders(event.headers),
+        headers: event.headers,
         body: event.body,
         deliveries: deliveries.deliveries.map((d) => ({ ...deliveryView(d), webhookDeleted: !exists.has(d.webhookUid), attempts: d.attempts.map(attemptView) })),
         deliveriesNextCursor: deliveries.nextBefore === null ? null : await encodeCursor(c.env, deliveryListScope({ eventId: id }), deliveries.nextBefore),

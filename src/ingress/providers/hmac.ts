@@ -1,5 +1,5 @@
 import { hmacScheme } from "../../schemes/hmac";
-import { isCredentialHeader } from "../../domain/credential-headers";
+import { CREDENTIAL_NAMES } from "../../domain/credential-headers";
 import { jsonText, valueAt } from "../../domain/documents";
 import { dedupeKeyOr, invalidSignature, type Provider } from "./provider";
 
@@ -41,10 +41,10 @@ export const hmac: Provider = {
     };
   },
 
-  // The signed timestamp, when the source names one and its name is no credential's (a `cookie`
-  // named so would keep a browser's session with the event, for any reader of events); the signature header never.
+  // The signed timestamp, when the source names one, unless it names a browser's credential (refused
+  // since: `cookie` kept a visitor's session with the event); the signature header never.
   storedHeaders: (source) => {
     const named = source.hmac?.timestampHeader;
-    return named && !isCredentialHeader(named) ? [named] : [];
+    return named && !CREDENTIAL_NAMES.includes(named) ? [named] : [];
   },
 };

@@ -1,4 +1,5 @@
 import type { Issue } from "../../domain/errors";
+import { CREDENTIAL_NAMES } from "../../domain/credential-headers";
 import { CONNECTION_HEADERS } from "../../http/connection-headers";
 import { pastedSecretProblem } from "../../domain/secrets";
 import type { ProviderName, Source } from "../../domain/types";
@@ -66,8 +67,8 @@ const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 /**
  * What no request could bring as an `hmac` source's headers name them: a signature header the
  * ingress stores with its events (which keep no signature: a captured one, read back by anyone who
- * reads its events, shows what the secret signs), a connection header for either header, or a
- * prefix of anything but printable ASCII. Each would refuse every event 401. Its timestamp header, stored
+ * reads its events, shows what the secret signs), a connection or browser-credential header for
+ * either header, or a prefix of anything but printable ASCII. Each would refuse every event 401. Its timestamp header, stored
  * too, is sourceProblems' to refuse. Checked when the configuration is written, not on what is stored.
  */
 export function signatureHeaderIssues(source: Pick<Source, "provider" | "hmac">): Issue[] {
@@ -76,6 +77,7 @@ export function signatureHeaderIssues(source: Pick<Source, "provider" | "hmac">)
   const issues: Issue[] = [];
   for (const [field, name] of [["header", config.header], ["timestampHeader", config.timestampHeader]] as const) {
     if (name !== null && CONNECTION_HEADERS.has(name)) issues.push({ path: `hmac.${field}`, message: `"${name}" describes the connection, not the message, and never carries a signature: name the provider's header` });
+    else if (name !== null && CREDENTIAL_NAMES.includes(name)) issues.push({ path: `hmac.${field}`, message: `"${name}" carries a browser's credentials, never a provider's: name the provider's header` });
   }
   // Printable ASCII alone: a control character arrives in no header, and past ASCII senders differ (fetch
   // sends é as one byte, which arrives as U+FFFD; a raw client as UTF-8), so one would be refused every event.
