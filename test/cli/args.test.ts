@@ -59,7 +59,9 @@ describe("send's ingress URL", () => {
     // What the Worker would refuse (a slash after the source, no source id) or take as the API's route: usage errors.
     for (const [url, said] of [
       ["http://h.test/webhooks/podium/", /no slash after it/],
-      ["http://h.test/v1/webhooks/wh_1", /names the API's webhooks/],
+      ["http://h.test/v1/webhooks/wh_1", /leads to the API's webhooks/],
+      ["http://h.test/v1/webhooks", /leads to the API's webhooks/],
+      ["http://h.test/v1", /leads to the API's webhooks/],
       ["http://h.test/webhooks/Podium", /"Podium" is no source id/],
     ] as const) {
       expect(() => ingressUrl({ url, source: "podium" }), url).toThrow(expect.objectContaining({ exitCode: 2, message: expect.stringMatching(said) }));

@@ -72,6 +72,15 @@ function unknownTypeWarning(type) {
  * @param {{ url?: string, port?: number, source: string, sourceGiven?: boolean }} o (port: a whole number in PORT, as its option parses it; sourceGiven: --source was on the command line)
  */
 export function ingressUrl(o) {
+  // The API's webhooks route, however reached (…/v1/webhooks/x, …/v1/webhooks, or …/v1 as a base): a signed event is no request there.
+  const apiRoute = (/** @type {string} */ u) => URL.canParse(u) && /\/v1\/webhooks(\/|$)/.test(new URL(u).pathname);
+  const url = o.url !== undefined && apiRoute(o.url) ? o.url : ingressTarget(o);
+  if (apiRoute(url)) throw new CliError("--url leads to the API's webhooks (/v1/webhooks/…), not an ingress: give …/webhooks/<source>, or the API's base URL.", { exitCode: 2 });
+  return url;
+}
+
+/** ingressUrl's URL, before its check. @param {Parameters<typeof ingressUrl>[0]} o */
+function ingressTarget(o) {
   // A path (../v1/tokens) or query in it would post elsewhere than a source's ingress.
   if (!SOURCE_ID.test(o.source)) throw new CliError(`--source: "${printable(o.source)}" is no source id (lowercase letters, digits and -, at most 64).`, { exitCode: 2 });
   // The API commands' rule (a URL with a password is refused without quoting it); the ingress URL is sent as given.
@@ -82,7 +91,6 @@ export function ingressUrl(o) {
   const named = path.match(INGRESS_PATH)?.[1];
   if (o.url && named !== undefined) {
     // What the Worker would refuse or take for another route, said before a signed event goes there.
-    if (/\/v1\/webhooks\/[^/]+\/?$/.test(path)) throw new CliError("--url names the API's webhooks (/v1/webhooks/…), not an ingress URL: give …/webhooks/<source>, or the API's base URL.", { exitCode: 2 });
     if (path.endsWith("/")) throw new CliError(`--url: an ingress URL ends with its source, no slash after it (…/webhooks/${printable(named)}).`, { exitCode: 2 });
     if (!SOURCE_ID.test(named)) throw new CliError(`--url: "${printable(named)}" is no source id (lowercase letters, digits and -, at most 64).`, { exitCode: 2 });
     // So do these: one would be dropped unsaid.

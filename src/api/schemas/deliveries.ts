@@ -43,7 +43,7 @@ export const DeliveryListQuery = strictQuery({
     description:
       "Only deliveries to this webhook. One the token may not see, deleted or none answers 404 `not_found`, as the webhook's own routes do (not an empty page a typo would hide behind); the admin may still name a deleted webhook while its deliveries are kept (until the retention purges them).",
   }),
-  eventId: uid.optional().openapi({ description: "Only deliveries of this event (`evt_…`)." }),
+  eventId: uid.optional().openapi({ description: "Only deliveries of this event (`evt_…`). One the token does not see (or not stored yet) answers 404, as its own page." }),
   limit,
   cursor,
 });
