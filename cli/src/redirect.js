@@ -16,7 +16,7 @@ export function redirectOf(status, header, asked) {
   if (status < 300 || status > 399 || !header) return undefined;
   let location;
   try {
-    location = header ? new URL(header, asked) : undefined;
+    location = new URL(header, asked);
   } catch {
     location = undefined;
   }

@@ -1,5 +1,4 @@
 import { hmacScheme } from "../../schemes/hmac";
-import { CREDENTIAL_NAMES } from "../../domain/credential-headers";
 import { jsonText, valueAt } from "../../domain/documents";
 import { dedupeKeyOr, invalidSignature, type Provider } from "./provider";
 
@@ -41,10 +40,6 @@ export const hmac: Provider = {
     };
   },
 
-  // The signed timestamp, when the source names one, unless it names a browser's credential (refused
-  // since: `cookie` kept a visitor's session with the event); the signature header never.
-  storedHeaders: (source) => {
-    const named = source.hmac?.timestampHeader;
-    return named && !CREDENTIAL_NAMES.includes(named) ? [named] : [];
-  },
+  // The signed timestamp, when the source names one; the signature header never.
+  storedHeaders: (source) => (source.hmac?.timestampHeader ? [source.hmac.timestampHeader] : []),
 };

@@ -59,7 +59,9 @@ const ALWAYS_STORED = ["content-type", "user-agent"] as const;
 
 /** The headers the ingress stores with an event of `source` (lower case). */
 export function storedHeaderNames(source: Pick<Source, "provider" | "hmac">): readonly string[] {
-  return [...ALWAYS_STORED, ...providers[source.provider].storedHeaders(source)];
+  // Never a browser's credentials, whatever a provider lists: an hmac source's timestampHeader could name
+  // `cookie` before that was refused, and kept a visitor's session with its events.
+  return [...ALWAYS_STORED, ...providers[source.provider].storedHeaders(source)].filter((name) => !CREDENTIAL_NAMES.includes(name));
 }
 
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
@@ -68,8 +70,9 @@ const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
  * What no request could bring as an `hmac` source's headers name them: a signature header the
  * ingress stores with its events (which keep no signature: a captured one, read back by anyone who
  * reads its events, shows what the secret signs), a connection or browser-credential header for
- * either header, or a prefix of anything but printable ASCII. Each would refuse every event 401. Its timestamp header, stored
- * too, is sourceProblems' to refuse. Checked when the configuration is written, not on what is stored.
+ * either header, or a prefix of anything but printable ASCII. Each would refuse every event 401, or keep
+ * what no event may. (A timestamp header that is the signature's is sourceProblems' to refuse.) Checked
+ * when the configuration is written, not on what is stored.
  */
 export function signatureHeaderIssues(source: Pick<Source, "provider" | "hmac">): Issue[] {
   const config = source.hmac;
