@@ -163,7 +163,6 @@ export const refusedBy = <E extends object>(
   };
 };
 
-
 /**
  * The API's refusal of a form's field (`Invalid body: eventTypes.0: …`) in the form's words: its
  * label, and where in it (`Event types, entry 1: …`); the label alone for a path with one of its own
