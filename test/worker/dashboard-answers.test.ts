@@ -209,8 +209,9 @@ describe("a page the API refuses to read", () => {
     const replayed = await follow(await dashboardForm(`/dashboard/events/${missing}/replay`, c, {}), c);
     expect(replayed.status).toBe(404);
     const html = await replayed.text();
-    expect(banners(html)).toEqual([`No event "${missing}".`]);
-    expect(timesSaid(html, `No event "${missing}".`)).toBe(1);
+    const said = `No event "${missing}" (not stored yet, or not one this token may see).`;
+    expect(banners(html)).toEqual([said]);
+    expect(timesSaid(html, said)).toBe(1);
     expect(html).toContain('<a href="/dashboard/events">Back to the events</a>');
   });
 });

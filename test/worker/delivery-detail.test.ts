@@ -57,7 +57,7 @@ describe("GET /v1/deliveries/{id}", () => {
     expect((await as(p, t.token, "GET", `/v1/deliveries/${delivery.id}`)).status).toBe(404);
   });
 
-  it("lists an event's deliveries, or 404 for an event id the token sees none of (mistyped, not its): not an empty page", async () => {
+  it("lists an event's deliveries, or 404 for an event id the token sees none of (mistyped, not its, not stored yet), saying so: not an empty page", async () => {
     const { p, org, event } = await webhookSetup("ok", { eventTypes: ["message.received"] });
     const eventId = await p.ingest(event());
     const mine = await makeToken(p, ["events:read", "read_messages"], { organizationUids: [org] });
@@ -66,7 +66,8 @@ describe("GET /v1/deliveries/{id}", () => {
     for (const [token, id] of [[theirs.token, eventId], [mine.token, eventId.replace(/.{6}$/, "000000")]] as const) {
       const res = await as(p, token, "GET", `/v1/deliveries?eventId=${id}`);
       expect(res.status).toBe(404);
-      expect(res.json.error).toMatchObject({ code: "not_found", message: `No event "${id}".` });
+      // The same words whichever: one just sent is not stored until the queue has run.
+      expect(res.json.error).toMatchObject({ code: "not_found", message: `No event "${id}" (not stored yet, or not one this token may see).` });
     }
     // An event owed nothing is still the token's: an empty page.
     const unowed = await p.ingest(event("message.sent"));

@@ -1,6 +1,6 @@
 import { accessOf, canSeeEvent, isLimited, missingDataScope } from "../../domain/access";
 import { retryBlock, type RetryBlock } from "../../domain/delivery";
-import { AppError, notFound, pastRetention } from "../../domain/errors";
+import { AppError, eventNotFound, notFound, pastRetention } from "../../domain/errors";
 import { retry, retryHeld } from "../../pipeline/commands";
 import { retentionHorizon, settings } from "../../domain/settings";
 import { getDelivery, getDeliveryWithAttempts, listDeliveries } from "../../store/delivery-reads";
@@ -110,7 +110,7 @@ export const deliveries = router()
     // as a webhookUid's is, not an empty page; read only then.
     if (q.eventId !== undefined && q.cursor === undefined && result.deliveries.length === 0) {
       const event = await getEventMeta(c.env.DB, q.eventId);
-      if (!event || !canSeeEvent(c.get("principal"), event)) throw notFound("event", q.eventId);
+      if (!event || !canSeeEvent(c.get("principal"), event)) throw eventNotFound(q.eventId);
     }
     return c.json(
       {

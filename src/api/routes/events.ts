@@ -1,5 +1,5 @@
 import { accessOf, canSeeEvent, isLimited } from "../../domain/access";
-import { invalidInput, notFound } from "../../domain/errors";
+import { eventNotFound, invalidInput } from "../../domain/errors";
 import type { Principal } from "../../domain/scopes";
 import type { StoredEvent, Webhook } from "../../domain/types";
 import type { Env } from "../../env";
@@ -19,7 +19,7 @@ import { checkFilterType, checkListedSource } from "../event-type-check";
 /** An event the caller may see, or 404 (never 403: existence is not disclosed). */
 export async function visibleEvent(db: D1Database, p: Principal, id: string): Promise<StoredEvent & { filteredOut: string[] }> {
   const event = await getEvent(db, id);
-  if (!event || !canSeeEvent(p, event)) throw notFound("event", id);
+  if (!event || !canSeeEvent(p, event)) throw eventNotFound(id);
   return event;
 }
 
