@@ -69,7 +69,7 @@ app.openAPIRegistry.registerPath({
   tags: ["Ingress" satisfies Tag],
   summary: "Receive a webhook from a provider",
   description:
-    "Verifies the provider's signature (the source's provider says which headers: Podium `podium-timestamp`, `podium-signature`; Standard Webhooks `webhook-id`, `webhook-timestamp`, `webhook-signature`; Stripe `Stripe-Signature`; GitHub `X-Hub-Signature-256`; Shopify `X-Shopify-Hmac-Sha256`; Slack `X-Slack-Signature`, `X-Slack-Request-Timestamp`; hmac the header the source names: docs/providers.md), queues the event durably and answers 202. The body is up to 256 KiB of UTF-8: a JSON object for every provider but hmac, which takes any UTF-8 text. `Content-Type` is not checked (the signature covers the bytes, not the label): whatever it names, the body is read as said here and stored byte for byte; deliveries carry `content-type: application/json`.",
+    "Verifies the provider's signature (its headers per provider: docs/providers.md), queues the event durably and answers 202. The body: up to 256 KiB of UTF-8, a JSON object for every provider but hmac (any UTF-8 text), stored byte for byte whatever its `Content-Type`.",
   // Authenticated by the provider's signature, not a bearer token.
   security: [],
   request: {
@@ -92,7 +92,7 @@ app.openAPIRegistry.registerPath({
       content: { "application/json": { schema: z.object({ eventId: z.string() }).openapi("Accepted") } },
     },
     400: ingressError(
-      "malformed_payload: not UTF-8, or not a JSON object (hmac sources take any UTF-8 text); a header read for one value (X-GitHub-Event, X-Shopify-Topic, X-Shopify-Shop-Domain, a signed timestamp) sent more than once; a Slack url_verification without a string challenge; a body that broke off before its end (the connection lost mid-upload)",
+      "malformed_payload: not UTF-8, or not a JSON object (hmac: any UTF-8 text); a header read for one value sent more than once; a Slack url_verification without a string challenge; a body cut short",
     ),
     401: ingressError("missing_signature, invalid_signature or timestamp_out_of_tolerance"),
     404: ingressError("unknown_source"),

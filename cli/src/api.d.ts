@@ -28,7 +28,7 @@ export interface paths {
         };
         /**
          * List events, newest first; or search them by a field's value or text in the body (q)
-         * @description Newest first by arrival (by receipt with `since` or `until`). Each call examines a bounded number of events, so a page, filtered or under a limited token, can be short or empty and still carry a `nextCursor`; `q` searches bodies: docs/api.md.
+         * @description Newest first. A call examines a bounded number of events, so a page can be short and still carry a `nextCursor`: docs/api.md.
          */
         get: operations["listEvents"];
         put?: never;
@@ -47,8 +47,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * One event with its raw body and the first page of its deliveries with their attempts (a limited token's: to webhooks within its grant)
-         * @description `deliveries` is the first page of `GET /v1/deliveries?eventId={id}`: newest first, at most 100, each with its attempts. Replays add deliveries without bound; while `deliveriesNextCursor` is not null, that list continues with it as its `cursor`.
+         * One event with its raw body and its first deliveries with their attempts
+         * @description `deliveries` is the first page of `GET /v1/deliveries?eventId={id}`, which `deliveriesNextCursor` continues.
          */
         get: operations["getEvent"];
         put?: never;
@@ -70,7 +70,7 @@ export interface paths {
         put?: never;
         /**
          * Deliver an event again, to every matching webhook or to the one named
-         * @description Only to webhooks within the caller's grant owed the event (held for a disabled one); an alert, to its notification endpoints. 409 `conflict`, `details.reason` `past_retention` (nothing sent), `not_subscribed` or `filtered_out` (the one named is not owed it): docs/api.md.
+         * @description Only to webhooks within the caller's grant owed the event (an alert: to its notification endpoints); else 409 `conflict`: docs/api.md.
          */
         post: operations["replayEvent"];
         delete?: never;
@@ -90,7 +90,7 @@ export interface paths {
         put?: never;
         /**
          * Deliver again the events received in a time range, a page per call, oldest first
-         * @description Reads at most 500 events a call (5000 with `dryRun`, fewer with a content filter), answering `nextCursor` until the range is done. The caller's events, to matching webhooks within its grant; events past the retention are passed over: docs/api.md.
+         * @description Reads at most 500 events a call, answering `nextCursor` until the range is done: docs/api.md.
          */
         post: operations["replayEvents"];
         delete?: never;
@@ -111,7 +111,7 @@ export interface paths {
         put?: never;
         /**
          * Create a webhook (forwarding subscription); the secret is returned this once
-         * @description Exactly one of `organizationUid` or `locationUid` (neither: a catch-all, for unlimited tokens only). An owner outside a limited token's grant is a 403 naming its field in `details.issues`, `organizationUid` or `locationUid`; what it may subscribe to, and the data scopes its types need: docs/api.md#tokens-and-scopes. A Podium object's type must exist (400 names the closest); another provider's type none of its sources has seen comes back in `warnings`.
+         * @description Exactly one of `organizationUid` or `locationUid` (neither: a catch-all, for unlimited tokens only); an owner outside a limited token's grant is a 403 naming its field in `details.issues`, `organizationUid` or `locationUid`: docs/api.md#tokens-and-scopes.
          */
         post: operations["createWebhook"];
         delete?: never;
@@ -129,7 +129,7 @@ export interface paths {
         };
         /**
          * One webhook (never its secret), with its count of held deliveries and its backlog
-         * @description `backlog` counts held and pending deliveries (exactly, from its counts), and says how fast the webhook's scheduler is sending and when it expects to be done.
+         * @description `backlog` counts held and pending deliveries and says how fast they go: docs/flow-control.md.
          */
         get: operations["getWebhook"];
         /**
@@ -163,7 +163,7 @@ export interface paths {
         put?: never;
         /**
          * Test this webhook: run its routing checks, filter and transformation on a stored event, without delivering
-         * @description Whether the webhook is owed the event and why, and the request a delivery would POST (signatures aside); nothing is sent or recorded. Needs `events:read` too, both within the token's grant: docs/filters-and-transforms.md#test-this-webhook.
+         * @description Whether the webhook is owed the event and why, and the request a delivery would POST; nothing is sent: docs/filters-and-transforms.md#test-this-webhook.
          */
         post: operations["testWebhook"];
         delete?: never;
@@ -200,7 +200,7 @@ export interface paths {
         put?: never;
         /**
          * Try again the deliveries matching a filter, among those the caller may see, a page per call
-         * @description Tries again at most 1000 deliveries per call, webhook by webhook, oldest first, and answers `nextCursor` while more may match: call again with it and the same filter until it is null (a call may retry none and still answer one). Held for a disabled webhook; a deleted webhook's deliveries, and alerts unless their endpoint is the `webhookUid`, are left alone (docs/api.md).
+         * @description Tries again at most 1000 deliveries per call, oldest first; while `nextCursor` is not null, call again with it and the same filter: docs/api.md.
          */
         post: operations["retryDeliveries"];
         delete?: never;
@@ -218,7 +218,7 @@ export interface paths {
         };
         /**
          * One delivery with its attempts (a limited token's: of its events, to a webhook within its grant)
-         * @description The delivery as `GET /v1/deliveries` lists it, with its attempts and `webhookDeleted`, as `GET /v1/events/{id}` shows its event's: the id a request forwarded to a webhook carries in its `edgehook-delivery-id` header.
+         * @description The delivery with its attempts: the id a forwarded request carries in its `edgehook-delivery-id` header.
          */
         get: operations["getDelivery"];
         put?: never;
@@ -240,7 +240,7 @@ export interface paths {
         put?: never;
         /**
          * Try a delivery again now (held instead while its webhook is disabled)
-         * @description 409 `conflict` with `details.reason`: `webhook_deleted` (nowhere to send it), `outside_grant` (its webhook was confined to an organization since, and the event is not that organization's), `past_retention` (its event is past the retention, RETENTION_DAYS from its receipt: kept a while to be read, never sent), `changed` (it changed meanwhile: try again).
+         * @description 409 `conflict` with `details.reason` `webhook_deleted`, `outside_grant`, `past_retention` or `changed` (try again): docs/api.md.
          */
         post: operations["retryDelivery"];
         delete?: never;
@@ -258,7 +258,7 @@ export interface paths {
         };
         /**
          * List sources, those declared by configuration included (read-only)
-         * @description By id. A page of `limit`; follow `nextCursor` until it is null. A limited token sees its organizations' sources only.
+         * @description By id; follow `nextCursor` until it is null. A limited token sees its organizations' sources only.
          */
         get: operations["listSources"];
         put?: never;
@@ -307,7 +307,7 @@ export interface paths {
         };
         /**
          * Requests the ingress refused for a source: counts by reason over the last day, and the latest few hundred
-         * @description Counted per source and reason (401, 404, 400, 413, 415, 429), never the body nor a signature. The admin may also read `(unknown)` (requests to a source id that names no enabled source: a wrong URL; each sample says which) and `(invalid)` (paths that are no source id). Tallies reach this within seconds of the refusal.
+         * @description Counted per source and reason, never the body nor a signature; the admin also reads `(unknown)` and `(invalid)`: docs/providers.md.
          */
         get: operations["getSourceRejections"];
         put?: never;
@@ -366,7 +366,7 @@ export interface paths {
         };
         /**
          * The catalog of event types, with the data scope each needs
-         * @description Podium's types first, then common types of the other providers, in a fixed order. A page of `limit`; follow `nextCursor` until it is null.
+         * @description Podium's types first, then other providers' common types. Follow `nextCursor` until it is null.
          */
         get: operations["listEventTypes"];
         put?: never;
@@ -386,7 +386,7 @@ export interface paths {
         };
         /**
          * Counts of events and deliveries by status, and per webhook
-         * @description `webhooks` a page at a time (`webhooksNextCursor`), or those named in `webhookUids`; `failingFirst=true` puts those failing now first; a large grant's `deliveries` come back null: docs/api.md#stats-per-webhook says how.
+         * @description `webhooks` a page at a time, or those in `webhookUids`: docs/api.md#stats-per-webhook.
          */
         get: operations["getStats"];
         put?: never;
@@ -425,7 +425,7 @@ export interface paths {
         put?: never;
         /**
          * Replay a dead letter: queue the event again, or retry the delivery
-         * @description Replays an open dead letter once and closes it (`replayedAt`); `held`: its delivery waits for its webhook to be enabled. When it cannot, 409 `conflict` with `details.reason` (and `details.cause`) or 503 `queue_unavailable`, the letter left open: docs/api.md says when each applies.
+         * @description Replays an open dead letter once and closes it (`replayedAt`); when it cannot, 409 `conflict` or 503, the letter left open: docs/api.md.
          */
         post: operations["replayDeadLetter"];
         delete?: never;
@@ -461,7 +461,7 @@ export interface paths {
         };
         /**
          * A WebSocket that streams matching events as they are stored (and, in tail mode, delivery attempts)
-         * @description Send `Upgrade: websocket`. Each message is one JSON object: `hello`, then `event` (with `position`, and in listen mode `headers` and `body`), `attempt` (tail mode), `position` and `notice`. Events are signed with the webhook's secret (`webhookUid`) or the listener's own (header `x-edgehook-listen-secret`, else generated and sent in `hello`). A token hears only the events it may read; an `eventTypes` pattern it may read none of (`contact.*` without `read_contacts`) is a 403, as is a `sourceIds` naming `edgehook` (alerts) without the `admin` scope.
+         * @description Send `Upgrade: websocket`; each message is one JSON object (`hello`, `event`, `attempt`, `position`, `notice`): docs/cli.md. A token hears only the events it may read; an `eventTypes` pattern it may read none of, or `sourceIds` naming `edgehook` without `admin`, is a 403.
          */
         get: operations["streamEvents"];
         put?: never;
@@ -555,7 +555,7 @@ export interface paths {
         put?: never;
         /**
          * Receive a webhook from a provider
-         * @description Verifies the provider's signature (the source's provider says which headers: Podium `podium-timestamp`, `podium-signature`; Standard Webhooks `webhook-id`, `webhook-timestamp`, `webhook-signature`; Stripe `Stripe-Signature`; GitHub `X-Hub-Signature-256`; Shopify `X-Shopify-Hmac-Sha256`; Slack `X-Slack-Signature`, `X-Slack-Request-Timestamp`; hmac the header the source names: docs/providers.md), queues the event durably and answers 202. The body is up to 256 KiB of UTF-8: a JSON object for every provider but hmac, which takes any UTF-8 text. `Content-Type` is not checked (the signature covers the bytes, not the label): whatever it names, the body is read as said here and stored byte for byte; deliveries carry `content-type: application/json`.
+         * @description Verifies the provider's signature (its headers per provider: docs/providers.md), queues the event durably and answers 202. The body: up to 256 KiB of UTF-8, a JSON object for every provider but hmac (any UTF-8 text), stored byte for byte whatever its `Content-Type`.
          */
         post: operations["receiveWebhook"];
         delete?: never;
@@ -605,16 +605,16 @@ export interface components {
             };
             /** @description The raw body, exactly as received. */
             body: string;
-            /** @description The first page of `GET /v1/deliveries?eventId=` for this event, each with its attempts: newest first, at most 100 (those to webhooks within a limited token's grant). Like that list's pages it can be short, even empty, with `deliveriesNextCursor` set. */
+            /** @description The first page of `GET /v1/deliveries?eventId=`, newest first, at most 100; it may be short, with `deliveriesNextCursor` set. */
             deliveries: components["schemas"]["DeliveryDetail"][];
-            /** @description More deliveries of this event may follow: `GET /v1/deliveries?eventId={id}&cursor={deliveriesNextCursor}` continues the list, and its pages' `nextCursor` after it. null: these are all of them. */
+            /** @description More deliveries of this event: `GET /v1/deliveries?eventId={id}&cursor={deliveriesNextCursor}`. null: none. */
             deliveriesNextCursor: string | null;
-            /** @description Webhooks owed this event by type, owner and source whose filter excluded it when it was stored: no delivery was made. Webhooks deleted since are left out, and a limited token sees those within its grant. `POST /v1/webhooks/{uid}/test` says why. */
+            /** @description Webhooks owed this event whose filter excluded it when it was stored; `POST /v1/webhooks/{uid}/test` says why. */
             filteredOut: string[];
         };
         DeliveryDetail: components["schemas"]["Delivery"] & {
             attempts: components["schemas"]["Attempt"][];
-            /** @description Its webhook was deleted since: the delivery is kept (expired if it was still owed), the webhook's own routes answer 404. */
+            /** @description Its webhook was deleted since: the delivery is kept, the webhook's own routes answer 404. */
             webhookDeleted: boolean;
         };
         Attempt: {
@@ -693,11 +693,11 @@ export interface components {
             until: string;
             /** @description Only to this webhook (else every matching webhook). */
             webhookUid?: string;
-            /** @description Only events of this exact type (`message.received`). A Podium object's type that does not exist and no source has received (`message.recieved`) is a 400 naming the closest. */
+            /** @description Only events of this exact type; an unknown Podium type is a 400 naming the closest. */
             eventType?: string;
             /** @description Count what would be replayed; create nothing. */
             dryRun?: boolean;
-            /** @description The `nextCursor` of the previous call, with the same since, until, webhookUid, eventType and dryRun (another answers 400). */
+            /** @description The `nextCursor` of the previous call, with the same fields otherwise (else 400). */
             cursor?: string;
         };
         WebhookCreated: components["schemas"]["Webhook"] & {
@@ -718,7 +718,7 @@ export interface components {
             pending: number;
             /** @description Requests in flight right now. */
             inFlight: number;
-            /** @description Attempts made per second over the last 30 seconds, or since the first of them when that is later (at least 1 second); never more than rateLimit. */
+            /** @description Attempts per second over the last 30 seconds; never more than rateLimit. */
             deliveriesPerSecond: number;
             /**
              * Format: date-time
@@ -726,7 +726,7 @@ export interface components {
              * @example 2026-11-28T17:59:31.123Z
              */
             pausedUntil: string | null;
-            /** @description Seconds until held and pending are done: from when something can start next (a pause's end, or an idle scheduler's next run: a retry's due time, a FIFO head's), at the pace deliveries have been settling (else at rateLimit); null: unknown, or disabled. */
+            /** @description Seconds until held and pending are done, at the recent pace: docs/flow-control.md. null: unknown, or disabled. */
             estimatedSeconds: number | null;
             /**
              * Format: date-time
@@ -740,7 +740,7 @@ export interface components {
             eventTypes: string[];
             locationUid: string | null;
             organizationUid: string | null;
-            /** @description Read-only. A location webhook made by a token limited to organizations that holds the location through one of them: that organization. The webhook is owed the location's events only while they name it (a location that moves to another organization does not take the webhook along), and stays within that organization's grant. null: no such limit. */
+            /** @description Read-only: the organization through which a token limited to organizations made this location webhook, whose grant it stays within: docs/api.md. null: no such limit. */
             grantOrganizationUid: string | null;
             /** @description Neither location nor organization: it is owed every event (of its types and sources). */
             catchAll: boolean;
@@ -779,7 +779,7 @@ export interface components {
              * @example {"text": "New " & data.conversation.channel.type & " message: " & data.body}
              */
             transform: string | null;
-            /** @description The extra headers: name → JSONata expression; null: none. Write-only values: a header whose name looks like a credential (`authorization`, `proxy-authorization`, `cookie`, `set-cookie`, a name containing any of `token`, `secret`, `key`, `auth`, `pass`, `sig`, `jwt`, `bearer`, `private`, `credential`, `session`, `hmac`, `pwd`, or with any of the words `otp`, `pin` or `access` then `code`, parted by `-`, `_` or `.`) is shown with the value `"<redacted>"` in every answer; deliveries send the real value. */
+            /** @description The extra headers: name → JSONata expression; null: none. Write-only values: a header whose name looks like a credential shows `"<redacted>"` in every answer; deliveries send the real value. */
             transformHeaders: {
                 [key: string]: string;
             } | null;
@@ -795,7 +795,7 @@ export interface components {
             disabledAt: string | null;
             /**
              * Format: date-time
-             * @description Read-only: until when the secret replaced by the last rotation signs beside the current one (a second `webhook-signature` entry); null: none does.
+             * @description Read-only: until when the secret replaced by the last rotation still signs; null: none does.
              * @example 2026-11-28T17:59:31.123Z
              */
             previousSecretExpiresAt: string | null;
@@ -805,7 +805,7 @@ export interface components {
             /** @description Every field in the answer for one webhook (with `backlog`); `state` alone in lists. */
             health?: {
                 /**
-                 * @description `disabled`; `failing`: failingAfterAttempts failed attempts in a row or more; `degraded`: the last attempt failed, or under 90% succeeded over the last hour; else `healthy`.
+                 * @description `disabled`, `failing`, `degraded` or `healthy`: docs/alerts.md.
                  * @enum {string}
                  */
                 state?: "healthy" | "degraded" | "failing" | "disabled";
@@ -863,28 +863,28 @@ export interface components {
             eventTypes: string[];
             locationUid?: string | null;
             organizationUid?: string | null;
-            /** @description The sources it takes events from, each existing (stored, or declared by configuration like `podium`) when named; null: all. */
+            /** @description The sources it takes events from (each existing when named); null: all. */
             sourceIds?: string[] | null;
-            /** @description Write-only. Generated as `whsec_…` when omitted; a given `whsec_` secret is standard base64 (not URL-safe) of at least 24 bytes, as receivers' Standard Webhooks libraries decode it. */
+            /** @description Write-only. Generated as `whsec_…` when omitted; a given one is standard base64 of at least 24 bytes: docs/forwarding.md. */
             secret?: string;
             disabled?: boolean;
             timeoutMs?: number;
             maxAttempts?: number;
             /** @description Attempts started per second at most, retries included, evenly spaced (1..1000); null: no limit. Default null. */
             rateLimit?: number | null;
-            /** @description Requests in flight at once at most (1..100); above 6 it acts as 6, the connections a scheduler opens at once on Cloudflare. Default 6. */
+            /** @description Requests in flight at most (1..100; more than 6 act as 6): docs/flow-control.md. Default 6. */
             maxConcurrency?: number;
             /**
-             * @description `fifo`: one at a time, strictly in the order the events were received; a failing delivery holds back the ones after it until it succeeds or fails for good. `unordered` (default): in parallel, up to maxConcurrency.
+             * @description `fifo`: one at a time in the order received, a failing delivery holding back the rest; `unordered` (default): in parallel: docs/flow-control.md.
              * @enum {string}
              */
             ordering?: "unordered" | "fifo";
-            /** @description Disabled automatically once it is failing (failingAfterAttempts in a row) and every attempt has failed for this many minutes (1..43200); its events are then held. null: never. Default 1440. */
+            /** @description Disabled, its events then held, once failing with every attempt failed for this many minutes (1..43200); null: never. Default 1440. */
             autoDisableAfterMinutes?: number | null;
             /** @description Failed attempts in a row that make the webhook `failing` (and raise `webhook.failing`). Default 10. */
             failingAfterAttempts?: number;
             /**
-             * @description A JSON document matched against `{body, headers}` of each event when it is stored: equality by example on nested or dotted paths, `$eq $neq $in $nin $gt $gte $lt $lte $exist $startsWith $endsWith $contains $regex` (RE2), `$and $or $not`. At most 8 KiB, 8 `$regex`; its bounds and the RE2 instructions all webhooks' patterns may count together: docs/filters-and-transforms.md. An event it excludes gets no delivery, and its `filteredOut` says so. null: none.
+             * @description A JSON document matched against `{body, headers}` of each event when it is stored (its operators and bounds: docs/filters-and-transforms.md); an event it excludes gets no delivery (see `filteredOut`). null: none.
              * @example {
              *       "body": {
              *         "metadata.eventType": "message.received",
@@ -914,14 +914,14 @@ export interface components {
                 [key: string]: unknown;
             } | null;
             /**
-             * @description A JSONata expression evaluated on the event's parsed body; its result, as JSON, is the body sent and signed (the event is stored unchanged). Bounded (8192 characters nested at most 400 levels deep, 50,000 evaluation steps for it and `transformHeaders` together, 256 KiB of output); an error fails the attempt for good, without retries. null: the stored body byte for byte.
+             * @description A JSONata expression on the event's parsed body, whose JSON result is the body sent and signed; bounded, and an error fails the attempt for good: docs/filters-and-transforms.md. null: the stored body byte for byte.
              * @example {"text": "New " & data.conversation.channel.type & " message: " & data.body}
              * @example {"invoice": data.object.id, "amount": data.object.amount_due / 100, "currency": $uppercase(data.object.currency)}
              * @example {"repo": repository.full_name, "branch": $substringAfter(ref, "refs/heads/"), "messages": [commits.message]}
              */
             transform?: string | null;
             /**
-             * @description Extra headers: name → JSONata expression on the same input, within the same 50,000 evaluation steps as `transform`; a string, number or boolean result is the value, nothing found leaves the header out. At most 10; never Edgehook's own, nor one a Worker cannot send (docs/filters-and-transforms.md). null: none. Write-only values: a header whose name looks like a credential (`authorization`, `proxy-authorization`, `cookie`, `set-cookie`, a name containing any of `token`, `secret`, `key`, `auth`, `pass`, `sig`, `jwt`, `bearer`, `private`, `credential`, `session`, `hmac`, `pwd`, or with any of the words `otp`, `pin` or `access` then `code`, parted by `-`, `_` or `.`) is shown with the value `"<redacted>"` in every answer; deliveries send the real value. On PATCH and PUT, `"<redacted>"` keeps the stored expression of that header (what a read shows may be written back as is); for a header not stored, and on create, it is refused (400 `invalid_request`). A header left out of the object is removed.
+             * @description Extra headers: name → JSONata expression, at most 10; never Edgehook's own, nor one a Worker cannot send (docs/filters-and-transforms.md). null: none. Write-only values: a header whose name looks like a credential shows `"<redacted>"` in every answer; deliveries send the real value. On PATCH and PUT, `"<redacted>"` keeps the stored expression; a header left out is removed.
              * @example {
              *       "x-podium-event": "metadata.eventType",
              *       "x-conversation": "data.conversation.uid"
@@ -967,28 +967,28 @@ export interface components {
              *     ]
              */
             eventTypes?: string[];
-            /** @description The sources it takes events from, each existing (stored, or declared by configuration like `podium`) when named; null: all. */
+            /** @description The sources it takes events from (each existing when named); null: all. */
             sourceIds?: string[] | null;
-            /** @description Write-only: a new secret rotates (the rules of a new webhook's secret); the webhook's own, given again, changes nothing. */
+            /** @description Write-only: a new secret rotates; the webhook's own, given again, changes nothing. */
             secret?: string;
             disabled?: boolean;
             timeoutMs?: number;
             maxAttempts?: number;
             /** @description Attempts started per second at most, retries included, evenly spaced (1..1000); null: no limit. Default null. */
             rateLimit?: number | null;
-            /** @description Requests in flight at once at most (1..100); above 6 it acts as 6, the connections a scheduler opens at once on Cloudflare. Default 6. */
+            /** @description Requests in flight at most (1..100; more than 6 act as 6): docs/flow-control.md. Default 6. */
             maxConcurrency?: number;
             /**
-             * @description `fifo`: one at a time, strictly in the order the events were received; a failing delivery holds back the ones after it until it succeeds or fails for good. `unordered` (default): in parallel, up to maxConcurrency.
+             * @description `fifo`: one at a time in the order received, a failing delivery holding back the rest; `unordered` (default): in parallel: docs/flow-control.md.
              * @enum {string}
              */
             ordering?: "unordered" | "fifo";
-            /** @description Disabled automatically once it is failing (failingAfterAttempts in a row) and every attempt has failed for this many minutes (1..43200); its events are then held. null: never. Default 1440. */
+            /** @description Disabled, its events then held, once failing with every attempt failed for this many minutes (1..43200); null: never. Default 1440. */
             autoDisableAfterMinutes?: number | null;
             /** @description Failed attempts in a row that make the webhook `failing` (and raise `webhook.failing`). Default 10. */
             failingAfterAttempts?: number;
             /**
-             * @description A JSON document matched against `{body, headers}` of each event when it is stored: equality by example on nested or dotted paths, `$eq $neq $in $nin $gt $gte $lt $lte $exist $startsWith $endsWith $contains $regex` (RE2), `$and $or $not`. At most 8 KiB, 8 `$regex`; its bounds and the RE2 instructions all webhooks' patterns may count together: docs/filters-and-transforms.md. An event it excludes gets no delivery, and its `filteredOut` says so. null: none.
+             * @description A JSON document matched against `{body, headers}` of each event when it is stored (its operators and bounds: docs/filters-and-transforms.md); an event it excludes gets no delivery (see `filteredOut`). null: none.
              * @example {
              *       "body": {
              *         "metadata.eventType": "message.received",
@@ -1018,14 +1018,14 @@ export interface components {
                 [key: string]: unknown;
             } | null;
             /**
-             * @description A JSONata expression evaluated on the event's parsed body; its result, as JSON, is the body sent and signed (the event is stored unchanged). Bounded (8192 characters nested at most 400 levels deep, 50,000 evaluation steps for it and `transformHeaders` together, 256 KiB of output); an error fails the attempt for good, without retries. null: the stored body byte for byte.
+             * @description A JSONata expression on the event's parsed body, whose JSON result is the body sent and signed; bounded, and an error fails the attempt for good: docs/filters-and-transforms.md. null: the stored body byte for byte.
              * @example {"text": "New " & data.conversation.channel.type & " message: " & data.body}
              * @example {"invoice": data.object.id, "amount": data.object.amount_due / 100, "currency": $uppercase(data.object.currency)}
              * @example {"repo": repository.full_name, "branch": $substringAfter(ref, "refs/heads/"), "messages": [commits.message]}
              */
             transform?: string | null;
             /**
-             * @description Extra headers: name → JSONata expression on the same input, within the same 50,000 evaluation steps as `transform`; a string, number or boolean result is the value, nothing found leaves the header out. At most 10; never Edgehook's own, nor one a Worker cannot send (docs/filters-and-transforms.md). null: none. Write-only values: a header whose name looks like a credential (`authorization`, `proxy-authorization`, `cookie`, `set-cookie`, a name containing any of `token`, `secret`, `key`, `auth`, `pass`, `sig`, `jwt`, `bearer`, `private`, `credential`, `session`, `hmac`, `pwd`, or with any of the words `otp`, `pin` or `access` then `code`, parted by `-`, `_` or `.`) is shown with the value `"<redacted>"` in every answer; deliveries send the real value. On PATCH and PUT, `"<redacted>"` keeps the stored expression of that header (what a read shows may be written back as is); for a header not stored, and on create, it is refused (400 `invalid_request`). A header left out of the object is removed.
+             * @description Extra headers: name → JSONata expression, at most 10; never Edgehook's own, nor one a Worker cannot send (docs/filters-and-transforms.md). null: none. Write-only values: a header whose name looks like a credential shows `"<redacted>"` in every answer; deliveries send the real value. On PATCH and PUT, `"<redacted>"` keeps the stored expression; a header left out is removed.
              * @example {
              *       "x-podium-event": "metadata.eventType",
              *       "x-conversation": "data.conversation.uid"
@@ -1037,7 +1037,7 @@ export interface components {
             transformHeaders?: {
                 [key: string]: string;
             } | null;
-            /** @description With a new `secret`: seconds the old one keeps signing beside it (0..604800; default 86400); 0 ends it at once, also without a new secret (another value alone is a 400): docs/forwarding.md. */
+            /** @description With a new `secret`: seconds the old one keeps signing (0..604800; default 86400); 0 ends it at once: docs/forwarding.md. */
             previousSecretValidSeconds?: number;
             /** @description Accepted only as the webhook's own (repeated with its other fields as read back); any other value is refused: the location and organization of a webhook cannot change; create a new webhook instead. */
             locationUid?: string | null;
@@ -1067,28 +1067,28 @@ export interface components {
              *     ]
              */
             eventTypes: string[];
-            /** @description The sources it takes events from, each existing (stored, or declared by configuration like `podium`) when named; null: all. */
+            /** @description The sources it takes events from (each existing when named); null: all. */
             sourceIds?: string[] | null;
-            /** @description Write-only: a new secret rotates (the rules of a new webhook's secret); the webhook's own, given again, changes nothing. */
+            /** @description Write-only: a new secret rotates; the webhook's own, given again, changes nothing. */
             secret?: string;
             disabled?: boolean;
             timeoutMs?: number;
             maxAttempts?: number;
             /** @description Attempts started per second at most, retries included, evenly spaced (1..1000); null: no limit. Default null. */
             rateLimit?: number | null;
-            /** @description Requests in flight at once at most (1..100); above 6 it acts as 6, the connections a scheduler opens at once on Cloudflare. Default 6. */
+            /** @description Requests in flight at most (1..100; more than 6 act as 6): docs/flow-control.md. Default 6. */
             maxConcurrency?: number;
             /**
-             * @description `fifo`: one at a time, strictly in the order the events were received; a failing delivery holds back the ones after it until it succeeds or fails for good. `unordered` (default): in parallel, up to maxConcurrency.
+             * @description `fifo`: one at a time in the order received, a failing delivery holding back the rest; `unordered` (default): in parallel: docs/flow-control.md.
              * @enum {string}
              */
             ordering?: "unordered" | "fifo";
-            /** @description Disabled automatically once it is failing (failingAfterAttempts in a row) and every attempt has failed for this many minutes (1..43200); its events are then held. null: never. Default 1440. */
+            /** @description Disabled, its events then held, once failing with every attempt failed for this many minutes (1..43200); null: never. Default 1440. */
             autoDisableAfterMinutes?: number | null;
             /** @description Failed attempts in a row that make the webhook `failing` (and raise `webhook.failing`). Default 10. */
             failingAfterAttempts?: number;
             /**
-             * @description A JSON document matched against `{body, headers}` of each event when it is stored: equality by example on nested or dotted paths, `$eq $neq $in $nin $gt $gte $lt $lte $exist $startsWith $endsWith $contains $regex` (RE2), `$and $or $not`. At most 8 KiB, 8 `$regex`; its bounds and the RE2 instructions all webhooks' patterns may count together: docs/filters-and-transforms.md. An event it excludes gets no delivery, and its `filteredOut` says so. null: none.
+             * @description A JSON document matched against `{body, headers}` of each event when it is stored (its operators and bounds: docs/filters-and-transforms.md); an event it excludes gets no delivery (see `filteredOut`). null: none.
              * @example {
              *       "body": {
              *         "metadata.eventType": "message.received",
@@ -1118,14 +1118,14 @@ export interface components {
                 [key: string]: unknown;
             } | null;
             /**
-             * @description A JSONata expression evaluated on the event's parsed body; its result, as JSON, is the body sent and signed (the event is stored unchanged). Bounded (8192 characters nested at most 400 levels deep, 50,000 evaluation steps for it and `transformHeaders` together, 256 KiB of output); an error fails the attempt for good, without retries. null: the stored body byte for byte.
+             * @description A JSONata expression on the event's parsed body, whose JSON result is the body sent and signed; bounded, and an error fails the attempt for good: docs/filters-and-transforms.md. null: the stored body byte for byte.
              * @example {"text": "New " & data.conversation.channel.type & " message: " & data.body}
              * @example {"invoice": data.object.id, "amount": data.object.amount_due / 100, "currency": $uppercase(data.object.currency)}
              * @example {"repo": repository.full_name, "branch": $substringAfter(ref, "refs/heads/"), "messages": [commits.message]}
              */
             transform?: string | null;
             /**
-             * @description Extra headers: name → JSONata expression on the same input, within the same 50,000 evaluation steps as `transform`; a string, number or boolean result is the value, nothing found leaves the header out. At most 10; never Edgehook's own, nor one a Worker cannot send (docs/filters-and-transforms.md). null: none. Write-only values: a header whose name looks like a credential (`authorization`, `proxy-authorization`, `cookie`, `set-cookie`, a name containing any of `token`, `secret`, `key`, `auth`, `pass`, `sig`, `jwt`, `bearer`, `private`, `credential`, `session`, `hmac`, `pwd`, or with any of the words `otp`, `pin` or `access` then `code`, parted by `-`, `_` or `.`) is shown with the value `"<redacted>"` in every answer; deliveries send the real value. On PATCH and PUT, `"<redacted>"` keeps the stored expression of that header (what a read shows may be written back as is); for a header not stored, and on create, it is refused (400 `invalid_request`). A header left out of the object is removed.
+             * @description Extra headers: name → JSONata expression, at most 10; never Edgehook's own, nor one a Worker cannot send (docs/filters-and-transforms.md). null: none. Write-only values: a header whose name looks like a credential shows `"<redacted>"` in every answer; deliveries send the real value. On PATCH and PUT, `"<redacted>"` keeps the stored expression; a header left out is removed.
              * @example {
              *       "x-podium-event": "metadata.eventType",
              *       "x-conversation": "data.conversation.uid"
@@ -1137,7 +1137,7 @@ export interface components {
             transformHeaders?: {
                 [key: string]: string;
             } | null;
-            /** @description With a new `secret`: seconds the old one keeps signing beside it (0..604800; default 86400); 0 ends it at once, also without a new secret (another value alone is a 400): docs/forwarding.md. */
+            /** @description With a new `secret`: seconds the old one keeps signing (0..604800; default 86400); 0 ends it at once: docs/forwarding.md. */
             previousSecretValidSeconds?: number;
             /** @description Accepted only as the webhook's own (repeated with its other fields as read back); any other value is refused: the location and organization of a webhook cannot change; create a new webhook instead. */
             locationUid?: string | null;
@@ -1162,7 +1162,7 @@ export interface components {
             /** @description What a delivery would POST, whether or not the webhook is owed the event; null when the transformation fails. */
             request: {
                 url: string;
-                /** @description The headers sent, except the signatures (`webhook-id`, `webhook-timestamp`, `webhook-signature`, `podium-timestamp`, `podium-signature`), which each attempt computes over exactly `body`. A credential header of `transformHeaders` shows `"<redacted>"` in place of its value. */
+                /** @description The headers sent but the signatures, which each attempt computes over `body`; a credential header of `transformHeaders` shows `"<redacted>"`. */
                 headers: {
                     [key: string]: string;
                 };
@@ -1230,7 +1230,7 @@ export interface components {
             shopDomain: string | null;
             /** @description The owning organization: its events alone come through (pinned to it). null: no organization owns it. */
             organizationUid: string | null;
-            /** @description Whether its events teach which organization a location belongs to (made by the admin with no owner), so that only the admin may change how it is verified, disable or delete it: docs/providers.md#sources-api. */
+            /** @description Whether its events teach which organization a location belongs to; then only the admin may change it: docs/providers.md#sources-api. */
             teachesLocations: boolean;
             /** @description Whether it verifies signatures with a secret stored before its provider's rule that breaks it: docs/providers.md says how it is verified and rotated. */
             secretBelowRule: boolean;
@@ -1312,7 +1312,7 @@ export interface components {
             name: string;
             /** @enum {string} */
             provider: "podium" | "standard-webhooks" | "stripe" | "github" | "shopify" | "slack" | "hmac";
-            /** @description Write-only. The first is current; the others are still accepted (rotation). A `standard-webhooks` source's `whsec_` secret is standard base64 of at least 24 bytes; other providers take any: docs/providers.md#rotating-a-sources-secret. */
+            /** @description Write-only. The first is current, the others still accepted: docs/providers.md#rotating-a-sources-secret. */
             secrets?: string[];
             /** @enum {string} */
             verification?: "signature" | "none";
@@ -1320,7 +1320,7 @@ export interface components {
             disabled?: boolean;
             hmac?: components["schemas"]["HmacConfig"] & unknown;
             /**
-             * @description Any case, stored lower-case. Shopify only: requests whose X-Shopify-Shop-Domain names another shop are refused (401), and each topic of one order body is an event (a source neither pinned nor owned dedupes on the body alone).
+             * @description Any case, stored lower-case. Shopify only: requests naming another shop are refused (401): docs/providers.md.
              * @example acme.myshopify.com
              */
             shopDomain?: string;
@@ -1358,7 +1358,7 @@ export interface components {
          */
         SourcePatch: {
             name?: string;
-            /** @description Write-only. The first is current; the others are still accepted (rotation). A `standard-webhooks` source's `whsec_` secret is standard base64 of at least 24 bytes; other providers take any: docs/providers.md#rotating-a-sources-secret. */
+            /** @description Write-only. The first is current, the others still accepted: docs/providers.md#rotating-a-sources-secret. */
             secrets?: string[];
             /** @enum {string} */
             verification?: "signature" | "none";
@@ -1366,7 +1366,7 @@ export interface components {
             disabled?: boolean;
             hmac?: components["schemas"]["HmacConfig"] & unknown;
             /**
-             * @description Any case, stored lower-case. Shopify only: requests whose X-Shopify-Shop-Domain names another shop are refused (401), and each topic of one order body is an event (a source neither pinned nor owned dedupes on the body alone).
+             * @description Any case, stored lower-case. Shopify only: requests naming another shop are refused (401): docs/providers.md.
              * @example acme.myshopify.com
              */
             shopDomain?: string | null;
@@ -1426,14 +1426,14 @@ export interface components {
         EventType: {
             type: string;
             provider: string;
-            /** @description The data scope subscribing to or reading this type needs (by its object, the word before the first dot, whatever the provider); null: none. */
+            /** @description The data scope this type needs (by the word before its first dot); null: none. */
             scope: string | null;
             description: string;
         };
         Stats: {
             events: {
                 total: number;
-                /** @description Events received in the current ten-minute bucket of the clock and the 143 before it: the last 23 h 50 min to 24 h, so up to the day's oldest ten minutes are not counted. */
+                /** @description Events received in the last 24 hours, in ten-minute buckets: docs/api.md. */
                 last24h: number;
             };
             /** @description The last six hours in ten-minute buckets, oldest first. Attempts are null where `deliveries` is. */
@@ -1455,11 +1455,11 @@ export interface components {
                 failed: number;
                 expired: number;
             } | null;
-            /** @description Dead letters not replayed yet: see /v1/dead-letters. Null unless the token is admin: dead letters belong to no tenant. */
+            /** @description Dead letters not replayed yet (/v1/dead-letters). Null unless the token is admin. */
             deadLetters: number | null;
-            /** @description Dead letters waiting in R2 because D1 could not take them (counted up to 1000); the maintenance run records or re-ingests them. Null unless the token is admin. */
+            /** @description Dead letters parked in R2 while D1 failed (up to 1000). Null unless the token is admin. */
             parkedDeadLetters: number | null;
-            /** @description At most 100, the first by uid after `cursor`, most failed first among them (with `failingFirst`, up to 100 failing now before them). */
+            /** @description At most 100, by uid after `cursor`: docs/api.md#stats-per-webhook. */
             webhooks: {
                 uid: string;
                 url: string;
@@ -1503,15 +1503,15 @@ export interface components {
             replayedAt: string | null;
             /**
              * Format: date-time
-             * @description Its event's receipt, while stored: a delivery's letter whose event is past the retention is not replayed (409 `past_retention`).
+             * @description Its event's receipt, while stored; past the retention, the letter is not replayed (409 `past_retention`).
              * @example 2026-11-28T17:59:31.123Z
              */
             eventReceivedAt: string | null;
-            /** @description The dead message as it was queued; null if what is stored is not JSON (a row written by hand). Left out of a list asked with `withMessage=false`. */
+            /** @description The dead message as queued; null if not JSON. Left out with `withMessage=false`. */
             message?: unknown;
         };
         DeadLetterReplayed: components["schemas"]["DeadLetter"] & {
-            /** @description `true`: its delivery, retried, is held while its webhook is disabled, and goes out once the webhook is enabled; `false`: an ingest letter's event queued again, or a delivery due now. */
+            /** @description `true`: its delivery waits for its webhook to be enabled; `false`: queued again, or due now. */
             held: boolean;
         };
         NotificationEndpointCreated: components["schemas"]["NotificationEndpoint"] & {
@@ -1521,7 +1521,7 @@ export interface components {
         /** @description In `GET` and the list: how its alerts are going, as a webhook's health (docs/alerts.md). Its failures raise no alert. */
         WebhookHealth: {
             /**
-             * @description `disabled`; `failing`: failingAfterAttempts failed attempts in a row or more; `degraded`: the last attempt failed, or under 90% succeeded over the last hour; else `healthy`.
+             * @description `disabled`, `failing`, `degraded` or `healthy`: docs/alerts.md.
              * @enum {string}
              */
             state: "healthy" | "degraded" | "failing" | "disabled";
@@ -1597,7 +1597,7 @@ export interface components {
              */
             alertTypes: ("webhook.failing" | "webhook.disabled" | "webhook.recovered" | "delivery.dead_lettered" | "ingest.dead_lettered" | "source.rejecting")[];
             /**
-             * @description `standard-webhooks` (default): `{type, timestamp, data}` JSON signed with the endpoint's secret. `slack`: `{"text": …}` for Slack and similar incoming webhooks (signed the same way).
+             * @description `standard-webhooks` (default) or `slack` (`{"text": …}`), signed either way: docs/alerts.md.
              * @enum {string}
              */
             format?: "standard-webhooks" | "slack";
@@ -1629,7 +1629,7 @@ export interface components {
              */
             alertTypes?: ("webhook.failing" | "webhook.disabled" | "webhook.recovered" | "delivery.dead_lettered" | "ingest.dead_lettered" | "source.rejecting")[];
             /**
-             * @description `standard-webhooks` (default): `{type, timestamp, data}` JSON signed with the endpoint's secret. `slack`: `{"text": …}` for Slack and similar incoming webhooks (signed the same way).
+             * @description `standard-webhooks` (default) or `slack` (`{"text": …}`), signed either way: docs/alerts.md.
              * @enum {string}
              */
             format?: "standard-webhooks" | "slack";
@@ -1711,11 +1711,11 @@ export interface operations {
     listEvents: {
         parameters: {
             query?: {
-                /** @description Search: `path=value` (a dotted body path: `data.conversation.uid=5d9f…`), a filter document (`{"body": …}`, as a webhook's filter), or text in the raw body (case-insensitive). Within `since`..`until` (default: the 24 hours before now, or before `until`), newest first. A call examines a bounded number of events, so a page may hold fewer than `limit`, even none, and still have a `nextCursor` to search further back (docs/filters-and-transforms.md#search). */
+                /** @description Search: `path=value`, a filter document, or text in the raw body, within `since`..`until` (default: the 24 hours before), newest first. A call examines a bounded number of events, so a page may be short and still have a `nextCursor` (docs/filters-and-transforms.md#search). */
                 q?: string;
-                /** @description Only events of this exact type (`message.received`). A Podium object's type that does not exist and no source has received (`message.recieved`) is a 400 naming the closest. */
+                /** @description Only events of this exact type; an unknown Podium type is a 400 naming the closest. */
                 eventType?: string;
-                /** @description Only events received by this source (its id). One no source could have is 400; one naming no source the token may name, 404 `not_found` (a deleted source's events are still listed to a token that sees every event): docs/api.md#routes. */
+                /** @description Only events received by this source; 404 `not_found` if the token may name no such source: docs/api.md. */
                 sourceId?: string;
                 /** @description Only events of this location. */
                 locationUid?: string;
@@ -1729,7 +1729,7 @@ export interface operations {
                 until?: string;
                 /** @description Page size, at most 100. */
                 limit?: number;
-                /** @description The `nextCursor` of the previous page, with the same filters, `q`, `since` and `until` (the same instants, however spelt): others answer 400. `limit` may change. */
+                /** @description The `nextCursor` of the previous page, with the same filters (others answer 400). */
                 cursor?: string;
             };
             header?: never;
@@ -1967,7 +1967,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json` (with any parameters, RFC 9110's grammar: `application/json ; charset=utf-8`), or compressed (a `Content-Encoding` such as gzip) */
+            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json` (any parameters), or compressed (a `Content-Encoding` such as gzip): docs/api.md#errors */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -2076,7 +2076,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json` (with any parameters, RFC 9110's grammar: `application/json ; charset=utf-8`), or compressed (a `Content-Encoding` such as gzip) */
+            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json` (any parameters), or compressed (a `Content-Encoding` such as gzip): docs/api.md#errors */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -2188,7 +2188,7 @@ export interface operations {
             /** @description The webhook, with its secret */
             201: {
                 headers: {
-                    /** @description The resource's version, a strong validator (opaque, quoted): send it back as `If-Match` so a change applies only to what was read (412 otherwise). */
+                    /** @description The resource's version: send it back as `If-Match` (docs/api.md). */
                     ETag: string;
                     [name: string]: unknown;
                 };
@@ -2234,7 +2234,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json` (with any parameters, RFC 9110's grammar: `application/json ; charset=utf-8`), or compressed (a `Content-Encoding` such as gzip) */
+            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json` (any parameters), or compressed (a `Content-Encoding` such as gzip): docs/api.md#errors */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -2270,7 +2270,7 @@ export interface operations {
             /** @description The webhook */
             200: {
                 headers: {
-                    /** @description The resource's version, a strong validator (opaque, quoted): send it back as `If-Match` so a change applies only to what was read (412 otherwise). */
+                    /** @description The resource's version: send it back as `If-Match` (docs/api.md). */
                     ETag: string;
                     [name: string]: unknown;
                 };
@@ -2342,7 +2342,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The ETag read, quoted as the `ETag` header gives it (`"mj2x4k1c"`), or `*` (any version): the change applies only while the resource is still at that version, else 412 `precondition_failed` and nothing is changed. Without it, the change applies to the resource as this request reads it. */
+                /** @description The ETag read (`"mj2x4k1c"`), or `*`: the change applies only while the resource is at that version, else 412 `precondition_failed`: docs/api.md. */
                 "if-match"?: string;
             };
             path: {
@@ -2359,7 +2359,7 @@ export interface operations {
             /** @description The webhook */
             200: {
                 headers: {
-                    /** @description The resource's version, a strong validator (opaque, quoted): send it back as `If-Match` so a change applies only to what was read (412 otherwise). */
+                    /** @description The resource's version: send it back as `If-Match` (docs/api.md). */
                     ETag: string;
                     [name: string]: unknown;
                 };
@@ -2432,7 +2432,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json` (with any parameters, RFC 9110's grammar: `application/json ; charset=utf-8`), or compressed (a `Content-Encoding` such as gzip) */
+            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json` (any parameters), or compressed (a `Content-Encoding` such as gzip): docs/api.md#errors */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -2458,7 +2458,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The ETag read, quoted as the `ETag` header gives it (`"mj2x4k1c"`), or `*` (any version): the change applies only while the resource is still at that version, else 412 `precondition_failed` and nothing is changed. Without it, the change applies to the resource as this request reads it. */
+                /** @description The ETag read (`"mj2x4k1c"`), or `*`: the change applies only while the resource is at that version, else 412 `precondition_failed`: docs/api.md. */
                 "if-match"?: string;
             };
             path: {
@@ -2535,7 +2535,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json` (with any parameters, RFC 9110's grammar: `application/json ; charset=utf-8`), or compressed (a `Content-Encoding` such as gzip) */
+            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json` (any parameters), or compressed (a `Content-Encoding` such as gzip): docs/api.md#errors */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -2561,7 +2561,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The ETag read, quoted as the `ETag` header gives it (`"mj2x4k1c"`), or `*` (any version): the change applies only while the resource is still at that version, else 412 `precondition_failed` and nothing is changed. Without it, the change applies to the resource as this request reads it. */
+                /** @description The ETag read (`"mj2x4k1c"`), or `*`: the change applies only while the resource is at that version, else 412 `precondition_failed`: docs/api.md. */
                 "if-match"?: string;
             };
             path: {
@@ -2578,7 +2578,7 @@ export interface operations {
             /** @description The webhook */
             200: {
                 headers: {
-                    /** @description The resource's version, a strong validator (opaque, quoted): send it back as `If-Match` so a change applies only to what was read (412 otherwise). */
+                    /** @description The resource's version: send it back as `If-Match` (docs/api.md). */
                     ETag: string;
                     [name: string]: unknown;
                 };
@@ -2651,7 +2651,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json` (with any parameters, RFC 9110's grammar: `application/json ; charset=utf-8`), or compressed (a `Content-Encoding` such as gzip) */
+            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json` (any parameters), or compressed (a `Content-Encoding` such as gzip): docs/api.md#errors */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -2744,7 +2744,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json` (with any parameters, RFC 9110's grammar: `application/json ; charset=utf-8`), or compressed (a `Content-Encoding` such as gzip) */
+            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json` (any parameters), or compressed (a `Content-Encoding` such as gzip): docs/api.md#errors */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -2771,9 +2771,9 @@ export interface operations {
             query?: {
                 /** @description Only deliveries in this status. */
                 status?: "held" | "pending" | "succeeded" | "failed" | "expired";
-                /** @description Only deliveries to this webhook. One the token may not see, deleted or none answers 404 `not_found`, as the webhook's own routes do (not an empty page a typo would hide behind); the admin may still name a deleted webhook while its deliveries are kept (until the retention purges them). */
+                /** @description Only deliveries to this webhook; one the token may not see, deleted or none is 404 `not_found` (the admin may name a deleted one): docs/api.md. */
                 webhookUid?: string;
-                /** @description Only deliveries of this event (`evt_…`). One the token does not see (or not stored yet) answers 404, as its own page. */
+                /** @description Only deliveries of this event (`evt_…`); one the token does not see answers 404. */
                 eventId?: string;
                 /** @description Page size, at most 100. */
                 limit?: number;
@@ -2924,7 +2924,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json` (with any parameters, RFC 9110's grammar: `application/json ; charset=utf-8`), or compressed (a `Content-Encoding` such as gzip) */
+            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json` (any parameters), or compressed (a `Content-Encoding` such as gzip): docs/api.md#errors */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -3106,7 +3106,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json` (with any parameters, RFC 9110's grammar: `application/json ; charset=utf-8`), or compressed (a `Content-Encoding` such as gzip) */
+            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json` (any parameters), or compressed (a `Content-Encoding` such as gzip): docs/api.md#errors */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -3218,7 +3218,7 @@ export interface operations {
             /** @description The source; its secrets are never returned */
             201: {
                 headers: {
-                    /** @description The resource's version, a strong validator (opaque, quoted): send it back as `If-Match` so a change applies only to what was read (412 otherwise). */
+                    /** @description The resource's version: send it back as `If-Match` (docs/api.md). */
                     ETag: string;
                     [name: string]: unknown;
                 };
@@ -3273,7 +3273,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json` (with any parameters, RFC 9110's grammar: `application/json ; charset=utf-8`), or compressed (a `Content-Encoding` such as gzip) */
+            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json` (any parameters), or compressed (a `Content-Encoding` such as gzip): docs/api.md#errors */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -3309,7 +3309,7 @@ export interface operations {
             /** @description The source */
             200: {
                 headers: {
-                    /** @description The resource's version, a strong validator (opaque, quoted): send it back as `If-Match` so a change applies only to what was read (412 otherwise). */
+                    /** @description The resource's version: send it back as `If-Match` (docs/api.md). */
                     ETag?: string;
                     [name: string]: unknown;
                 };
@@ -3381,7 +3381,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The ETag read, quoted as the `ETag` header gives it (`"mj2x4k1c"`), or `*` (any version): the change applies only while the resource is still at that version, else 412 `precondition_failed` and nothing is changed. Without it, the change applies to the resource as this request reads it. */
+                /** @description The ETag read (`"mj2x4k1c"`), or `*`: the change applies only while the resource is at that version, else 412 `precondition_failed`: docs/api.md. */
                 "if-match"?: string;
             };
             path: {
@@ -3467,7 +3467,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json` (with any parameters, RFC 9110's grammar: `application/json ; charset=utf-8`), or compressed (a `Content-Encoding` such as gzip) */
+            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json` (any parameters), or compressed (a `Content-Encoding` such as gzip): docs/api.md#errors */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -3493,7 +3493,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The ETag read, quoted as the `ETag` header gives it (`"mj2x4k1c"`), or `*` (any version): the change applies only while the resource is still at that version, else 412 `precondition_failed` and nothing is changed. Without it, the change applies to the resource as this request reads it. */
+                /** @description The ETag read (`"mj2x4k1c"`), or `*`: the change applies only while the resource is at that version, else 412 `precondition_failed`: docs/api.md. */
                 "if-match"?: string;
             };
             path: {
@@ -3510,7 +3510,7 @@ export interface operations {
             /** @description The source */
             200: {
                 headers: {
-                    /** @description The resource's version, a strong validator (opaque, quoted): send it back as `If-Match` so a change applies only to what was read (412 otherwise). */
+                    /** @description The resource's version: send it back as `If-Match` (docs/api.md). */
                     ETag: string;
                     [name: string]: unknown;
                 };
@@ -3583,7 +3583,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json` (with any parameters, RFC 9110's grammar: `application/json ; charset=utf-8`), or compressed (a `Content-Encoding` such as gzip) */
+            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json` (any parameters), or compressed (a `Content-Encoding` such as gzip): docs/api.md#errors */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -3822,7 +3822,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json` (with any parameters, RFC 9110's grammar: `application/json ; charset=utf-8`), or compressed (a `Content-Encoding` such as gzip) */
+            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json` (any parameters), or compressed (a `Content-Encoding` such as gzip): docs/api.md#errors */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -3993,7 +3993,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json` (with any parameters, RFC 9110's grammar: `application/json ; charset=utf-8`), or compressed (a `Content-Encoding` such as gzip) */
+            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json` (any parameters), or compressed (a `Content-Encoding` such as gzip): docs/api.md#errors */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -4087,7 +4087,7 @@ export interface operations {
                 cursor?: string;
                 /** @description Comma-separated webhook uids (at most 100): `webhooks` holds their counts, in place of a page (no cursor). One the token may not see (outside its grant), deleted, a notification endpoint or none answers 404 `not_found` as `GET /v1/webhooks/{uid}` does (naming the first; `details.webhookUids` lists them all), not an answer without it a typo would hide behind. Without webhooks:read the list is not read. */
                 webhookUids?: string;
-                /** @description `true`: `webhooks` starts with those failing now (up to 100, the longest failing first), then the first page by uid without them. Not with `cursor` or `webhookUids`: docs/api.md. */
+                /** @description `true`: `webhooks` starts with those failing now (up to 100): docs/api.md. */
                 failingFirst?: "true" | "false";
             };
             header?: never;
@@ -4174,7 +4174,7 @@ export interface operations {
                 cursor?: string;
                 /** @description `true`: only those not replayed yet (open). `false`, the default: every letter, closed ones included. */
                 open?: "true" | "false";
-                /** @description `false`: each letter without its `message` (a queued message can be over 100 KiB, and a page holds up to 100), for a list that does not show it. Default `true`. */
+                /** @description `false`: letters without their `message`. Default `true`. */
                 withMessage?: "true" | "false";
             };
             header?: never;
@@ -4323,7 +4323,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json` (with any parameters, RFC 9110's grammar: `application/json ; charset=utf-8`), or compressed (a `Content-Encoding` such as gzip) */
+            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json` (any parameters), or compressed (a `Content-Encoding` such as gzip): docs/api.md#errors */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -4505,7 +4505,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json` (with any parameters, RFC 9110's grammar: `application/json ; charset=utf-8`), or compressed (a `Content-Encoding` such as gzip) */
+            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json` (any parameters), or compressed (a `Content-Encoding` such as gzip): docs/api.md#errors */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -4542,7 +4542,7 @@ export interface operations {
                 after?: number;
                 /** @description Send the last N matching events first. Not with `after` (400): a resume starts at its position. */
                 replay?: number;
-                /** @description After each run of events (at most 100, and ended early once its messages reach 1 MiB; ended by a `position` message) the hub sends no more events until the client sends `{"type":"ack","position":…}` with that position, so a slow client slows its catch-up. The hello says `acks: true`. In tail mode too (attempts, live only, are not held back). */
+                /** @description After each run of events (ended by a `position` message) the hub waits for `{"type":"ack","position":…}` before sending more: docs/cli.md. */
                 ack?: "true" | "false";
             };
             header?: never;
@@ -4717,7 +4717,7 @@ export interface operations {
             /** @description The endpoint, with its secret */
             201: {
                 headers: {
-                    /** @description The resource's version, a strong validator (opaque, quoted): send it back as `If-Match` so a change applies only to what was read (412 otherwise). */
+                    /** @description The resource's version: send it back as `If-Match` (docs/api.md). */
                     ETag: string;
                     [name: string]: unknown;
                 };
@@ -4763,7 +4763,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json` (with any parameters, RFC 9110's grammar: `application/json ; charset=utf-8`), or compressed (a `Content-Encoding` such as gzip) */
+            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json` (any parameters), or compressed (a `Content-Encoding` such as gzip): docs/api.md#errors */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -4799,7 +4799,7 @@ export interface operations {
             /** @description The endpoint */
             200: {
                 headers: {
-                    /** @description The resource's version, a strong validator (opaque, quoted): send it back as `If-Match` so a change applies only to what was read (412 otherwise). */
+                    /** @description The resource's version: send it back as `If-Match` (docs/api.md). */
                     ETag: string;
                     [name: string]: unknown;
                 };
@@ -4871,7 +4871,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The ETag read, quoted as the `ETag` header gives it (`"mj2x4k1c"`), or `*` (any version): the change applies only while the resource is still at that version, else 412 `precondition_failed` and nothing is changed. Without it, the change applies to the resource as this request reads it. */
+                /** @description The ETag read (`"mj2x4k1c"`), or `*`: the change applies only while the resource is at that version, else 412 `precondition_failed`: docs/api.md. */
                 "if-match"?: string;
             };
             path: {
@@ -4948,7 +4948,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json` (with any parameters, RFC 9110's grammar: `application/json ; charset=utf-8`), or compressed (a `Content-Encoding` such as gzip) */
+            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json` (any parameters), or compressed (a `Content-Encoding` such as gzip): docs/api.md#errors */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -4974,7 +4974,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The ETag read, quoted as the `ETag` header gives it (`"mj2x4k1c"`), or `*` (any version): the change applies only while the resource is still at that version, else 412 `precondition_failed` and nothing is changed. Without it, the change applies to the resource as this request reads it. */
+                /** @description The ETag read (`"mj2x4k1c"`), or `*`: the change applies only while the resource is at that version, else 412 `precondition_failed`: docs/api.md. */
                 "if-match"?: string;
             };
             path: {
@@ -4991,7 +4991,7 @@ export interface operations {
             /** @description The endpoint */
             200: {
                 headers: {
-                    /** @description The resource's version, a strong validator (opaque, quoted): send it back as `If-Match` so a change applies only to what was read (412 otherwise). */
+                    /** @description The resource's version: send it back as `If-Match` (docs/api.md). */
                     ETag: string;
                     [name: string]: unknown;
                 };
@@ -5064,7 +5064,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json` (with any parameters, RFC 9110's grammar: `application/json ; charset=utf-8`), or compressed (a `Content-Encoding` such as gzip) */
+            /** @description unsupported_media_type: a body sent as anything but `Content-Type: application/json` (any parameters), or compressed (a `Content-Encoding` such as gzip): docs/api.md#errors */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -5198,7 +5198,7 @@ export interface operations {
                     "application/json": components["schemas"]["Accepted"];
                 };
             };
-            /** @description malformed_payload: not UTF-8, or not a JSON object (hmac sources take any UTF-8 text); a header read for one value (X-GitHub-Event, X-Shopify-Topic, X-Shopify-Shop-Domain, a signed timestamp) sent more than once; a Slack url_verification without a string challenge; a body that broke off before its end (the connection lost mid-upload) */
+            /** @description malformed_payload: not UTF-8, or not a JSON object (hmac: any UTF-8 text); a header read for one value sent more than once; a Slack url_verification without a string challenge; a body cut short */
             400: {
                 headers: {
                     [name: string]: unknown;

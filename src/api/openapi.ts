@@ -38,7 +38,7 @@ const ERROR_DESCRIPTIONS = {
   409: "conflict",
   412: "precondition_failed: `If-Match` names no longer the resource's version (it was changed since it was read); nothing was changed",
   413: `payload_too_large: the request body is over ${MAX_API_BODY_BYTES / 1024} KiB (checked on every request, before routing: also one whose operation takes no body)`,
-  415: "unsupported_media_type: a body sent as anything but `Content-Type: application/json` (with any parameters, RFC 9110's grammar: `application/json ; charset=utf-8`), or compressed (a `Content-Encoding` such as gzip)",
+  415: "unsupported_media_type: a body sent as anything but `Content-Type: application/json` (any parameters), or compressed (a `Content-Encoding` such as gzip): docs/api.md#errors",
   429: "rate_limited: too many failed authentications from this address (Retry-After says when to try again)",
   503: "queue_unavailable: the queue did not take the message, so nothing was queued (Retry-After says when to try again)",
 } as const;
@@ -143,7 +143,7 @@ export function json<T extends z.ZodType>(schema: T, description: string) {
 const etag = (required: boolean) => ({
   ETag: {
     description:
-      "The resource's version, a strong validator (opaque, quoted): send it back as `If-Match` so a change applies only to what was read (412 otherwise).",
+      "The resource's version: send it back as `If-Match` (docs/api.md).",
     required,
     schema: { type: "string" as const, example: '"mj2x4k1c"' },
   },

@@ -19,9 +19,9 @@ export const DeadLetterSchema = z
     attempts: z.number().int(),
     receivedAt: time,
     replayedAt: time.nullable(),
-    eventReceivedAt: time.nullable().openapi({ description: "Its event's receipt, while stored: a delivery's letter whose event is past the retention is not replayed (409 `past_retention`)." }),
+    eventReceivedAt: time.nullable().openapi({ description: "Its event's receipt, while stored; past the retention, the letter is not replayed (409 `past_retention`)." }),
     message: z.unknown().optional().openapi({
-      description: "The dead message as it was queued; null if what is stored is not JSON (a row written by hand). Left out of a list asked with `withMessage=false`.",
+      description: "The dead message as queued; null if not JSON. Left out with `withMessage=false`.",
     }),
   })
   .openapi("DeadLetter");
@@ -29,7 +29,7 @@ export const DeadLetterSchema = z
 /** A replay's answer: the letter, closed, and whether its delivery waits for its webhook to be enabled. */
 export const DeadLetterReplayed = DeadLetterSchema.extend({
   held: z.boolean().openapi({
-    description: "`true`: its delivery, retried, is held while its webhook is disabled, and goes out once the webhook is enabled; `false`: an ingest letter's event queued again, or a delivery due now.",
+    description: "`true`: its delivery waits for its webhook to be enabled; `false`: queued again, or due now.",
   }),
 }).openapi("DeadLetterReplayed");
 
@@ -58,7 +58,7 @@ const list = apiRoute({
       ...ListQuery.shape,
       open: z.enum(["true", "false"]).optional().openapi({ description: "`true`: only those not replayed yet (open). `false`, the default: every letter, closed ones included." }),
       withMessage: z.enum(["true", "false"]).optional().openapi({
-        description: "`false`: each letter without its `message` (a queued message can be over 100 KiB, and a page holds up to 100), for a list that does not show it. Default `true`.",
+        description: "`false`: letters without their `message`. Default `true`.",
       }),
     }),
   },
@@ -128,7 +128,7 @@ const replay = apiRoute({
   operationId: "replayDeadLetter",
   summary: "Replay a dead letter: queue the event again, or retry the delivery",
   description:
-    "Replays an open dead letter once and closes it (`replayedAt`); `held`: its delivery waits for its webhook to be enabled. When it cannot, 409 `conflict` with `details.reason` (and `details.cause`) or 503 `queue_unavailable`, the letter left open: docs/api.md says when each applies.",
+    "Replays an open dead letter once and closes it (`replayedAt`); when it cannot, 409 `conflict` or 503, the letter left open: docs/api.md.",
   ...scoped("admin"),
   request: { params: LetterId, ...NO_BODY },
   responses: { 202: json(DeadLetterReplayed, "Replayed"), ...errors(404, 409, 503) },

@@ -47,7 +47,7 @@ const get = apiRoute({
   path: "/deliveries/{id}",
   operationId: "getDelivery",
   summary: "One delivery with its attempts (a limited token's: of its events, to a webhook within its grant)",
-  description: "The delivery as `GET /v1/deliveries` lists it, with its attempts and `webhookDeleted`, as `GET /v1/events/{id}` shows its event's: the id a request forwarded to a webhook carries in its `edgehook-delivery-id` header.",
+  description: "The delivery with its attempts: the id a forwarded request carries in its `edgehook-delivery-id` header.",
   ...scoped("events:read"),
   request: { params: IdParam },
   responses: { 200: json(DeliveryDetailSchema, "The delivery"), ...errors(404) },
@@ -78,7 +78,7 @@ const retryOne = apiRoute({
   ...scoped("events:replay"),
   request: { params: IdParam, ...NO_BODY },
   description:
-    "409 `conflict` with `details.reason`: `webhook_deleted` (nowhere to send it), `outside_grant` (its webhook was confined to an organization since, and the event is not that organization's), `past_retention` (its event is past the retention, RETENTION_DAYS from its receipt: kept a while to be read, never sent), `changed` (it changed meanwhile: try again).",
+    "409 `conflict` with `details.reason` `webhook_deleted`, `outside_grant`, `past_retention` or `changed` (try again): docs/api.md.",
   responses: { 202: json(DeliverySchema, "The delivery: pending again, or held while its webhook is disabled"), ...errors(404, 409) },
 });
 
@@ -90,7 +90,7 @@ const retryMany = apiRoute({
   path: "/deliveries/retry",
   operationId: "retryDeliveries",
   summary: "Try again the deliveries matching a filter, among those the caller may see, a page per call",
-  description: `Tries again at most ${BULK_RETRY_LIMIT} deliveries per call, webhook by webhook, oldest first, and answers \`nextCursor\` while more may match: call again with it and the same filter until it is null (a call may retry none and still answer one). Held for a disabled webhook; a deleted webhook's deliveries, and alerts unless their endpoint is the \`webhookUid\`, are left alone (docs/api.md).`,
+  description: `Tries again at most ${BULK_RETRY_LIMIT} deliveries per call, oldest first; while \`nextCursor\` is not null, call again with it and the same filter: docs/api.md.`,
   ...scoped("events:replay"),
   request: body(BulkRetryBody),
   responses: { 202: json(RetryAnswer, "How many deliveries were tried again, and how many of them are held"), ...errors(404) },

@@ -22,10 +22,7 @@ const listen = apiRoute({
   operationId: "streamEvents",
   summary: "A WebSocket that streams matching events as they are stored (and, in tail mode, delivery attempts)",
   description:
-    "Send `Upgrade: websocket`. Each message is one JSON object: `hello`, then `event` (with `position`, and in listen mode `headers` and `body`), " +
-    "`attempt` (tail mode), `position` and `notice`. Events are signed with the webhook's secret (`webhookUid`) or the listener's own " +
-    "(header `x-edgehook-listen-secret`, else generated and sent in `hello`). A token hears only the events it may read; " +
-    "an `eventTypes` pattern it may read none of (`contact.*` without `read_contacts`) is a 403, as is a `sourceIds` naming `edgehook` (alerts) without the `admin` scope.",
+    "Send `Upgrade: websocket`; each message is one JSON object (`hello`, `event`, `attempt`, `position`, `notice`): docs/cli.md. A token hears only the events it may read; an `eventTypes` pattern it may read none of, or `sourceIds` naming `edgehook` without `admin`, is a 403.",
   ...scoped("events:read"),
   request: { query: ListenQuery },
   responses: {

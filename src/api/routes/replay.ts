@@ -33,7 +33,7 @@ const replayOne = apiRoute({
   path: "/events/{id}/replay",
   operationId: "replayEvent",
   summary: "Deliver an event again, to every matching webhook or to the one named",
-  description: "Only to webhooks within the caller's grant owed the event (held for a disabled one); an alert, to its notification endpoints. 409 `conflict`, `details.reason` `past_retention` (nothing sent), `not_subscribed` or `filtered_out` (the one named is not owed it): docs/api.md.",
+  description: "Only to webhooks within the caller's grant owed the event (an alert: to its notification endpoints); else 409 `conflict`: docs/api.md.",
   ...scoped("events:replay"),
   request: { params: IdParam, ...optionalBody(ReplayBody) },
   responses: { 202: json(ReplayAnswer, "New deliveries were created"), ...errors(404, 409) },
@@ -44,7 +44,7 @@ const replayRange = apiRoute({
   path: "/events/replay",
   operationId: "replayEvents",
   summary: "Deliver again the events received in a time range, a page per call, oldest first",
-  description: `Reads at most ${REPLAY_PAGE_EVENTS} events a call (${DRY_RUN_PAGE_EVENTS} with \`dryRun\`, fewer with a content filter), answering \`nextCursor\` until the range is done. The caller's events, to matching webhooks within its grant; events past the retention are passed over: docs/api.md.`,
+  description: `Reads at most ${REPLAY_PAGE_EVENTS} events a call, answering \`nextCursor\` until the range is done: docs/api.md.`,
   ...scoped("events:replay"),
   request: body(RangeReplayBody),
   responses: {

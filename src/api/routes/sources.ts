@@ -36,7 +36,7 @@ const list = apiRoute({
   path: "/sources",
   operationId: "listSources",
   summary: "List sources, those declared by configuration included (read-only)",
-  description: "By id. A page of `limit`; follow `nextCursor` until it is null. A limited token sees its organizations' sources only.",
+  description: "By id; follow `nextCursor` until it is null. A limited token sees its organizations' sources only.",
   ...scoped("sources:read"),
   request: { query: ListQuery },
   responses: { 200: json(page(SourceSchema, "SourceList"), "A page of sources") },
@@ -81,7 +81,7 @@ const rejections = apiRoute({
   operationId: "getSourceRejections",
   summary: "Requests the ingress refused for a source: counts by reason over the last day, and the latest few hundred",
   description:
-    "Counted per source and reason (401, 404, 400, 413, 415, 429), never the body nor a signature. The admin may also read `(unknown)` (requests to a source id that names no enabled source: a wrong URL; each sample says which) and `(invalid)` (paths that are no source id). Tallies reach this within seconds of the refusal.",
+    "Counted per source and reason, never the body nor a signature; the admin also reads `(unknown)` and `(invalid)`: docs/providers.md.",
   ...scoped("sources:read"),
   request: { params: IdParam, query: strictQuery({ limit: pageSize(SAMPLES_KEPT).openapi({ description: `How many of the latest refused requests to answer, at most ${SAMPLES_KEPT} (not a paged list).` }) }) },
   responses: { 200: json(RejectionsSchema, "The source's refused requests"), ...errors(404) },

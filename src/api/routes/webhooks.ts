@@ -70,7 +70,7 @@ const create = apiRoute({
   operationId: "createWebhook",
   summary: "Create a webhook (forwarding subscription); the secret is returned this once",
   description:
-    "Exactly one of `organizationUid` or `locationUid` (neither: a catch-all, for unlimited tokens only). An owner outside a limited token's grant is a 403 naming its field in `details.issues`, `organizationUid` or `locationUid`; what it may subscribe to, and the data scopes its types need: docs/api.md#tokens-and-scopes. A Podium object's type must exist (400 names the closest); another provider's type none of its sources has seen comes back in `warnings`.",
+    "Exactly one of `organizationUid` or `locationUid` (neither: a catch-all, for unlimited tokens only); an owner outside a limited token's grant is a 403 naming its field in `details.issues`, `organizationUid` or `locationUid`: docs/api.md#tokens-and-scopes.",
   ...scoped("webhooks:write"),
   request: body(WebhookCreate),
   responses: { 201: versionedJson(WebhookCreated, "The webhook, with its secret") },
@@ -92,7 +92,7 @@ const get = apiRoute({
   operationId: "getWebhook",
   summary: "One webhook (never its secret), with its count of held deliveries and its backlog",
   description:
-    "`backlog` counts held and pending deliveries (exactly, from its counts), and says how fast the webhook's scheduler is sending and when it expects to be done.",
+    "`backlog` counts held and pending deliveries and says how fast they go: docs/flow-control.md.",
   ...scoped("webhooks:read"),
   request: { params: UidParam },
   responses: { 200: versionedJson(WebhookSchema, "The webhook"), ...errors(404) },
@@ -126,7 +126,7 @@ const test = apiRoute({
   operationId: "testWebhook",
   summary: "Test this webhook: run its routing checks, filter and transformation on a stored event, without delivering",
   description:
-    "Whether the webhook is owed the event and why, and the request a delivery would POST (signatures aside); nothing is sent or recorded. Needs `events:read` too, both within the token's grant: docs/filters-and-transforms.md#test-this-webhook.",
+    "Whether the webhook is owed the event and why, and the request a delivery would POST; nothing is sent: docs/filters-and-transforms.md#test-this-webhook.",
   ...scoped("webhooks:read", "events:read"),
   request: { params: UidParam, ...body(WebhookTestBody) },
   responses: { 200: json(WebhookTestAnswer, "What would happen"), ...errors(404) },

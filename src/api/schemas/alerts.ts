@@ -12,7 +12,7 @@ const notificationFields = {
   alertTypes: distinct(z.array(z.enum(ALERT_TYPES)).min(1, "subscribe to at least one alert type"))
     .openapi({ example: ["webhook.failing", "webhook.disabled", "webhook.recovered"] }),
   format: z.enum(ALERT_FORMATS).openapi({
-    description: "`standard-webhooks` (default): `{type, timestamp, data}` JSON signed with the endpoint's secret. `slack`: `{\"text\": …}` for Slack and similar incoming webhooks (signed the same way).",
+    description: "`standard-webhooks` (default) or `slack` (`{\"text\": …}`), signed either way: docs/alerts.md.",
   }),
   disabled: z.boolean(),
 };

@@ -6,7 +6,7 @@ export const EventTypeSchema = z
   .object({
     type: z.string(),
     provider: z.string(),
-    scope: z.string().nullable().openapi({ description: "The data scope subscribing to or reading this type needs (by its object, the word before the first dot, whatever the provider); null: none." }),
+    scope: z.string().nullable().openapi({ description: "The data scope this type needs (by the word before its first dot); null: none." }),
     description: z.string(),
   })
   .openapi("EventType");

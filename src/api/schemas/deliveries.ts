@@ -33,7 +33,7 @@ export const DeliverySchema = z
 export const DeliveryDetailSchema = DeliverySchema.extend({
   attempts: z.array(AttemptSchema),
   webhookDeleted: z.boolean().openapi({
-    description: "Its webhook was deleted since: the delivery is kept (expired if it was still owed), the webhook's own routes answer 404.",
+    description: "Its webhook was deleted since: the delivery is kept, the webhook's own routes answer 404.",
   }),
 }).openapi("DeliveryDetail");
 
@@ -41,9 +41,9 @@ export const DeliveryListQuery = strictQuery({
   status: z.enum(DELIVERY_STATUSES).optional().openapi({ description: "Only deliveries in this status." }),
   webhookUid: uid.optional().openapi({
     description:
-      "Only deliveries to this webhook. One the token may not see, deleted or none answers 404 `not_found`, as the webhook's own routes do (not an empty page a typo would hide behind); the admin may still name a deleted webhook while its deliveries are kept (until the retention purges them).",
+      "Only deliveries to this webhook; one the token may not see, deleted or none is 404 `not_found` (the admin may name a deleted one): docs/api.md.",
   }),
-  eventId: uid.optional().openapi({ description: "Only deliveries of this event (`evt_…`). One the token does not see (or not stored yet) answers 404, as its own page." }),
+  eventId: uid.optional().openapi({ description: "Only deliveries of this event (`evt_…`); one the token does not see answers 404." }),
   limit,
   cursor,
 });

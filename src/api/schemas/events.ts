@@ -27,14 +27,14 @@ export const EventSchema = EventSummarySchema.extend({
   headers: z.record(z.string(), z.string()),
   body: z.string().openapi({ description: "The raw body, exactly as received." }),
   deliveries: z.array(DeliveryDetailSchema).openapi({
-    description: `The first page of \`GET /v1/deliveries?eventId=\` for this event, each with its attempts: newest first, at most ${EVENT_DELIVERIES_SHOWN} (those to webhooks within a limited token's grant). Like that list's pages it can be short, even empty, with \`deliveriesNextCursor\` set.`,
+    description: `The first page of \`GET /v1/deliveries?eventId=\`, newest first, at most ${EVENT_DELIVERIES_SHOWN}; it may be short, with \`deliveriesNextCursor\` set.`,
   }),
   deliveriesNextCursor: z.string().nullable().openapi({
-    description: "More deliveries of this event may follow: `GET /v1/deliveries?eventId={id}&cursor={deliveriesNextCursor}` continues the list, and its pages' `nextCursor` after it. null: these are all of them.",
+    description: "More deliveries of this event: `GET /v1/deliveries?eventId={id}&cursor={deliveriesNextCursor}`. null: none.",
   }),
   filteredOut: z.array(z.string()).openapi({
     description:
-      "Webhooks owed this event by type, owner and source whose filter excluded it when it was stored: no delivery was made. Webhooks deleted since are left out, and a limited token sees those within its grant. `POST /v1/webhooks/{uid}/test` says why.",
+      "Webhooks owed this event whose filter excluded it when it was stored; `POST /v1/webhooks/{uid}/test` says why.",
   }),
 }).openapi("Event");
 
@@ -52,7 +52,7 @@ export const exactType = z
   .min(1)
   .max(200)
   .refine((t) => !isWildcard(t), "an exact event type: lists and replays take no wildcard (a webhook's eventTypes do)")
-  .openapi({ description: "Only events of this exact type (`message.received`). A Podium object's type that does not exist and no source has received (`message.recieved`) is a 400 naming the closest." });
+  .openapi({ description: "Only events of this exact type; an unknown Podium type is a 400 naming the closest." });
 
 export const EventListQuery = strictQuery({
   q: z
@@ -61,12 +61,12 @@ export const EventListQuery = strictQuery({
     .max(2000, "at most 2,000 characters, a filter document's too: search for a shorter value, text or document")
     .optional()
     .openapi({
-      description: `Search: \`path=value\` (a dotted body path: \`data.conversation.uid=5d9f…\`), a filter document (\`{"body": …}\`, as a webhook's filter), or text in the raw body (case-insensitive). Within \`since\`..\`until\` (default: the ${SEARCH_BOUND.defaultHours} hours before now, or before \`until\`), newest first. A call examines a bounded number of events, so a page may hold fewer than \`limit\`, even none, and still have a \`nextCursor\` to search further back (docs/filters-and-transforms.md#search).`,
+      description: `Search: \`path=value\`, a filter document, or text in the raw body, within \`since\`..\`until\` (default: the ${SEARCH_BOUND.defaultHours} hours before), newest first. A call examines a bounded number of events, so a page may be short and still have a \`nextCursor\` (docs/filters-and-transforms.md#search).`,
     }),
   eventType: exactType.optional(),
   sourceId: z.string().regex(SOURCE_ID, "no source has such an id (lowercase letters, digits and -, at most 64)").optional().openapi({
     description:
-      "Only events received by this source (its id). One no source could have is 400; one naming no source the token may name, 404 `not_found` (a deleted source's events are still listed to a token that sees every event): docs/api.md#routes.",
+      "Only events received by this source; 404 `not_found` if the token may name no such source: docs/api.md.",
   }),
   locationUid: uid.optional().openapi({ description: "Only events of this location." }),
   organizationUid: uid.optional().openapi({ description: "Only events of this organization." }),
@@ -75,7 +75,7 @@ export const EventListQuery = strictQuery({
   until: givenTime("Events received up to this time (excluded).").optional(),
   limit,
   cursor: cursor.openapi({
-    description: "The `nextCursor` of the previous page, with the same filters, `q`, `since` and `until` (the same instants, however spelt): others answer 400. `limit` may change.",
+    description: "The `nextCursor` of the previous page, with the same filters (others answer 400).",
   }),
 })
   // As a search and a range replay refuse it: reversed, the list answered an empty page.

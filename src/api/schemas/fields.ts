@@ -177,7 +177,7 @@ export const IfMatchHeader = z.object({
     .openapi({
       param: { name: "if-match", in: "header" },
       description:
-        'The ETag read, quoted as the `ETag` header gives it (`"mj2x4k1c"`), or `*` (any version): the change applies only while the resource is still at that version, else 412 `precondition_failed` and nothing is changed. Without it, the change applies to the resource as this request reads it.',
+        'The ETag read (`"mj2x4k1c"`), or `*`: the change applies only while the resource is at that version, else 412 `precondition_failed`: docs/api.md.',
     }),
 });
 

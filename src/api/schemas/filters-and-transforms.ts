@@ -4,9 +4,9 @@ import "@hono/zod-openapi"; // gives every zod schema .openapi()
 import { z } from "../../domain/zod";
 import { isRecord } from "../../domain/guards";
 import { isJson } from "../../domain/types";
-import { CREDENTIAL_NAMES, CREDENTIAL_PARTS, CREDENTIAL_WORDS, REDACTED } from "../../domain/credential-headers";
-import { compileTransform, TRANSFORM_LIMITS } from "../../pipeline/transform";
-import { FILTER_LIMITS, validateFilter } from "../../routing/filter";
+import { REDACTED } from "../../domain/credential-headers";
+import { compileTransform } from "../../pipeline/transform";
+import { validateFilter } from "../../routing/filter";
 
 export const FILTER_EXAMPLES = {
   // A Podium text message's channel is "phone" (docs/filters-and-transforms.md).
@@ -44,7 +44,7 @@ export const filterDoc = jsonRecord(z.unknown())
   })
   .openapi({
     description:
-      `A JSON document matched against \`{body, headers}\` of each event when it is stored: equality by example on nested or dotted paths, \`$eq $neq $in $nin $gt $gte $lt $lte $exist $startsWith $endsWith $contains $regex\` (RE2), \`$and $or $not\`. At most 8 KiB, ${FILTER_LIMITS.regexes} \`$regex\`; its bounds and the RE2 instructions all webhooks' patterns may count together: docs/filters-and-transforms.md. An event it excludes gets no delivery, and its \`filteredOut\` says so. null: none.`,
+      `A JSON document matched against \`{body, headers}\` of each event when it is stored (its operators and bounds: docs/filters-and-transforms.md); an event it excludes gets no delivery (see \`filteredOut\`). null: none.`,
     examples: [FILTER_EXAMPLES.podium, FILTER_EXAMPLES.stripe, FILTER_EXAMPLES.github],
   });
 
@@ -56,12 +56,11 @@ export const transformExpression = z
   })
   .openapi({
     description:
-      `A JSONata expression evaluated on the event's parsed body; its result, as JSON, is the body sent and signed (the event is stored unchanged). Bounded (${TRANSFORM_LIMITS.expressionChars} characters nested at most ${TRANSFORM_LIMITS.nesting} levels deep, 50,000 evaluation steps for it and \`transformHeaders\` together, 256 KiB of output); an error fails the attempt for good, without retries. null: the stored body byte for byte.`,
+      `A JSONata expression on the event's parsed body, whose JSON result is the body sent and signed; bounded, and an error fails the attempt for good: docs/filters-and-transforms.md. null: the stored body byte for byte.`,
     examples: [TRANSFORM_EXAMPLES.podium, TRANSFORM_EXAMPLES.stripe, TRANSFORM_EXAMPLES.github],
   });
 
-const asCode = (xs: readonly string[]) => xs.map((x) => `\`${x}\``).join(", ");
-export const CREDENTIAL_HEADERS_NOTE = `Write-only values: a header whose name looks like a credential (${asCode(CREDENTIAL_NAMES)}, a name containing any of ${asCode(CREDENTIAL_PARTS)}, or with any of the words ${asCode(CREDENTIAL_WORDS)} or \`access\` then \`code\`, parted by \`-\`, \`_\` or \`.\`) is shown with the value \`"${REDACTED}"\` in every answer; deliveries send the real value.`;
+export const CREDENTIAL_HEADERS_NOTE = `Write-only values: a header whose name looks like a credential shows \`"${REDACTED}"\` in every answer; deliveries send the real value.`;
 
 export const transformHeaderMap = jsonRecord(z.string())
   .superRefine((headers, ctx) => {
@@ -80,6 +79,6 @@ export const transformHeaderMap = jsonRecord(z.string())
   )
   .openapi({
     description:
-      `Extra headers: name → JSONata expression on the same input, within the same 50,000 evaluation steps as \`transform\`; a string, number or boolean result is the value, nothing found leaves the header out. At most 10; never Edgehook's own, nor one a Worker cannot send (docs/filters-and-transforms.md). null: none. ${CREDENTIAL_HEADERS_NOTE} On PATCH and PUT, \`"${REDACTED}"\` keeps the stored expression of that header (what a read shows may be written back as is); for a header not stored, and on create, it is refused (400 \`invalid_request\`). A header left out of the object is removed.`,
+      `Extra headers: name → JSONata expression, at most 10; never Edgehook's own, nor one a Worker cannot send (docs/filters-and-transforms.md). null: none. ${CREDENTIAL_HEADERS_NOTE} On PATCH and PUT, \`"${REDACTED}"\` keeps the stored expression; a header left out is removed.`,
     examples: [{ "x-podium-event": "metadata.eventType", "x-conversation": "data.conversation.uid" }, { "x-repository": "repository.full_name" }],
   });

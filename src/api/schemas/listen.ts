@@ -26,7 +26,7 @@ export const ListenQuery = strictQuery({
     .openapi({ type: "integer", minimum: 0, maximum: 100, default: 0, description: "Send the last N matching events first. Not with `after` (400): a resume starts at its position." }),
   ack: z.enum(["true", "false"]).optional().openapi({
     description:
-      'After each run of events (at most 100, and ended early once its messages reach 1 MiB; ended by a `position` message) the hub sends no more events until the client sends `{"type":"ack","position":…}` with that position, so a slow client slows its catch-up. The hello says `acks: true`. In tail mode too (attempts, live only, are not held back).',
+      'After each run of events (ended by a `position` message) the hub waits for `{"type":"ack","position":…}` before sending more: docs/cli.md.',
   }),
 })
   // It would be ignored without a word: a resume starts at its position.

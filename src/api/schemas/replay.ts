@@ -16,7 +16,7 @@ export const RangeReplayBody = z
     eventType: exactType.optional(),
     dryRun: z.boolean().optional().openapi({ description: "Count what would be replayed; create nothing." }),
     cursor: cursor.openapi({
-      description: "The `nextCursor` of the previous call, with the same since, until, webhookUid, eventType and dryRun (another answers 400).",
+      description: "The `nextCursor` of the previous call, with the same fields otherwise (else 400).",
     }),
   })
   .superRefine((b, ctx) => refineRange(b.since, b.until, ctx))

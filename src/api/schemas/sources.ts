@@ -82,7 +82,7 @@ export const SourceSchema = z
     }),
     teachesLocations: z.boolean().openapi({
       description:
-        "Whether its events teach which organization a location belongs to (made by the admin with no owner), so that only the admin may change how it is verified, disable or delete it: docs/providers.md#sources-api.",
+        "Whether its events teach which organization a location belongs to; then only the admin may change it: docs/providers.md#sources-api.",
     }),
     secretBelowRule: z.boolean().openapi({
       description:
@@ -101,7 +101,7 @@ export const SourceSchema = z
 // changed): only Standard Webhooks reads a key out of a `whsec_` one.
 const secrets = distinct(z.array(anySecret).min(1).max(5), () => "the same secret").openapi({
   description:
-    "Write-only. The first is current; the others are still accepted (rotation). A `standard-webhooks` source's `whsec_` secret is standard base64 of at least 24 bytes; other providers take any: docs/providers.md#rotating-a-sources-secret.",
+    "Write-only. The first is current, the others still accepted: docs/providers.md#rotating-a-sources-secret.",
 });
 const shopDomain = z
   .string()
@@ -114,7 +114,7 @@ const shopDomain = z
     pattern: "^[A-Za-z0-9][A-Za-z0-9-]*\\.[Mm][Yy][Ss][Hh][Oo][Pp][Ii][Ff][Yy]\\.[Cc][Oo][Mm]$",
     example: "acme.myshopify.com",
     description:
-      "Any case, stored lower-case. Shopify only: requests whose X-Shopify-Shop-Domain names another shop are refused (401), and each topic of one order body is an event (a source neither pinned nor owned dedupes on the body alone).",
+      "Any case, stored lower-case. Shopify only: requests naming another shop are refused (401): docs/providers.md.",
   });
 
 export const SourceCreate = z

@@ -10,7 +10,7 @@ export const StatsSchema = z
       total: z.number().int(),
       last24h: z.number().int().openapi({
         description:
-          "Events received in the current ten-minute bucket of the clock and the 143 before it: the last 23 h 50 min to 24 h, so up to the day's oldest ten minutes are not counted.",
+          "Events received in the last 24 hours, in ten-minute buckets: docs/api.md.",
       }),
     }),
     series: z
@@ -30,10 +30,10 @@ export const StatsSchema = z
       .number()
       .int()
       .nullable()
-      .openapi({ description: "Dead letters not replayed yet: see /v1/dead-letters. Null unless the token is admin: dead letters belong to no tenant." }),
+      .openapi({ description: "Dead letters not replayed yet (/v1/dead-letters). Null unless the token is admin." }),
     parkedDeadLetters: z.number().int().nullable().openapi({
       description:
-        "Dead letters waiting in R2 because D1 could not take them (counted up to 1000); the maintenance run records or re-ingests them. Null unless the token is admin.",
+        "Dead letters parked in R2 while D1 failed (up to 1000). Null unless the token is admin.",
     }),
     webhooks: z.array(
       z.object({
@@ -49,7 +49,7 @@ export const StatsSchema = z
         lastError: z.string().nullable(),
       }),
     ).openapi({
-      description: `At most ${STATS_WEBHOOKS}, the first by uid after \`cursor\`, most failed first among them (with \`failingFirst\`, up to ${STATS_WEBHOOKS} failing now before them).`,
+      description: `At most ${STATS_WEBHOOKS}, by uid after \`cursor\`: docs/api.md#stats-per-webhook.`,
     }),
     webhooksNextCursor: z.string().nullable().openapi({ description: "Where the next webhooks follow (`cursor`), or null: none." }),
   })
@@ -65,6 +65,6 @@ export const StatsQuery = strictQuery({
     STATS_WEBHOOKS * 129,
   ),
   failingFirst: z.enum(["true", "false"]).optional().openapi({
-    description: `\`true\`: \`webhooks\` starts with those failing now (up to ${STATS_WEBHOOKS}, the longest failing first), then the first page by uid without them. Not with \`cursor\` or \`webhookUids\`: docs/api.md.`,
+    description: `\`true\`: \`webhooks\` starts with those failing now (up to ${STATS_WEBHOOKS}): docs/api.md.`,
   }),
 });

@@ -47,9 +47,9 @@ export const webhookFields = {
   eventTypes: webhookEventTypes(),
   sourceIds: distinct(z.array(z.string().regex(SOURCE_ID, "a source id")).min(1).max(100))
     .nullable()
-    .openapi({ description: "The sources it takes events from, each existing (stored, or declared by configuration like `podium`) when named; null: all." }),
+    .openapi({ description: "The sources it takes events from (each existing when named); null: all." }),
   secret: webhookSecret.openapi({
-    description: "Write-only. Generated as `whsec_…` when omitted; a given `whsec_` secret is standard base64 (not URL-safe) of at least 24 bytes, as receivers' Standard Webhooks libraries decode it.",
+    description: "Write-only. Generated as `whsec_…` when omitted; a given one is standard base64 of at least 24 bytes: docs/forwarding.md.",
   }),
   disabled: z.boolean(),
   timeoutMs: z.number().int().min(TIMEOUT_MS_LIMITS.min).max(TIMEOUT_MS_LIMITS.max),
@@ -62,10 +62,10 @@ export const webhookFields = {
     .int()
     .min(1)
     .max(MAX_CONCURRENCY_MAX)
-    .openapi({ description: `Requests in flight at once at most (1..${MAX_CONCURRENCY_MAX}); above ${OPEN_CONNECTIONS} it acts as ${OPEN_CONNECTIONS}, the connections a scheduler opens at once on Cloudflare. Default ${DEFAULT_MAX_CONCURRENCY}.` }),
+    .openapi({ description: `Requests in flight at most (1..${MAX_CONCURRENCY_MAX}; more than ${OPEN_CONNECTIONS} act as ${OPEN_CONNECTIONS}): docs/flow-control.md. Default ${DEFAULT_MAX_CONCURRENCY}.` }),
   ordering: z.enum(ORDERINGS).openapi({
     description:
-      "`fifo`: one at a time, strictly in the order the events were received; a failing delivery holds back the ones after it until it succeeds or fails for good. `unordered` (default): in parallel, up to maxConcurrency.",
+      "`fifo`: one at a time in the order received, a failing delivery holding back the rest; `unordered` (default): in parallel: docs/flow-control.md.",
   }),
   autoDisableAfterMinutes: z
     .number()
@@ -74,7 +74,7 @@ export const webhookFields = {
     .max(AUTO_DISABLE_MINUTES_MAX)
     .nullable()
     .openapi({
-      description: `Disabled automatically once it is failing (failingAfterAttempts in a row) and every attempt has failed for this many minutes (1..${AUTO_DISABLE_MINUTES_MAX}); its events are then held. null: never. Default ${DEFAULT_AUTO_DISABLE_MINUTES}.`,
+      description: `Disabled, its events then held, once failing with every attempt failed for this many minutes (1..${AUTO_DISABLE_MINUTES_MAX}); null: never. Default ${DEFAULT_AUTO_DISABLE_MINUTES}.`,
     }),
   failingAfterAttempts: z
     .number()
@@ -103,7 +103,7 @@ export const WebhookHealth = z
   .object({
     state: z.enum(HEALTH_STATES).openapi({
       description:
-        "`disabled`; `failing`: failingAfterAttempts failed attempts in a row or more; `degraded`: the last attempt failed, or under 90% succeeded over the last hour; else `healthy`.",
+        "`disabled`, `failing`, `degraded` or `healthy`: docs/alerts.md.",
     }),
     consecutiveFailures: z.number().int(),
     failingSince: time.nullable().openapi({ description: "When the current streak of failed attempts began." }),
@@ -125,10 +125,10 @@ const WebhookBacklog = z
     inFlight: z.number().int().openapi({ description: "Requests in flight right now." }),
     deliveriesPerSecond: z
       .number()
-      .openapi({ description: "Attempts made per second over the last 30 seconds, or since the first of them when that is later (at least 1 second); never more than rateLimit." }),
+      .openapi({ description: "Attempts per second over the last 30 seconds; never more than rateLimit." }),
     pausedUntil: time.nullable().openapi({ description: "Nothing starts before this time: the downstream answered 429/503 with Retry-After, or did not answer." }),
     estimatedSeconds: z.number().int().nullable().openapi({
-      description: "Seconds until held and pending are done: from when something can start next (a pause's end, or an idle scheduler's next run: a retry's due time, a FIFO head's), at the pace deliveries have been settling (else at rateLimit); null: unknown, or disabled.",
+      description: "Seconds until held and pending are done, at the recent pace: docs/flow-control.md. null: unknown, or disabled.",
     }),
     estimatedDoneAt: time.nullable(),
   })
@@ -143,7 +143,7 @@ export const WebhookSchema = z
     organizationUid: z.string().nullable(),
     grantOrganizationUid: z.string().nullable().openapi({
       description:
-        "Read-only. A location webhook made by a token limited to organizations that holds the location through one of them: that organization. The webhook is owed the location's events only while they name it (a location that moves to another organization does not take the webhook along), and stays within that organization's grant. null: no such limit.",
+        "Read-only: the organization through which a token limited to organizations made this location webhook, whose grant it stays within: docs/api.md. null: no such limit.",
     }),
     catchAll: z.boolean().openapi({ description: "Neither location nor organization: it is owed every event (of its types and sources)." }),
     sourceIds: z.array(z.string()).nullable(),
@@ -166,7 +166,7 @@ export const WebhookSchema = z
     disabledReason: z.string().nullable().openapi({ description: "Read-only: why it was disabled automatically; null when enabled or disabled by hand." }),
     disabledAt: time.nullable().openapi({ description: "Read-only: when it was disabled, while it is." }),
     previousSecretExpiresAt: time.nullable().openapi({
-      description: "Read-only: until when the secret replaced by the last rotation signs beside the current one (a second `webhook-signature` entry); null: none does.",
+      description: "Read-only: until when the secret replaced by the last rotation still signs; null: none does.",
     }),
     heldDeliveries: z.number().int().optional().openapi({ description: "Deliveries held now (as `backlog.held`): in `GET /v1/webhooks/{uid}`, and after the change in `PATCH /v1/webhooks/{uid}` and `PUT /v1/webhooks/{uid}`; not for a token lacking the data scope of one of its types (nor `backlog`)." }),
     backlog: WebhookBacklog.optional().openapi({ description: "In `GET /v1/webhooks/{uid}` only (not for a token lacking the data scope of one of its types): what it is owed and how fast it goes." }),
@@ -195,7 +195,7 @@ const changeable = {
   sourceIds: webhookFields.sourceIds.optional(),
   // Checked by the change unless it is the webhook's own (one sent back as it was stored, by a client keeping its whole object).
   secret: anySecret.optional().openapi({
-    description: "Write-only: a new secret rotates (the rules of a new webhook's secret); the webhook's own, given again, changes nothing.",
+    description: "Write-only: a new secret rotates; the webhook's own, given again, changes nothing.",
   }),
   disabled: webhookFields.disabled.optional(),
   timeoutMs: webhookFields.timeoutMs.optional(),
@@ -234,7 +234,7 @@ const previousSecretValidSeconds = z
   .max(PREVIOUS_SECRET_VALID_SECONDS.max)
   .optional()
   .openapi({
-    description: `With a new \`secret\`: seconds the old one keeps signing beside it (0..${PREVIOUS_SECRET_VALID_SECONDS.max}; default ${PREVIOUS_SECRET_VALID_SECONDS.default}); 0 ends it at once, also without a new secret (another value alone is a 400): docs/forwarding.md.`,
+    description: `With a new \`secret\`: seconds the old one keeps signing (0..${PREVIOUS_SECRET_VALID_SECONDS.max}; default ${PREVIOUS_SECRET_VALID_SECONDS.default}); 0 ends it at once: docs/forwarding.md.`,
   });
 
 export const WebhookPut = z
@@ -270,7 +270,7 @@ export const WebhookTestAnswer = z
         url: z.string(),
         headers: z.record(z.string(), z.string()).openapi({
           description:
-            `The headers sent, except the signatures (\`webhook-id\`, \`webhook-timestamp\`, \`webhook-signature\`, \`podium-timestamp\`, \`podium-signature\`), which each attempt computes over exactly \`body\`. A credential header of \`transformHeaders\` shows \`"${REDACTED}"\` in place of its value.`,
+            `The headers sent but the signatures, which each attempt computes over \`body\`; a credential header of \`transformHeaders\` shows \`"${REDACTED}"\`.`,
         }),
         body: z.string().openapi({ description: "The body sent: the transformation's output, or the stored body byte for byte." }),
       })
