@@ -160,17 +160,13 @@ function echoesOf(value: string): Echo[] {
  */
 export function scrubCredentials(text: string | null, sent: Readonly<Record<string, string>>): string | null {
   if (text === null) return null;
-  let out = text;
-  for (const [name, value] of Object.entries(sent)) {
-    if (!isCredentialHeader(name)) continue;
-    const echoes = echoesOf(value);
-    for (const { form } of echoes) out = out.replace(new RegExp(literally(form), "gi"), REDACTED);
-    for (const echo of echoes) {
-      const cut = tailCut(out, echo);
-      if (cut > 0) out = out.slice(0, out.length - cut) + REDACTED;
-    }
-  }
-  return out;
+  const echoes = Object.entries(sent).flatMap(([name, value]) => (isCredentialHeader(name) ? echoesOf(value) : []));
+  // The cut-off copy is sought in the text as answered: a whole form replaced first (a value's part
+  // before its `/`) would leave a tail that no longer begins any form.
+  const cut = Math.max(0, ...echoes.map((echo) => tailCut(text, echo)));
+  let out = text.slice(0, text.length - cut);
+  for (const { form } of echoes.sort((a, b) => b.form.length - a.form.length)) out = out.replace(new RegExp(literally(form), "gi"), REDACTED);
+  return cut > 0 ? out + REDACTED : out;
 }
 
 /** A RegExp source matching `text` as written. */

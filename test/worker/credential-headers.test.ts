@@ -128,6 +128,18 @@ describe("credential headers are write-only", () => {
     expect(scrubCredentials(`{"account":"acct`, words)).toBe(`{"account":"acct`);
     expect(scrubCredentials(`{"account":"acct-9F3`, words)).toBe(`{"account":"${REDACTED}`);
     expect(scrubCredentials(`{"token":"sk_l`, sent)).toBe(`{"token":"${REDACTED}`);
+    // So too a value with a `/`, whose part before it is also a form on its own: replacing that part first must not leave what follows.
+    const slashed = "AbCdEfGhIj/KlMnOpQrStUvWxYz0123456789";
+    const cutSlashed: [string, string][] = [
+      [slashed, slashed],
+      [`Bearer ${slashed}`, `Bearer ${slashed}`],
+      [slashed, slashed.replace("/", "\\/")],
+      [`Bearer ${slashed}`, encodeURIComponent(slashed)],
+      ["sk_live_Abc/Def+Ghi=Jkl?Mno&Pqr", "sk_live_Abc/Def+Ghi=Jkl?Mno&Pqr"],
+    ];
+    for (const [header, echoed] of cutSlashed) {
+      expect(scrubCredentials(`${"x".repeat(9)}${echoed.slice(0, 30)}`, { "x-api-key": header }), echoed).toBe(`${"x".repeat(9)}${REDACTED}`);
+    }
     // In any case of letters (a receiver upper-casing what it echoes), whole or cut off.
     expect(scrubCredentials(`{"keyUpper":"${API_KEY.toUpperCase()}"}`, sent)).toBe(`{"keyUpper":"${REDACTED}"}`);
     expect(scrubCredentials(`TOKEN: ${BEARER.toUpperCase().slice(0, 12)}`, sent)).toBe(`TOKEN: ${REDACTED}`);
