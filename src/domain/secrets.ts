@@ -1,4 +1,4 @@
-import { bytesToBase64 } from "./crypto";
+import { base64ToBytes, bytesToBase64, utf8 } from "./crypto";
 import { loopbackHost } from "./destination";
 import { hiddenCharacterProblem, invisibleProblem, paddedProblem } from "./legible";
 
@@ -22,7 +22,7 @@ export const EXAMPLE_SOURCE_SECRETS: readonly string[] = ["dev-podium-secret", "
 /**
  * Of a source's secrets, those that may verify a request to the host `hostname` names: all of them
  * at a loopback host, else all but the published examples. The same array when it holds none of
- * them (the usual source: nothing parsed, nothing allocated).
+ * them (the usual source).
  */
 export function secretsAtHost(secrets: string[], hostname: () => string): string[] {
   if (!secrets.some(isExampleSecret) || loopbackHost(hostname())) return secrets;
@@ -40,5 +40,17 @@ export function pastedSecretProblem(secret: string): string | null {
   return hiddenCharacterProblem(secret) ?? paddedProblem(secret) ?? invisibleProblem(secret);
 }
 
-/** Whether `secret` is one of the published examples (EXAMPLE_SOURCE_SECRETS). */
-export const isExampleSecret = (secret: string): boolean => EXAMPLE_SOURCE_SECRETS.includes(secret);
+/**
+ * The HMAC keys a secret may give, as binary strings: its UTF-8 bytes (every scheme's but a
+ * `whsec_` one's), and a `whsec_` one's base64 after the prefix (Standard Webhooks'). Without
+ * trailing zero bytes: HMAC pads a short key with them, so `k` and `k\0` sign alike.
+ */
+function keysOf(secret: string): string[] {
+  const whsec = secret.startsWith("whsec_") ? base64ToBytes(secret.slice(6)) : null;
+  return [utf8(secret), ...(whsec ? [whsec] : [])].map((bytes) => String.fromCharCode(...bytes).replace(/\0+$/, ""));
+}
+
+const EXAMPLE_KEYS = new Set(EXAMPLE_SOURCE_SECRETS.flatMap(keysOf));
+
+/** Whether `secret` gives a published example's key (EXAMPLE_SOURCE_SECRETS), however spelt: `whsec_` base64 unpadded or URL-safe, the key's own text. */
+export const isExampleSecret = (secret: string): boolean => keysOf(secret).some((key) => EXAMPLE_KEYS.has(key));

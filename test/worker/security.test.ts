@@ -268,6 +268,36 @@ describe("API hardening", () => {
     expect(((await other.json()) as { error: { message: string } }).error.message).not.toContain("example");
   });
 
+  it("takes a published example's key spelt otherwise (whsec_ unpadded, the key's text, zero-padded) only at a loopback host too", async () => {
+    vi.spyOn(console, "error").mockImplementation(() => undefined);
+    const [podiumSecret = "", standardSecret = "", referenceSecret = ""] = EXAMPLE_SOURCE_SECRETS;
+    const whsec = (key: string) => `whsec_${btoa(key)}`;
+    // Each source's secret gives the key its signer (the published spelling) signs with; HMAC pads a short key with zero bytes.
+    const respelt: [string, string][] = [
+      [standardSecret.replace(/=+$/, ""), standardSecret],
+      ["dev-standard-webhooks-secret", standardSecret],
+      [whsec("dev-standard-webhooks-secret\0\0\0\0"), standardSecret],
+      [whsec(`${podiumSecret}\0\0\0\0\0\0\0`), podiumSecret],
+      [whsec(referenceSecret), referenceSecret],
+      // Not an example's key: verifies at any host.
+      [whsec("dev-standard-webhooks-secreT"), whsec("dev-standard-webhooks-secreT")],
+    ];
+    const statuses = [];
+    for (const [secret, signer] of respelt) {
+      const id = `sw-${uniqueKey().slice(0, 12)}`;
+      const made = await call(v1("/sources", { method: "POST", headers: { ...ADMIN, "content-type": "application/json" }, body: JSON.stringify({ id, name: id, provider: "standard-webhooks", secrets: [secret] }) }));
+      expect(made.status, secret).toBe(201);
+      const send = async (origin: string) => {
+        const body = JSON.stringify({ type: "invoice.paid", data: { id: uniqueKey() } });
+        const headers = { "content-type": "application/json", ...(await standardWebhooks.sign(signer, body)) };
+        return (await call(new Request(`${origin}/webhooks/${id}`, { method: "POST", body, headers }))).status;
+      };
+      statuses.push([await send("http://127.0.0.1:8787"), await send("https://evil.example.com")]);
+    }
+    expect(statuses).toEqual([[202, 401], [202, 401], [202, 401], [202, 401], [202, 401], [202, 202]]);
+    vi.restoreAllMocks();
+  });
+
   it("refuses API bodies over 64 KiB with 413 payload_too_large", async () => {
     const res = await call(
       v1("/webhooks", {
