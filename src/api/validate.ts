@@ -16,14 +16,24 @@ function isSafeRangeBeside(issue: z.core.$ZodIssue, all: z.core.$ZodIssue[]): bo
 }
 
 /**
+ * Whether an issue is a length bound beside a type issue at its path: zod checks a length on any
+ * value that has one, so a string given for a list of at most 5 was also "at most 5 characters".
+ */
+function isLengthBesideType(issue: z.core.$ZodIssue, all: z.core.$ZodIssue[]): boolean {
+  if ((issue.code !== "too_big" && issue.code !== "too_small") || issue.origin === "number" || issue.origin === "int") return false;
+  const path = issue.path.join(".");
+  return all.some((other) => other.code === "invalid_type" && other.path.join(".") === path);
+}
+
+/**
  * 400 `invalid_request` listing a zod error's issues (a field's own bound, not the safe-integer
- * range beside it), and in a query each parameter it does not take by its name.
+ * range beside it, nor a length beside a type issue), and in a query each parameter it does not take by its name.
  */
 export function invalidRequest(error: z.ZodError, what: string): AppError {
   return invalidInput(
     what,
     error.issues
-      .filter((i) => !isSafeRangeBeside(i, error.issues))
+      .filter((i) => !isSafeRangeBeside(i, error.issues) && !isLengthBesideType(i, error.issues))
       .flatMap((i): z.core.$ZodIssue[] => (i.code === "unrecognized_keys" ? i.keys.map((key) => ({ ...i, path: [...i.path, key] })) : [i]))
       .map((i) => ({ path: issuePath(i), message: what !== "query" && isZodsUnknownKey(i) ? UNKNOWN_FIELD : i.message })),
   );

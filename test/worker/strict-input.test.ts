@@ -216,6 +216,16 @@ describe("a required field left out", () => {
     const wrong = await raw("POST", "/v1/tokens", JSON.stringify({ name: 5, scopes: ["events:read"] }));
     expect((await errorOf(wrong)).details?.issues[0]?.message).toBe("Invalid input: expected string, received number");
   });
+
+  it("of the wrong type is said to be one, without a length bound the field's own type does not have (the secrets list's 5 read as 5 characters)", async () => {
+    const source = await raw("POST", "/v1/sources", JSON.stringify({ id: `wt-${uniqueKey()}`, name: "x", provider: "stripe", secrets: "TOPSECRETVALUE1234" }));
+    expect((await errorOf(source)).details?.issues).toEqual([{ path: "secrets", message: "Invalid input: expected array, received string" }]);
+    const webhook = await raw("POST", "/v1/webhooks", JSON.stringify({ url: "https://x.test/t", eventTypes: ["review.created"], secret: ["TOPSECRETVALUE1234"] }));
+    expect((await errorOf(webhook)).details?.issues).toEqual([{ path: "secret", message: "Invalid input: expected string, received array" }]);
+    // A length issue with no type issue at its path stays.
+    const short = await raw("POST", "/v1/sources", JSON.stringify({ id: `wt-${uniqueKey()}`, name: "x", provider: "stripe", secrets: ["a", "b", "c", "d", "e", "f"] }));
+    expect((await errorOf(short)).details?.issues).toContainEqual({ path: "secrets", message: "must have at most 5 items (got 6)" });
+  });
 });
 
 describe("a bulk retry of held deliveries", () => {
