@@ -140,7 +140,7 @@ export interface paths {
         post?: never;
         /**
          * Delete a webhook; what it was still owed expires
-         * @description With `If-Match`, only while the webhook is still at the version it names (412 otherwise, and nothing is deleted).
+         * @description With `If-Match`, only while the webhook is still at the version it names (412 otherwise, and nothing is deleted). Without it, a token but the admin deletes only the version it checked (409 if changed meanwhile). Deleted meanwhile: 404.
          */
         delete: operations["deleteWebhook"];
         options?: never;
@@ -2510,6 +2510,15 @@ export interface operations {
             };
             /** @description not_found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description conflict */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

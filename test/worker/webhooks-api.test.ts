@@ -338,6 +338,7 @@ describe("/v1/webhooks", () => {
 
 /** The batch that writes a webhook row's change (PATCH, PUT). */
 const changesWebhook = (statements: SeenStatement[]) => statements.some((st) => st.sql.includes("UPDATE webhooks SET url"));
+const deletesWebhook = (statements: SeenStatement[]) => statements.some((st) => st.sql.startsWith("DELETE FROM webhooks WHERE uid"));
 
 /** A webhook row's version (its updated_at), as the store reads it. */
 const versionOf = async (uid: string) => (await env.DB.prepare("SELECT updated_at FROM webhooks WHERE uid = ?").bind(uid).first<number>("updated_at"))!;
@@ -407,6 +408,37 @@ describe("a change racing another write", () => {
     expect((await deliveryRows(id)).map((d) => d.status)).toEqual(["held"]);
     expect(await losing({ disabled: false }, 4000)).toMatchObject({ disabled: true, timeoutMs: 4000, heldDeliveries: 1 });
     expect(await health(webhook.uid)).toBe(streak);
+  });
+
+  it("DELETE of a webhook or a notification endpoint deleted meanwhile answers 404, not a second 204", async () => {
+    const { p, other, before, ran } = racing(deletesWebhook);
+    const { webhook } = await p.webhookOn("ok");
+    const endpoint = await p.api("POST", "/v1/notification-endpoints", { url: `https://downstream.test/ok/${uniqueKey()}`, alertTypes: ["webhook.failing"] });
+    for (const path of [`/v1/webhooks/${webhook.uid}`, `/v1/notification-endpoints/${endpoint.json.uid}`]) {
+      before(() => other.api("DELETE", path));
+      const res = await p.api("DELETE", path);
+      expect(ran(), path).toBe(true);
+      expect([res.status, res.json.error.code], path).toEqual([404, "not_found"]);
+    }
+  });
+
+  it("a token's DELETE of a webhook the admin widened meanwhile past its data scopes answers 409 and deletes nothing; the admin's deletes whatever the version", async () => {
+    const { p, other, before, ran } = racing(deletesWebhook);
+    const { webhook } = await p.webhookOn("ok", { eventTypes: ["message.received"] });
+    const t = await makeToken(p, ["webhooks:write", "read_messages"]);
+    const path = `/v1/webhooks/${webhook.uid}`;
+    before(() => other.api("PATCH", path, { eventTypes: ["message.received", "review.created"] }));
+    const res = await as(p, t.token, "DELETE", path);
+    expect(ran()).toBe(true);
+    expect([res.status, res.json.error.code]).toEqual([409, "conflict"]);
+    expect((await p.api("GET", path)).json.eventTypes).toEqual(["message.received", "review.created"]);
+    // Read again, it is refused for the review type it now has.
+    expect((await as(p, t.token, "DELETE", path)).status).toBe(403);
+
+    before(() => other.api("PATCH", path, { timeoutMs: 2000 }));
+    expect((await p.api("DELETE", path)).status).toBe(204);
+    expect(ran()).toBe(true);
+    expect((await p.api("GET", path)).status).toBe(404);
   });
 
   it("PATCH of a notification endpoint deleted meanwhile answers 404", async () => {

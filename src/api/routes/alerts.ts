@@ -172,10 +172,10 @@ export const notifications = router()
   .openapi(remove, async (c) => {
     const ifMatch = ifMatchOf(c.req.valid("header")["if-match"]);
     const w = await endpoint(c.env.DB, c.req.valid("param").uid);
-    // With If-Match naming its ETag, deleted only while still at the version read; else whatever its version.
+    // With If-Match naming its ETag, deleted only while still at the version read; else whatever its
+    // version (endpoints are the admin's). Deleted meanwhile: 404.
     const pinned = pinnedVersion(ifMatch, w.updatedAt, "notification endpoint");
-    const removed = await removeWebhook(c.env, w.uid, pinned);
-    if (pinned !== undefined) assertSaved(removed, "notification endpoint", w.uid, true);
+    assertSaved(await removeWebhook(c.env, w.uid, pinned), "notification endpoint", w.uid, pinned !== undefined);
     return c.body(null, 204);
   })
   .openapi(alerts, async (c) => {

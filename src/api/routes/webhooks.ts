@@ -137,10 +137,11 @@ const remove = apiRoute({
   path: "/webhooks/{uid}",
   operationId: "deleteWebhook",
   summary: "Delete a webhook; what it was still owed expires",
-  description: "With `If-Match`, only while the webhook is still at the version it names (412 otherwise, and nothing is deleted).",
+  description:
+    "With `If-Match`, only while the webhook is still at the version it names (412 otherwise, and nothing is deleted). Without it, a token but the admin deletes only the version it checked (409 if changed meanwhile). Deleted meanwhile: 404.",
   ...scoped("webhooks:write"),
   request: { params: UidParam, headers: IfMatchHeader, ...NO_BODY },
-  responses: { 204: { description: "Deleted" }, ...errors(404, 412) },
+  responses: { 204: { description: "Deleted" }, ...errors(404, 409, 412) },
 });
 
 /** What the scheduler says of its webhook; the backlog view does without it when it cannot be reached. */
@@ -285,9 +286,11 @@ export const webhooks = router()
     const ifMatch = ifMatchOf(c.req.valid("header")["if-match"]);
     const current = await visibleWebhook(c.env.DB, p, uid);
     assertDataScopes(p, current.eventTypes, "delete");
-    // With If-Match naming its ETag, deleted only while still at the version read; else whatever its version.
+    // With If-Match naming its ETag, deleted only while still at the version read. Without it the
+    // admin deletes whatever the version; another token only the version its grant and data scopes
+    // were checked against (types widened meanwhile: 409). Deleted meanwhile: 404.
     const pinned = pinnedVersion(ifMatch, current.updatedAt, "webhook");
-    const removed = await removeWebhook(c.env, uid, pinned);
-    if (pinned !== undefined) assertSaved(removed, "webhook", uid, true);
+    const checked = pinned ?? (p.scopes.has("admin") ? undefined : current.updatedAt);
+    assertSaved(await removeWebhook(c.env, uid, checked), "webhook", uid, pinned !== undefined);
     return c.body(null, 204);
   });
