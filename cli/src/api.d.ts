@@ -1250,7 +1250,10 @@ export interface components {
             rejections?: components["schemas"]["RejectionSummary"][];
         };
         HmacConfig: {
-            /** @example x-signature */
+            /**
+             * @description Not one stored with every event, nor the connection's or a browser credential's; timestampHeader neither: docs/providers.md.
+             * @example x-signature
+             */
             header: string;
             /**
              * @default SHA-256

@@ -17,7 +17,10 @@ const dotPath = z.string().regex(/^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/, "a dot
 // The stored shape (domain/hmac-config.ts), with what a request must also satisfy.
 const stored = HmacConfigShape.shape;
 const HmacConfigSchema = HmacConfigShape.extend({
-  header: headerName.openapi({ example: "x-signature" }),
+  header: headerName.openapi({
+    example: "x-signature",
+    description: "Not one stored with every event, nor the connection's or a browser credential's; timestampHeader neither: docs/providers.md.",
+  }),
   algorithm: stored.algorithm.default("SHA-256"),
   encoding: stored.encoding.default("hex"),
   // ", " parts the copies of a header sent more than once (src/schemes/scheme.ts): a prefix with it could never match.
