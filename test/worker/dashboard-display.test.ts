@@ -6,7 +6,7 @@ import type { EventSchema } from "../../src/api/schemas/events";
 import type { StatsSchema } from "../../src/api/schemas/stats";
 import { legible } from "../../src/domain/legible";
 import type { Principal } from "../../src/domain/scopes";
-import { EventPage } from "../../src/dashboard/pages/events";
+import { EventPage, LiveUpdate } from "../../src/dashboard/pages/events";
 import { Overview, eventsPerMinute } from "../../src/dashboard/pages/overview";
 import { ADMIN_TOKEN, call, dashboardForm, pageText as text, podiumBody } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
@@ -65,6 +65,15 @@ describe("dashboard: a token lacking a data scope's empty lists", () => {
     const list = text(await get("/dashboard/events", await signIn(bare)));
     expect(list).toContain("No events this token may see.");
     expect(list).not.toContain("No events yet.");
+  });
+
+  it("say so of a part of the range, unfiltered, not 'No match' (the API examines a bounded number of events a call)", async () => {
+    const rows = async (query: Record<string, string>, narrowed = true) => String(await LiveUpdate({ events: [], query, nextCursor: "c", narrowed }).toString());
+    expect(await rows({})).toContain("No events this token may see in this part of the range.");
+    expect(await rows({})).not.toContain("No match");
+    expect(await rows({}, false)).toContain("No events in this part of the range.");
+    expect(await rows({ eventType: "message.received" })).toContain("No match in this part of the range.");
+    expect(await rows({ q: "hello" })).toContain("No match in this part of the range.");
   });
 });
 

@@ -54,14 +54,19 @@ interface EventListProps {
   narrowed: boolean;
 }
 
-/** The list's rows, or what to say when there are none. */
+/**
+ * The list's rows, or what to say when there are none. A page with a cursor examined only part of
+ * the range: unfiltered, what it found was only events this token may not see (not "No match").
+ */
 function ListRows(props: EventListProps) {
+  const filtered = FILTERS.some((f) => props.query[f]);
+  const part = props.nextCursor ? " in this part of the range" : "";
   const empty = props.refused
     ? "Nothing listed."
-    : props.nextCursor
-      ? "No match in this part of the range."
-      : FILTERS.some((f) => props.query[f])
-        ? "No match."
+    : filtered
+      ? `No match${part}.`
+      : part
+        ? `No events${props.narrowed ? " this token may see" : ""}${part}.`
         : nothingSeen(props.narrowed, "events");
   return <EventRows events={props.events} empty={empty} />;
 }
