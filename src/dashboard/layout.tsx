@@ -21,12 +21,17 @@ export function Layout(props: {
   notice?: string | undefined;
   warnings?: string[] | undefined;
   errors?: (string | undefined)[];
-  /** A refused form's page: its error takes the focus (else its field marked invalid did, Invalid). */
-  focusError?: boolean;
+  /**
+   * Its first error, else its notice (else first warning), takes the focus on load: a refused form's
+   * page whose field none was marked (Invalid), or a page an action redirected back to, so a screen
+   * reader says what happened and the keyboard goes on from there, not from the top.
+   */
+  focusBanner?: boolean;
   children: Child;
 }) {
   const p = props.principal;
   const errors = [...new Set(props.errors?.filter((e): e is string => e !== undefined && e !== ""))];
+  const focus = props.focusBanner ? (errors.length > 0 ? "error" : props.notice ? "notice" : "warning") : null;
   return (
     <>
     {raw("<!DOCTYPE html>")}
@@ -66,18 +71,18 @@ export function Layout(props: {
         <main id="main">
           <h1>{legible(props.heading ?? props.title)}</h1>
           {props.notice && (
-            <p class="notice" role="status">
+            <p class="notice" role="status" {...focused(focus === "notice")}>
               {legible(props.notice)}
             </p>
           )}
-          {props.warnings?.map((w) => (
-            <p class="notice warning" role="status">
+          {props.warnings?.map((w, i) => (
+            <p class="notice warning" role="status" {...focused(i === 0 && focus === "warning")}>
               {legible(w)}
             </p>
           ))}
           {/* The first is the one a refused form's field names (aria-describedby) or, none marked, where the focus starts. */}
           {errors.map((e, i) => (
-            <p class="notice error" role="alert" id={i === 0 ? ERROR_ID : undefined} tabindex={i === 0 && props.focusError ? -1 : undefined} autofocus={i === 0 && props.focusError}>
+            <p class="notice error" role="alert" id={i === 0 ? ERROR_ID : undefined} {...focused(i === 0 && focus === "error")}>
               {legible(e)}
             </p>
           ))}
@@ -89,6 +94,9 @@ export function Layout(props: {
     </>
   );
 }
+
+/** A banner's attributes when it takes the focus on load (Layout's focusBanner). */
+const focused = (on: boolean) => (on ? { tabindex: -1, autofocus: true } : {});
 
 /** The id of a page's first error, which a refused form's field is described by. */
 const ERROR_ID = "page-error";

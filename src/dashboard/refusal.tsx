@@ -45,6 +45,8 @@ export function refusalPage(
       notice={refused.banners?.notice}
       warnings={refused.banners?.warnings}
       errors={[refused.banners?.error, refused.message]}
+      // The banners a redirect back carried (bannersIn: none is {}), else the focus starts at the top.
+      focusBanner={Object.keys(refused.banners ?? {}).length > 0}
     >
       <p>
         <a href={back.href}>{back.label}</a>

@@ -61,7 +61,7 @@ export function warningBanners(warnings: ApiWarning[] | undefined): Pick<Banners
 
 /**
  * A page; a form's again after a refusal, with the refusal's status (the API's, or 400 for what the dashboard itself refused) and error,
- * which takes the focus unless the form marked the field it names (its `field`). `title`: its title and heading, or each of its own (Layout).
+ * which takes the focus unless the form marked the field it names (its `field`); else what a redirect back carried takes it. `title`: its title and heading, or each of its own (Layout).
  */
 export function page(c: C, title: string | { title: string; heading: string }, path: string, body: Child, refused?: Omit<Refusal<unknown>, "entered">) {
   const banners = c.get("banners");
@@ -74,7 +74,7 @@ export function page(c: C, title: string | { title: string; heading: string }, p
       notice={banners.notice}
       warnings={banners.warnings}
       errors={[refused?.error ?? banners.error, ...(refused?.more ?? [])]}
-      focusError={refused !== undefined && refused.field === undefined}
+      focusBanner={refused?.field === undefined}
     >
       {body}
     </Layout>,

@@ -278,3 +278,47 @@ describe("a refused form's error is tied to its field", () => {
     expect(html).not.toMatch(/aria-invalid/);
   });
 });
+
+describe("the page an action comes back to", () => {
+  /** The page the press's redirect leads to. */
+  const pressed = async (path: string, cookie: string) => {
+    const res = await dashboardForm(path, cookie, {});
+    expect(res.status, path).toBe(303);
+    return get(res.headers.get("location")!, cookie);
+  };
+  const NOTICE = /<p class="notice" role="status" tabindex="-1" autofocus="">/;
+
+  it("focuses its notice, or its error when the action was refused, so a screen reader says it", async () => {
+    const p = pipeline({ RETRY_BASE_SECONDS: "0" });
+    const { webhook, event } = await p.webhookOn("flaky?fails=1", { maxAttempts: 1, eventTypes: ["contact.*"] });
+    const uid = webhook.uid;
+    const eventId = await p.ingest(event("contact.created"));
+    await p.deliver();
+    const delivery = (await p.api("GET", `/v1/deliveries?eventId=${eventId}`)).json.data[0].id;
+    const messageId = `m-focus-${uniqueKey()}`;
+    await recordDeadLetters(env.DB, [{ queue: "edgehook-deliveries-dlq", messageId, eventId, deliveryId: delivery, reason: "a", body: "{}", attempts: 1, receivedAt: Date.now() }]);
+    const letter = (await p.api("GET", "/v1/dead-letters?open=true&limit=100&withMessage=false")).json.data.find((d: { eventId: string }) => d.eventId === eventId).id;
+    const cookie = await signIn();
+    // Nothing carried: nothing takes the focus.
+    expect(autofocused(await get(`/dashboard/webhooks/${uid}`, cookie))).toEqual([]);
+    // (The dead letter first: the delivery it names, retried, is not replayed again.)
+    for (const action of [
+      `/dashboard/dead-letters/${letter}/replay`,
+      `/dashboard/webhooks/${uid}/disable`,
+      `/dashboard/webhooks/${uid}/enable`,
+      `/dashboard/webhooks/${uid}/retry-failed`,
+      `/dashboard/events/${eventId}/replay`,
+      `/dashboard/deliveries/${delivery}/retry`,
+    ]) {
+      const html = await pressed(action, cookie);
+      expect(autofocused(html), action).toHaveLength(1);
+      expect(autofocused(html)[0], action).toMatch(NOTICE);
+    }
+    // Refused (a token without the contacts' data scope): the error banner has it.
+    const { token } = await makeToken(p, ["webhooks:read", "webhooks:write", "read_messages"]);
+    const reader = (await dashboardForm("/dashboard/login", null, { token })).headers.get("set-cookie")!.split(";")[0]!;
+    const refused = await pressed(`/dashboard/webhooks/${uid}/disable`, reader);
+    expect(ERROR.exec(refused)?.[1]).toBe(' tabindex="-1" autofocus=""');
+    expect(autofocused(refused)).toHaveLength(1);
+  });
+});

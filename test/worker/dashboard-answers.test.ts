@@ -15,7 +15,7 @@ const follow = (res: Response, cookie: string) => {
   return get(`${to.pathname}${to.search}`, cookie);
 };
 /** A page's warning banners: notices told apart from the others by their class. */
-const warningsOn = (html: string) => [...html.matchAll(/<p class="notice warning" role="status">([\s\S]*?)<\/p>/g)].map((m) => text(m[1]!).trim());
+const warningsOn = (html: string) => [...html.matchAll(/<p class="notice warning" role="status"[^>]*>([\s\S]*?)<\/p>/g)].map((m) => text(m[1]!).trim());
 /** How often `s` is said in the page's main part (banners and body). */
 const timesSaid = (html: string, s: string) => text(/<main[\s\S]*<\/main>/.exec(html)![0]).split(s).length - 1;
 
