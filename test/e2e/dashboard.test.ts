@@ -156,6 +156,8 @@ describe("the dashboard in Chromium", () => {
     await page.goto(`${stack.url}/dashboard/webhooks/${ok.uid}`);
     await page.getByRole("button", { name: "Disable" }).click();
     await page.waitForSelector("text=new deliveries are held");
+    // The notice has the focus: a screen reader says it, and the keyboard goes on from there.
+    expect(await page.evaluate(() => [document.activeElement?.getAttribute("role"), document.activeElement?.textContent])).toEqual(["status", "Disabled: pending and new deliveries are held until it is enabled."]);
     const before = (await down.requests(key)).length;
     await send(podiumEvent({ type: "contact.updated", organizationUid: org }));
     await eventually(async () => {

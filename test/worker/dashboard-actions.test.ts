@@ -41,7 +41,7 @@ describe("a webhook's buttons on a later page of the list", () => {
     const listPage = `/dashboard/webhooks?cursor=${encodeURIComponent(cursor!)}`;
     expect(await (await get(listPage, cookie)).text()).toContain(`/dashboard/webhooks/${after.uid}/disable`);
     for (const [action, notice] of [
-      ["disable", "Disabled: new deliveries are held."],
+      ["disable", "Disabled: pending and new deliveries are held until it is enabled."],
       ["enable", "Enabled: held deliveries are going out, oldest first; any whose event is past the retention expire unsent."],
       ["retry-failed", "0 failed deliveries will be tried again, oldest first."],
     ] as const) {

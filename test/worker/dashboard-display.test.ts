@@ -8,6 +8,8 @@ import { legible } from "../../src/domain/legible";
 import type { Principal } from "../../src/domain/scopes";
 import { EventPage, LiveUpdate } from "../../src/dashboard/pages/events";
 import { Overview, eventsPerMinute } from "../../src/dashboard/pages/overview";
+import { WebhookPage } from "../../src/dashboard/pages/webhooks";
+import type { WebhookSchema } from "../../src/api/schemas/webhooks";
 import { ADMIN_TOKEN, call, dashboardForm, pageText as text, podiumBody } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
 import { as, makeToken } from "./tokens";
@@ -78,6 +80,7 @@ describe("dashboard: a token lacking a data scope's empty lists", () => {
 });
 
 type StatsJson = z.infer<typeof StatsSchema>;
+type WebhookJson = z.infer<typeof WebhookSchema>;
 
 const STEP = 10 * 60_000;
 const at = Date.parse("2026-01-01T12:00:00.000Z");
@@ -227,5 +230,25 @@ describe("dashboard: a text block's emoji and line ends", () => {
     const html = String(await EventPage({ event, canReplay: false, canReadWebhooks: false, limited: false }).toString());
     expect(html).toContain(body);
     expect(html).not.toMatch(/\\u(fe0f|200d|000d)/);
+  });
+});
+
+describe("dashboard: a disabled webhook's backlog", () => {
+  it("says it sends nothing, not the pace of the last 30 s nor a pause that enabling ends, as the API counts them", async () => {
+    const p = pipeline();
+    const { uid } = await p.createWebhook({ url: `https://downstream.test/ok/${uniqueKey()}`, eventTypes: ["*"] });
+    const at = async () => (await p.api("GET", `/v1/webhooks/${uid}`)).json as WebhookJson;
+    // Just disabled after a busy spell and a Retry-After: the API still answers both (docs/flow-control.md).
+    const busy = { inFlight: 1, deliveriesPerSecond: 2.65, pausedUntil: new Date(Date.now() + 60_000).toISOString() };
+    const shown = async (w: WebhookJson) =>
+      text(String(await WebhookPage({ webhook: { ...w, backlog: { ...w.backlog!, ...busy } }, canWrite: false, canReplay: false, canTest: false }).toString()));
+    const enabled = await shown(await at());
+    expect(enabled).toContain("Delivering 2.65/s · 1 in flight");
+    expect(enabled).toContain("Paused until");
+    expect((await p.api("PATCH", `/v1/webhooks/${uid}`, { disabled: true })).status).toBe(200);
+    const disabled = await shown(await at());
+    expect(disabled).toContain("Delivering nothing: disabled · 1 in flight");
+    expect(disabled).not.toContain("2.65/s");
+    expect(disabled).not.toContain("Paused until");
   });
 });

@@ -1223,7 +1223,7 @@ describe("the $regex programs of every webhook's filter together", () => {
       const cookie = login.headers.get("set-cookie")!.split(";")[0]!;
       const pressed = await dashboardForm(`/dashboard/webhooks/${toPress}/disable`, cookie, {});
       expect(pressed.status).toBe(303);
-      expect(new URL(pressed.headers.get("location")!, "https://edgehook.test").searchParams.get("notice")).toBe("Disabled: new deliveries are held.");
+      expect(new URL(pressed.headers.get("location")!, "https://edgehook.test").searchParams.get("notice")).toBe("Disabled: pending and new deliveries are held until it is enabled.");
       expect((await as(p, tokenA.token, "GET", `/v1/webhooks/${toPress}`)).json).toMatchObject({ disabled: true, grantOrganizationUid: orgA });
       expect(await shareOf(ownerLoc)).toBe(light);
       expect(await shareOf(ownerA)).toBe(used + 3 * w);

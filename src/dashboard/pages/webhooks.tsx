@@ -354,10 +354,14 @@ function Health(props: { w: WebhookJson }) {
   );
 }
 
-/** What the webhook is owed, how fast it goes, and when it expects to be done. */
+/**
+ * What the webhook is owed, how fast it goes, and when it expects to be done. Disabled, it sends
+ * nothing: the API's pace is of the last 30 s, its pause one enabling ends (docs/flow-control.md).
+ */
 function Backlog(props: { w: WebhookJson }) {
   const b = props.w.backlog;
   if (!b) return null;
+  const off = props.w.disabled;
   const total = b.held + b.pending;
   return (
     <dl class="kpis" aria-label="Backlog">
@@ -370,7 +374,7 @@ function Backlog(props: { w: WebhookJson }) {
       <div>
         <dt class="muted">Delivering</dt>
         <dd>
-          {b.deliveriesPerSecond}/s · {b.inFlight} in flight
+          {off ? "nothing: disabled" : `${b.deliveriesPerSecond}/s`} · {b.inFlight} in flight
         </dd>
       </div>
       <div>
@@ -379,7 +383,7 @@ function Backlog(props: { w: WebhookJson }) {
           {total === 0 ? (
             "nothing owed"
           ) : b.estimatedSeconds === null || b.estimatedDoneAt === null ? (
-            props.w.disabled ? "when enabled" : "unknown yet"
+            off ? "when enabled" : "unknown yet"
           ) : (
             <>
               in about {duration(b.estimatedSeconds)} (<Time iso={b.estimatedDoneAt} />)
@@ -391,7 +395,7 @@ function Backlog(props: { w: WebhookJson }) {
         <dt class="muted">Limits</dt>
         <dd>{limitsOf(props.w)}</dd>
       </div>
-      {b.pausedUntil && (
+      {b.pausedUntil && !off && (
         <div>
           <dt class="muted">Paused until</dt>
           <dd>

@@ -246,5 +246,5 @@ webhookRoutes.post("/webhooks/:uid/:action{enable|disable|retry-failed|delete|en
     return back(c, own, res, "The previous secret no longer signs: deliveries carry the current secret's signature alone.");
   }
   const res = await callApi(c, "PATCH", path, Ignored, { disabled: action === "disable" });
-  return back(c, pressedOn, res, action === "disable" ? "Disabled: new deliveries are held." : "Enabled: held deliveries are going out, oldest first; any whose event is past the retention expire unsent.");
+  return back(c, pressedOn, res, action === "disable" ? "Disabled: pending and new deliveries are held until it is enabled." : "Enabled: held deliveries are going out, oldest first; any whose event is past the retention expire unsent.");
 });
