@@ -77,6 +77,13 @@ describe("dashboard: a token lacking a data scope's empty lists", () => {
     expect(await rows({ eventType: "message.received" })).toContain("No match in this part of the range.");
     expect(await rows({ q: "hello" })).toContain("No match in this part of the range.");
   });
+
+  it("say 'No older events.' on a later page that ends the range, not 'No events yet.'", async () => {
+    const last = async (narrowed: boolean) => String(await LiveUpdate({ events: [], query: {}, nextCursor: null, at: "c", narrowed }).toString());
+    expect(await last(false)).toContain("No older events.");
+    expect(await last(true)).toContain("No older events this token may see.");
+    for (const html of [await last(false), await last(true)]) expect(html).not.toContain("yet");
+  });
 });
 
 type StatsJson = z.infer<typeof StatsSchema>;

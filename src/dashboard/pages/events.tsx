@@ -57,6 +57,7 @@ interface EventListProps {
 /**
  * The list's rows, or what to say when there are none. A page with a cursor examined only part of
  * the range: unfiltered, what it found was only events this token may not see (not "No match").
+ * A later page (opened with a cursor) that ends the range has no older events, not "No events yet.".
  */
 function ListRows(props: EventListProps) {
   const filtered = FILTERS.some((f) => props.query[f]);
@@ -65,8 +66,8 @@ function ListRows(props: EventListProps) {
     ? "Nothing listed."
     : filtered
       ? `No match${part}.`
-      : part
-        ? `No events${props.narrowed ? " this token may see" : ""}${part}.`
+      : part || props.at
+        ? `No ${props.at && !part ? "older " : ""}events${props.narrowed ? " this token may see" : ""}${part}.`
         : nothingSeen(props.narrowed, "events");
   return <EventRows events={props.events} empty={empty} />;
 }
