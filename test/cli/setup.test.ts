@@ -466,6 +466,7 @@ describe("edgehook deploy", () => {
     const p = project();
     // The clone's own asset script runs before wrangler deploy (here a stand-in that leaves a mark).
     mkdirSync(join(p.dir, "scripts"));
+    mkdirSync(join(p.dir, "node_modules"));
     writeFileSync(join(p.dir, "scripts/docs-assets.mjs"), 'import { writeFileSync } from "node:fs"; writeFileSync("assets-copied", "");');
     await p.edgehook(["deploy"]);
     expect(existsSync(join(p.dir, "assets-copied"))).toBe(true);
@@ -474,6 +475,39 @@ describe("edgehook deploy", () => {
     expect(calls.at(-1)).toBe("deploy");
     const adminToken = p.calls().find((c) => c.args.join(" ") === "secret put ADMIN_TOKEN")!.stdin;
     expect(p.connection()).toMatchObject({ url: "https://edgehook.example-sub.workers.dev", token: adminToken });
+  });
+
+  it("stops, exit 1, before setting any secret, in a folder without node_modules (never installed), saying to run npm install", async () => {
+    const p = project();
+    mkdirSync(join(p.dir, "scripts"));
+    copyFileSync(join(root, "scripts/docs-assets.mjs"), join(p.dir, "scripts/docs-assets.mjs"));
+    for (const args of [["deploy"], ["deploy", "--dry-run"]]) {
+      const failed = await p.edgehook(args).then(
+        () => null,
+        (err: { code: number; stderr: string }) => err,
+      );
+      expect(failed?.code).toBe(1);
+      expect(failed?.stderr).toBe(`error ${p.dir} has no node_modules: run \`npm install\` there, then deploy again\n`);
+    }
+    expect(p.calls()).toEqual([]);
+  });
+
+  it("says in one line, exit 1, without the script's stack, that the project's docs-assets script failed and to run npm install", async () => {
+    const p = project();
+    mkdirSync(join(p.dir, "scripts"));
+    mkdirSync(join(p.dir, "node_modules"));
+    // The repository's script where @scalar/api-reference is not installed: ENOENT.
+    copyFileSync(join(root, "scripts/docs-assets.mjs"), join(p.dir, "scripts/docs-assets.mjs"));
+    const failed = await p.edgehook(["deploy"]).then(
+      () => null,
+      (err: { code: number; stderr: string }) => err,
+    );
+    expect(failed?.code).toBe(1);
+    const lines = failed!.stderr.trimEnd().split("\n");
+    expect(lines.at(-1)).toMatch(/^error node scripts\/docs-assets\.mjs failed \(Error: ENOENT: .*standalone\.js'\): run `npm install` in .+, then deploy again$/);
+    expect(failed?.stderr).not.toMatch(/^\s+at /m);
+    expect(failed?.stderr).not.toContain("bug of the CLI");
+    expect(p.calls().map((c) => c.args[0])).not.toContain("deploy");
   });
 
   it("pairs the admin token an earlier setup made with the URL it deploys to", async () => {

@@ -34,6 +34,21 @@ const rerunMark = (/** @type {string} */ dir, /** @type {string} */ name) => joi
 const ORPHANS = { name: "ingest-orphans", prefix: "ingest/", expireDays: 30 };
 const PARKED = "dead-letters/";
 
+/**
+ * Runs the project's scripts/docs-assets.mjs; a failure is the project's (an install missing or
+ * broken), said in one line with the script's own error, never its stack.
+ * @param {string} dir @param {string} script
+ */
+function copyDocsAssets(dir, script) {
+  try {
+    execFileSync(process.execPath, [script], { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
+  } catch (err) {
+    const stderr = isObject(err) && err.stderr ? String(err.stderr) : "";
+    const cause = /^\w*Error\b.*$/m.exec(stderr)?.[0];
+    throw new CliError(`node scripts/docs-assets.mjs failed${cause ? ` (${printable(cause)})` : ""}: run \`npm install\` in ${dir}, then deploy again`);
+  }
+}
+
 /** An entry of `wrangler secret list --format json`. @param {unknown} s @returns {s is { name: string }} */
 const isNamed = (s) => isObject(s) && typeof s.name === "string";
 
@@ -423,13 +438,15 @@ set there, else asked for on a terminal.`,
     .description("setup (what is missing), then wrangler deploy; saves the Worker's URL, with the admin token setup made, to the config file")
     .action(async (o) => {
       const dir = resolve(o.dir);
+      // The /docs reference bundle is a static asset copied from node_modules, not committed (npm run deploy does the same):
+      // a folder never installed is said before setup sets any secret.
+      const assets = join(dir, "scripts/docs-assets.mjs");
+      if (existsSync(assets) && !existsSync(join(dir, "node_modules"))) throw new CliError(`${dir} has no node_modules: run \`npm install\` there, then deploy again`);
       const { worker, binding } = await setup({ dir, dryRun: !!o.dryRun, adminToken: o.adminToken, config: o.config });
       const rerun = RERUN_AFTER_DEPLOY.filter((name) => (o.dryRun || existsSync(rerunMark(dir, name))) && existsSync(join(dir, "migrations", `${name}.sql`)));
-      // The /docs reference bundle is a static asset copied from node_modules, not committed (npm run deploy does the same).
-      const assets = join(dir, "scripts/docs-assets.mjs");
       if (existsSync(assets)) {
         if (o.dryRun) process.stderr.write(`$ node scripts/docs-assets.mjs\n`);
-        else execFileSync(process.execPath, [assets], { cwd: dir, stdio: ["ignore", "ignore", "inherit"] });
+        else copyDocsAssets(dir, assets);
       }
       const wrangler = wranglerRunner({ dir, dryRun: !!o.dryRun, log: (l) => process.stderr.write(`${l}\n`) });
       const r = await wrangler(["deploy"]);
