@@ -34,6 +34,9 @@ export class Status {
   ) {}
 }
 
+/** The ingress's answer to an event it queued (src/ingress/receive.ts): 202 and the event's id. */
+export const accepted = (eventId = "evt_1") => new Status(202, { eventId });
+
 export interface FakeApi {
   url: string;
   port: number;

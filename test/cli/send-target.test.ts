@@ -1,14 +1,13 @@
 // Where `edgehook send` posts: an ingress URL under a base URL's path, the source it names, and a
 // redirect, which is reported (exit 1) rather than followed as a GET to another URL.
 import { afterEach, describe, expect, it } from "vitest";
-import { cleanUp, cliHome, fakeApi, Status } from "./fake-api";
+import { accepted, cleanUp, cliHome, fakeApi, Status } from "./fake-api";
 
 afterEach(cleanUp);
-const accepted = { eventId: "evt_1" };
 
 describe("send's target", () => {
   it("is an ingress URL when its path ends in /webhooks/<source>, under a base URL's path too; one ending in /webhooks gets the source", async () => {
-    const a = await fakeApi({ routes: { "POST /prefix/webhooks/podium": accepted, "POST /webhooks/mine": accepted } });
+    const a = await fakeApi({ routes: { "POST /prefix/webhooks/podium": accepted(), "POST /webhooks/mine": accepted() } });
     const h = cliHome();
     for (const url of [`${a.url}/prefix/webhooks/podium`, `${a.url}/prefix`, `${a.url}/prefix/webhooks`, `${a.url}/webhooks/`]) {
       const r = await h.edgehook(["send", "--url", url, "--secret", "s", ...(url.endsWith("/webhooks/") ? ["--source", "mine"] : [])]);
@@ -18,7 +17,7 @@ describe("send's target", () => {
   });
 
   it("--source must be a source id, and agree with the one an ingress --url names: else a usage error (exit 2), nothing sent", async () => {
-    const a = await fakeApi({ routes: { "POST /webhooks/podium": accepted } });
+    const a = await fakeApi({ routes: { "POST /webhooks/podium": accepted() } });
     const h = cliHome();
     for (const [args, said] of [
       [["--source", "podium?x=1"], '--source: "podium?x=1" is no source id (lowercase letters, digits and -, at most 64).'],
@@ -39,7 +38,7 @@ describe("send's target", () => {
   });
 
   it("a --type, --location, --organization or --event-uid given empty is a usage error naming it (exit 2), nothing sent", async () => {
-    const a = await fakeApi({ routes: { "POST /webhooks/podium": accepted } });
+    const a = await fakeApi({ routes: { "POST /webhooks/podium": accepted() } });
     const h = cliHome();
     for (const flag of ["--type", "--location", "--organization", "--event-uid"]) {
       const r = await h.edgehook(["send", "--url", a.url, "--secret", "s", flag, ""]);
@@ -47,6 +46,21 @@ describe("send's target", () => {
       expect(r.stderr, flag).toMatch(new RegExp(`^error: ${flag}: empty; give an? [a-z ]+, or leave it out\\.\\n`));
     }
     expect(a.seen).toEqual([]);
+  });
+
+  it("answering 2xx but not as the ingress does (another program on the port) is no event sent: exit 1, as the API commands say it", async () => {
+    const h = cliHome();
+    for (const [answer, why] of [
+      [new Status(200, { status: "ok" }), "the ingress answers an event 202"],
+      [new Status(200, "ok", { "content-type": "text/plain" }), "not its JSON"],
+      [new Status(202, { status: "ok" }), 'its JSON has no "eventId"'],
+    ] as const) {
+      const other = await fakeApi({ routes: { "POST /webhooks/podium": answer } });
+      const r = await h.edgehook(["send", "--port", String(other.port), "--secret", "s"]);
+      expect(r.code, why).toBe(1);
+      expect(r.stdout, why).toBe("");
+      expect(r.stderr, why).toBe(`error The URL answered ${answer.status}, but not as the Edgehook API does (${why}): is it the Worker's base URL?\n`);
+    }
   });
 
   it("that redirects is reported as a redirect (status, Location without its query), exit 1, with a hint; never followed", async () => {

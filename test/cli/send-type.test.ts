@@ -1,6 +1,6 @@
 // `edgehook send --type` with a type Podium does not send (a typo) warns, naming the nearest one, and sends it as given.
 import { afterEach, describe, expect, it } from "vitest";
-import { cleanUp, cliHome, fakeApi, Status } from "./fake-api";
+import { accepted, cleanUp, cliHome, fakeApi, Status } from "./fake-api";
 
 afterEach(cleanUp);
 
@@ -8,12 +8,12 @@ const typeSent = (body: unknown) => (body as { metadata: { eventType: string } }
 
 describe("send --type", () => {
   it("warns on stderr of a type that is not Podium's, naming the closest, and sends it all the same, its exit status the answer's", async () => {
-    const a = await fakeApi({ routes: { "POST /webhooks/podium": { eventId: "evt_1" }, "POST /webhooks/off": new Status(401, { error: { code: "invalid_signature", message: "…" } }) } });
+    const a = await fakeApi({ routes: { "POST /webhooks/podium": accepted(), "POST /webhooks/off": new Status(401, { error: { code: "invalid_signature", message: "…" } }) } });
     const h = cliHome();
     const typo = await h.edgehook(["send", "--type", "message.recieved", "--url", a.url, "--secret", "s", "--json"]);
     expect(typo.code, typo.stderr).toBe(0);
     expect(typo.stderr).toContain('warning: "message.recieved" is not a Podium event type; the closest is "message.received". Sending it as given.');
-    expect(JSON.parse(typo.stdout)).toMatchObject({ type: "message.recieved", status: 200 }); // stdout stays JSON lines
+    expect(JSON.parse(typo.stdout)).toMatchObject({ type: "message.recieved", status: 202 }); // stdout stays JSON lines
     expect(a.seen.map((s) => typeSent(s.body))).toEqual(["message.recieved"]);
 
     const refused = await h.edgehook(["send", "--type", "invoice.refund_faild", "--url", `${a.url}/webhooks/off`, "--secret", "s"]);

@@ -7,7 +7,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { apiEvent, apiWebhook, cleanUp, cliHome, fakeApi, Status } from "./fake-api";
+import { accepted, apiEvent, apiWebhook, cleanUp, cliHome, fakeApi, Status } from "./fake-api";
 
 afterEach(cleanUp);
 
@@ -62,7 +62,7 @@ describe("usage errors", () => {
 
   it("a variadic option (sources' --secret) may be given more than once, and an option with a default (send --type) once", async () => {
     const source = { id: "s", name: "s", provider: "podium", disabled: false, ingressUrl: "https://e.test/webhooks/s" };
-    const a = await fakeApi({ routes: { "POST /v1/sources": new Status(201, source), "POST /webhooks/podium": { eventId: "evt_1" } } });
+    const a = await fakeApi({ routes: { "POST /v1/sources": new Status(201, source), "POST /webhooks/podium": accepted() } });
     const h = cliHome();
     const created = await h.edgehook(["sources", "create", "--name", "s", "--provider", "podium", "--secret", "whsec_a", "--secret", "whsec_b", "--url", a.url, "--token", "t"]);
     expect(created.code, created.stderr).toBe(0);
@@ -259,7 +259,7 @@ describe("usage errors", () => {
     const h = cliHome();
     const none = await h.edgehook(["send", "--count", "0", "--secret", "s", "--port", "9"]);
     expect(none.code).toBe(2);
-    const a = await fakeApi({ routes: { "POST /webhooks/podium": { eventId: "evt_\u202eevil" } } });
+    const a = await fakeApi({ routes: { "POST /webhooks/podium": accepted("evt_\u202eevil") } });
     const sent = await h.edgehook(["send", "--url", `${a.url}/webhooks/podium`, "--secret", "s", "--json"]);
     expect(sent.code).toBe(0);
     expect(sent.stdout).toContain("evt_\\u202eevil");
@@ -337,7 +337,7 @@ describe("usage errors", () => {
   });
 
   it("send: a --location or --organization the type's body does not name (a review names only its location, a contact its organization) is refused, not dropped", async () => {
-    const a = await fakeApi({ routes: { "POST /webhooks/podium": { eventId: "evt_1" } } });
+    const a = await fakeApi({ routes: { "POST /webhooks/podium": accepted() } });
     const h = cliHome();
     for (const [type, flag] of [["review.created", "--organization"], ["contact.created", "--location"]]) {
       const refused = await h.edgehook(["send", "--url", a.url, "--secret", "s", "--type", type!, flag!, "x-1"]);
@@ -555,7 +555,7 @@ describe("usage errors", () => {
   });
 
   it("send: a --url with a user name or password is a usage error (exit 2) as the API commands' is, never repeating it, nothing sent", async () => {
-    const a = await fakeApi({ routes: { "POST /webhooks/podium": { eventId: "evt_1" } } });
+    const a = await fakeApi({ routes: { "POST /webhooks/podium": accepted() } });
     const h = cliHome();
     for (const url of [`http://user:hunter2pw@127.0.0.1:${a.port}/webhooks/podium`, `user:hunter2pw@127.0.0.1:${a.port}`]) {
       const r = await h.edgehook(["send", "--url", url, "--secret", "s"]);

@@ -2,6 +2,8 @@
 import { createHmac, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
+import { answerMisfit } from "../answer-shape.js";
+import { notTheApi } from "../client.js";
 import { apiUrl, DEFAULT_URL, DEV_VARS_FILES, devVarFrom, isLoopback, timeoutMs, timeoutSignal } from "../config.js";
 import { CliError } from "../errors.js";
 import { isObject } from "../guards.js";
@@ -163,6 +165,13 @@ export function registerSend(program) {
         const text = await res.text().catch(unsent);
         // A redirect is said by where it points, not its body (which may quote its query).
         const redirect = redirectOf(res.status, res.headers.get("location"), url);
+        // Another program's 2xx on the port (`200 {"status":"ok"}`) queued nothing: the ingress answers an
+        // event 202 with its id (its 200 is a Slack handshake's, which a Podium event never is).
+        if (res.ok) {
+          const json = /\bjson\b/i.test(res.headers.get("content-type") ?? "");
+          const why = !json ? "not its JSON" : res.status !== 202 ? "the ingress answers an event 202" : answerMisfit("POST", "/webhooks/{sourceId}", 202, safeJson(text));
+          if (why) throw notTheApi(res.status, why);
+        }
         const answer = redirect ? { location: redirect.to } : { answer: safeJson(text) };
         if (o.json) printJsonLine({ url, type: o.type, status: res.status, ...answer });
         else process.stdout.write(`POST ${printable(url)} (${printable(o.type)}) → ${res.status} ${printable(redirect ? `redirect to ${redirect.to}` : text)}\n`);
