@@ -585,13 +585,17 @@ describe("edgehook deploy", () => {
     expect(none.slice(none.indexOf("d1 migrations apply DB --remote") - 2).slice(0, 3)).toEqual([...read, "d1 migrations apply DB --remote"]);
   });
 
-  it("--dry-run prints each wrangler argument as a shell reads it back (an SQL command quoted)", async () => {
+  it("--dry-run prints each wrangler argument as a shell reads it back (an SQL command quoted), and that the repairs' later commands hang on the first read", async () => {
     const p = project({ applied: ["0042_session_reveals.sql"], migrated: true });
     mkdirSync(join(p.dir, "scripts"));
     copyFileSync(join(root, "scripts/migration-renames.mjs"), join(p.dir, "scripts/migration-renames.mjs"));
     const { output } = await p.edgehook(["setup", "--dry-run"]);
     expect(output).toContain("$ wrangler d1 execute DB --remote --json --command 'SELECT type, name, sql FROM sqlite_master'\n");
     expect(output).toContain("$ wrangler d1 migrations apply DB --remote\n");
+    // The commands that hang on that read's rows, which a dry run does not read, are said to follow, conditionally.
+    const lines = output.split("\n");
+    const read = lines.indexOf("$ wrangler d1 execute DB --remote --json --command 'SELECT type, name, sql FROM sqlite_master'");
+    expect(lines.slice(read + 1, read + 3)).toEqual(["  (then, as that read answers: the migrations table read, and the repairs if any)", "$ wrangler d1 migrations apply DB --remote"]);
   });
 
   it("stops, exit 1, before applying the migrations, where the project's scripts/migration-renames.mjs exports no repairWith and rowsOf functions", async () => {

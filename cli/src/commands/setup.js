@@ -293,6 +293,8 @@ async function setup(o) {
         throw new CliError(`${renames} exports no repairWith and rowsOf functions: this CLI cannot repair the migrations' names with it; update the project (git pull) or the CLI`);
       }
       await repairWith(async (/** @type {string} */ sql) => rowsOf(jsonOutput((await must(["d1", "execute", want.database.binding, "--remote", "--json", "--command", sql])).stdout)));
+      // What the script runs next depends on rows a dry run did not read.
+      if (o.dryRun) log(pc.dim(`  (then, as that read answers: the migrations table read, and the repairs if any)`));
     }
     const applied = (await must(["d1", "migrations", "apply", want.database.binding, "--remote"])).stdout;
     for (const name of RERUN_AFTER_DEPLOY.filter((n) => applied.includes(n))) {
