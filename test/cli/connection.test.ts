@@ -82,7 +82,10 @@ describe("a saved token", () => {
     expect(bearers(b)).toEqual(["Bearer token-of-b"]);
     // Back to the first URL: its own token again.
     const back = await h.edgehook(["config", "--url", a.url]);
-    expect(back.stdout).toContain("token: toke… (10 characters)");
+    // A short one by its length alone: a prefix would be most of it.
+    expect(back.stdout).toContain("token: … (10 characters)\n");
+    expect((await h.edgehook(["config", "--token", "x"])).stdout).toContain("token: … (1 character)\n");
+    expect((await h.edgehook(["config", "--token", "sixteen-chars-ok"])).stdout).toContain("token: sixt… (16 characters)\n");
     // A long one (a scoped token: ehk_ and 43 more) shows its last four too, which tell saved tokens apart.
     const long = `ehk_${"x".repeat(39)}WXYZ`;
     expect((await h.edgehook(["config", "--token", long])).stdout).toContain("token: ehk_…WXYZ (47 characters)");
@@ -346,7 +349,7 @@ describe("cleartext", () => {
     expect(bearers(a)).toEqual([`Bearer ${token}`]);
     for (const run of [bare, local, saved]) expect(run.stdout + run.stderr).not.toContain(token.slice(0, 8));
     // One saved for the URL comes first, as in the commands.
-    expect((await h.edgehook(["config", "--token", "saved-token"])).stdout).toContain("token: save… (11 characters)\n");
+    expect((await h.edgehook(["config", "--token", "saved-token"])).stdout).toContain("token: … (11 characters)\n");
 
     // A remote URL never gets the local token.
     expect((await h.edgehook(["config", "--url", "https://edge.example.com"])).stdout).toContain("token: (none for this URL)");

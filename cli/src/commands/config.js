@@ -4,12 +4,16 @@ import { DEFAULT_URL, apiUrl, configFile, headerSafe, isLoopback, localToken, re
 import { CliError } from "../errors.js";
 
 /**
- * A token shown without giving it away: its first four characters (`ehk_` for every scoped one)
- * and, when it is long enough that they leave ~20 unknown, its last four, which tell tokens apart.
+ * A token shown without giving it away: its first four characters (`ehk_` for every scoped one) only
+ * when they are a small part of it (16 or more), and, when it is long enough that they leave ~20
+ * unknown, its last four, which tell tokens apart; a shorter one by its length alone.
  * @param {string | undefined} token
  */
-const masked = (token) =>
-  token === undefined ? undefined : `${token.slice(0, 4)}…${token.length >= 28 ? token.slice(-4) : ""} (${token.length} characters)`;
+const masked = (token) => {
+  if (token === undefined) return undefined;
+  const length = `(${token.length} character${token.length === 1 ? "" : "s"})`;
+  return token.length < 16 ? `… ${length}` : `${token.slice(0, 4)}…${token.length >= 28 ? token.slice(-4) : ""} ${length}`;
+};
 
 /** @param {import("commander").Command} program */
 export function registerConfig(program) {
