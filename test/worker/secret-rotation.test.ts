@@ -181,9 +181,10 @@ describe("webhook secret rotation", () => {
       await p.api("POST", "/v1/webhooks", { url: webhook.url, eventTypes: ["*"], previousSecretValidSeconds: 60 }),
     ];
     expect(refused.map((r) => [r.status, r.json.error.code])).toEqual(Array(6).fill([400, "invalid_request"]));
-    const said = "previousSecretValidSeconds: without a new secret only 0 is taken (it ends the previous secret now): give the new secret with any other";
-    expect(refused[0]!.json.error.message).toContain(said);
-    expect(refused[1]!.json.error.message).toContain(said);
+    const said = "only 0 is taken (it ends the previous secret now): give the new secret with any other";
+    expect(refused[0]!.json.error.message).toContain(`previousSecretValidSeconds: without a new secret ${said}`);
+    // The current secret given again: said as such, not as no secret given.
+    expect(refused[1]!.json.error.message).toContain(`previousSecretValidSeconds: the secret given is the webhook's current one, so nothing rotates: ${said}`);
     expect(await row(webhook.uid)).toEqual({ secret: first, previous_secret: null, previous_secret_expires_at: null });
     expect((await p.api("GET", path)).json).toMatchObject({ disabled: false, previousSecretExpiresAt: null });
   });

@@ -185,9 +185,9 @@ async function change(
   const given = Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined));
   const url = changes.url === undefined ? {} : { url: storedUrl(changes.url, current.url) };
   if (previousSecretValidSeconds !== undefined && previousSecretValidSeconds !== 0 && (changes.secret === undefined || changes.secret === current.secret)) {
-    throw invalidInput("body", [
-      { path: "previousSecretValidSeconds", message: "without a new secret only 0 is taken (it ends the previous secret now): give the new secret with any other" },
-    ]);
+    // A secret given that is the current one rotates nothing: said as such, not as no secret given.
+    const why = changes.secret === undefined ? "without a new secret" : "the secret given is the webhook's current one, so nothing rotates:";
+    throw invalidInput("body", [{ path: "previousSecretValidSeconds", message: `${why} only 0 is taken (it ends the previous secret now): give the new secret with any other` }]);
   }
   // Its location, organization and confinement stay as read: where its location belongs too (read with it).
   const changed = withRotation(current, withDisabled(current, { ...current, ...given, ...headers, ...url }), previousSecretValidSeconds);
