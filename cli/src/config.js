@@ -337,8 +337,8 @@ function settingsProblem(file, replacingUrl = false) {
       // Never sent (fetch refuses such a URL): `config --url` drops it as it saves the file again.
       // (So is one with a query, saved by an earlier version: no URL a command sends to has one.)
       if ((keyWrong === "credentials" || keyWrong === "notBase") && replacingUrl) continue;
-      if (keyWrong === "credentials" || keyWrong === "notBase") return `a key of "tokens" ${URL_PROBLEMS[keyWrong]}: delete that entry (\`edgehook config --url …\` drops it)`;
-      if (keyWrong !== null) return `a key of "tokens" is not an http(s) URL (each token is saved by the URL it is sent to)`;
+      if (keyWrong === "credentials" || keyWrong === "notBase") return `the URL of "tokens" entry ${i + 1} ${URL_PROBLEMS[keyWrong]}: delete that entry (\`edgehook config --url …\` drops it)`;
+      if (keyWrong !== null) return `the URL of "tokens" entry ${i + 1} is not an http(s) URL (each token is saved by the URL it is sent to)`;
       if (typeof v !== "string") return `the token of "tokens" entry ${i + 1} is ${kindOf(v)}, not a string`;
     }
   }
