@@ -168,7 +168,7 @@ export function registerApi(program) {
       wholeIn(PREVIOUS_SECRET_SECONDS),
     )
     .addOption(new Option("--enable", "enable it: held deliveries go out, oldest first").conflicts("disable"))
-    .option("--disable", "disable it: new deliveries are held");
+    .option("--disable", "disable it: pending and new deliveries are held until it is enabled");
   withDeliveryPolicy(update, "WebhookPatch")
     .option("--filter <json|@file>", FILTER_HELP, jsonObjectOrFile("--filter"))
     .option("--no-filter", "remove the filter: every event of its types, owner and sources again")
