@@ -2785,7 +2785,7 @@ export interface operations {
                 status?: "held" | "pending" | "succeeded" | "failed" | "expired";
                 /** @description Only deliveries to this webhook; one the token may not see, deleted or none is 404 `not_found` (the admin may name a deleted one): docs/api.md. */
                 webhookUid?: string;
-                /** @description Only deliveries of this event (`evt_…`); one the token does not see answers 404. */
+                /** @description Only deliveries of this event (`evt_…`); one the token does not see, or not stored yet, answers 404. */
                 eventId?: string;
                 /** @description Page size, at most 100. */
                 limit?: number;

@@ -65,13 +65,13 @@ export function notFound(what: string, id: string, why?: string, details?: unkno
  * 404 for a webhook the caller may not see (outside its grant, deleted, or none), in the same words
  * whichever: a limited token learns nothing of another tenant's webhooks.
  */
-/**
- * 404 for an event the caller may not see, or none yet: an event is stored by the queue a moment
- * after its ingress answered, so one just sent reads as missing for that moment.
- */
-export const eventNotFound = (id: string): AppError => notFound("event", id, "not stored yet, or not one this token may see");
-
 export const webhookNotFound = (uid: string, details?: unknown): AppError => notFound("webhook", uid, "deleted, or not one this token may see", details);
+
+/**
+ * 404 for an event the caller may not see, or none (mistyped, purged), in the same words whichever;
+ * the queue stores an event a moment after its ingress answered, so one just sent reads so meanwhile.
+ */
+export const eventNotFound = (id: string): AppError => notFound("event", id, "mistyped, purged, not stored yet, or not one this token may see");
 
 /** 400 `invalid_request` saying `message`, its `details.issues` naming the one field at fault. */
 export function invalidField(message: string, issue: Issue): AppError {

@@ -209,7 +209,7 @@ describe("a page the API refuses to read", () => {
     const replayed = await follow(await dashboardForm(`/dashboard/events/${missing}/replay`, c, {}), c);
     expect(replayed.status).toBe(404);
     const html = await replayed.text();
-    const said = `No event "${missing}" (not stored yet, or not one this token may see).`;
+    const said = `No event "${missing}" (mistyped, purged, not stored yet, or not one this token may see).`;
     expect(banners(html)).toEqual([said]);
     expect(timesSaid(html, said)).toBe(1);
     expect(html).toContain('<a href="/dashboard/events">Back to the events</a>');

@@ -254,7 +254,7 @@ describe("dashboard: a disabled webhook's backlog", () => {
     expect(enabled).toContain("Paused until");
     expect((await p.api("PATCH", `/v1/webhooks/${uid}`, { disabled: true })).status).toBe(200);
     const disabled = await shown(await at());
-    expect(disabled).toContain("Delivering nothing: disabled · 1 in flight");
+    expect(disabled).toContain("Delivering nothing new: disabled · 1 still in flight");
     expect(disabled).not.toContain("2.65/s");
     expect(disabled).not.toContain("Paused until");
   });

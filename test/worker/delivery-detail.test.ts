@@ -67,7 +67,7 @@ describe("GET /v1/deliveries/{id}", () => {
       const res = await as(p, token, "GET", `/v1/deliveries?eventId=${id}`);
       expect(res.status).toBe(404);
       // The same words whichever: one just sent is not stored until the queue has run.
-      expect(res.json.error).toMatchObject({ code: "not_found", message: `No event "${id}" (not stored yet, or not one this token may see).` });
+      expect(res.json.error).toMatchObject({ code: "not_found", message: `No event "${id}" (mistyped, purged, not stored yet, or not one this token may see).` });
     }
     // An event owed nothing is still the token's: an empty page.
     const unowed = await p.ingest(event("message.sent"));

@@ -141,6 +141,18 @@ function checkAdminToken(token) {
 export const EXAMPLE_SECRETS = ["dev-podium-secret", "whsec_ZGV2LXN0YW5kYXJkLXdlYmhvb2tzLXNlY3JldA==", "whsec_replace-with-your-endpoint-signing-secret"];
 
 /**
+ * The HMAC keys a secret may give, as the Worker finds them (src/domain/secrets.ts keysOf): its
+ * UTF-8, and a `whsec_` one's base64, each without trailing zero bytes (HMAC pads a short key with them).
+ * @param {string} secret
+ */
+const keysOf = (secret) =>
+  [Buffer.from(secret), ...(secret.startsWith("whsec_") ? [Buffer.from(secret.slice(6), "base64")] : [])].map((b) => b.toString("latin1").replace(/\0+$/, ""));
+const EXAMPLE_KEYS = new Set(EXAMPLE_SECRETS.flatMap(keysOf));
+
+/** Whether a secret gives a published example's key however spelt (unpadded, URL-safe, the key's own text): the Worker takes it only at localhost. @param {string} secret */
+const isExampleSecret = (secret) => keysOf(secret).some((key) => EXAMPLE_KEYS.has(key));
+
+/**
  * Refuses a provider secret from the environment that the deployed Worker would not verify with
  * (docs/providers.md): a published example's, or, in STANDARD_WEBHOOKS_SECRET, a first `whsec_`
  * key that is not base64 of 24 bytes or more (the API's rule for a new secret; a shorter one is
@@ -153,7 +165,7 @@ function checkProviderSecret(name, value) {
   const first = given[0] ?? "";
   const key = first.startsWith("whsec_") ? first.slice(6) : null;
   const bytes = key !== null && /^[A-Za-z0-9+/_-]*={0,2}$/.test(key) && key.replace(/=+$/, "").length % 4 !== 1 ? Buffer.from(key, "base64").length : -1;
-  const why = given.some((s) => EXAMPLE_SECRETS.includes(s))
+  const why = given.some(isExampleSecret)
     ? "holds a published example's (.dev.vars.example, the API reference), which the Worker takes only at localhost"
     : name === "STANDARD_WEBHOOKS_SECRET" && key !== null && bytes < 24
       ? `begins with a whsec_ key that is ${bytes < 0 ? "not base64" : `${bytes} bytes`}: a whsec_ secret must be base64 of at least 24 bytes after the prefix`
@@ -441,15 +453,15 @@ set there, else asked for on a terminal.`,
     .action(async (o) => {
       const dir = resolve(o.dir);
       // The /docs reference bundle is a static asset copied from node_modules, not committed (npm run deploy does the same):
-      // a folder never installed is said before setup sets any secret.
+      // copied first, so that a folder never installed, or an install broken, is said before setup sets any secret.
       const assets = join(dir, "scripts/docs-assets.mjs");
       if (existsSync(assets) && !existsSync(join(dir, "node_modules"))) throw new CliError(`${dir} has no node_modules: run \`npm install\` there, then deploy again`);
-      const { worker, binding } = await setup({ dir, dryRun: !!o.dryRun, adminToken: o.adminToken, config: o.config });
-      const rerun = RERUN_AFTER_DEPLOY.filter((name) => (o.dryRun || existsSync(rerunMark(dir, name))) && existsSync(join(dir, "migrations", `${name}.sql`)));
       if (existsSync(assets)) {
         if (o.dryRun) process.stderr.write(`$ node scripts/docs-assets.mjs\n`);
         else copyDocsAssets(dir, assets);
       }
+      const { worker, binding } = await setup({ dir, dryRun: !!o.dryRun, adminToken: o.adminToken, config: o.config });
+      const rerun = RERUN_AFTER_DEPLOY.filter((name) => (o.dryRun || existsSync(rerunMark(dir, name))) && existsSync(join(dir, "migrations", `${name}.sql`)));
       const wrangler = wranglerRunner({ dir, dryRun: !!o.dryRun, log: (l) => process.stderr.write(`${l}\n`) });
       const r = await wrangler(["deploy"]);
       const again = (/** @type {string} */ name) => ["d1", "execute", binding, "--remote", "--file", `migrations/${name}.sql`];

@@ -43,7 +43,7 @@ export const DeliveryListQuery = strictQuery({
     description:
       "Only deliveries to this webhook; one the token may not see, deleted or none is 404 `not_found` (the admin may name a deleted one): docs/api.md.",
   }),
-  eventId: uid.optional().openapi({ description: "Only deliveries of this event (`evt_…`); one the token does not see answers 404." }),
+  eventId: uid.optional().openapi({ description: "Only deliveries of this event (`evt_…`); one the token does not see, or not stored yet, answers 404." }),
   limit,
   cursor,
 });

@@ -374,7 +374,7 @@ function Backlog(props: { w: WebhookJson }) {
       <div>
         <dt class="muted">Delivering</dt>
         <dd>
-          {off ? "nothing: disabled" : `${b.deliveriesPerSecond}/s`} · {b.inFlight} in flight
+          {off ? "nothing new: disabled" : `${b.deliveriesPerSecond}/s`} · {b.inFlight} {off ? "still in flight" : "in flight"}
         </dd>
       </div>
       <div>
