@@ -1,5 +1,6 @@
 // The consumers tell the listener hub what they stored, at most one call per
-// batch, and none while this isolate knows that nobody listens. An announcement
+// batch, and none while this isolate knows that nobody listens; the API tells it
+// of a token revoked or a webhook deleted. An announcement
 // never fails nor holds up its consumer: errors are logged, and a slow hub is
 // not waited for past a second (the hub catches up from the store anyway).
 import type { Env } from "../env";
@@ -43,6 +44,16 @@ async function tell(what: string, call: () => Promise<ListenerCounts>): Promise<
 export async function announceEvents(env: Env): Promise<void> {
   if (Date.now() < quietUntil.events) return;
   await tell("events", () => hubOf(env).eventsStored());
+}
+
+/** After a token's revocation was stored: its sockets close at once, those waiting for an ack too (no event need come). */
+export async function announceTokenRevoked(env: Env, tokenId: string): Promise<void> {
+  await tell("token revoked", () => hubOf(env).tokenRevoked(tokenId));
+}
+
+/** After a webhook's delete was stored: the sockets listening as it close at once. */
+export async function announceWebhookDeleted(env: Env, uid: string): Promise<void> {
+  await tell("webhook deleted", () => hubOf(env).webhookDeleted(uid));
 }
 
 /** After a delivery scheduler recorded attempts: `tail` shows them. */

@@ -75,7 +75,15 @@ const isAttachment = objectOf<Attachment>({
   held: orUndefined(oneOf([true])),
 });
 
-const isAck = objectOf<AckMessage>({ type: oneOf(["ack"]), position: isNumber });
+const isAckShape = objectOf<AckMessage>({ type: oneOf(["ack"]), position: isNumber });
+
+/** An ack as docs/security.md writes it: those two keys only, its position a whole number ≥ 0. */
+function isAck(v: unknown): v is AckMessage {
+  return isAckShape(v) && Object.keys(v).length === 2 && Number.isSafeInteger(v.position) && v.position >= 0;
+}
+
+/** Characters of a client message past which it is no ack: `{"type":"ack","position":9007199254740991}` is 42. */
+const ACK_CHARS = 100;
 
 /** The attachment as it is now, with `change`: an ack or a close may have written it while a pump awaited. */
 function patchAttachment(ws: WebSocket, change: Partial<Attachment>): void {
@@ -173,9 +181,9 @@ interface Message {
 /** The group of `tail` listeners: each hears an event as the same note, with nothing signed. */
 const TAILS = Symbol("tails");
 
-/** The tag of a socket's token (or the admin's), to count the sockets each token holds. */
-function ownerTag(config: ListenerConfig): string {
-  return config.principal.tokenId === null ? "owner:admin" : `owner:${config.principal.tokenId}`;
+/** The tag of a socket's token (or the admin's, null), to count the sockets each token holds. */
+function ownerTag(tokenId: string | null): string {
+  return tokenId === null ? "owner:admin" : `owner:${tokenId}`;
 }
 
 /**
@@ -231,7 +239,7 @@ export class ListenerHub extends DurableObject<Env> {
     if (full) return full;
     const { 0: client, 1: server } = new WebSocketPair();
     const at: Attachment = { id: crypto.randomUUID(), position, acceptedAt: Date.now(), ...(config.ack && { acked: position }) };
-    this.ctx.acceptWebSocket(server, [config.mode, ownerTag(config)]);
+    this.ctx.acceptWebSocket(server, [config.mode, ownerTag(config.principal.tokenId)]);
     server.serializeAttachment(at);
     await this.ctx.storage.put(`listener:${at.id}`, config);
     this.configs.set(at.id, config);
@@ -268,6 +276,18 @@ export class ListenerHub extends DurableObject<Env> {
     return counts;
   }
 
+  /** The API revoked a token: its sockets are closed now (one read of it), those waiting for an ack too. */
+  async tokenRevoked(tokenId: string): Promise<ListenerCounts> {
+    await this.stillAuthorised(await this.listeners(ownerTag(tokenId)));
+    return this.counts();
+  }
+
+  /** The API deleted a webhook: the sockets listening as it are closed now (one read of it). */
+  async webhookDeleted(uid: string): Promise<ListenerCounts> {
+    await this.webhooksOf((await this.listeners()).filter((l) => l.config.webhookUid === uid));
+    return this.counts();
+  }
+
   async alarm(): Promise<void> {
     // More to read: the next alarm at once (after whatever announced meanwhile), the catch-up kept for later.
     if (await this.pump()) return this.ctx.storage.setAlarm(Date.now());
@@ -291,14 +311,14 @@ export class ListenerHub extends DurableObject<Env> {
    */
   private async acked(ws: WebSocket, message: string | ArrayBuffer): Promise<boolean> {
     const at: unknown = ws.deserializeAttachment();
-    if (typeof message !== "string" || !isAttachment(at) || at.acked === undefined) return false;
+    if (typeof message !== "string" || message.length > ACK_CHARS || !isAttachment(at) || at.acked === undefined) return false;
     let ack: unknown = null;
     try {
       ack = JSON.parse(message);
     } catch {
       return false;
     }
-    if (!isAck(ack) || !Number.isSafeInteger(ack.position) || ack.position > at.position) return false;
+    if (!isAck(ack) || ack.position > at.position) return false;
     const held = at.held === true && ack.position >= at.position;
     patchAttachment(ws, { acked: Math.max(at.acked, ack.position), held: held ? undefined : at.held });
     if (held) await this.ctx.storage.setAlarm(Date.now());
@@ -349,7 +369,7 @@ export class ListenerHub extends DurableObject<Env> {
    * reconnects without the old socket ever closing, and must not lock itself out.
    */
   private refusal(config: ListenerConfig): Response | null {
-    const tag = ownerTag(config);
+    const tag = ownerTag(config.principal.tokenId);
     if (this.ofToken(tag) >= SOCKETS_PER_TOKEN) {
       for (const ws of this.ctx.getWebSockets(tag)) {
         const at: unknown = ws.deserializeAttachment();
@@ -465,7 +485,9 @@ export class ListenerHub extends DurableObject<Env> {
    * that took its run to RUN_BYTES. Answers whether some listener has more to read.
    */
   private async pump(): Promise<boolean> {
-    const all = await this.listeners();
+    // Every socket checked, those waiting for an ack too: a revocation the API failed to tell the hub of closes them here.
+    const checked = await this.webhooksOf(await this.stillAuthorised(await this.listeners()));
+    const all = checked.live;
     // A socket that acks is sent a run of pages only once it acked the last: the others wait for their ack.
     const listeners = all.filter((l) => l.at.acked === undefined || l.at.acked >= l.at.position);
     // Marked held as the attachment is now (no await between the read and the write): one whose
@@ -485,6 +507,8 @@ export class ListenerHub extends DurableObject<Env> {
     const budget = new AlarmBudget();
     /** What each socket that acks was sent in this run (its pump), in bytes. */
     const runBytes = new Map<Listener, number>();
+    /** What the first page goes by: just checked above. */
+    let fresh: Map<string, Webhook> | null = checked.webhooks;
     try {
       for (let reads = 0; reads < PAGES_PER_ALARM; ) {
         const waiting = listeners.filter((l) => !closed.has(l) && !atEnd.has(l) && !stopped.has(l) && (pages.get(l) ?? 0) < PAGES_PER_SOCKET);
@@ -494,7 +518,8 @@ export class ListenerHub extends DurableObject<Env> {
         const top = Math.max(...waiting.map((l) => l.at.position));
         const due = waiting.filter((l) => top - l.at.position < PAGE);
         // Read afresh before each page: a token revoked, or a webhook deleted, during a catch-up is closed before the next page.
-        const { live, webhooks } = await this.webhooksOf(await this.stillAuthorised(due));
+        const { live, webhooks } = fresh ? { live: due, webhooks: fresh } : await this.webhooksOf(await this.stillAuthorised(due));
+        fresh = null;
         const stands = new Set(live);
         for (const l of due) if (!stands.has(l)) closed.add(l);
         if (live.length === 0) continue;

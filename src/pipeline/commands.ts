@@ -15,7 +15,7 @@ import type { VersionedWrite } from "../domain/version";
 import { unchanged } from "../domain/webhook";
 import type { Env } from "../env";
 import { requeue } from "../ingress/enqueue";
-import { announceEvents } from "../listen/announce";
+import { announceEvents, announceWebhookDeleted } from "../listen/announce";
 import { owedWebhooks, type ReplayEvent } from "../routing/match";
 import { claimIngestLetter, getDeadLetter, releaseIngestClaim, settleIngestClaim, type DeadLetter } from "../store/dead-letters";
 import {
@@ -353,11 +353,11 @@ export async function replay(env: Env, owed: { event: ReplayEvent; targets: Webh
 /**
  * Deletes a webhook (what it was still owed expires; with `version`, only while it is still at
  * that version) and wakes its scheduler, which reads it again, drops what it had read ahead and
- * sends nothing more.
+ * sends nothing more; and the listener hub, which closes the sockets listening as it.
  */
 export async function removeWebhook(env: Env, webhookUid: string, version?: number): Promise<VersionedWrite> {
   const removed = await deleteWebhook(env.DB, webhookUid, { version });
-  if (removed !== "changed") await dispatch(env, [webhookUid]);
+  if (removed !== "changed") await Promise.all([dispatch(env, [webhookUid]), announceWebhookDeleted(env, webhookUid)]);
   return removed;
 }
 

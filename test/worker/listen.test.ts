@@ -372,6 +372,65 @@ describe("GET /v1/listen", () => {
     expect(l.events().map((e) => e.id)).not.toContain(after);
   });
 
+  it("closes a tail whose token is revoked at once, with nothing stored after", async () => {
+    const p = pipeline();
+    const made = await p.api("POST", "/v1/tokens", { name: `listen-${uniqueKey()}`, scopes: ["events:read", "read_messages"] });
+    expect(made.status).toBe(201);
+    const l = await connect(p, "mode=tail", { token: made.json.token });
+    await noCatchUp(p); // no pump is due: only the revocation may close it
+    expect((await p.api("DELETE", `/v1/tokens/${made.json.id}`)).status).toBe(204);
+    expect(await l.closed).toBe(4401);
+    expect(l.messages.some((m) => m.type === "notice" && m.code === "token_revoked")).toBe(true);
+  });
+
+  it("closes a socket waiting for its ack once its token is revoked, at once and at a pump the hub was not told of", async () => {
+    const p = pipeline();
+    const type = `held.${uniqueKey()}`;
+    await stored(3, type, `org-${type}`);
+    const tokenFor = async () => {
+      const made = await p.api("POST", "/v1/tokens", { name: `listen-${uniqueKey()}`, scopes: ["events:read", "read_messages"] });
+      expect(made.status).toBe(201);
+      return made.json as { id: string; token: string };
+    };
+    const told = await tokenFor();
+    const untold = await tokenFor();
+    // Each is sent its replay and then nothing until it acks, which it never does.
+    const toldOf = await connect(p, `eventTypes=${type}&ack=true&replay=3`, { token: told.token });
+    const untoldOf = await connect(p, `eventTypes=${type}&ack=true&replay=3`, { token: untold.token });
+    for (const l of [toldOf, untoldOf]) await vi.waitFor(() => expect(l.messages.some((m) => m.type === "position")).toBe(true), { timeout: 5_000 });
+    await noCatchUp(p);
+    const received = await stored(1, type, `org-${type}`, p); // a pump passes both over: held
+    await pumped(p);
+    expect((await p.api("DELETE", `/v1/tokens/${told.id}`)).status).toBe(204);
+    expect(await toldOf.closed).toBe(4401);
+    expect(toldOf.messages.some((m) => m.type === "notice" && m.code === "token_revoked")).toBe(true);
+
+    // Revoked without the hub hearing of it (as when the API failed to reach it): the next pump closes it.
+    await p.env.DB.prepare("UPDATE tokens SET revoked_at = ?1 WHERE id = ?2").bind(Date.now(), untold.id).run();
+    await stored(1, type, `org-${type}`, p);
+    expect(await untoldOf.closed).toBe(4401);
+    expect(untoldOf.events().map((e) => e.id)).not.toContain(received.ids[0]);
+  });
+
+  it("closes a listener as a webhook at once when the webhook is deleted, with nothing stored after", async () => {
+    const p = pipeline();
+    const type = `gone.${uniqueKey()}`;
+    const w = await p.createWebhook({ url: `https://downstream.test/ok/${uniqueKey()}`, eventTypes: [type], organizationUid: `org-${type}` });
+    const l = await connect(p, `webhookUid=${w.uid}`);
+    await noCatchUp(p);
+    expect((await p.api("DELETE", `/v1/webhooks/${w.uid}`)).status).toBe(204);
+    expect(await l.closed).toBe(4404);
+    expect(l.messages.some((m) => m.type === "notice" && m.code === "webhook_gone")).toBe(true);
+  });
+
+  it("answers a token's revoke when the listener hub cannot be reached", async () => {
+    const p = pipeline({ LISTENERS: fakeNamespace<ListenerHub>(() => ({ tokenRevoked: () => Promise.reject(new Error("hub down (test)")) })) });
+    const made = await p.api("POST", "/v1/tokens", { name: `listen-${uniqueKey()}`, scopes: ["events:read"] });
+    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
+    expect((await p.api("DELETE", `/v1/tokens/${made.json.id}`)).status).toBe(204);
+    expect(logged).toHaveBeenCalledWith("announcing to listeners failed", expect.objectContaining({ what: "token revoked" }));
+  });
+
   it("closes the admin's listeners once ADMIN_TOKEN has changed, and keeps the current admin's", async () => {
     const old = "an-admin-token-since-rotated-away-of-32+-characters";
     const before = pipeline({ ADMIN_TOKEN: old }); // the deployment as it was when this listener connected
@@ -526,10 +585,11 @@ async function noCatchUp(p: P): Promise<void> {
  */
 function eventsSent(): () => string[] {
   const send = vi.spyOn(WebSocket.prototype, "send");
+  // Not a send that threw: to a socket closed meanwhile (a revocation closes it mid-page).
   return () =>
-    send.mock.calls.flatMap(([data]) => {
+    send.mock.calls.flatMap(([data], i) => {
       const m = JSON.parse(String(data)) as ListenMessage;
-      return m.type === "event" ? [m.id] : [];
+      return m.type === "event" && send.mock.results[i]?.type === "return" ? [m.id] : [];
     });
 }
 
@@ -699,6 +759,27 @@ describe("the hub's limits", () => {
     }
     expect(l.events().map((e) => e.id)).toEqual(backlog.ids);
   }, 30_000);
+
+  it.each([
+    ["has a negative position", () => JSON.stringify({ type: "ack", position: -1 })],
+    ["has a position not whole", (at: number) => JSON.stringify({ type: "ack", position: at - 0.5 })],
+    ["has another key", (at: number) => JSON.stringify({ type: "ack", position: at, extra: 1 })],
+    ["is padded to 900 KB", (at: number) => JSON.stringify({ type: "ack", position: at }) + " ".repeat(900_000)],
+  ])("closes a socket whose ack %s", async (_, ack: (at: number) => string) => {
+    const p = pipeline();
+    const l = await connect(p, "ack=true");
+    l.ws.send(ack(l.hello.position));
+    expect(await l.closed).toBe(1008);
+    expect(l.messages.some((m) => m.type === "notice" && m.code === "unexpected_message")).toBe(true);
+  }, 10_000);
+
+  it("takes an ack as the docs write it, spaced out", async () => {
+    const p = pipeline();
+    const l = await connect(p, "ack=true");
+    l.ws.send(`{ "type": "ack", "position": ${l.hello.position} }`);
+    const id = await p.ingest(body("message.received", `org-${uniqueKey()}`));
+    await l.examined(await positionOf(p, id));
+  });
 
   it("closes a socket that acks without having asked to, or acks past what it was sent", async () => {
     const p = pipeline();

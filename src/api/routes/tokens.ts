@@ -1,4 +1,5 @@
 import { notFound } from "../../domain/errors";
+import { announceTokenRevoked } from "../../listen/announce";
 import { hashApiToken, newApiToken } from "../../domain/tokens";
 import { insertToken, listTokens, revokeToken, tokenById, type TokenRecord } from "../../store/tokens";
 import { apiRoute, body, errors, json, NO_BODY, router, scoped } from "../openapi";
@@ -81,5 +82,6 @@ export const tokens = router()
   .openapi(revoke, async (c) => {
     const { id } = c.req.valid("param");
     if (!(await revokeToken(c.env.DB, id))) throw notFound("live token", id);
+    await announceTokenRevoked(c.env, id);
     return c.body(null, 204);
   });
