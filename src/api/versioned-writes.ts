@@ -12,10 +12,11 @@ export const changedMeanwhile = (what: string, by = "another client's change; fo
  * A change that lost the race to another write (nothing of it saved): 404 when the row is gone, else
  * 409, or 412 when `pinned` to a version by If-Match (if-match.ts pinnedVersion: the one read is no longer the row's).
  */
-export function assertSaved(written: VersionedWrite | "unchanged", what: string, id: string, pinned = false): void {
+export function assertSaved(written: VersionedWrite | "unchanged", what: string, id: string, pinned = false, deleting = false): void {
   if (written === "gone") throw notFound(what, id);
   if (written === "changed" && pinned) throw preconditionFailed(what);
   if (written === "changed") {
-    throw new AppError("conflict", `The ${what} changed while this change was being made, which was not saved: read it again and retry.`);
+    const lost = deleting ? "since this request read it, so it was not deleted" : "while this change was being made, which was not saved";
+    throw new AppError("conflict", `The ${what} changed ${lost}: read it again and retry.`);
   }
 }

@@ -431,6 +431,7 @@ describe("a change racing another write", () => {
     const res = await as(p, t.token, "DELETE", path);
     expect(ran()).toBe(true);
     expect([res.status, res.json.error.code]).toEqual([409, "conflict"]);
+    expect(res.json.error.message).toBe("The webhook changed since this request read it, so it was not deleted: read it again and retry.");
     expect((await p.api("GET", path)).json.eventTypes).toEqual(["message.received", "review.created"]);
     // Read again, it is refused for the review type it now has.
     expect((await as(p, t.token, "DELETE", path)).status).toBe(403);

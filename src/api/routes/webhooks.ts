@@ -291,6 +291,6 @@ export const webhooks = router()
     // were checked against (types widened meanwhile: 409). Deleted meanwhile: 404.
     const pinned = pinnedVersion(ifMatch, current.updatedAt, "webhook");
     const checked = pinned ?? (p.scopes.has("admin") ? undefined : current.updatedAt);
-    assertSaved(await removeWebhook(c.env, uid, checked), "webhook", uid, pinned !== undefined);
+    assertSaved(await removeWebhook(c.env, uid, checked), "webhook", uid, pinned !== undefined, true);
     return c.body(null, 204);
   });
