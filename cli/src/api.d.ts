@@ -722,7 +722,7 @@ export interface components {
             deliveriesPerSecond: number;
             /**
              * Format: date-time
-             * @description Nothing starts before this time: the downstream answered 429/503 with Retry-After, or did not answer.
+             * @description Nothing starts before this time: the downstream answered 429/503 with Retry-After, or did not answer. null while disabled.
              * @example 2026-11-28T17:59:31.123Z
              */
             pausedUntil: string | null;

@@ -141,8 +141,9 @@ export function alertView(e: AlertEpisode) {
 /** A webhook's backlog: what it holds and has pending (exact, from its counts), and how fast it is going. */
 export function backlogView(w: Webhook, owed: { held: number; pending: number }, status: FlowStatus, now = Date.now()) {
   // Over by this answer's clock, a pause is not shown (nor counted in the estimate): its scheduler
-  // read the status on its own clock (another machine's, perhaps), and before this.
-  const pausedUntil = status.pausedUntil !== null && status.pausedUntil > now ? status.pausedUntil : null;
+  // read the status on its own clock (another machine's, perhaps), and before this. Nor while
+  // disabled: nothing starts then anyway, and enabling ends the pause (changeWebhook).
+  const pausedUntil = !w.disabled && status.pausedUntil !== null && status.pausedUntil > now ? status.pausedUntil : null;
   // Nothing starts before the pause ends, nor before an idle scheduler's next run (a retry due
   // later, a FIFO head's): the drain is counted from the later of the two.
   const startsAt = Math.max(pausedUntil ?? now, status.nextRunAt ?? now);

@@ -245,7 +245,7 @@ describe("dashboard: a disabled webhook's backlog", () => {
     const p = pipeline();
     const { uid } = await p.createWebhook({ url: `https://downstream.test/ok/${uniqueKey()}`, eventTypes: ["*"] });
     const at = async () => (await p.api("GET", `/v1/webhooks/${uid}`)).json as WebhookJson;
-    // Just disabled after a busy spell and a Retry-After: the API still answers both (docs/flow-control.md).
+    // Just disabled after a busy spell and a Retry-After: the API still answers the pace (docs/flow-control.md); the page shows neither.
     const busy = { inFlight: 1, deliveriesPerSecond: 2.65, pausedUntil: new Date(Date.now() + 60_000).toISOString() };
     const shown = async (w: WebhookJson) =>
       text(String(await WebhookPage({ webhook: { ...w, backlog: { ...w.backlog!, ...busy } }, canWrite: false, canReplay: false, canTest: false }).toString()));

@@ -301,7 +301,7 @@ describe("the backlog view", () => {
     expect(await scheduler.status()).toMatchObject({ inFlight: 0, nextRunAt: at });
   });
 
-  it("never shows a pause already over, though its status was read while it lasted (auto-disabled while paused)", async () => {
+  it("never shows a pause already over, though its status was read while it lasted, nor one of a webhook disabled (auto-disabled while paused)", async () => {
     const random = vi.spyOn(retryJitter, "draw").mockReturnValue(0.5);
     onTestFinished(() => random.mockRestore());
     // Down: two deliveries unanswered in a row pause the webhook for half an hour's backoff; failing, it is auto-disabled.
@@ -323,9 +323,12 @@ describe("the backlog view", () => {
     const until = status.pausedUntil;
     if (until === null) throw new Error("the webhook was not paused");
     const owed = { held: 2, pending: 0 };
-    expect(backlogView(hook, owed, status, until - 1000).pausedUntil).toBe(new Date(until).toISOString());
+    // Disabled, no pause is shown, even while it lasts: nothing starts anyway, and enabling ends it.
+    for (const now of [until - 1000, until, until + 60_000]) expect(backlogView(hook, owed, status, now).pausedUntil, String(now - until)).toBeNull();
+    const enabled = { ...hook, disabled: false };
+    expect(backlogView(enabled, owed, status, until - 1000).pausedUntil).toBe(new Date(until).toISOString());
     // Shown at or after its end (the answer's clock past it: another machine's, or later), it is over.
-    for (const now of [until, until + 1, until + 60_000]) expect(backlogView(hook, owed, status, now).pausedUntil, String(now - until)).toBeNull();
+    for (const now of [until, until + 1, until + 60_000]) expect(backlogView(enabled, owed, status, now).pausedUntil, String(now - until)).toBeNull();
   });
 
   it("shows the backlog, the pace and the limits on the dashboard, whose form sets them", async () => {

@@ -126,7 +126,7 @@ const WebhookBacklog = z
     deliveriesPerSecond: z
       .number()
       .openapi({ description: "Attempts per second over the last 30 seconds; never more than rateLimit." }),
-    pausedUntil: time.nullable().openapi({ description: "Nothing starts before this time: the downstream answered 429/503 with Retry-After, or did not answer." }),
+    pausedUntil: time.nullable().openapi({ description: "Nothing starts before this time: the downstream answered 429/503 with Retry-After, or did not answer. null while disabled." }),
     estimatedSeconds: z.number().int().nullable().openapi({
       description: "Seconds until held and pending are done, at the recent pace: docs/flow-control.md. null: unknown, or disabled.",
     }),

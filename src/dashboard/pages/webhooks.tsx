@@ -356,7 +356,7 @@ function Health(props: { w: WebhookJson }) {
 
 /**
  * What the webhook is owed, how fast it goes, and when it expects to be done. Disabled, it sends
- * nothing: the API's pace is of the last 30 s, its pause one enabling ends (docs/flow-control.md).
+ * nothing new: the API's pace is of the last 30 s (docs/flow-control.md).
  */
 function Backlog(props: { w: WebhookJson }) {
   const b = props.w.backlog;
