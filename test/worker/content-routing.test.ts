@@ -224,6 +224,11 @@ describe("filters at storage", () => {
     });
     expect(range.status).toBe(202);
     expect(range.json.deliveries).toBe(0);
+    // filteredOut is routing's at storage: a webhook made since, whose filter excludes the event, is not added by a replay.
+    const later = await subscribe(p, key, org, { filter: SMS_ONLY });
+    expect((await p.api("POST", `/v1/events/${id}/replay`, {})).json).toEqual({ deliveries: 0 });
+    expect((await p.api("GET", `/v1/events/${id}`)).json.filteredOut).toEqual([smsOnly.uid]);
+    expect((await p.api("DELETE", `/v1/webhooks/${later.uid}`)).status).toBe(204);
     const smsId = await p.ingest(message(org, { channel: "sms" }));
     p.woken.splice(0);
     expect((await p.api("POST", `/v1/events/${smsId}/replay`, { webhookUid: smsOnly.uid })).json).toEqual({ deliveries: 1 });
