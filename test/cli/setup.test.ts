@@ -9,8 +9,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { connection } from "../../cli/src/config.js";
 import { isString } from "../../src/domain/guards";
 import { at } from "../support/json-at";
-import { EXAMPLE_SECRETS } from "../../cli/src/commands/setup.js";
-import { EXAMPLE_SOURCE_SECRETS } from "../../src/domain/secrets";
+import { EXAMPLE_SECRETS, isExampleSecret as cliIsExample } from "../../cli/src/commands/setup.js";
+import { EXAMPLE_SOURCE_SECRETS, isExampleSecret } from "../../src/domain/secrets";
 
 const root = resolve(import.meta.dirname, "../..");
 const dirs: string[] = [];
@@ -399,6 +399,29 @@ describe("edgehook setup", () => {
 
   it("knows the published example secrets the Worker takes only at localhost, all of them (a copy: the CLI cannot import the Worker's code)", () => {
     expect([...EXAMPLE_SECRETS].sort()).toEqual([...EXAMPLE_SOURCE_SECRETS].sort());
+  });
+
+  it("knows an example secret however spelt as the Worker does (its copy of the Worker's derivation of keys)", () => {
+    const key = "dev-standard-webhooks-secret";
+    const b64 = Buffer.from(key).toString("base64");
+    const spellings = [
+      ...EXAMPLE_SOURCE_SECRETS,
+      `whsec_${b64.replace(/=+$/, "")}`,
+      `whsec_${Buffer.from(key).toString("base64url")}`,
+      key,
+      `whsec_${Buffer.from(`${key}\0\0`).toString("base64")}`,
+      `dev-podium-secret\0`,
+      `whsec_${Buffer.from("dev-podium-secret").toString("base64")}`,
+      "replace-with-your-endpoint-signing-secret",
+      "dev-podium-secreT",
+      `whsec_${Buffer.from(`${key}!`).toString("base64")}`,
+      `whsec_${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64")}`,
+      "a-secret-of-its-own",
+    ];
+    const cli = spellings.map((s) => [s, cliIsExample(s)]);
+    expect(cli).toEqual(spellings.map((s) => [s, isExampleSecret(s)]));
+    // Both ways seen: the spellings test the derivation, not a constant answer.
+    expect(new Set(cli.map(([, is]) => is))).toEqual(new Set([true, false]));
   });
 
   // One test a case: each runs setup once (a second or two, many under a loaded machine).

@@ -150,7 +150,7 @@ const keysOf = (secret) =>
 const EXAMPLE_KEYS = new Set(EXAMPLE_SECRETS.flatMap(keysOf));
 
 /** Whether a secret gives a published example's key however spelt (unpadded, URL-safe, the key's own text): the Worker takes it only at localhost. @param {string} secret */
-const isExampleSecret = (secret) => keysOf(secret).some((key) => EXAMPLE_KEYS.has(key));
+export const isExampleSecret = (secret) => keysOf(secret).some((key) => EXAMPLE_KEYS.has(key));
 
 /**
  * Refuses a provider secret from the environment that the deployed Worker would not verify with
