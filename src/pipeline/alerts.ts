@@ -21,6 +21,7 @@ import {
 } from "../domain/alerts";
 import type { Webhook } from "../domain/types";
 import { stringsIn } from "../store/stored-json";
+import { deadLettered } from "./attempt";
 import type { Env } from "../env";
 import {
   closeEpisodeStatements,
@@ -130,11 +131,10 @@ async function safely(what: string, work: () => Promise<void>): Promise<void> {
 export async function alertAfterAttempts(env: Env, w: Webhook, outcomes: AttemptOutcome[], context: AttemptAlertContext | null, now = Date.now()) {
   if (w.kind !== "webhook" || !context) return;
   await safely("attempts", async () => {
-    // Dead-lettered as recorded: an attempt that decided so for a delivery held or expired meanwhile did not.
-    const failed = new Set(stringsIn(context.failed));
+    const dead = new Set(deadLettered(outcomes, context));
     const facts = outcomes.map((o) => ({
       ok: o.status === "succeeded",
-      deadLettered: o.deadLetter !== null && failed.has(o.attempt.deliveryId),
+      deadLettered: dead.has(o),
       error: o.attempt.error,
       deliveryId: o.attempt.deliveryId,
       endedAt: o.attempt.startedAt + o.attempt.durationMs,

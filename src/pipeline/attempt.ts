@@ -3,7 +3,9 @@ import { destinationProblem } from "../domain/destination";
 import type { Settings } from "../domain/settings";
 import type { Webhook } from "../domain/types";
 import type { NewDeadLetter } from "../store/dead-letters";
+import type { AttemptAlertContext } from "../store/alerts";
 import type { AttemptOutcome } from "../store/deliveries";
+import { stringsIn } from "../store/stored-json";
 import type { FlowJob } from "../store/scheduler-reads";
 import { postDelivery, type Posted } from "./post";
 
@@ -92,4 +94,22 @@ export function failedDeliveryLetter(d: { deliveryId: string; eventId: string; w
     attempts: a.number,
     receivedAt: a.startedAt + a.durationMs,
   };
+}
+
+/** The attempts whose dead letter their batch recorded (context.failed): one decided for a delivery held, expired or owed anew meanwhile was not. */
+export function deadLettered(outcomes: AttemptOutcome[], context: AttemptAlertContext): AttemptOutcome[] {
+  const failed = new Set(stringsIn(context.failed));
+  return outcomes.filter((o) => o.deadLetter !== null && failed.has(o.attempt.deliveryId));
+}
+
+/**
+ * Says each delivery dead letter recorded, as the ingest consumer says its own (`dead letter`):
+ * ids, webhook and attempts, and of the last error only what comes before its first colon (what
+ * follows may quote the URL, which can carry a token, or the runtime's words); never the body.
+ */
+export function logDeliveryDeadLetters(webhookUid: string, letters: AttemptOutcome[]): void {
+  for (const { attempt: a, deadLetter } of letters) {
+    const lastError = (a.error ?? "unknown error").split(":")[0]!.slice(0, 120);
+    console.error("dead letter", { queue: DELIVERY_DEAD_LETTERS, eventId: deadLetter?.eventId, deliveryId: a.deliveryId, webhookUid, attempts: a.number, lastError });
+  }
 }

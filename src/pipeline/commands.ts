@@ -15,6 +15,7 @@ import type { VersionedWrite } from "../domain/version";
 import { unchanged } from "../domain/webhook";
 import type { Env } from "../env";
 import { requeue } from "../ingress/enqueue";
+import { deadLettered, logDeliveryDeadLetters } from "./attempt";
 import { announceEvents, announceWebhookDeleted } from "../listen/announce";
 import { owedWebhooks, type ReplayEvent } from "../routing/match";
 import { claimIngestLetter, getDeadLetter, releaseIngestClaim, settleIngestClaim, type DeadLetter } from "../store/dead-letters";
@@ -111,12 +112,14 @@ export async function storeAndRoute(
 
 /**
  * Records a batch of a webhook's attempts, their outcomes, the dead letters of
- * deliveries failed for good and the webhook's health; returns what alerting needs
- * to know of what they left, read in the same transaction.
+ * deliveries failed for good and the webhook's health, and logs each dead letter
+ * recorded; returns what alerting needs to know of what they left, read in the same transaction.
  */
 export async function recordAttempts(env: Env, webhookUid: string, outcomes: AttemptOutcome[]): Promise<AttemptAlertContext | null> {
   const failing = outcomes.flatMap((o) => (o.deadLetter ? [o.attempt.deliveryId] : []));
-  return storeAttempts<AttemptAlertContext>(env.DB, webhookUid, outcomes, attemptAlertContextStatement(env.DB, webhookUid, failing));
+  const context = await storeAttempts<AttemptAlertContext>(env.DB, webhookUid, outcomes, attemptAlertContextStatement(env.DB, webhookUid, failing));
+  if (context) logDeliveryDeadLetters(webhookUid, deadLettered(outcomes, context));
+  return context;
 }
 
 /**

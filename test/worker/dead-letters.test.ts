@@ -1,10 +1,11 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { IngestMessage } from "../../src/domain/types";
 import { env } from "cloudflare:workers";
 import { DAY_MS } from "../../src/domain/time";
 import migration0020 from "../../migrations/0020_orphan_dead_letters.sql?raw";
 import { runMaintenance, STALE_CLAIM_MS } from "../../src/maintenance/cron";
 import { meteredD1 } from "../../bench/d1-meter";
+import { logDeliveryDeadLetters } from "../../src/pipeline/attempt";
 import { deadLetterOf } from "../../src/pipeline/dead-letters";
 import { recordDeadLetters } from "../../src/store/dead-letters";
 import { statusCode } from "../../src/store/transitions";
@@ -39,6 +40,35 @@ describe("dead letters are never silent", () => {
     await p.deliver();
     expect(await received(key)).toHaveLength(2);
     expect((await p.api("GET", "/v1/stats")).json.deadLetters).toBe(before);
+  });
+
+  it("says a delivery that failed for good in the log, as an ingest dead letter is said (`dead letter`): ids, webhook, attempts, the error's kind; no body", async () => {
+    const said = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      const p = pipeline({ RETRY_BASE_SECONDS: "0" });
+      const { org, webhook: hook } = await p.webhookOn("flaky?fails=2", { maxAttempts: 2 });
+      const eventId = await p.ingest(podiumBody({ organizationUid: org }));
+      await p.deliver();
+      await p.deliver();
+      const [letter] = (await p.api("GET", "/v1/dead-letters?open=true")).json.data.filter((d: { eventId: string }) => d.eventId === eventId);
+      const lines = said.mock.calls.filter((c) => c[0] === "dead letter" && JSON.stringify(c).includes(eventId));
+      // Once, though its scheduler was woken again: the first attempt, to be retried, is not one.
+      expect(lines).toEqual([
+        ["dead letter", { queue: "edgehook-deliveries-dlq", eventId, deliveryId: letter.deliveryId, webhookUid: hook.uid, attempts: 2, lastError: "HTTP 503" }],
+      ]);
+      expect(JSON.stringify(lines)).not.toContain(org); // (the body's organizationUid)
+    } finally {
+      said.mockRestore();
+    }
+    // Of the last error, only its kind: what follows its first colon may quote the URL (a token in it).
+    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      const attempt = { deliveryId: "dlv_1", number: 3, startedAt: 0, durationMs: 0, statusCode: null, responseSnippet: null, error: "destination refused: the URL must be https: (the scheme is missing: https://h.example/hook?token=s3cret)" };
+      logDeliveryDeadLetters("wh_1", [{ attempt, status: "failed", nextAttemptAt: null, deadLetter: { queue: "edgehook-deliveries-dlq", messageId: "dlv_1#3", eventId: "evt_1", deliveryId: "dlv_1", reason: "", body: "{}", attempts: 3, receivedAt: 0 } }]);
+      expect(logged.mock.calls).toEqual([["dead letter", { queue: "edgehook-deliveries-dlq", eventId: "evt_1", deliveryId: "dlv_1", webhookUid: "wh_1", attempts: 3, lastError: "destination refused" }]]);
+    } finally {
+      logged.mockRestore();
+    }
   });
 
   it("replays a dead letter once: a second replay answers 409 already_replayed and sends nothing again", async () => {
