@@ -8,8 +8,8 @@ export const CRON = "* * * * *";
 /**
  * Calls `${base}/cdn-cgi/local/scheduled` at each whole multiple of `everySeconds` (a minute: on
  * the minute, as the deployed cron), never two at once: a tick while a run is under way is
- * skipped. Says when the first run went through, and when one did not end "ok"; nothing while
- * the runtime is not answering yet. Returns a function that stops it.
+ * skipped. Says when the first run went through, when one started and failed (the Worker threw), and
+ * when the runtime stopped answering; nothing while it is not answering yet. Returns a function that stops it.
  * @param {{ base: string; everySeconds: number; log: (line: string) => void }} o
  */
 export function startLocalCron(o) {
@@ -24,24 +24,31 @@ export function startLocalCron(o) {
   /** @param {number} scheduledTime */
   const run = async (scheduledTime) => {
     const query = new URLSearchParams({ format: "json", cron: CRON, time: String(scheduledTime) });
+    /** @type {Response} */
+    let res;
     try {
-      const res = await fetch(`${o.base}/cdn-cgi/local/scheduled?${query}`);
-      if (!res.ok) throw new Error(`the local runtime answered HTTP ${res.status}`);
-      const outcome = outcomeOf(await res.json());
-      if (outcome === "ok") {
-        if (!answered) o.log(`The maintenance run (cron "${CRON}") ran at ${new Date(scheduledTime).toISOString()}; it runs every ${o.everySeconds} s while this does.`);
-        if (failing) o.log("The maintenance run ended ok again.");
-        failing = false;
-      } else if (!failing) {
-        o.log(`The maintenance run ended "${outcome}" (the Worker's log above says why); it runs again in ${o.everySeconds} s.`);
-        failing = true;
-      }
-      answered = true;
+      res = await fetch(`${o.base}/cdn-cgi/local/scheduled?${query}`);
     } catch (err) {
       // Not ready yet (or gone): only worth saying once it had answered.
-      if (answered && !failing) o.log(`The maintenance run could not be started: ${err instanceof Error ? err.message : String(err)}.`);
+      if (answered && !failing) o.log(`The maintenance run could not be started: the local runtime did not answer (${whyNot(err)}); it is tried again in ${o.everySeconds} s.`);
       failing = answered;
+      return;
     }
+    // The runtime ran the scheduled handler: its outcome comes as JSON, with HTTP 500 when it was not "ok" (it threw).
+    const outcome = outcomeOf(await res.json().catch(() => null));
+    if (outcome === "ok") {
+      if (!answered) o.log(`The maintenance run (cron "${CRON}") ran at ${new Date(scheduledTime).toISOString()}; it runs every ${o.everySeconds} s while this does.`);
+      if (failing) o.log("The maintenance run ended ok again.");
+      failing = false;
+    } else if (!failing) {
+      o.log(
+        outcome === "unknown"
+          ? `The maintenance run's outcome is unknown: the local runtime answered HTTP ${res.status} without one; it runs again in ${o.everySeconds} s.`
+          : `The maintenance run started and failed (it ended "${outcome}": the Worker's log above says why); it runs again in ${o.everySeconds} s.`,
+      );
+      failing = true;
+    }
+    answered = true;
   };
 
   const schedule = () => {
@@ -63,6 +70,12 @@ export function startLocalCron(o) {
     stopped = true;
     clearTimeout(timer);
   };
+}
+
+/** Why a fetch got no answer: its cause's words (connect ECONNREFUSED …), not only "fetch failed". @param {unknown} err */
+function whyNot(err) {
+  if (!(err instanceof Error)) return String(err);
+  return err.cause instanceof Error ? err.cause.message : err.message;
 }
 
 /** What the scheduled endpoint's JSON says of the run: "ok", "exception", … @param {unknown} body */

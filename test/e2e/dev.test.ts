@@ -19,8 +19,8 @@ interface Call {
   time: number;
 }
 
-/** A stand-in for the runtime's scheduled endpoint: records each call, answers as `answer` says. */
-async function recorder(answer: (n: number) => Promise<string>) {
+/** A stand-in for the runtime's scheduled endpoint: records each call, answers as `answer` says (a body alone: HTTP 200). */
+async function recorder(answer: (n: number) => Promise<string | { status: number; body: string }>) {
   const calls: Call[] = [];
   let inFlight = 0;
   let maxInFlight = 0;
@@ -30,9 +30,10 @@ async function recorder(answer: (n: number) => Promise<string>) {
     calls.push({ path: url.pathname, cron: url.searchParams.get("cron"), format: url.searchParams.get("format"), time: Number(url.searchParams.get("time")) });
     inFlight++;
     maxInFlight = Math.max(maxInFlight, inFlight);
-    void answer(calls.length).then((body) => {
+    void answer(calls.length).then((a) => {
       inFlight--;
-      res.writeHead(200, { "content-type": "application/json" }).end(body);
+      const { status, body } = typeof a === "string" ? { status: 200, body: a } : a;
+      res.writeHead(status, { "content-type": "application/json" }).end(body);
       for (const w of waiters.filter((w) => calls.length >= w.n)) w.resolve();
     });
   });
@@ -43,7 +44,12 @@ async function recorder(answer: (n: number) => Promise<string>) {
     maxInFlight: () => maxInFlight,
     /** Resolves once `n` calls have been answered. */
     answered: (n: number) => new Promise<void>((r) => (calls.length >= n && inFlight === 0 ? r() : waiters.push({ n, resolve: r }))),
-    close: () => new Promise<void>((r) => server.close(() => r())),
+    /** Stops answering, keep-alive connections too: the runtime gone. */
+    close: () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
   };
 }
 
@@ -94,14 +100,31 @@ describe("the local cron (scripts/local-cron.mjs)", () => {
     expect(r.calls[1]!.time - r.calls[0]!.time).toBeGreaterThanOrEqual(3_000);
   });
 
-  it("says when a run did not end ok, once, and when runs are ok again", async () => {
-    const r = await recorder(async (n) => (n === 2 || n === 3 ? JSON.stringify({ outcome: "exception", noRetry: false }) : ok));
+  it("says when a run started and failed (the Worker threw: HTTP 500, as the runtime answers it), once, and when runs are ok again", async () => {
+    const threw = { status: 500, body: JSON.stringify({ outcome: "exception", noRetry: false }) };
+    const r = await recorder(async (n) => (n === 2 || n === 3 ? threw : ok));
     const out = logged();
     stops.push(r.close, startLocalCron({ base: r.base, everySeconds: 1, log: out.log }));
     await out.line("ok again");
     expect(r.calls).toHaveLength(4);
-    expect(out.lines.filter((l) => l.includes('ended "exception"'))).toHaveLength(1);
+    expect(out.lines.filter((l) => l.includes("started and failed"))).toEqual([
+      'The maintenance run started and failed (it ended "exception": the Worker\'s log above says why); it runs again in 1 s.',
+    ]);
     expect(out.lines.filter((l) => l.includes("ok again"))).toHaveLength(1);
+    expect(out.lines.join("\n")).not.toContain("could not be started");
+  });
+
+  it("says it could not start a run only when the runtime that answered no longer does", async () => {
+    const r = await recorder(async () => ok);
+    const out = logged();
+    stops.push(startLocalCron({ base: r.base, everySeconds: 1, log: out.log }));
+    await out.line("ran at");
+    await r.close();
+    await out.line("could not be started");
+    expect(out.lines.filter((l) => l.includes("could not be started"))).toEqual([
+      expect.stringMatching(/^The maintenance run could not be started: the local runtime did not answer \(.+\); it is tried again in 1 s\.$/),
+    ]);
+    expect(out.lines.join("\n")).not.toContain("started and failed");
   });
 
   it("finds where wrangler dev serves from its arguments", () => {
