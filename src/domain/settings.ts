@@ -56,37 +56,44 @@ const RETRY_S_LIMITS = { min: 0, max: RETRY_WAIT_LIMIT_S } as const;
  */
 const REJECTIONS_FLUSH_MS_LIMITS = { min: 0, max: 20_000 } as const;
 
-/** A whole number within [min, max]: a deployment's default a webhook takes must be one it may hold (the API refuses others, so a webhook read and written back as it was would be refused). */
-function within(n: number, min: number, max: number): number {
-  return Math.min(max, Math.max(min, Math.round(n)));
-}
-
-function num(value: string | undefined, fallback: number): number {
-  if (value === undefined || value.trim() === "") return fallback;
-  const n = Number(value);
-  return Number.isFinite(n) && n >= 0 ? n : fallback;
-}
-
-/** A number within [min, max] (a fraction kept): an out-of-range value is the nearest bound, a negative or non-numeric one the default. */
-const bounded = (value: string | undefined, fallback: number, limits: { min: number; max: number }): number =>
-  Math.min(limits.max, Math.max(limits.min, num(value, fallback)));
-
-/** The boolean settings already said to be neither true nor false in this isolate: each is logged once. */
-const unreadFlags = new Set<string>();
+/** The settings already said in this isolate not to be used as given: each is logged once (a deployment's vars do not change within one). */
+const said = new Set<string>();
 
 /**
- * A boolean setting: true or false in any case (surrounding space ignored); unset is the default,
- * and so is anything else, logged once naming the setting and the value used. The value given is
- * never logged: a line naming a setting cannot leak a secret put in the wrong variable.
+ * Logs, once per isolate and setting, that `name` is not used as given, why, and what is used
+ * instead. The value given is never logged: a line naming a setting cannot leak a secret put in
+ * the wrong variable.
  */
+function notAsGiven(name: keyof SettingVars, why: string, used: string): void {
+  if (said.has(name)) return;
+  said.add(name);
+  console.warn(`setting ${name} ${why}; using ${used}`);
+}
+
+/**
+ * A number setting: unset or empty is the default, and so is a negative or non-numeric one; one
+ * outside [min, max] is the nearest bound, and a fraction of a `whole` one is rounded (a
+ * deployment's default a webhook takes must be one it may hold: the API refuses others, so a
+ * webhook read and written back as it was would be refused). All but unset or empty are logged.
+ */
+function num(name: keyof SettingVars, value: string | undefined, fallback: number, limits: { min: number; max: number }, whole = false): number {
+  if (value === undefined || value.trim() === "") return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) {
+    notAsGiven(name, n < 0 ? "is negative" : "is not a number", `its default, ${fallback}`);
+    return fallback;
+  }
+  const used = Math.min(limits.max, Math.max(limits.min, whole ? Math.round(n) : n));
+  if (used !== n) notAsGiven(name, n > limits.max ? `is above ${limits.max}` : n < limits.min ? `is below ${limits.min}` : "is not a whole number", String(used));
+  return used;
+}
+
+/** A boolean setting: true or false in any case (surrounding space ignored); unset is the default, and so is anything else, logged. */
 function flag(name: keyof SettingVars, value: string | undefined, fallback: boolean): boolean {
   const word = value?.trim().toLowerCase();
   if (word === "true") return true;
   if (word === "false") return false;
-  if (word !== undefined && !unreadFlags.has(name)) {
-    unreadFlags.add(name);
-    console.warn(`setting ${name} is neither true nor false; using its default, ${fallback}`);
-  }
+  if (word !== undefined) notAsGiven(name, "is neither true nor false", `its default, ${fallback}`);
   return fallback;
 }
 
@@ -97,15 +104,15 @@ export function retentionHorizon(s: Pick<Settings, "retentionDays">, now: number
 
 export function settings(vars: SettingVars): Settings {
   // The default schedule, 5 s doubling to 1 h, is the one the retry table in docs/forwarding.md is printed from.
-  const retryCapSeconds = bounded(vars.RETRY_CAP_SECONDS, 3600, RETRY_S_LIMITS);
+  const retryCapSeconds = num("RETRY_CAP_SECONDS", vars.RETRY_CAP_SECONDS, 3600, RETRY_S_LIMITS);
   return {
-    retentionDays: bounded(vars.RETENTION_DAYS, 10, RETENTION_DAYS_LIMITS),
-    signatureToleranceSeconds: within(num(vars.SIGNATURE_TOLERANCE_S, 300), TOLERANCE_S_LIMITS.min, TOLERANCE_S_LIMITS.max),
-    deliveryTimeoutMs: within(num(vars.DELIVERY_TIMEOUT_MS, 5000), TIMEOUT_MS_LIMITS.min, TIMEOUT_MS_LIMITS.max),
-    maxAttempts: within(num(vars.MAX_ATTEMPTS, DEFAULT_MAX_ATTEMPTS), 1, MAX_ATTEMPTS_LIMIT),
-    retrySchedule: exponentialSchedule(bounded(vars.RETRY_BASE_SECONDS, 5, RETRY_S_LIMITS), retryCapSeconds, MAX_ATTEMPTS_LIMIT - 1),
+    retentionDays: num("RETENTION_DAYS", vars.RETENTION_DAYS, 10, RETENTION_DAYS_LIMITS),
+    signatureToleranceSeconds: num("SIGNATURE_TOLERANCE_S", vars.SIGNATURE_TOLERANCE_S, 300, TOLERANCE_S_LIMITS, true),
+    deliveryTimeoutMs: num("DELIVERY_TIMEOUT_MS", vars.DELIVERY_TIMEOUT_MS, 5000, TIMEOUT_MS_LIMITS, true),
+    maxAttempts: num("MAX_ATTEMPTS", vars.MAX_ATTEMPTS, DEFAULT_MAX_ATTEMPTS, { min: 1, max: MAX_ATTEMPTS_LIMIT }, true),
+    retrySchedule: exponentialSchedule(num("RETRY_BASE_SECONDS", vars.RETRY_BASE_SECONDS, 5, RETRY_S_LIMITS), retryCapSeconds, MAX_ATTEMPTS_LIMIT - 1),
     retryCapSeconds,
     allowPrivateDestinations: flag("ALLOW_PRIVATE_DESTINATIONS", vars.ALLOW_PRIVATE_DESTINATIONS, false),
-    rejectionsFlushMs: bounded(vars.REJECTIONS_FLUSH_MS, 5_000, REJECTIONS_FLUSH_MS_LIMITS),
+    rejectionsFlushMs: num("REJECTIONS_FLUSH_MS", vars.REJECTIONS_FLUSH_MS, 5_000, REJECTIONS_FLUSH_MS_LIMITS),
   };
 }

@@ -3,8 +3,9 @@
 import { readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { EXAMPLE_SOURCE_SECRETS } from "../../src/domain/secrets";
+import { settings } from "../../src/domain/settings";
 import { EXAMPLE_ADMIN_TOKEN } from "../../src/domain/tokens";
 import { wranglerVars } from "./wrangler-vars";
 
@@ -52,5 +53,32 @@ describe("settings", () => {
     const published = [...value("PODIUM_WEBHOOK_SECRET"), ...value("STANDARD_WEBHOOKS_SECRET")];
     expect(published.length).toBeGreaterThan(0);
     expect(EXAMPLE_SOURCE_SECRETS).toEqual(expect.arrayContaining(published));
+  });
+});
+
+describe("a setting not used as given (a typo)", () => {
+  it("is said in the log once per isolate: its name, why and the value used, never the value given, as operations.md says", () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    try {
+      // Empty, or as given: nothing said.
+      settings({ RETRY_BASE_SECONDS: "", RETRY_CAP_SECONDS: "60", RETENTION_DAYS: " 30 " });
+      expect(warn).not.toHaveBeenCalled();
+      const typos = { RETENTION_DAYS: "30d", SIGNATURE_TOLERANCE_S: "abc", DELIVERY_TIMEOUT_MS: "99999999", MAX_ATTEMPTS: "2.5", REJECTIONS_FLUSH_MS: "-4" };
+      expect(settings(typos)).toMatchObject({ retentionDays: 10, signatureToleranceSeconds: 300, deliveryTimeoutMs: 30_000, maxAttempts: 3, rejectionsFlushMs: 5_000 });
+      settings(typos);
+      const lines = warn.mock.calls.map((c) => c.join(" "));
+      expect(lines).toEqual([
+        "setting RETENTION_DAYS is not a number; using its default, 10",
+        "setting SIGNATURE_TOLERANCE_S is not a number; using its default, 300",
+        "setting DELIVERY_TIMEOUT_MS is above 30000; using 30000",
+        "setting MAX_ATTEMPTS is not a whole number; using 3",
+        "setting REJECTIONS_FLUSH_MS is negative; using its default, 5000",
+      ]);
+      for (const given of Object.values(typos)) expect(lines.join("\n")).not.toContain(given);
+      const doc = read("docs/operations.md").replace(/\s+/g, " ");
+      for (const quoted of [lines[0]!, lines[2]!]) expect(doc).toContain(`\`${quoted}\``);
+    } finally {
+      warn.mockRestore();
+    }
   });
 });
