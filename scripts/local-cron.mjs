@@ -84,6 +84,21 @@ function outcomeOf(body) {
 }
 
 /**
+ * Whether something answers at `base` (any HTTP answer, or a connection held without one): a
+ * port another server holds. False when the connection is refused or the name does not resolve.
+ * @param {string} base
+ */
+export async function serving(base) {
+  try {
+    const res = await fetch(base, { signal: AbortSignal.timeout(2_000), redirect: "manual" });
+    await res.body?.cancel();
+    return true;
+  } catch (err) {
+    return err instanceof Error && err.name === "TimeoutError";
+  }
+}
+
+/**
  * Where `wrangler dev` given these arguments serves: its `--ip` (`localhost` by default, as
  * wrangler's, whichever family that names here; any address: loopback of its family) and
  * `--port` (8787 by default); null for `--port 0`, which only wrangler knows.

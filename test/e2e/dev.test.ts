@@ -7,7 +7,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { CRON, devBase, devPersistTo, startLocalCron } from "../../scripts/local-cron.mjs";
+import { CRON, devBase, devPersistTo, serving, startLocalCron } from "../../scripts/local-cron.mjs";
 import { migratedState } from "./stack";
 
 const root = resolve(import.meta.dirname, "../..");
@@ -127,6 +127,13 @@ describe("the local cron (scripts/local-cron.mjs)", () => {
     expect(out.lines.join("\n")).not.toContain("started and failed");
   });
 
+  it("tells a port another server answers at (in a terminal, where wrangler's Ready is not seen: no cron there) from a free one", async () => {
+    const r = await recorder(async () => ok);
+    expect(await serving(r.base)).toBe(true);
+    await r.close();
+    expect(await serving(r.base)).toBe(false);
+  });
+
   it("finds where wrangler dev serves from its arguments", () => {
     expect(devBase([])).toBe("http://localhost:8787");
     expect(devBase(["--port", "8788"])).toBe("http://localhost:8788");
@@ -144,46 +151,71 @@ describe("the local cron (scripts/local-cron.mjs)", () => {
   });
 });
 
+/**
+ * `npm run dev` (scripts/dev.mjs, its output piped as outside a terminal) on a copy of the e2e stacks'
+ * migrated database, so the script's own migration step finds nothing to do; stopped after the test.
+ */
+function npmRunDev(args: string[]) {
+  const state = mkdtempSync(join(tmpdir(), "edgehook-dev-"));
+  const env = { ...process.env, EDGEHOOK_DEV_CRON_SECONDS: "1", WRANGLER_SEND_METRICS: "false", PATH: `${join(root, "node_modules/.bin")}:${process.env.PATH}` };
+  cpSync(migratedState(env), state, { recursive: true });
+  const child = spawn(process.execPath, [join(root, "scripts/dev.mjs"), ...args, "--inspector-port", "0", "--persist-to", state, "--show-interactive-dev-session=false"], {
+    cwd: root,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+    env,
+  });
+  let output = "";
+  child.stdout!.on("data", (d: Buffer) => (output += d));
+  child.stderr!.on("data", (d: Buffer) => (output += d));
+  const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+  stops.push(async () => {
+    try {
+      process.kill(-child.pid!, "SIGTERM");
+    } catch {
+      // gone already
+    }
+    await exited;
+    rmSync(state, { recursive: true, force: true });
+  });
+  return {
+    state,
+    output: () => output,
+    exited,
+    /** The first line of its output containing `text`; rejects if it exits first. */
+    line: (text: string) =>
+      new Promise<string>((res, rej) => {
+        const look = () => {
+          const line = output.split("\n").find((l) => l.includes(text));
+          if (line) res(line);
+        };
+        look();
+        child.stdout!.on("data", look);
+        child.stderr!.on("data", look);
+        void exited.then((code) => rej(new Error(`npm run dev exited (${code}):\n${output}`)));
+      }),
+  };
+}
+
 describe("npm run dev", () => {
   it("runs the Worker's maintenance (its cron) by itself, through the local runtime, wherever wrangler serves (--port 0)", async () => {
-    const state = mkdtempSync(join(tmpdir(), "edgehook-dev-"));
-    const env = { ...process.env, EDGEHOOK_DEV_CRON_SECONDS: "1", WRANGLER_SEND_METRICS: "false", PATH: `${join(root, "node_modules/.bin")}:${process.env.PATH}` };
-    // Already migrated (the e2e stacks' copy), so the script's own migration step finds nothing to do.
-    cpSync(migratedState(env), state, { recursive: true });
-    const child = spawn(
-      process.execPath,
-      [join(root, "scripts/dev.mjs"), "--ip", "127.0.0.1", "--port", "0", "--inspector-port", "0", "--persist-to", state, "--show-interactive-dev-session=false"],
-      {
-        cwd: root,
-        detached: true,
-        stdio: ["ignore", "pipe", "pipe"],
-        env,
-      },
-    );
-    let output = "";
-    stops.push(async () => {
-      try {
-        process.kill(-child.pid!, "SIGTERM");
-      } catch {
-        // gone already
-      }
-      if (child.exitCode === null) await new Promise((r) => child.once("exit", r));
-      rmSync(state, { recursive: true, force: true });
-    });
+    const dev = npmRunDev(["--ip", "127.0.0.1", "--port", "0"]);
     // The script's own line, printed once the runtime answered that the scheduled handler ended "ok".
-    const ran = await new Promise<string>((res, rej) => {
-      const look = (d: Buffer) => {
-        output += d;
-        const line = output.split("\n").find((l) => l.includes("[edgehook] The maintenance run"));
-        if (line) res(line);
-      };
-      child.stdout!.on("data", look);
-      child.stderr!.on("data", look);
-      child.once("exit", (code) => rej(new Error(`npm run dev exited (${code}):\n${output}`)));
-    });
+    const ran = await dev.line("[edgehook] The maintenance run");
     expect(ran).toMatch(/ran at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z; it runs every 1 s/);
-    expect(output).not.toMatch(/ended "|could not be started/);
+    expect(dev.output()).not.toMatch(/ended "|failed \(|could not be started/);
     // The run went through the Worker, and left no trace in a store that nothing prunes.
-    expect(existsSync(join(state, "v3", "observability"))).toBe(false);
+    expect(existsSync(join(dev.state, "v3", "observability"))).toBe(false);
+  }, 120_000);
+
+  it("fires nothing at a port another server holds: its wrangler fails there, and no run of the other's is claimed", async () => {
+    // Another stack's runtime, as far as the scheduled endpoint goes: it answers every run "ok".
+    const other = await recorder(async () => ok);
+    stops.push(other.close);
+    const dev = npmRunDev(["--ip", "127.0.0.1", "--port", new URL(other.base).port]);
+    expect(await dev.exited).not.toBe(0);
+    expect(dev.output()).toContain("Address already in use");
+    expect(other.calls).toEqual([]);
+    expect(dev.output()).not.toContain("[edgehook] The maintenance run");
   }, 120_000);
 });
