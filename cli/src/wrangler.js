@@ -7,7 +7,7 @@ import { stripVTControlCharacters } from "node:util";
 import { CliError } from "./errors.js";
 import { shellWord } from "./output.js";
 
-/** @typedef {{ code: number, stdout: string, stderr: string }} Result */
+/** @typedef {{ code: number, signal?: NodeJS.Signals | null, stdout: string, stderr: string }} Result */
 
 /**
  * @param {{ dir: string, dryRun: boolean, log: (line: string) => void }} o
@@ -44,13 +44,22 @@ export function wranglerRunner(o) {
       child.on("error", (err) =>
         reject(new CliError(`cannot run wrangler (${err.message}); run \`npm install\` in the project, or put wrangler on PATH`)),
       );
-      child.on("close", (code) => resolve({ code: code ?? 1, stdout: stripVTControlCharacters(stdout), stderr: stripVTControlCharacters(stderr) }));
+      child.on("close", (code, signal) => resolve({ code: code ?? 1, signal, stdout: stripVTControlCharacters(stdout), stderr: stripVTControlCharacters(stderr) }));
       // A wrangler that exits before reading its input (not logged in, say) closes the pipe: its
       // exit status and output say what went wrong, not an EPIPE thrown from here.
       child.stdin?.on("error", () => {});
       child.stdin?.end(opts.input ?? "");
     });
   };
+}
+
+/**
+ * What a failed wrangler said, to quote in an error: its stderr, else its stdout, else that it
+ * printed nothing and how it ended (an error ending in "failed:" alone says nothing).
+ * @param {Result} r
+ */
+export function wranglerSaid(r) {
+  return r.stderr.trim() || r.stdout.trim() || `wrangler printed nothing (${r.signal ? `ended by ${r.signal}` : `exit code ${r.code}`})`;
 }
 
 /** The JSON a `--json` command printed (after any banner), as it is: its reader checks its shape. @param {string} stdout @returns {unknown} */

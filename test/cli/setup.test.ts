@@ -163,6 +163,16 @@ describe("edgehook setup", () => {
     for (const value of Object.values(put)) expect(calls.some((c) => c.args.includes(value!))).toBe(false);
   });
 
+  it("says a wrangler that failed printing nothing did so, with its exit code, not an empty quote", async () => {
+    const p = project();
+    const failed = await p.edgehook(["setup"], { FAKE_WRANGLER_SILENT: "r2 bucket lifecycle" }).then(
+      () => null,
+      (err: { code: number; stdout: string; stderr: string }) => err,
+    );
+    expect(failed?.code).toBe(1);
+    expect(failed?.stderr).toContain("error wrangler r2 bucket lifecycle failed:\nwrangler printed nothing (exit code 7)\n");
+  });
+
   it.each([
     ["the list fails", { FAKE_WRANGLER_FAIL: "secret list" }],
     ["the list is not of named secrets", { FAKE_WRANGLER_SECRET_NAMES: "1" }],

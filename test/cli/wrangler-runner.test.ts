@@ -3,7 +3,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, expect, it } from "vitest";
-import { wranglerRunner } from "../../cli/src/wrangler.js";
+import { wranglerRunner, wranglerSaid } from "../../cli/src/wrangler.js";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -23,4 +23,18 @@ it("answers the exit status of a wrangler that exits without reading its input, 
   // More than a pipe holds, so the write is still going on when the reader is gone (EPIPE).
   const result = await wrangler(["secret", "put", "ADMIN_TOKEN"], { input: "x".repeat(4 << 20) });
   expect(result).toMatchObject({ code: 3, stderr: "not logged in\n" });
+});
+
+it("says how a wrangler that printed nothing ended: its exit code, or the signal that ended it", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "edgehook-wrangler-"));
+  dirs.push(dir);
+  mkdirSync(join(dir, "node_modules", ".bin"), { recursive: true });
+  const fake = join(dir, "node_modules", ".bin", "wrangler");
+  writeFileSync(fake, '#!/bin/sh\n[ "$1" = killed ] && kill -TERM $$\nexit 4\n');
+  chmodSync(fake, 0o755);
+  const wrangler = wranglerRunner({ dir, dryRun: false, log: () => {} });
+  expect(wranglerSaid(await wrangler(["d1", "list"]))).toBe("wrangler printed nothing (exit code 4)");
+  expect(wranglerSaid(await wrangler(["killed"]))).toBe("wrangler printed nothing (ended by SIGTERM)");
+  // What it printed, when it did: stderr first, else stdout.
+  expect(wranglerSaid({ code: 1, stdout: "on stdout\n", stderr: " \n" })).toBe("on stdout");
 });

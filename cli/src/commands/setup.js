@@ -13,7 +13,7 @@ import { configFile, makeFolders, saveDeployed, saveUnpaired } from "../config.j
 import { isObject } from "../guards.js";
 import { CliError } from "../errors.js";
 import { printable } from "../output.js";
-import { jsonOutput, labelledBlocks, queueNames, wranglerRunner } from "../wrangler.js";
+import { jsonOutput, labelledBlocks, queueNames, wranglerRunner, wranglerSaid } from "../wrangler.js";
 
 /** Secrets the Worker reads; the first two are generated when not given (TOKEN_PEPPER only on a Worker with no ADMIN_TOKEN yet). */
 const GENERATED = ["TOKEN_PEPPER", "ADMIN_TOKEN"];
@@ -223,7 +223,7 @@ async function setup(o) {
     const r = await wrangler(args, opts);
     if (r.code !== 0) {
       const hint = /login|auth|token/i.test(r.stderr + r.stdout) ? " (not logged in? run `npx wrangler login`)" : "";
-      throw new CliError(`wrangler ${args.slice(0, 3).join(" ")} failed${hint}:\n${(r.stderr || r.stdout).trim()}`);
+      throw new CliError(`wrangler ${args.slice(0, 3).join(" ")} failed${hint}:\n${wranglerSaid(r)}`);
     }
     return r;
   }
@@ -287,7 +287,7 @@ async function setup(o) {
       const r = await wrangler(["queues", "create", q], { note: "unless it exists" });
       // A queue past the first page of the list is found here, by its name being taken.
       if (r.code !== 0 && !/already (exists|taken)/i.test(r.stderr + r.stdout)) {
-        throw new CliError(`wrangler queues create ${q} failed:\n${(r.stderr || r.stdout).trim()}`);
+        throw new CliError(`wrangler queues create ${q} failed:\n${wranglerSaid(r)}`);
       }
       if (r.code === 0) created.push(q);
     }
@@ -329,7 +329,7 @@ async function setup(o) {
       const listedNames = Array.isArray(secrets) && secrets.every(isNamed) ? secrets.map((s) => s.name) : null;
       if (!o.dryRun && !notYet && (listed.code !== 0 || listedNames === null)) {
         throw new CliError(
-          `could not list the Worker's secrets (wrangler secret list: ${(listed.stderr || listed.stdout).trim().split("\n").pop() ?? listed.code}), so no secret was set or changed; ` +
+          `could not list the Worker's secrets (wrangler secret list: ${wranglerSaid(listed).split("\n").pop()}), so no secret was set or changed; ` +
             "the steps above are done, and running setup again is safe: it reuses what they made",
         );
       }
@@ -470,12 +470,12 @@ set there, else asked for on a terminal.`,
         return;
       }
       process.stderr.write(r.stdout);
-      if (r.code !== 0) throw new CliError(`wrangler deploy failed${noSubdomain(r.stdout + r.stderr)}:\n${(r.stderr || r.stdout).trim()}`);
+      if (r.code !== 0) throw new CliError(`wrangler deploy failed${noSubdomain(r.stdout + r.stderr)}:\n${wranglerSaid(r)}`);
       for (const name of rerun) {
         const ran = await wrangler(again(name));
         if (ran.code === 0) rmSync(rerunMark(dir, name), { force: true });
         else {
-          process.stderr.write(pc.yellow(`Running ${name} again failed; run it by hand (docs/operations.md): npx wrangler ${again(name).join(" ")}\n${(ran.stderr || ran.stdout).trim()}\n`));
+          process.stderr.write(pc.yellow(`Running ${name} again failed; run it by hand (docs/operations.md): npx wrangler ${again(name).join(" ")}\n${wranglerSaid(ran)}\n`));
         }
       }
       const url = /https:\/\/[^\s]+\.workers\.dev/.exec(r.stdout)?.[0];
