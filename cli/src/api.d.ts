@@ -461,7 +461,7 @@ export interface paths {
         };
         /**
          * A WebSocket that streams matching events as they are stored (and, in tail mode, delivery attempts)
-         * @description Send `Upgrade: websocket`; each message is one JSON object (`hello`, `event`, `attempt`, `position`, `notice`): docs/cli.md. A token hears only the events it may read; an `eventTypes` pattern it may read none of, or `sourceIds` naming `edgehook` without `admin`, is a 403.
+         * @description Send `Upgrade: websocket`; each message is one JSON object: docs/cli.md. A token hears only the events it may read; an `eventTypes` pattern it may read none of, or `sourceIds` naming `edgehook` without `admin`, is a 403.
          */
         get: operations["streamEvents"];
         put?: never;
@@ -4097,7 +4097,7 @@ export interface operations {
             query?: {
                 /** @description The `webhooksNextCursor` of the previous answer: the next webhooks. */
                 cursor?: string;
-                /** @description Comma-separated webhook uids (at most 100): `webhooks` holds their counts, in place of a page (no cursor). One the token may not see (outside its grant), deleted, a notification endpoint or none answers 404 `not_found` as `GET /v1/webhooks/{uid}` does (naming the first; `details.webhookUids` lists them all), not an answer without it a typo would hide behind. Without webhooks:read the list is not read. */
+                /** @description Comma-separated webhook uids (at most 100): `webhooks` holds their counts, in place of a page (no cursor). One it cannot find as `GET /v1/webhooks/{uid}` does answers 404 `not_found` (`details.webhookUids`: all such), and without webhooks:read none is read: docs/api.md. */
                 webhookUids?: string;
                 /** @description `true`: `webhooks` starts with those failing now (up to 100): docs/api.md. */
                 failingFirst?: "true" | "false";

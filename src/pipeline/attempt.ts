@@ -109,7 +109,7 @@ export function deadLettered(outcomes: AttemptOutcome[], context: AttemptAlertCo
  */
 export function logDeliveryDeadLetters(webhookUid: string, letters: AttemptOutcome[]): void {
   for (const { attempt: a, deadLetter } of letters) {
-    const lastError = (a.error ?? "unknown error").split(":")[0]!.slice(0, 120);
+    const lastError = (a.error ?? "unknown error").split(":")[0];
     console.error("dead letter", { queue: DELIVERY_DEAD_LETTERS, eventId: deadLetter?.eventId, deliveryId: a.deliveryId, webhookUid, attempts: a.number, lastError });
   }
 }

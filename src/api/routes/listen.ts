@@ -22,7 +22,7 @@ const listen = apiRoute({
   operationId: "streamEvents",
   summary: "A WebSocket that streams matching events as they are stored (and, in tail mode, delivery attempts)",
   description:
-    "Send `Upgrade: websocket`; each message is one JSON object (`hello`, `event`, `attempt`, `position`, `notice`): docs/cli.md. A token hears only the events it may read; an `eventTypes` pattern it may read none of, or `sourceIds` naming `edgehook` without `admin`, is a 403.",
+    "Send `Upgrade: websocket`; each message is one JSON object: docs/cli.md. A token hears only the events it may read; an `eventTypes` pattern it may read none of, or `sourceIds` naming `edgehook` without `admin`, is a 403.",
   ...scoped("events:read"),
   request: { query: ListenQuery },
   responses: {

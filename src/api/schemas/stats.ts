@@ -59,7 +59,7 @@ export const StatsQuery = strictQuery({
   cursor: cursor.openapi({ description: "The `webhooksNextCursor` of the previous answer: the next webhooks." }),
   webhookUids: commaList(
     uid,
-    `Comma-separated webhook uids (at most ${STATS_WEBHOOKS}): \`webhooks\` holds their counts, in place of a page (no cursor). One the token may not see (outside its grant), deleted, a notification endpoint or none answers 404 \`not_found\` as \`GET /v1/webhooks/{uid}\` does (naming the first; \`details.webhookUids\` lists them all), not an answer without it a typo would hide behind. Without webhooks:read the list is not read.`,
+    `Comma-separated webhook uids (at most ${STATS_WEBHOOKS}): \`webhooks\` holds their counts, in place of a page (no cursor). One it cannot find as \`GET /v1/webhooks/{uid}\` does answers 404 \`not_found\` (\`details.webhookUids\`: all such), and without webhooks:read none is read: docs/api.md.`,
     STATS_WEBHOOKS,
     // (Each uid up to 128 characters, and its comma.)
     STATS_WEBHOOKS * 129,
