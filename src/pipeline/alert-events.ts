@@ -33,8 +33,12 @@ export function disabledEpisode(w: Pick<Webhook, "uid" | "url">, reason: string,
   };
 }
 
-/** The body a notification endpoint receives (before a Slack endpoint's transformation). */
-function alertBody(e: NewEpisode, closing: boolean, now: number): { type: string; body: string } {
+/**
+ * The body a notification endpoint receives (before a Slack endpoint's transformation), stamped
+ * with the episode's own time: when it opened, or `closedAt` (of a closing), as its row says.
+ */
+function alertBody(e: NewEpisode, closedAt: number | null): { type: string; body: string } {
+  const closing = closedAt !== null;
   const type = closing ? closingType(e.type) : e.type;
   const shown = shownAlertData(e.data);
   const data = {
@@ -44,18 +48,19 @@ function alertBody(e: NewEpisode, closing: boolean, now: number): { type: string
     state: closing ? "resolved" : "open",
     count: e.count,
     openedAt: iso(e.openedAt),
-    ...(closing ? { closedAt: iso(now) } : {}),
+    ...(closing ? { closedAt: iso(closedAt) } : {}),
     message: alertMessage(type, e.subject, shown, e.count, closing),
   };
-  return { type, body: JSON.stringify({ type, timestamp: iso(now), data }) };
+  return { type, body: JSON.stringify({ type, timestamp: iso(closedAt ?? e.openedAt), data }) };
 }
 
 /**
- * The alert of an episode's opening or closing, owed to those of `endpoints` subscribed
- * to its type; null when none is (an alert nobody subscribes to is not stored).
+ * The alert of an episode's opening (`closedAt` null) or closing at `closedAt`, owed to those of
+ * `endpoints` subscribed to its type; null when none is (an alert nobody subscribes to is not stored).
  */
-export async function announcement(endpoints: Webhook[], e: NewEpisode, closing: boolean, now: number): Promise<Announcement | null> {
-  const { type, body } = alertBody(e, closing, now);
+export async function announcement(endpoints: Webhook[], e: NewEpisode, closedAt: number | null): Promise<Announcement | null> {
+  const closing = closedAt !== null;
+  const { type, body } = alertBody(e, closedAt);
   if (!endpoints.some((w) => w.eventTypes.includes(type))) return null;
   const dedupeKey = `${e.id}:${closing ? "closed" : "opened"}`;
   return {
@@ -66,7 +71,7 @@ export async function announcement(endpoints: Webhook[], e: NewEpisode, closing:
       eventType: type,
       locationUid: null,
       organizationUid: null,
-      // The episode's times are the caller's `now`; the alert is stored, and due, by the clock.
+      // The episode's times are the caller's; the alert is stored, and due, by the clock.
       receivedAt: Date.now(),
       headers: { "content-type": "application/json" },
       body,

@@ -55,32 +55,33 @@ export const QUIET_CLOSES_PER_RUN = 10;
 export const LASTING_OPENS_PER_RUN = 5;
 
 /**
- * Writes an episode's opening or closing (`change`) in one transaction with the alert that
- * says so, sent to the endpoints subscribed to its type: if either fails, neither is written,
- * and the next run that finds the condition raises it again. An alert no endpoint subscribes
- * to is not stored; the change is written alone.
+ * Writes an episode's opening (`closedAt` null) or closing (`changes`) in one transaction with the
+ * alert that says so, stamped with the episode's time, sent to the endpoints subscribed to its type:
+ * if either fails, neither is written, and the next run that finds the condition raises it again.
+ * An alert no endpoint subscribes to is not stored; the change is written alone.
  */
-async function announce(env: Env, e: NewEpisode, closing: boolean, changes: D1PreparedStatement[], now: number, endpoints?: Webhook[]): Promise<void> {
-  await writeAnnounced(env, await announcement(endpoints ?? (await notificationEndpoints(env.DB)), e, closing, now), changes);
+async function announce(env: Env, e: NewEpisode, closedAt: number | null, changes: D1PreparedStatement[], endpoints?: Webhook[]): Promise<void> {
+  await writeAnnounced(env, await announcement(endpoints ?? (await notificationEndpoints(env.DB)), e, closedAt), changes);
 }
 
 /**
- * Counts an occurrence in its open episode, or opens one, announced. `also` is written in the
- * transaction of whichever it does; with `mayOpen` false it only counts in an open one.
+ * Counts an occurrence in its open episode, or opens one at `raisedAt`, announced. `also` is written
+ * in the transaction of whichever it does; with `mayOpen` false it only counts in an open one.
  */
 async function open(
   env: Env,
   a: Extract<EpisodeAction, { kind: "open" }>,
-  now: number,
+  raisedAt: number,
   { also = [], mayOpen = true }: { also?: D1PreparedStatement[]; mayOpen?: boolean } = {},
 ): Promise<void> {
-  const at = a.at ?? now;
+  // Counted at when it happened, compared with the webhook's successes (deliveringAgainEpisodes).
+  const at = a.at ?? raisedAt;
   if (await countIn(env.DB, { ...a, now: at }, also)) return;
   if (!mayOpen) return;
   const id = newEpisodeId();
-  const e: NewEpisode = { id, type: a.type, subject: a.subject, openedAt: at, lastAt: at, count: a.initialCount, data: a.data };
+  const e: NewEpisode = { id, type: a.type, subject: a.subject, openedAt: raisedAt, lastAt: at, count: a.initialCount, data: a.data };
   try {
-    await announce(env, e, false, [openEpisodeStatement(env.DB, e), ...also], now);
+    await announce(env, e, null, [openEpisodeStatement(env.DB, e), ...also]);
   } catch (err) {
     // Another run opened it meanwhile (nothing of this one was written): count in there.
     // Unless the one open is this one (written, its answer lost): it counts this already.
@@ -93,17 +94,21 @@ async function open(
 
 /** Closes an open episode, announced (to `endpoints`, when read already). */
 async function close(env: Env, e: AlertEpisode, now: number, endpoints?: Webhook[]): Promise<void> {
-  await announce(env, e, true, closeEpisodeStatements(env.DB, e, now), now, endpoints);
+  await announce(env, e, now, closeEpisodeStatements(env.DB, e, now), endpoints);
 }
 
 /**
  * Applies episode changes in order, announcing each opening and closing; one that fails (logged)
- * does not stop the others. The k-th is raised at `now` + k ms, so the alerts of one batch carry
- * strictly increasing timestamps in the order raised (a receiver keeping the latest can order them).
+ * does not stop the others. Each is raised at `now`, an opening at when it happened (`at`: a dead
+ * letter's attempt), but each at least a millisecond after the one before, so the alerts of one
+ * batch carry strictly increasing timestamps in the order raised (a receiver keeping the latest can
+ * order them): a dead letter after a recovery in one batch opens a millisecond after it.
  */
 async function apply(env: Env, actions: EpisodeAction[], now: number): Promise<void> {
-  for (const [k, a] of actions.entries()) {
-    const at = now + k;
+  let last = -Infinity;
+  for (const a of actions) {
+    const at = Math.max(a.kind === "open" ? (a.at ?? now) : now, last + 1);
+    last = at;
     await safely(`${a.kind} ${a.type}`, async () => {
       if (a.kind === "open") {
         await open(env, a, at, { mayOpen: a.countOnly !== true });
@@ -253,7 +258,7 @@ export async function openLastingFailures(env: Env, now = Date.now()): Promise<n
   for (const f of due) {
     await safely("lasting failure", async () => {
       const e: NewEpisode = { id: newEpisodeId(), type: "webhook.failing", subject: f.uid, openedAt: now, lastAt: now, count: f.consecutiveFailures, data: failingData(f, f) };
-      await announce(env, e, false, [openLastingFailureStatement(env.DB, e, f.failingSince)], now, endpoints);
+      await announce(env, e, null, [openLastingFailureStatement(env.DB, e, f.failingSince)], endpoints);
       opened++;
     });
   }

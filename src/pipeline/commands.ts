@@ -162,7 +162,7 @@ export async function disableFailing(env: Env, now = Date.now()): Promise<{ webh
     const reason = `every attempt failed for ${minutes} (since ${iso(d.failingSince)}), the last with: ${d.lastError ?? "unknown error"}`;
     const episode = disabledEpisode(w, reason, now);
     try {
-      await writeAnnounced(env, await announcement(endpoints, episode, false, now), [
+      await writeAnnounced(env, await announcement(endpoints, episode, null), [
         ...openDisabledEpisodeStatements(env.DB, episode, w.updatedAt, d.failingSince),
         ...disableWebhookStatements(env.DB, w.uid, reason, now, w.updatedAt, d.failingSince),
       ]);

@@ -52,6 +52,20 @@ async function arrivalsAt(key: string): Promise<[string, number][]> {
   return (await received(key)).map((r) => [(JSON.parse(r.body) as Alert).type, r.status]);
 }
 
+/**
+ * Expects each alert stamped with its episode's time, as one instant: its `timestamp`, its data's
+ * `openedAt` (`closedAt`, of a closing) and the episode's row.
+ */
+async function expectStampedAsEpisodes(alerts: Alert[]) {
+  expect(alerts.length).toBeGreaterThan(0);
+  for (const a of alerts) {
+    const row = await env.DB.prepare("SELECT opened_at, closed_at FROM alerts WHERE id = ?").bind(a.data.alertId).first<{ opened_at: number; closed_at: number | null }>();
+    const closing = a.data.state === "resolved";
+    const at = new Date((closing ? row?.closed_at : row?.opened_at) ?? NaN).toISOString();
+    expect([a.type, a.data.state, a.timestamp, closing ? a.data.closedAt : a.data.openedAt]).toEqual([a.type, a.data.state, at, at]);
+  }
+}
+
 async function endpoint(p: P, key: string, extra: Record<string, unknown> = {}) {
   const res = await p.api("POST", "/v1/notification-endpoints", {
     url: `https://downstream.test/ok/${key}`,
@@ -158,6 +172,8 @@ describe("webhook health, auto-disable and alerts", () => {
       ["webhook.failing", "closed", 4],
       ["delivery.dead_lettered", "closed", 2],
     ]);
+    // Each alert, opening or closing, stamped with its episode's time.
+    await expectStampedAsEpisodes(await alertsAt(alertKey, hook.uid));
 
     // Signed as the Standard Webhooks spec says, with the endpoint's secret.
     const last = (await received(alertKey)).at(-1)!;
@@ -611,6 +627,7 @@ describe("webhook health, auto-disable and alerts", () => {
       ["source.rejecting", "open", 50],
       ["source.rejecting", "resolved", 55],
     ]);
+    await expectStampedAsEpisodes(alerts);
   });
 
   it("source.rejecting: deleting the source closes its episode without a word, and one made again under its id alerts on its own spike", async () => {
@@ -844,6 +861,7 @@ describe("webhook health, auto-disable and alerts", () => {
       ["ingest.dead_lettered", "open", 2],
       ["ingest.dead_lettered", "resolved", 3],
     ]);
+    await expectStampedAsEpisodes(alerts);
   });
 });
 
@@ -1576,7 +1594,7 @@ describe("a flapping downstream (the re-open cool-down)", () => {
     };
     const alerts = () => alertsAt(alertKey, webhook.uid);
     const sent = async () => (await alerts()).map((a) => [a.type, a.data.count]);
-    return { p, uid: webhook.uid, alerts, sent, batch, fail: (at: number) => batch([false, at]), succeed: (at: number) => batch([true, at]) };
+    return { p, uid: webhook.uid, org, alerts, sent, batch, fail: (at: number) => batch([false, at]), succeed: (at: number) => batch([true, at]) };
   }
 
   it("a downstream alternating 500/200 raises one webhook.failing and one webhook.recovered, not a pair per flip", async () => {
@@ -1799,6 +1817,50 @@ describe("a flapping downstream (the re-open cool-down)", () => {
       expect(await stored(w.uid), what).toEqual([["webhook.failing", "closed", 1]]);
       expect(await alertEvents(), what).toBe(events);
     }
+  });
+
+  it("stamps a dead letter's alert with its episode's opening, the attempt's end, not when alerting on the batch; after a recovery in its batch, a millisecond after that", async () => {
+    const w = await recorded({ maxAttempts: 1 }, ["webhook.failing", "webhook.recovered", "delivery.dead_lettered"]);
+    /** One batch of attempts, each [outcome, started at] and 5 ms long, alerted on 30 ms after the last ended. */
+    const batch = async (...attempts: [outcome: "ok" | "retried" | "dead", at: number][]) => {
+      const outcomes = [];
+      for (const [outcome, at] of attempts) {
+        const ok = outcome === "ok";
+        const event = await w.p.ingest(podiumBody({ organizationUid: w.org }));
+        const id = (await deliveryRows(event)).find((d) => d.webhook_uid === w.uid)!.id;
+        const attempt = { deliveryId: id, number: 1, startedAt: at, durationMs: 5, statusCode: ok ? 200 : 500, error: ok ? null : "HTTP 500", responseSnippet: null };
+        const deadLetter = { queue: "edgehook-deliveries", messageId: id, eventId: null, deliveryId: id, reason: "HTTP 500", body: "{}", attempts: 1, receivedAt: at + 5 };
+        const dead = outcome === "dead";
+        // One retried is not due again within the test.
+        outcomes.push({ attempt, status: ok ? ("succeeded" as const) : dead ? ("failed" as const) : ("pending" as const), nextAttemptAt: outcome === "retried" ? at + DAY : null, deadLetter: dead ? deadLetter : null });
+      }
+      const context = await recordBatch(w.p.env, w.uid, outcomes);
+      await alertAfterAttempts(w.p.env, (await getWebhook(w.p.env.DB, w.uid))!, outcomes, context, attempts.at(-1)![1] + 35);
+      await settle(w.p);
+    };
+    const t0 = Date.now() + 15 * HOUR;
+    await batch(["dead", t0]);
+    await batch(["ok", t0 + 1_000]);
+    await runMaintenance(w.p.env, t0 + 61 * MINUTE);
+    await settle(w.p);
+    await batch(["retried", t0 + 3 * HOUR]);
+    await batch(["ok", t0 + 3 * HOUR + 1_000], ["dead", t0 + 3 * HOUR + 2_000]);
+    const alerts = await w.alerts();
+    expect(alerts.map((a) => [a.type, a.data.state])).toEqual([
+      ["delivery.dead_lettered", "open"],
+      ["webhook.failing", "open"],
+      ["webhook.recovered", "resolved"],
+      ["delivery.dead_lettered", "resolved"],
+      ["webhook.failing", "open"],
+      ["webhook.recovered", "resolved"],
+      ["delivery.dead_lettered", "open"],
+    ]);
+    await expectStampedAsEpisodes(alerts);
+    // When the attempt ended, before the batch was alerted on (and before the webhook.failing it raised).
+    expect(alerts[0]!.timestamp).toBe(new Date(t0 + 5).toISOString());
+    expect(alerts[1]!.timestamp).toBe(new Date(t0 + 35).toISOString());
+    // After a recovery in its batch: a millisecond after it, in the order raised.
+    expect(Date.parse(alerts[6]!.timestamp) - Date.parse(alerts[5]!.timestamp)).toBe(1);
   });
 
   it("gives the alerts one batch of attempts raises strictly increasing timestamps, in the order raised", async () => {
