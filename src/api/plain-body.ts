@@ -3,12 +3,13 @@ import { invalidField } from "../domain/errors";
 import { encodedBody } from "../http/content-encoding";
 import { unsupportedMediaType } from "../http/errors";
 import { isJsonMediaType, JSON_CONTENT_TYPE } from "../http/media-type";
+import { repeatedBodyKey } from "./validate";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /**
  * The body of a route that takes one (openapi.ts, apiRoute), as it may be read: not encoded (415),
- * a JSON one valid UTF-8, and present where the route requires one. The validator decodes a body
+ * a JSON one valid UTF-8 with no key given twice in an object, and present where the route requires one. The validator decodes a body
  * leniently, each bad byte read as U+FFFD, which was then stored in place of what was sent; and it
  * reads no body at all as `{}`, which a change answered as a change to nothing. The bytes checked
  * stay the request's (Hono keeps them), so the validator parses these.
@@ -33,11 +34,14 @@ export const plainBody =
       if (!isJsonMediaType(contentType)) throw unsupportedMediaType();
       const bytes = c.req.raw.body === null ? null : await c.req.arrayBuffer();
       if (bytes) {
+        let text: string;
         try {
-          utf8.decode(bytes);
+          text = utf8.decode(bytes);
         } catch {
           throw invalidField("The body is not valid UTF-8.", { path: "", message: "not valid UTF-8" });
         }
+        const repeated = repeatedBodyKey(text);
+        if (repeated) throw repeated;
       }
       // The validators after this test the header their own, stricter ways (`application/json;`
       // and `application/json ; charset=utf-8` were their 415): they are given JSON's one spelling.

@@ -1,7 +1,8 @@
 import type { z } from "zod";
 import { AppError, invalidField, invalidInput } from "../domain/errors";
 import { isIndexable, isString, objectOf } from "../domain/guards";
-import { filterIssuePath, type FilterIssue } from "../routing/filter";
+import { REPEATED_KEY, repeatedKey } from "../domain/documents";
+import { documentPath, filterIssuePath, type FilterIssue } from "../routing/filter";
 
 /**
  * Whether an issue is `.int()`'s own range, the safe integers ("must be at most
@@ -101,4 +102,18 @@ export function illFormedText(value: unknown, what: string): AppError | null {
     }
   }
   return null;
+}
+
+/**
+ * 400 `invalid_request` naming the first key a JSON body gives twice in one object (JSON.parse would
+ * keep the last silently), else null: for text that is not JSON too, the validator's to refuse.
+ */
+export function repeatedBodyKey(text: string): AppError | null {
+  try {
+    JSON.parse(text);
+  } catch {
+    return null;
+  }
+  const path = repeatedKey(text);
+  return path && invalidInput("body", [{ path: documentPath(path), message: REPEATED_KEY }]);
 }

@@ -1,7 +1,8 @@
 // A webhook's form as the API's body, and as it was typed (shown again when refused).
 import { webhookFormNumbers } from "../api/schemas/webhooks";
 import { isIndexable, isRecord } from "../domain/guards";
-import { OUT_OF_RANGE, pathStep } from "../routing/filter";
+import { REPEATED_KEY, repeatedKey } from "../domain/documents";
+import { documentPath, OUT_OF_RANGE, pathStep } from "../routing/filter";
 import { WEBHOOK_LABELS, type FieldLabels } from "./field-labels";
 import { commaEntries, textOf, textsOf, type Form } from "./form";
 import type { Entered } from "./pages/webhooks";
@@ -94,6 +95,9 @@ export function webhookBody(form: Form, creating: boolean): { ok: true; body: Re
     // JSON.parse reads 1e400 as Infinity, which the API's JSON would carry as null: a filter then matching null.
     const far = outOfRange(body[field], "");
     if (far !== null) return { ok: false, error: `${WEBHOOK_LABELS[field]}, ${far.replace(/^\./, "")}: ${OUT_OF_RANGE}`, field };
+    // JSON.parse keeps the last of a key given twice: sent as parsed, the API would never see the first.
+    const twice = repeatedKey(value);
+    if (twice) return { ok: false, error: `${WEBHOOK_LABELS[field]}, ${documentPath(twice)}: ${REPEATED_KEY}`, field };
   }
   if (!creating) for (const field of unchangedFields(form)) delete body[field];
   return { ok: true, body };

@@ -32,3 +32,39 @@ export function valueAt(doc: unknown, path: readonly string[]): unknown {
   }
   return cur;
 }
+
+/** What a key given twice is told (the API's issue, the dashboard's and the CLI's words). */
+export const REPEATED_KEY = "this key is given twice in one object (JSON would keep only the last): give it once";
+
+/**
+ * The path to the first key that `text`, valid JSON, gives twice in one object (array elements by
+ * index), else null: JSON.parse keeps the last silently, so `{"a":"push","a":"release"}` read as
+ * `{"a":"release"}`. A scan of its tokens, not a parser: over valid JSON a string is a key where
+ * an object's member begins, and every brace or bracket outside strings opens or closes one.
+ */
+export function repeatedKey(text: string): (string | number)[] | null {
+  // Each open object or array: the path to it, to its member now, and an object's keys so far.
+  const open: { keys: Set<string> | null; base: (string | number)[]; at: (string | number)[]; n: number }[] = [];
+  let member = false;
+  for (const [t] of text.matchAll(/"(?:[^"\\]|\\.)*"|[{}[\],]/g)) {
+    const top = open.at(-1);
+    if (t === "{" || t === "[") {
+      const base = top?.at ?? [];
+      open.push({ keys: t === "{" ? new Set() : null, base, at: t === "[" ? [...base, 0] : base, n: 0 });
+      member = t === "{";
+    } else if (t === "}" || t === "]") {
+      open.pop();
+      member = false;
+    } else if (t === ",") {
+      if (top?.keys) member = true;
+      else if (top) top.at = [...top.base, ++top.n];
+    } else if (member && top?.keys) {
+      const key = String(JSON.parse(t));
+      top.at = [...top.base, key];
+      member = false;
+      if (top.keys.has(key)) return top.at;
+      top.keys.add(key);
+    }
+  }
+  return null;
+}

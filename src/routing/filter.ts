@@ -715,6 +715,10 @@ export function pathStep(path: string, key: string): string {
   return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(excerpt(key))}]`;
 }
 
+/** A path into a JSON document (repeatedKey's: an array's element by its index) in that notation, under `field` or at the top. */
+export const documentPath = (path: readonly (string | number)[], field = ""): string =>
+  path.reduce<string>((p, k) => (typeof k === "number" ? `${p}[${k}]` : pathStep(p, k)), field).replace(/^\./, "");
+
 /** A name of the characters field names, header names and operators are made of. */
 const NAME = /^[A-Za-z0-9_$.-]{1,128}$/;
 

@@ -4,9 +4,10 @@
  * filters), or else text found in the raw body (case-insensitive). Matching is pure; the
  * bound on how many events one search examines is the caller's.
  */
-import { FILTER_LIMITS, filterBudget, filterIssuePath, matchesFilter, regexSpent, regexWeight, validateFilter, workSpent, type Filter, type FilterBudget } from "./filter";
+import { documentPath, FILTER_LIMITS, filterBudget, filterIssuePath, matchesFilter, regexSpent, regexWeight, validateFilter, workSpent, type Filter, type FilterBudget } from "./filter";
 import { FilterInput, type EventContent } from "./match";
 import { asciiJsonText, JSON_WRITERS } from "../domain/json-writers";
+import { REPEATED_KEY, repeatedKey } from "../domain/documents";
 
 /** Text: the forms (lower case) in which the text may be written in a raw body; one found is a match. */
 type SearchQuery = { kind: "text"; lower: string[] } | { kind: "filter"; filter: Filter };
@@ -24,6 +25,8 @@ export function parseSearch(q: string): { ok: true; query: SearchQuery } | { ok:
     } catch {
       return { ok: false, path: "q", message: "a search starting with { is a filter document, and this one is not valid JSON" };
     }
+    const twice = repeatedKey(text);
+    if (twice) return { ok: false, path: documentPath(twice, "q"), message: REPEATED_KEY };
     const r = validateFilter(doc);
     if (!r.ok) return { ok: false, path: r.issues[0] ? filterIssuePath("q", r.issues[0]) : "q", message: r.issues[0]?.message ?? "invalid filter" };
     return { ok: true, query: { kind: "filter", filter: r.filter } };

@@ -4,6 +4,8 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { repeatedKey as cliRepeatedKey } from "../../cli/src/commands/common.js";
+import { repeatedKey } from "../../src/domain/documents";
 import { apiWebhook, cleanUp, cliHome, fakeApi, Status } from "./fake-api";
 
 afterEach(cleanUp);
@@ -84,6 +86,10 @@ describe("webhooks create and update: filter and transformation", () => {
       [["--filter", '{"body":{"data.n":1e400}}'], 'body["data.n"]: not a JSON value (a number out of range: beyond ±1.8e308'],
       [["--filter", '{"body":{"data.n":{"$in":[7,-1e400]}}}'], 'body["data.n"].$in[1]: not a JSON value (a number out of range'],
       [["--transform-headers", '{"x-n":1e999}'], '["x-n"]: not a JSON value (a number out of range'],
+      // A key given twice would be sent once, the last (JSON.parse keeps it): the API's refusal never seen.
+      [["--filter", '{"headers":{"x-github-event":"push","x-github-event":"release"}}'], 'headers["x-github-event"]: this key is given twice in one object (JSON would keep only the last): give it once.'],
+      [["--filter", '{"body":{"a":1,"a":2}}'], "body.a: this key is given twice"],
+      [["--transform-headers", '{"x-a":"1","x-b":"2","x-a":"3"}'], '["x-a"]: this key is given twice'],
     ] as const) {
       const r = await h.edgehook(["webhooks", "update", "wh_1", ...args, ...conn(api.url)]);
       expect(r.code, args.join(" ")).toBe(2);
@@ -91,6 +97,25 @@ describe("webhooks create and update: filter and transformation", () => {
       expect(r.stderr, args.join(" ")).toContain(why);
     }
     expect(api.seen).toEqual([]);
+  });
+
+  it("finds a key given twice as the Worker does (its copy of the Worker's scan)", () => {
+    const cases = [
+      '{"a":1,"b":2}',
+      '{"a":1,"a":2}',
+      '{"a":1,"\\u0061":2}',
+      '{"a":{"a":{"a":1}},"b":[{"a":1},{"a":1}]}',
+      '{"x":[1,{"y":[[],{"z":1,"z":2}]}]}',
+      '[{"a":1},{"b":{"c":1},"d":[],"b":2}]',
+      '{"s":"\\",\\"s\\":","t":"{\\"u\\":1,\\"u\\":2}","s":0}',
+      '{"":1,"":2}',
+      ' { "k" : [ ] , "k" : { } } ',
+      '"just text"',
+      "[1,2,[3]]",
+    ];
+    const found = cases.map((c) => repeatedKey(c));
+    expect(found).toEqual([null, ["a"], ["a"], null, ["x", 1, "y", 1, "z"], [1, "b"], ["s"], [""], ["k"], null, null]);
+    expect(cases.map((c) => cliRepeatedKey(c))).toEqual(found);
   });
 
   it("a --transform-headers that is no JSON is refused without repeating it (a credential header's expression is a secret), saying where it fails", async () => {

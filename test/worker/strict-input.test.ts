@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { concatBytes, utf8 } from "../../src/domain/crypto";
 import type { IngestMessage } from "../../src/domain/types";
 import worker from "../../src/index";
-import { ADMIN, call, dashboardCookie, ingestMessage, podiumBody, podiumHeaders } from "./helpers";
+import { ADMIN, call, dashboardCookie, dashboardForm, ingestMessage, podiumBody, podiumHeaders } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
 import { deliveryRows } from "./rows";
 
@@ -55,6 +55,54 @@ describe("a body that is not UTF-8", () => {
       expect(res.status, `${method} ${path}`).toBeLessThan(300);
       expect(JSON.stringify(await res.json())).toContain("café");
     }
+  });
+});
+
+describe("a JSON body giving a key twice in one object", () => {
+  const p = pipeline();
+
+  it("is refused on every route that takes JSON, naming the key's path, where JSON.parse kept the last silently", async () => {
+    const id = `twice-${uniqueKey()}`;
+    expect((await p.api("POST", "/v1/sources", { id, name: "plain", provider: "stripe", secrets: ["a-fuzz-secret"] })).status).toBe(201);
+    const before = { tokens: await count("tokens"), sources: await count("sources"), webhooks: await count("webhooks") };
+    const hook = '"url":"https://x.test/t","eventTypes":["review.created"]';
+    const sends: [string, string, string, string][] = [
+      ["POST", "/v1/webhooks", `{${hook},"filter":{"headers":{"x-github-event":"push","x-github-event":"release"}}}`, 'filter.headers["x-github-event"]'],
+      ["POST", "/v1/webhooks", `{${hook},"filter":{"body":{"a":1,"a":2}}}`, "filter.body.a"],
+      // Spelt otherwise, the same key; in an array's object; at the top.
+      ["POST", "/v1/webhooks", `{${hook},"filter":{"body":{"a":1,"\\u0061":2}}}`, "filter.body.a"],
+      ["POST", "/v1/webhooks", `{${hook},"filter":{"body":{"$or":[{"a":1},{"b":{"x":1},"c":[],"b":2}]}}}`, "filter.body.$or[1].b"],
+      ["POST", "/v1/webhooks", `{${hook},"url":"https://y.test/t"}`, "url"],
+      ["PATCH", `/v1/sources/${id}`, '{"name":"one", "name" : "two"}', "name"],
+      ["POST", "/v1/tokens", '{"name":"t","scopes":["events:read"],"scopes":["admin"]}', "scopes"],
+    ];
+    for (const [method, path, json, at] of sends) {
+      const res = await raw(method, path, json);
+      expect(res.status, json).toBe(400);
+      const message = "this key is given twice in one object (JSON would keep only the last): give it once";
+      expect(await errorOf(res), json).toEqual({ code: "invalid_request", message: `Invalid body: ${at}: ${message}.`, details: { issues: [{ path: at, message }] } });
+    }
+    expect({ tokens: await count("tokens"), sources: await count("sources"), webhooks: await count("webhooks") }).toEqual(before);
+    expect((await p.api("GET", `/v1/sources/${id}`)).json.name).toBe("plain");
+    // A key once in each of two objects, or a value that reads as a key, is no repeat.
+    const once = `{${hook},"filter":{"body":{"a":"b","b":{"a":1},"c":["a",{"a":"a"}],"d":"\\",\\"d\\":"}}}`;
+    expect((await raw("POST", "/v1/webhooks", once)).status, once).toBe(201);
+    // A search's filter document likewise, and the dashboard's filter and extra headers boxes.
+    const q = encodeURIComponent('{"body":{"data.type":"a","data.type":"b"}}');
+    const searched = await get(`/v1/events?q=${q}`);
+    expect(searched.status).toBe(400);
+    expect((await errorOf(searched)).details?.issues).toEqual([{ path: 'q.body["data.type"]', message: "this key is given twice in one object (JSON would keep only the last): give it once" }]);
+    const cookie = await dashboardCookie();
+    for (const [box, label, at] of [["filter", "Filter", "headers.x"], ["transformHeaders", "Extra headers", '["x-a"]']] as const) {
+      const value = box === "filter" ? '{"headers":{"x":"1","x":"2"}}' : '{"x-a":"1","x-a":"2"}';
+      const res = await dashboardForm("/dashboard/webhooks", cookie, { url: "https://downstream.test/ok/twice", eventTypes: "*", [box]: value });
+      expect(res.status, box).toBe(400);
+      expect(await res.text(), box).toContain(`${label}, ${at.replace(/"/g, "&quot;")}: this key is given twice in one object`);
+    }
+    // Not JSON at all: still the validator's answer, not this one.
+    const broken = await raw("POST", "/v1/tokens", '{"name":"t","name":');
+    expect(broken.status).toBe(400);
+    expect((await errorOf(broken)).message).not.toMatch(/twice/);
   });
 });
 

@@ -94,8 +94,50 @@ export function jsonObject(value) {
   if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) throw new InvalidArgumentError("not a JSON object.");
   const far = outOfRange(parsed, "");
   if (far !== null) throw new InvalidArgumentError(`${far.slice(far.startsWith(".") ? 1 : 0)}: not a JSON value (a number out of range: beyond ±1.8e308, which would be sent as null).`);
+  // Sent again as parsed, a key given twice would reach the API once, the last: the API's refusal of it never seen.
+  const twice = repeatedKey(value)?.reduce(step, "");
+  if (twice !== undefined) throw new InvalidArgumentError(`${twice.slice(twice.startsWith(".") ? 1 : 0)}: this key is given twice in one object (JSON would keep only the last): give it once.`);
   return parsed;
 }
+
+/**
+ * The path to the first key `text` (valid JSON) gives twice in one object, array elements by index,
+ * or null: a copy of the Worker's (src/domain/documents.ts repeatedKey; the CLI cannot import the
+ * Worker's code), held equal by test/cli/webhook-content.test.ts.
+ * @param {string} text @returns {(string | number)[] | null}
+ */
+export function repeatedKey(text) {
+  /** @type {{ keys: Set<string> | null, base: (string | number)[], at: (string | number)[], n: number }[]} */
+  const open = [];
+  let member = false;
+  for (const [t] of text.matchAll(/"(?:[^"\\]|\\.)*"|[{}[\],]/g)) {
+    const top = open.at(-1);
+    if (t === "{" || t === "[") {
+      const base = top?.at ?? [];
+      open.push({ keys: t === "{" ? new Set() : null, base, at: t === "[" ? [...base, 0] : base, n: 0 });
+      member = t === "{";
+    } else if (t === "}" || t === "]") {
+      open.pop();
+      member = false;
+    } else if (t === ",") {
+      if (top?.keys) member = true;
+      else if (top) top.at = [...top.base, ++top.n];
+    } else if (member && top?.keys) {
+      const key = String(JSON.parse(t));
+      top.at = [...top.base, key];
+      member = false;
+      if (top.keys.has(key)) return top.at;
+      top.keys.add(key);
+    }
+  }
+  return null;
+}
+
+/**
+ * A path's next step in the API's notation: `[0]`, `.name`, any other key quoted (`["data.n"]`).
+ * @param {string} path @param {string | number} key
+ */
+const step = (path, key) => (typeof key === "number" ? `${path}[${key}]` : /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`);
 
 /**
  * Where in `value` a number is out of a 64-bit float's range, in the API's notation (`.body["data.n"]`,
@@ -105,8 +147,7 @@ function outOfRange(value, path) {
   if (typeof value === "number") return Number.isFinite(value) ? null : path;
   if (value === null || typeof value !== "object") return null;
   for (const [k, v] of Object.entries(value)) {
-    const at = Array.isArray(value) ? `${path}[${k}]` : /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(k) ? `${path}.${k}` : `${path}[${JSON.stringify(k)}]`;
-    const far = outOfRange(v, at);
+    const far = outOfRange(v, step(path, Array.isArray(value) ? Number(k) : k));
     if (far !== null) return far;
   }
   return null;
