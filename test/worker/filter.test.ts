@@ -925,3 +925,34 @@ describe("the Podium filter examples users are shown", () => {
     for (const doc of found) expect(matches(doc, podiumMessage), JSON.stringify(doc)).toBe(true);
   });
 });
+
+describe("the work $in does", () => {
+  /** The `work` units matching `body` spends, and whether it matched. */
+  function workOf(filter: unknown, body: unknown): { matched: boolean; work: number } {
+    const f = compile(filter);
+    const budget = filterBudget();
+    const matched = matchesFilter(f, { body, headers: {} }, budget);
+    return { matched, work: FILTER_LIMITS.work - budget.work };
+  }
+  const numbers = (n: number, v: (i: number) => unknown = () => 5) => Array.from({ length: n }, (_, i) => v(i));
+  const within = (values: unknown[], xs: unknown) => workOf({ body: { xs: { $in: values } } }, { xs });
+
+  it("takes its values in turn to the first found, each 2 units and 2 an element of an array up to an equal one, as the docs say", () => {
+    const doc = filtersDoc.replace(/\s+/g, " ");
+    // 3 for the conditions that reach the field.
+    for (const [v, n] of [[1, 0], [1, 10], [3, 10], [3, 100]] as const) {
+      expect(within(numbers(v, (i) => -1 - i), numbers(n)), `${v} over ${n}`).toEqual({ matched: false, work: 3 + v * (2 + 2 * n) });
+    }
+    // It stops at the first value found, and that at the first equal element.
+    expect(within([5, 7], numbers(10))).toEqual({ matched: true, work: 3 + 2 + 2 });
+    expect(within([1, 2, 5], [9, 9, 5])).toEqual({ matched: true, work: 3 + 2 * (2 + 2 * 3) + 2 + 2 * 3 });
+    // A string compared costs 1 more and 1 per 8 characters of the shorter.
+    expect(within(["a".repeat(80)], numbers(10, () => "b".repeat(80)))).toEqual({ matched: false, work: 3 + 2 + 10 * (2 + 1 + 80 / 8) });
+    expect(doc).toContain("a string compared 1 more and 1 per 8 characters of the shorter");
+    const big = within(numbers(330, (i) => -1 - i), numbers(1600));
+    expect(big.work).toBe(1_056_663);
+    expect(doc).toContain("330 numbers over an array of 1,600 holding none of them cost 1,056,663 units, about half the budget");
+    expect(big.work / FILTER_LIMITS.work).toBeCloseTo(0.5, 1);
+    expect(doc).toContain("stops at the first found, each costing 2 (taken, then compared with the field's whole value) and, where the field is an array, 2 an element (walked, compared) up to the first equal one");
+  });
+});

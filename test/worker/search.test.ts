@@ -409,6 +409,20 @@ describe("event search", () => {
     expect(filtersDoc).toContain("`data.id=9007199254740993` finds `9007199254740992` too, where the text search `9007199254740993` finds only those digits");
   });
 
+  it("finds by a field's value the number it reads as and the string as written: `=5e4` the number 50000 or the string \"5e4\", not \"50000\", as the docs say", () => {
+    const found = (q: string, amount: unknown) => {
+      const parsed = parseSearch(q);
+      if (!parsed.ok) throw new Error(parsed.message);
+      return matchesSearch(parsed.query, { body: JSON.stringify({ data: { object: { amount_due: amount } } }), headers: {} });
+    };
+    const q = "data.object.amount_due";
+    expect([50000, "50000", "5e4"].map((v) => found(`${q}=50000`, v))).toEqual([true, true, false]);
+    expect([50000, "50000", "5e4"].map((v) => found(`${q}=5e4`, v))).toEqual([true, false, true]);
+    expect(filtersDoc.replace(/\s+/g, " ")).toContain(
+      '`data.object.amount_due=50000` matches the number 50000 or the string `"50000"`; `=5e4` matches the number 50000 too, but of strings only `"5e4"`, as written;',
+    );
+  });
+
   it("takes a q of at most 2,000 characters, as the docs say", async () => {
     const p = pipeline();
     const w = window();

@@ -741,6 +741,27 @@ describe("bounds", () => {
     expect(deep.reason).toMatch(/^transform: D1011: Stack overflow/);
   });
 
+  it("gives a recursive function as many levels as fit the call depth by what each nests, as docs/filters-and-transforms.md says", async () => {
+    // [a level's body, the levels at which it fails, as the doc writes them]
+    const shapes = [
+      ["$n = 0 ? 0 : 1 + $f($n - 1)", 166],
+      ["($n = 0 ? 0 : 1 + $f($n - 1))", 124],
+      ["$n = 0 ? [] : $append([$n], $f($n - 1))", 496],
+    ] as const;
+    const call = (body: string, n: number) => `($f := function($n) { ${body} }; $f(${n}))`;
+    for (const [body, fails] of shapes) {
+      expect((await runTransform(compile(call(body, fails - 1)), "{}")).ok, body).toBe(true);
+      expect((await failure(call(body, fails), "{}")).reason, body).toMatch(/^transform: D1011: Stack overflow/);
+      expect(filtersDoc.replace(/\s+/g, " "), body).toMatch(new RegExp(`\`\\(?${body.replace(/[$()?+[\]]/g, "\\$&")}\\)?\`[^.;]*? at ${fails}\\b`));
+    }
+    expect(TRANSFORM_LIMITS.depth).toBe(500);
+    expect(filtersDoc.replace(/\s+/g, " ")).toContain("call depth 500 (expressions in evaluation inside one another");
+    // A tail call, or one that is an array constructor's item, nests nothing: the steps stop it.
+    for (const body of ["$n = 0 ? 0 : $f($n - 1)", "$n = 0 ? 0 : [$f($n - 1)]"]) {
+      expect((await failure(call(body, 10_000), "{}")).reason, body).toMatch(/stopped after 50000 evaluation steps/);
+    }
+  });
+
   it("runs an array or object constructor of many items: JSONata evaluates them side by side, each raising its one call depth", async () => {
     // 520 ids (4,072 characters) failed every evaluation with D1011 ("non-terminating recursive function").
     const ids = Array.from({ length: 1000 }, (_, i) => `"id${i}"`).join(",");
