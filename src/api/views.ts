@@ -130,7 +130,9 @@ export function alertView(e: AlertEpisode) {
     subject: e.subject,
     state: closing ? ("closed" as const) : ("open" as const),
     openedAt: iso(e.openedAt),
-    lastAt: iso(e.lastAt),
+    // Kept as the occurrence's own time (a later success is compared with it): an opening stamped
+    // after another alert of its batch (pipeline/alerts.ts) is shown last at its opening, not before it.
+    lastAt: iso(Math.max(e.lastAt, e.openedAt)),
     closedAt: isoTime(e.closedAt),
     count: e.count,
     data,

@@ -43,27 +43,32 @@ export const REPEATED_KEY = "this key is given twice in one object (JSON would k
  * an object's member begins, and every brace or bracket outside strings opens or closes one.
  */
 export function repeatedKey(text: string): (string | number)[] | null {
-  // Each open object or array: the path to it, to its member now, and an object's keys so far.
-  const open: { keys: Set<string> | null; base: (string | number)[]; at: (string | number)[]; n: number }[] = [];
+  // One path, a step per open object or array (its member now), and each open object's keys so far
+  // (null for an array): changed in place, so the scan stays linear however deep the nesting.
+  const path: (string | number)[] = [];
+  const keys: (Set<string> | null)[] = [];
   let member = false;
   for (const [t] of text.matchAll(/"(?:[^"\\]|\\.)*"|[{}[\],]/g)) {
-    const top = open.at(-1);
+    const last = path.length - 1;
     if (t === "{" || t === "[") {
-      const base = top?.at ?? [];
-      open.push({ keys: t === "{" ? new Set() : null, base, at: t === "[" ? [...base, 0] : base, n: 0 });
+      path.push(t === "[" ? 0 : "");
+      keys.push(t === "{" ? new Set() : null);
       member = t === "{";
     } else if (t === "}" || t === "]") {
-      open.pop();
+      path.pop();
+      keys.pop();
       member = false;
     } else if (t === ",") {
-      if (top?.keys) member = true;
-      else if (top) top.at = [...top.base, ++top.n];
-    } else if (member && top?.keys) {
+      const at = path[last];
+      if (keys[last]) member = true;
+      else if (typeof at === "number") path[last] = at + 1;
+    } else if (member) {
+      const own = keys[last];
       const key = String(JSON.parse(t));
-      top.at = [...top.base, key];
+      path[last] = key;
       member = false;
-      if (top.keys.has(key)) return top.at;
-      top.keys.add(key);
+      if (own?.has(key)) return path.slice();
+      own?.add(key);
     }
   }
   return null;

@@ -118,6 +118,16 @@ describe("webhooks create and update: filter and transformation", () => {
     expect(cases.map((c) => cliRepeatedKey(c))).toEqual(found);
   });
 
+  it("scans a body nested as deep as 64 KiB allows in one pass, each copy (a path copied at each level took minutes and gigabytes)", () => {
+    const depth = 32_000;
+    const deep = `${"[".repeat(depth)}{"a":1,"a":2}${"]".repeat(depth)}`;
+    const wide = `${"[".repeat(3_000)}${"0,".repeat(29_000)}{"b":[],"b":0}${"]".repeat(3_000)}`;
+    for (const scan of [repeatedKey, cliRepeatedKey]) {
+      expect(scan(deep)).toEqual([...Array<number>(depth).fill(0), "a"]);
+      expect(scan(wide)).toEqual([...Array<number>(2_999).fill(0), 29_000, "b"]);
+    }
+  });
+
   it("a --transform-headers that is no JSON is refused without repeating it (a credential header's expression is a secret), saying where it fails", async () => {
     const api = await fakeApi({ routes: { "PATCH /v1/webhooks/wh_1": webhook } });
     const h = cliHome();

@@ -1861,6 +1861,10 @@ describe("a flapping downstream (the re-open cool-down)", () => {
     expect(alerts[1]!.timestamp).toBe(new Date(t0 + 35).toISOString());
     // After a recovery in its batch: a millisecond after it, in the order raised.
     expect(Date.parse(alerts[6]!.timestamp) - Date.parse(alerts[5]!.timestamp)).toBe(1);
+    // Its episode, as /v1/alerts shows it, was last seen no earlier than it opened.
+    const episodes: { id: string; openedAt: string; lastAt: string }[] = (await w.p.api("GET", "/v1/alerts?limit=100")).json.data;
+    const last = episodes.find((e) => e.id === alerts[6]!.data.alertId);
+    expect([last?.openedAt, last?.lastAt]).toEqual([alerts[6]!.timestamp, alerts[6]!.timestamp]);
   });
 
   it("gives the alerts one batch of attempts raises strictly increasing timestamps, in the order raised", async () => {

@@ -107,27 +107,34 @@ export function jsonObject(value) {
  * @param {string} text @returns {(string | number)[] | null}
  */
 export function repeatedKey(text) {
-  /** @type {{ keys: Set<string> | null, base: (string | number)[], at: (string | number)[], n: number }[]} */
-  const open = [];
+  // One path, a step per open object or array (its member now), and each open object's keys so far
+  // (null for an array): changed in place, so the scan stays linear however deep the nesting.
+  /** @type {(string | number)[]} */
+  const path = [];
+  /** @type {(Set<string> | null)[]} */
+  const keys = [];
   let member = false;
   for (const [t] of text.matchAll(/"(?:[^"\\]|\\.)*"|[{}[\],]/g)) {
-    const top = open.at(-1);
+    const last = path.length - 1;
     if (t === "{" || t === "[") {
-      const base = top?.at ?? [];
-      open.push({ keys: t === "{" ? new Set() : null, base, at: t === "[" ? [...base, 0] : base, n: 0 });
+      path.push(t === "[" ? 0 : "");
+      keys.push(t === "{" ? new Set() : null);
       member = t === "{";
     } else if (t === "}" || t === "]") {
-      open.pop();
+      path.pop();
+      keys.pop();
       member = false;
     } else if (t === ",") {
-      if (top?.keys) member = true;
-      else if (top) top.at = [...top.base, ++top.n];
-    } else if (member && top?.keys) {
+      const at = path[last];
+      if (keys[last]) member = true;
+      else if (typeof at === "number") path[last] = at + 1;
+    } else if (member) {
+      const own = keys[last];
       const key = String(JSON.parse(t));
-      top.at = [...top.base, key];
+      path[last] = key;
       member = false;
-      if (top.keys.has(key)) return top.at;
-      top.keys.add(key);
+      if (own?.has(key)) return path.slice();
+      own?.add(key);
     }
   }
   return null;
