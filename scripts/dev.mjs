@@ -5,7 +5,7 @@
 import { spawn } from "node:child_process";
 import { copyFileSync, existsSync } from "node:fs";
 import { copyDocsBundle } from "./docs-assets.mjs";
-import { devBase, devPersistTo, serving, startLocalCron } from "./local-cron.mjs";
+import { devPersistTo, startLocalCron, terminalTarget, watchReady } from "./local-cron.mjs";
 import { migrateOrExit } from "./local-migrations.mjs";
 
 process.env.WRANGLER_SEND_METRICS ??= "false";
@@ -28,16 +28,15 @@ console.log("Applying the D1 migrations to the local database…");
 const applied = await migrateOrExit({ persistTo });
 console.log(applied.length === 0 ? "The local database is up to date." : `Applied ${applied.length} migration(s).`);
 
-// In a terminal wrangler keeps it (its key shortcuts); otherwise its output passes through here,
-// which learns when it is ready, and where it serves when given --port 0.
+// In a terminal wrangler keeps it (its key shortcuts), and where the cron fires is decided before
+// it starts (terminalTarget); otherwise its output passes through here, and the cron fires where its
+// Ready line says it serves (wherever wrangler took: a port given, 0, or none and 8787 held), once it does.
 const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
 const everySeconds = Number(process.env.EDGEHOOK_DEV_CRON_SECONDS ?? 60);
-const base = devBase(args);
-// Where something answers already (another `npm run dev`?), wrangler fails with "Address already in
-// use": what the cron fired there would be that one's maintenance, claimed as this one's. Asked
-// only in a terminal, where wrangler's own "Ready" is not seen here.
-const taken = interactive && everySeconds > 0 && base !== null && (await serving(base));
-const dev = spawn("wrangler", ["dev", ...args], { stdio: interactive ? "inherit" : ["inherit", "pipe", "inherit"] });
+const firing = everySeconds > 0;
+/** @type {{ args: string[]; base: string | null; why?: string }} */
+const target = firing && interactive ? await terminalTarget(args) : { args, base: null };
+const dev = spawn("wrangler", ["dev", ...target.args], { stdio: interactive ? "inherit" : ["inherit", "pipe", "inherit"] });
 for (const sig of /** @type {const} */ (["SIGINT", "SIGTERM"])) process.on(sig, () => dev.kill(sig));
 
 let stopCron = () => {};
@@ -45,28 +44,18 @@ let stopCron = () => {};
 const fireCron = (at) => {
   stopCron = startLocalCron({ base: at, everySeconds, log: (line) => console.log(`[edgehook] ${line}`) });
 };
-if (!(everySeconds > 0)) {
+if (!firing) {
   console.log(`[edgehook] The maintenance run is not fired with EDGEHOOK_DEV_CRON_SECONDS=${process.env.EDGEHOOK_DEV_CRON_SECONDS}: curl "<url>/cdn-cgi/local/scheduled" runs it.`);
-} else if (interactive && base === null) {
-  console.log('[edgehook] The maintenance run is not fired with --port 0 in a terminal: curl "<url>/cdn-cgi/local/scheduled" runs it.');
-} else if (taken) {
-  console.log(`[edgehook] Something answers at ${base} already (another npm run dev?): this one fires no maintenance run there.`);
-} else if (interactive && base !== null) {
-  fireCron(base);
+} else if (target.why !== undefined) {
+  console.log(`[edgehook] ${target.why}`);
+} else if (target.base !== null) {
+  fireCron(target.base);
 }
 if (dev.stdout) {
-  // Fired once this wrangler says it is ready (where it serves, for --port 0): never at a port another server holds.
-  let seen = "";
-  let learning = everySeconds > 0;
+  const ready = firing ? watchReady(args, fireCron) : () => {};
   dev.stdout.on("data", (chunk) => {
     process.stdout.write(chunk);
-    if (!learning) return;
-    seen += chunk;
-    const ready = /Ready on (http:\/\/[^\s/]+)/.exec(seen);
-    if (ready) {
-      learning = false;
-      fireCron(base ?? ready[1]);
-    }
+    ready(chunk);
   });
 }
 dev.on("exit", (code) => {

@@ -98,19 +98,84 @@ export async function serving(base) {
   }
 }
 
+/** The port `wrangler dev` takes when not given `--port`, or the next free one after it when that is held. */
+export const DEFAULT_PORT = 8787;
+
 /**
- * Where `wrangler dev` given these arguments serves: its `--ip` (`localhost` by default, as
- * wrangler's, whichever family that names here; any address: loopback of its family) and
- * `--port` (8787 by default); null for `--port 0`, which only wrangler knows.
+ * Where `wrangler dev` given these arguments serves, known before it starts: only with `--port N`
+ * (N > 0), at its `--ip` (devHost). Null without `--port`, where wrangler moves on when 8787 is
+ * held, and for `--port 0`: only its Ready line says where.
  * @param {string[]} args
  */
 export function devBase(args) {
-  const port = Number(argValue(args, "--port") ?? 8787);
-  if (!Number.isInteger(port) || port <= 0) return null;
+  const port = Number(argValue(args, "--port"));
+  return Number.isInteger(port) && port > 0 ? `http://${devHost(args)}:${port}` : null;
+}
+
+/**
+ * Where `wrangler dev` given these arguments serves, from a line of its output: its `Ready on URL`
+ * line's port, at its `--ip` as devBase reaches it (`Ready on http://0.0.0.0:N` names no address
+ * to call); null for any other line. A whole line: a chunk of output can end inside the port.
+ * @param {string} line @param {string[]} args
+ */
+export function readyBase(line, args) {
+  const port = /Ready on http:\/\/(?:\[[^\]\s]*\]|[^\s/:\]]+):(\d+)/.exec(line)?.[1];
+  return port === undefined ? null : `http://${devHost(args)}:${port}`;
+}
+
+/**
+ * A handler of `wrangler dev`'s output chunks that calls `onReady` once, with readyBase of the first
+ * whole line that has one (a chunk boundary inside its URL cannot give a wrong port).
+ * @param {string[]} args @param {(base: string) => void} onReady
+ */
+export function watchReady(args, onReady) {
+  let rest = "";
+  let done = false;
+  return (/** @type {string | Buffer} */ chunk) => {
+    if (done) return;
+    const lines = (rest + chunk).split("\n");
+    rest = lines.pop() ?? "";
+    for (const line of lines) {
+      const base = readyBase(line, args);
+      if (base === null) continue;
+      done = true;
+      rest = "";
+      onReady(base);
+      return;
+    }
+  };
+}
+
+/**
+ * In a terminal wrangler's output is not seen here, so where the cron fires is decided before it
+ * starts: the arguments to give wrangler, and where to fire (null, and why not, when nowhere). Never
+ * at a port something answers at already (another `npm run dev`?): given `--port N`, wrangler stops
+ * there with "Address already in use"; without, it moves to a port not known here. Without `--port`
+ * and 8787 free, wrangler gets `--port 8787` (what it takes anyway) so that it serves there or stops.
+ * @param {string[]} args @param {(base: string) => Promise<boolean>} [answers] whether something answers at a base
+ * @returns {Promise<{ args: string[]; base: string | null; why?: string }>}
+ */
+export async function terminalTarget(args, answers = serving) {
+  const curl = 'curl "<url>/cdn-cgi/local/scheduled" runs it';
+  const given = argValue(args, "--port") !== undefined;
+  const pinned = given ? args : [...args, "--port", String(DEFAULT_PORT)];
+  const base = devBase(pinned);
+  if (base === null) return { args, base, why: `The maintenance run is not fired with --port 0 in a terminal: ${curl}.` };
+  if (!(await answers(base))) return { args: pinned, base };
+  return given
+    ? { args, base: null, why: `Something answers at ${base} already (another npm run dev?): this one fires no maintenance run there.` }
+    : { args, base: null, why: `Something answers at ${base} already (another npm run dev?): wrangler serves on the next free port, where no maintenance run is fired (give it --port N for one, or ${curl}).` };
+}
+
+/**
+ * The host a client reaches `wrangler dev` given these arguments at: its `--ip` (`localhost` by
+ * default, as wrangler's, whichever family that names here; any address: loopback of its family).
+ * @param {string[]} args
+ */
+function devHost(args) {
   const ip = argValue(args, "--ip");
   const loopbackOf = new Map([["0.0.0.0", "127.0.0.1"], ["*", "127.0.0.1"], ["::", "[::1]"]]);
-  const host = ip === undefined ? "localhost" : (loopbackOf.get(ip) ?? (ip.includes(":") ? `[${ip}]` : ip));
-  return `http://${host}:${port}`;
+  return ip === undefined ? "localhost" : (loopbackOf.get(ip) ?? (ip.includes(":") ? `[${ip}]` : ip));
 }
 
 /**

@@ -7,7 +7,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { CRON, devBase, devPersistTo, serving, startLocalCron } from "../../scripts/local-cron.mjs";
+import { CRON, devBase, devPersistTo, readyBase, serving, startLocalCron, terminalTarget, watchReady } from "../../scripts/local-cron.mjs";
 import { migratedState } from "./stack";
 
 const root = resolve(import.meta.dirname, "../..");
@@ -134,13 +134,44 @@ describe("the local cron (scripts/local-cron.mjs)", () => {
     expect(await serving(r.base)).toBe(false);
   });
 
-  it("finds where wrangler dev serves from its arguments", () => {
-    expect(devBase([])).toBe("http://localhost:8787");
+  it("knows where wrangler dev serves from its arguments only given --port N: without, it takes the next free port when 8787 is held", () => {
+    expect(devBase([])).toBeNull();
+    expect(devBase(["--ip", "127.0.0.1"])).toBeNull();
     expect(devBase(["--port", "8788"])).toBe("http://localhost:8788");
     expect(devBase(["--ip", "::", "--port", "8789"])).toBe("http://[::1]:8789");
     expect(devBase(["--port=9000", "--ip", "0.0.0.0"])).toBe("http://127.0.0.1:9000");
     expect(devBase(["--ip", "127.0.0.2", "--port", "8790"])).toBe("http://127.0.0.2:8790");
     expect(devBase(["--port", "0"])).toBeNull();
+  });
+
+  it("fires where wrangler's Ready line says it serves (a second stack on 8788, not the first's 8787), at the host it was given", () => {
+    expect(readyBase("[wrangler:info] Ready on http://localhost:8788", [])).toBe("http://localhost:8788");
+    expect(readyBase("[wrangler:info] Ready on http://0.0.0.0:8721", ["--ip", "0.0.0.0"])).toBe("http://127.0.0.1:8721");
+    expect(readyBase("[wrangler:info] Ready on http://[::]:8722", ["--ip", "::", "--port", "0"])).toBe("http://[::1]:8722");
+    expect(readyBase("[wrangler:info] - http://127.0.0.1:8721", [])).toBeNull();
+  });
+
+  it("reads the Ready line whole, however wrangler's output is cut into chunks", () => {
+    const seen: string[] = [];
+    const chunk = watchReady(["--ip", "127.0.0.1"], (base) => seen.push(base));
+    // The cut falls inside the port: its first digits alone are not where it serves.
+    chunk("env.DB (edgehook)   D1 Database\n\n[wrangler:info] Ready on http://127.0.0.1:87");
+    expect(seen).toEqual([]);
+    chunk("21\n[wrangler:info] - http://127.0.0.1:8721\n");
+    chunk("[wrangler:info] Ready on http://127.0.0.1:8799\n");
+    expect(seen).toEqual(["http://127.0.0.1:8721"]);
+  });
+
+  it("in a terminal, where wrangler's Ready line is not seen, fires only where wrangler is held to serve", async () => {
+    const nothing = async () => false;
+    const something = async () => true;
+    // Without --port and 8787 free, wrangler is given it (it takes it anyway), so it serves there or stops.
+    expect(await terminalTarget(["--ip", "127.0.0.1"], nothing)).toEqual({ args: ["--ip", "127.0.0.1", "--port", "8787"], base: "http://127.0.0.1:8787" });
+    // 8787 held: wrangler moves to a port not known here; nothing is fired at the other's.
+    expect(await terminalTarget([], something)).toEqual({ args: [], base: null, why: expect.stringMatching(/^Something answers at http:\/\/localhost:8787 already .*wrangler serves on the next free port, where no maintenance run is fired/) });
+    expect(await terminalTarget(["--port", "8723"], nothing)).toEqual({ args: ["--port", "8723"], base: "http://localhost:8723" });
+    expect(await terminalTarget(["--port", "8723"], something)).toEqual({ args: ["--port", "8723"], base: null, why: expect.stringContaining("fires no maintenance run there") });
+    expect(await terminalTarget(["--port", "0"], something)).toEqual({ args: ["--port", "0"], base: null, why: expect.stringContaining("not fired with --port 0") });
   });
 
   it("migrates the database wrangler dev serves, however --persist-to is written", () => {
