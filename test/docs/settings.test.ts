@@ -19,6 +19,13 @@ describe("settings", () => {
     expect(names).toEqual(expect.arrayContaining(["RETENTION_DAYS", "SIGNATURE_TOLERANCE_S", "MAX_ATTEMPTS"]));
   });
 
+  it("without wrangler.toml's [vars], the defaults are the contract's (5 s timeout, 15 attempts, 10 days, 300 s tolerance), and wrangler.toml gives the same", () => {
+    // The tests run on wrangler.toml's [vars]: only this tells a default that drifted.
+    const contract = { deliveryTimeoutMs: 5000, maxAttempts: 15, retentionDays: 10, signatureToleranceSeconds: 300 };
+    expect(settings({})).toMatchObject(contract);
+    expect(settings(wranglerVars())).toMatchObject(contract);
+  });
+
   it.each(names)("%s is in .dev.vars.example and the README's configuration", (name) => {
     expect(read(".dev.vars.example")).toMatch(new RegExp(`^(# )?${name}=`, "m"));
     expect(read("README.md")).toContain(`\`${name}\``);
