@@ -114,6 +114,17 @@ describe("Podium objects and their owners", () => {
     expect(await getEvent(env.DB, msg!.eventId)).toMatchObject({ organizationUid: `org-${k}`, locationUid: null });
   });
 
+  it("files a contact moved between organizations under its organization after the change, not before", async () => {
+    const p = pipeline();
+    const k = uniqueKey();
+    const moved = JSON.parse(sample("contact.updated", `loc-${k}`, `org-${k}-new`));
+    moved.data.before.organization.uid = `org-${k}-old`;
+    const [msg] = await throughIngress([JSON.stringify(moved)]);
+    await p.runIngest([msg!]);
+    expect(msg).toMatchObject({ organizationUid: `org-${k}-new` });
+    expect(await getEvent(env.DB, msg!.eventId)).toMatchObject({ organizationUid: `org-${k}-new`, locationUid: null });
+  });
+
   it("reads an invite link's owner from the review invite object, which names its location and organization", async () => {
     const p = pipeline();
     const k = uniqueKey();
