@@ -145,6 +145,27 @@ describe("an hmac source's prefix", () => {
   });
 });
 
+describe("an hmac source whose signature header is one stored with every event (made before that was refused)", () => {
+  it("verifies with it and never stores it: the event keeps its other headers, not its signature", async () => {
+    const p = pipeline();
+    const secret = "hmac-source-secret";
+    const body = JSON.stringify({ type: "order.created", id: `o-${crypto.randomUUID()}` });
+    for (const header of ["user-agent", "content-type"]) {
+      const config: HmacConfig = { header, algorithm: "SHA-256", encoding: "hex", prefix: "", timestampHeader: "x-ts", typePath: "type", dedupePath: "id" };
+      expect((await p.api("POST", "/v1/sources", { name: "h", provider: "hmac", secrets: [secret], hmac: config })).status, header).toBe(400);
+      const source = await createSource({ provider: "hmac", secrets: [secret], hmac: config }); // stored as before the rule
+      const signed = await hmacScheme(config).sign(secret, body);
+      const other: Record<string, string> = header === "user-agent" ? { "content-type": "application/json" } : { "user-agent": "sender/1" };
+      const queue = recordingQueue();
+      const res = await call(new Request(`https://edgehook.test/webhooks/${source}`, { method: "POST", body, headers: { ...signed, ...other } }), { INGEST: queue });
+      expect(res.status, header).toBe(202);
+      await p.runIngest(queue.sent);
+      const stored = await p.api("GET", `/v1/events/${queue.sent[0]!.eventId}`);
+      expect(stored.json.headers, header).toEqual({ ...other, "x-ts": signed["x-ts"] });
+    }
+  });
+});
+
 describe("a JSON body led by a byte order mark (RFC 8259 lets a parser ignore it; some senders write one)", () => {
   const BOM = "\ufeff";
 
