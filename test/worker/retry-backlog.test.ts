@@ -105,6 +105,26 @@ describe("a webhook's scheduler with a backlog waiting for retries", () => {
   }, 60_000);
 });
 
+describe("a FIFO webhook's events received in the same millisecond", () => {
+  it("are read and sent in the order they were stored, each read's range taking the first stored, not only sorting what it took", async () => {
+    const p = pipeline();
+    const { key, org, webhook } = await p.webhookOn("record", { ordering: "fifo" });
+    const uid = webhook.uid;
+    const at = Date.now();
+    const stored = Array.from({ length: 4 }, () => ingestMessage({ organizationUid: org, receivedAt: at, body: podiumBody({ organizationUid: org }) }));
+    for (const msg of stored) await p.runIngest([msg]);
+    const ids = stored.map((m) => m.eventId);
+    const rows = await webhookDeliveryRows(uid); // by seq: the order they were stored
+    expect(rows.map((d) => d.event_id)).toEqual(ids);
+    // Each read's LIMIT below their number.
+    expect((await owedInOrder(env.DB, uid, 2)).map((j) => j.event.id)).toEqual(ids.slice(0, 2));
+    expect((await duePending(env.DB, uid, { now: Date.now(), limit: 2, exclude: [] })).map((j) => j.event.id)).toEqual(ids.slice(0, 2));
+    expect((await firstOwed(env.DB, uid))?.id).toBe(rows[0]!.id);
+    await p.deliver();
+    expect((await received(key)).map((r) => r.headers["edgehook-event-id"])).toEqual(ids);
+  });
+});
+
 describe("a new delivery", () => {
   it("writes its row and two index entries, its group one packed row; its first failed attempt adds it to the due-time index, at no row more", async () => {
     const p = pipeline({ DB: meter.db, RETRY_BASE_SECONDS: "3600" });
