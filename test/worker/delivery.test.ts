@@ -150,6 +150,31 @@ describe("the delivery lifecycle", () => {
     }
   });
 
+  it("counts a 2xx whose status came a little after timeoutMs as timed out, and one at timeoutMs as in time", async () => {
+    // The clock the attempt reads moves only when the fetch answers: exactly as far as asked, however busy the machine.
+    const timeoutMs = 200;
+    let clock = 0;
+    const nowSpy = vi.spyOn(performance, "now").mockImplementation(() => clock);
+    const answerAfter = (ms: number) => vi.spyOn(globalThis, "fetch").mockImplementation(async () => ((clock += ms), new Response("ok", { status: 200 })));
+    const postAfter = async (ms: number) => {
+      const fetchSpy = answerAfter(ms);
+      try {
+        return await postDelivery({ ...postTo("https://downstream.test/ok/late"), timeoutMs });
+      } finally {
+        fetchSpy.mockRestore();
+      }
+    };
+    try {
+      // Well inside twice the timeout: late all the same.
+      const late = await postAfter(Math.round(timeoutMs * 1.3));
+      expect(late.result).toEqual({ ok: false, retryAfterSeconds: null });
+      expect(late.attempt).toMatchObject({ statusCode: null, error: expect.stringMatching(/^timed out after 200 ms \(its answer, HTTP 200, came after \d+ ms\)$/) });
+      expect((await postAfter(timeoutMs)).result).toEqual({ ok: true });
+    } finally {
+      nowSpy.mockRestore();
+    }
+  });
+
   it("counts an HTTP-date Retry-After from the answer, as the pause and the retry are", async () => {
     // Asked to wait until 10 s after its answer, which took 1.5 s: about 10 s from the answer (the date has
     // whole seconds), not 11.5 from the request, which kept the webhook paused 1.5 s past the date.
