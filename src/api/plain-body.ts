@@ -40,7 +40,8 @@ export const plainBody =
         } catch {
           throw invalidField("The body is not valid UTF-8.", { path: "", message: "not valid UTF-8" });
         }
-        const repeated = repeatedBodyKey(text);
+        // Without the byte order mark (kept by ignoreBOM), which the validator's parse passes over.
+        const repeated = repeatedBodyKey(text.replace(/^\uFEFF/, ""));
         if (repeated) throw repeated;
       }
       // The validators after this test the header their own, stricter ways (`application/json;`
