@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // `npm run dev [-- --port N …]`: ensure .dev.vars, apply local D1 migrations, run `wrangler dev`,
 // and fire the Worker's cron on the minute as the deployed one does, once that wrangler is ready
-// (local-cron.mjs; EDGEHOOK_DEV_CRON_SECONDS=N every N seconds instead, 0 not at all).
+// (local-cron.mjs; EDGEHOOK_DEV_CRON_SECONDS=N every N seconds instead, 0 not at all; not under
+// --local-protocol https).
 import { spawn } from "node:child_process";
 import { copyFileSync, existsSync } from "node:fs";
 import { copyDocsBundle } from "./docs-assets.mjs";
-import { devPersistTo, startLocalCron, terminalTarget, watchReady } from "./local-cron.mjs";
+import { devPersistTo, notFiredWhy, startLocalCron, terminalTarget, watchReady } from "./local-cron.mjs";
 import { migrateOrExit } from "./local-migrations.mjs";
 
 process.env.WRANGLER_SEND_METRICS ??= "false";
@@ -33,7 +34,8 @@ console.log(applied.length === 0 ? "The local database is up to date." : `Applie
 // Ready line says it serves (wherever wrangler took: a port given, 0, or none and 8787 held), once it does.
 const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
 const everySeconds = Number(process.env.EDGEHOOK_DEV_CRON_SECONDS ?? 60);
-const firing = everySeconds > 0;
+const notFired = notFiredWhy(args, process.env.EDGEHOOK_DEV_CRON_SECONDS);
+const firing = notFired === null;
 /** @type {{ args: string[]; base: string | null; why?: string }} */
 const target = firing && interactive ? await terminalTarget(args) : { args, base: null };
 const dev = spawn("wrangler", ["dev", ...target.args], { stdio: interactive ? "inherit" : ["inherit", "pipe", "inherit"] });
@@ -44,8 +46,8 @@ let stopCron = () => {};
 const fireCron = (at) => {
   stopCron = startLocalCron({ base: at, everySeconds, log: (line) => console.log(`[edgehook] ${line}`) });
 };
-if (!firing) {
-  console.log(`[edgehook] The maintenance run is not fired with EDGEHOOK_DEV_CRON_SECONDS=${process.env.EDGEHOOK_DEV_CRON_SECONDS}: curl "<url>/cdn-cgi/local/scheduled" runs it.`);
+if (notFired !== null) {
+  console.log(`[edgehook] ${notFired}`);
 } else if (target.why !== undefined) {
   console.log(`[edgehook] ${target.why}`);
 } else if (target.base !== null) {

@@ -7,7 +7,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { CRON, devBase, devPersistTo, readyBase, serving, startLocalCron, terminalTarget, watchReady } from "../../scripts/local-cron.mjs";
+import { CRON, devBase, devPersistTo, notFiredWhy, readyBase, serving, startLocalCron, terminalTarget, watchReady } from "../../scripts/local-cron.mjs";
 import { migratedState } from "./stack";
 
 const root = resolve(import.meta.dirname, "../..");
@@ -174,6 +174,15 @@ describe("the local cron (scripts/local-cron.mjs)", () => {
     expect(await terminalTarget(["--port", "0"], something)).toEqual({ args: ["--port", "0"], base: null, why: expect.stringContaining("not fired with --port 0") });
   });
 
+  it("says why it fires no maintenance run: none asked for, or wrangler serving https with a certificate of its own", () => {
+    expect(notFiredWhy([], undefined)).toBeNull();
+    expect(notFiredWhy(["--port", "8788"], "5")).toBeNull();
+    expect(notFiredWhy([], "0")).toContain("not fired with EDGEHOOK_DEV_CRON_SECONDS=0");
+    expect(notFiredWhy(["--local-protocol", "http"], undefined)).toBeNull();
+    expect(notFiredWhy(["--local-protocol", "https"], undefined)).toContain("not fired with --local-protocol https");
+    expect(notFiredWhy(["--local-protocol=https", "--port", "8788"], "1")).toContain('curl -k "<url>/cdn-cgi/local/scheduled" runs it');
+  });
+
   it("migrates the database wrangler dev serves, however --persist-to is written", () => {
     expect(devPersistTo([])).toBeUndefined();
     expect(devPersistTo(["--port", "8788", "--persist-to", "/tmp/a"])).toBe("/tmp/a");
@@ -237,6 +246,14 @@ describe("npm run dev", () => {
     expect(dev.output()).not.toMatch(/ended "|failed \(|could not be started/);
     // The run went through the Worker, and left no trace in a store that nothing prunes.
     expect(existsSync(join(dev.state, "v3", "observability"))).toBe(false);
+  }, 120_000);
+
+  it("under --local-protocol https fires nothing (it could not trust wrangler's certificate) and says so", async () => {
+    const dev = npmRunDev(["--ip", "127.0.0.1", "--port", "0", "--local-protocol", "https"]);
+    expect(await dev.line("[edgehook] The maintenance run")).toContain("is not fired with --local-protocol https");
+    // wrangler serves (its Ready line names https), and the script claims no run.
+    await dev.line("Ready on https://");
+    expect(dev.output()).not.toMatch(/\[edgehook\] The maintenance run (ran|started|could not|'s outcome)/);
   }, 120_000);
 
   it("fires nothing at a port another server holds: its wrangler fails there, and no run of the other's is claimed", async () => {
