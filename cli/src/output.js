@@ -88,19 +88,33 @@ export async function writeOut(text, out = process.stdout) {
 }
 
 /**
+ * A row's cell, or undefined (shown as —) when the row lacks what the cell reads: an older
+ * deployment's answer may miss a member (`scopes`), or a whole list, and is read as far as it goes.
+ * @template T @param {(row: T) => unknown} cell @param {T} row
+ */
+function cellOf(cell, row) {
+  try {
+    return cell(row);
+  } catch (err) {
+    if (err instanceof TypeError) return undefined;
+    throw err;
+  }
+}
+
+/**
  * Rows as aligned columns, the header dimmed; every cell printable (padded by the columns a terminal
  * shows, string-width's: by UTF-16 length a CJK or emoji name pushed the columns after it).
  * @template T
- * @param {T[]} rows
+ * @param {T[] | undefined} rows none when the answer has no such list (cellOf)
  * @param {[string, (row: T) => unknown][]} columns title and cell of each column
  */
 export function printTable(rows, columns) {
-  const cells = rows.map((r) => columns.map(([, cell]) => printable(cell(r) ?? "—")));
+  const cells = (Array.isArray(rows) ? rows : []).map((r) => columns.map(([, cell]) => printable(cellOf(cell, r) ?? "—")));
   const widths = columns.map(([title], i) => Math.max(stringWidth(title), ...cells.map((c) => stringWidth(c[i] ?? ""))));
   const line = (/** @type {string[]} */ c) => c.map((s, i) => s + " ".repeat(Math.max(0, (widths[i] ?? 0) - stringWidth(s)))).join("  ").trimEnd();
   process.stdout.write(`${pc.dim(line(columns.map(([title]) => title)))}\n`);
   for (const c of cells) process.stdout.write(`${line(c)}\n`);
-  if (rows.length === 0) process.stdout.write(`${pc.dim("(none)")}\n`);
+  if (cells.length === 0) process.stdout.write(`${pc.dim("(none)")}\n`);
 }
 
 /** A status code or outcome coloured: 2xx green, 4xx yellow, anything else red. */

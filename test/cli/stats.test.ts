@@ -81,4 +81,22 @@ describe("stats", () => {
     expect(r.stdout).not.toContain("dead letters");
     expect(r.stdout).toMatch(/deliveries: +— /);
   });
+
+  it("an answer with members missing (an older deployment's) is read as far as it goes: — where a member is missing, never a crash", async () => {
+    const api = await fakeApi({ routes: { "GET /v1/stats": { events: {} }, "GET /v1/webhooks": { data: [{ uid: "wh_old" }], nextCursor: null }, "GET /v1/tokens": { data: [{ id: "tok_old" }], nextCursor: null } } });
+    const h = cliHome();
+    const conn = ["--url", api.url, "--token", "t"];
+    const st = await h.edgehook(["stats", ...conn]);
+    expect(st.stderr).toBe("");
+    expect(st.code).toBe(0);
+    expect(st.stdout).toMatch(/events: +— \(— in the last 24 h\)/);
+    expect(st.stdout).toMatch(/deliveries: +—\n/);
+    expect(st.stdout).not.toContain("undefined");
+    for (const [args, id] of [[["webhooks", "list"], "wh_old"], [["tokens", "list"], "tok_old"]] as const) {
+      const r = await h.edgehook([...args, ...conn]);
+      expect(r.stderr, args[0]).toBe("");
+      expect(r.code, args[0]).toBe(0);
+      expect(r.stdout, args[0]).toMatch(new RegExp(`${id} .*—`));
+    }
+  });
 });

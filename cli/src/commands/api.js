@@ -501,10 +501,12 @@ export function registerApi(program) {
       const st = await unwrap(apiClient(connectionOf(o)).GET("/v1/stats", { params: { query } }));
       show(o.json, st, () => {
         const d = st.deliveries;
+        // An older deployment's answer may lack a member (answer-shape.js): — for each it does not say.
+        const n = (/** @type {unknown} */ v) => v ?? "—";
         const lines = [
-          `events:       ${st.events.total} (${st.events.last24h} in the last 24 h)`,
-          `deliveries:   ${d ? `${d.pending} pending, ${d.held} held, ${d.succeeded} succeeded, ${d.failed} failed, ${d.expired} expired` : "— (this token's grant is too wide to total: see the webhooks)"}`,
-          ...(st.deadLetters === null ? [] : [`dead letters: ${st.deadLetters} open, ${st.parkedDeadLetters ?? 0} parked`]),
+          `events:       ${n(st.events?.total)} (${n(st.events?.last24h)} in the last 24 h)`,
+          `deliveries:   ${d ? `${n(d.pending)} pending, ${n(d.held)} held, ${n(d.succeeded)} succeeded, ${n(d.failed)} failed, ${n(d.expired)} expired` : d === null ? "— (this token's grant is too wide to total: see the webhooks)" : "—"}`,
+          ...(st.deadLetters === null ? [] : [`dead letters: ${n(st.deadLetters)} open, ${st.parkedDeadLetters ?? 0} parked`]),
         ];
         process.stdout.write(`${lines.join("\n")}\n`);
         printTable(st.webhooks, [
