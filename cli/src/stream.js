@@ -94,6 +94,11 @@ export function openStream(o) {
    * connection that fails is a wrong URL or a stack not started, said at once rather than retried.
    */
   let reached = false;
+  /**
+   * The API itself answered once (a socket opened, or its own `{"error":…}`): until then a 429 or 5xx
+   * without its JSON (a proxy's 502 page) is a wrong URL, said at once as the API commands say it.
+   */
+  let heard = false;
   /** @type {WebSocket | null} */
   let ws = null;
   /** The reconnect waiting its backoff: cleared by stop(), which else waits for it (up to 15 s) to exit. */
@@ -198,15 +203,20 @@ export function openStream(o) {
         // The API's message is a sentence: its full stop would stand before "; reconnecting".
         const why = typeof body?.error?.message === "string" ? `: ${printable(body.error.message.replace(/\.$/, ""))}` : "";
         const after = Number(res.headers["retry-after"]);
-        if (status === 429 || status >= 500) return retry(`the API answered ${status}${why}`, Number.isFinite(after) && after > 0 ? after * 1000 : 0);
+        const ours = isApiError(body);
+        if (ours) heard = true;
+        // Another's 5xx once the stream was up: most likely a proxy in front of an API restarting, retried (not said to be the API's).
+        if ((status === 429 || status >= 500) && heard) {
+          return retry(ours ? `the API answered ${status}${why}` : `the URL answered ${status}, not as the Edgehook API does`, Number.isFinite(after) && after > 0 ? after * 1000 : 0);
+        }
         stopped = true;
         // Not the API's `{"error":{…}}` (a web server's page, a 200 from another program on the
         // port): "HTTP 200" would say nothing of why, as the API commands say.
-        finish(redirect ? redirected(redirect, o.conn.url, listenUrl) : !isApiError(body) ? notTheApi(status) : status === 401 ? tokenRefused(o.conn, status, body) : apiError(status, body));
+        finish(redirect ? redirected(redirect, o.conn.url, listenUrl) : !ours ? notTheApi(status) : status === 401 ? tokenRefused(o.conn, status, body) : apiError(status, body));
       });
     });
     socket.on("open", () => {
-      reached = true;
+      reached = heard = true;
       attempt = 0;
       // Only once open: a refused upgrade never opens, and a ping on it would throw.
       ping = setInterval(() => {

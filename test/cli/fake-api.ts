@@ -37,6 +37,9 @@ export class Status {
 /** The ingress's answer to an event it queued (src/ingress/receive.ts): 202 and the event's id. */
 export const accepted = (eventId = "evt_1") => new Status(202, { eventId });
 
+/** A listener's upgrade refused: its status, body and headers. */
+export type Refusal = { status: number; body: unknown; headers?: Record<string, string> };
+
 export interface FakeApi {
   url: string;
   port: number;
@@ -46,9 +49,11 @@ export interface FakeApi {
 /**
  * @param routes `METHOD /path` → the JSON answer (status 200)
  * @param listen plays each listener connection
- * @param refuseListen answers each listener's upgrade with this status, JSON body (and headers) instead
+ * @param refuseListen answers each listener's upgrade with this status, JSON body (a string: an HTML page) and headers
+ *   instead; as a function of the upgrade's number (from 1), those it returns nothing for are played by `listen`
  */
-export async function fakeApi(o: { routes?: Record<string, Answer>; listen?: (ws: WebSocket, query: URLSearchParams) => void; refuseListen?: { status: number; body: unknown; headers?: Record<string, string> } } = {}): Promise<FakeApi> {
+export async function fakeApi(o: { routes?: Record<string, Answer>; listen?: (ws: WebSocket, query: URLSearchParams) => void; refuseListen?: Refusal | ((upgrade: number) => Refusal | undefined) } = {}): Promise<FakeApi> {
+  let upgrades = 0;
   const seen: Seen[] = [];
   const wss = new WebSocketServer({ noServer: true });
   const server: Server = createServer(async (req, res) => {
@@ -71,10 +76,12 @@ export async function fakeApi(o: { routes?: Record<string, Answer>; listen?: (ws
   server.on("upgrade", (req, socket, head) => {
     const url = new URL(req.url ?? "/", "http://x");
     seen.push({ method: "UPGRADE", path: url.pathname, query: url.search, authorization: req.headers.authorization });
-    if (o.refuseListen) {
-      const body = JSON.stringify(o.refuseListen.body);
-      const headers = Object.entries(o.refuseListen.headers ?? {}).map(([k, v]) => `${k}: ${v}\r\n`).join("");
-      socket.end(`HTTP/1.1 ${o.refuseListen.status} Refused\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${headers}connection: close\r\n\r\n${body}`);
+    const refusal = typeof o.refuseListen === "function" ? o.refuseListen(++upgrades) : o.refuseListen;
+    if (refusal) {
+      const html = typeof refusal.body === "string";
+      const body = typeof refusal.body === "string" ? refusal.body : JSON.stringify(refusal.body);
+      const headers = Object.entries(refusal.headers ?? {}).map(([k, v]) => `${k}: ${v}\r\n`).join("");
+      socket.end(`HTTP/1.1 ${refusal.status} Refused\r\ncontent-type: ${html ? "text/html" : "application/json"}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${headers}connection: close\r\n\r\n${body}`);
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => o.listen?.(ws, new URL(req.url ?? "/", "http://x").searchParams));

@@ -6,7 +6,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { accepted, apiEvent, apiWebhook, cleanUp, cliHome, fakeApi, Status } from "./fake-api";
 
 afterEach(cleanUp);
@@ -433,6 +433,35 @@ describe("usage errors", () => {
     } finally {
       server.close();
     }
+  });
+
+  it("listen and tail whose first connection a proxy answers 502 (not the API's JSON) exit 1 saying so, as the API commands do; once the stream was up, it is retried but not called the API's", { timeout: 30_000 }, async () => {
+    const page = { status: 502, body: "<html>502 Bad Gateway</html>" };
+    const h = cliHome();
+    const proxy = await fakeApi({ refuseListen: page });
+    for (const args of [["tail"], ["listen", "3000"]]) {
+      const t = h.start([...args, "--url", proxy.url, "--token", "t"]);
+      // Main retried for ever: either outcome ends the wait, and the run is read once it is over.
+      await vi.waitFor(() => expect(t.child.exitCode !== null || t.stderr().includes("reconnecting")).toBe(true), { timeout: 10_000 });
+      t.child.kill("SIGINT");
+      const r = await t.exited;
+      expect(r.stderr, args[0]).toBe("error The URL answered 502, but not as the Edgehook API does (not its JSON): is it the Worker's base URL?\n");
+      expect(r.code, args[0]).toBe(1);
+    }
+    // Up once, then the proxy's page (the API behind it restarting): retried, in its own words.
+    const restarting = await fakeApi({
+      refuseListen: (n) => (n === 1 ? undefined : page),
+      listen: (ws) => {
+        ws.send(JSON.stringify({ type: "hello", listenerId: "l", mode: "tail", position: 3, secret: null, webhookUid: null }));
+        setTimeout(() => ws.close(1011), 50);
+      },
+    });
+    const t = h.start(["tail", "--url", restarting.url, "--token", "t"]);
+    await vi.waitFor(() => expect(t.stderr()).toContain("the URL answered 502, not as the Edgehook API does; reconnecting in 2 s"), { timeout: 10_000 });
+    t.child.kill("SIGINT");
+    const r = await t.exited;
+    expect(r.stderr).not.toContain("the API answered");
+    expect(r.code).toBe(0);
   });
 
   it("a listener the API closes for good says why, as the API closes it: by code alone", async () => {
