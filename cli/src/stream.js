@@ -52,6 +52,15 @@ const FINAL_CLOSES = new Map([
   [4401, "its token was revoked or changed (4401)"],
   [4404, "its webhook was deleted (4404)"],
 ]);
+/**
+ * The notices the API sends just before closing with each of those codes: ended on at once, as the
+ * close would end it (under the local runtime the close can come ~10 s after the notice).
+ */
+const FINAL_NOTICES = new Map([
+  ["unexpected_message", 1008],
+  ["token_revoked", 4401],
+  ["webhook_gone", 4404],
+]);
 
 /**
  * How older APIs refused the `ack` query parameter, each issue's message beginning with these words
@@ -236,6 +245,7 @@ export function openStream(o) {
       if ("problem" in read) return o.log(pc.yellow(`ignored a message ${printable(read.problem)}: ${printable(text.slice(0, 80))}`));
       const m = read.message;
       if (m.type === "hello" && "acks" in m && m.acks === true) acking = true;
+      const final = m.type === "notice" ? FINAL_NOTICES.get(m.code) : undefined;
       queued++;
       if (queued > MAX_QUEUED && !paused) {
         paused = true;
@@ -255,6 +265,12 @@ export function openStream(o) {
           socket.close(1000);
           finish(err);
         });
+      // The notice is handled (printed) first, with what came before it; the close it announces is not waited for.
+      if (final !== undefined && !stopped) {
+        stopped = true;
+        socket.terminate();
+        closedForGood(final, "");
+      }
     });
     socket.on("error", (err) => {
       if (stopped) return;
@@ -276,12 +292,17 @@ export function openStream(o) {
       if (stopped) return;
       if (FINAL_CLOSES.has(code)) {
         stopped = true;
-        // A token refused is said as a 401 is: where it came from and how to give one that works.
-        const why = reason.toString() || (code === 4401 ? `${FINAL_CLOSES.get(code)}: ${tokenRefusal(o.conn)}` : FINAL_CLOSES.get(code));
-        return chain.then(() => finish(new CliError(`The API closed the listener: ${printable(why)}.`)));
+        return closedForGood(code, reason.toString());
       }
       retry(`disconnected (${code})`);
     });
+  };
+
+  /** Ends the stream, once what was received is handled, as closed for good with `code` (FINAL_CLOSES). @param {number} code @param {string} reason */
+  const closedForGood = (code, reason) => {
+    // A token refused is said as a 401 is: where it came from and how to give one that works.
+    const why = reason || (code === 4401 ? `${FINAL_CLOSES.get(code)}: ${tokenRefusal(o.conn)}` : FINAL_CLOSES.get(code));
+    return chain.then(() => finish(new CliError(`The API closed the listener: ${printable(why)}.`)));
   };
 
   const retry = (/** @type {string} */ why, /** @type {number} */ atLeastMs = 0) => {

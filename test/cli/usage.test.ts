@@ -464,6 +464,27 @@ describe("usage errors", () => {
     expect(r.code).toBe(0);
   });
 
+  it("a listener told its token was revoked ends on the notice, as on the close (4401) it announces, without waiting for that close", { timeout: 30_000 }, async () => {
+    // The close never comes here (under the local runtime it came ~10 s after the notice).
+    const a = await fakeApi({
+      listen: (ws, q) => {
+        ws.send(JSON.stringify({ type: "hello", listenerId: "l", mode: q.get("mode"), position: 3, secret: null, webhookUid: null }));
+        ws.send(JSON.stringify({ type: "notice", code: "token_revoked", message: "The token this listener connected with was revoked or changed." }));
+      },
+    });
+    const h = cliHome();
+    for (const args of [["tail"], ["listen", "3000"]]) {
+      const t = h.start([...args, "--url", a.url, "--token", "t"]);
+      await vi.waitFor(() => expect(t.child.exitCode).not.toBeNull(), { timeout: 5_000 });
+      const r = await t.exited;
+      expect(r.code, args[0]).toBe(1);
+      expect(r.stderr, args[0]).toContain("The token this listener connected with was revoked or changed.\n");
+      expect(r.stderr.trimEnd().split("\n").at(-1), args[0]).toBe(
+        "error The API closed the listener: its token was revoked or changed (4401): the token given with --token is not one this API takes: pass the API's ADMIN_TOKEN or a scoped token it made (not revoked).",
+      );
+    }
+  });
+
   it("a listener the API closes for good says why, as the API closes it: by code alone", async () => {
     const h = cliHome();
     for (const [code, why] of [
