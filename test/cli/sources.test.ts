@@ -76,4 +76,14 @@ describe("sources update: how it verifies", () => {
     expect(r.stderr).toContain("toleranceSeconds: not a JSON value (a number out of range");
     expect(r.bodies).toEqual([]);
   });
+
+  it("says an --hmac's error as --filter's, naming the option and never repeating the value, on create and update alike", async () => {
+    const value = '{"header":"x-signature","n":"sekrit","n":1}';
+    for (const args of [["sources", "update", "m"], ["sources", "create", "--name", "m", "--provider", "hmac"]]) {
+      const r = await run([...args, "--hmac", value]);
+      expect(r.code, args[1]).toBe(2);
+      expect(r.stderr, args[1]).toBe("error: option '--hmac <json>' is invalid: n: this key is given twice in one object (JSON would keep only the last): give it once.\n(add --help for usage)\n");
+      expect(r.bodies).toEqual([]);
+    }
+  });
 });

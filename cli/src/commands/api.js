@@ -5,7 +5,7 @@ import { apiClient, unwrap } from "../client.js";
 import { CliError } from "../errors.js";
 import { fieldRange, OPENAPI, parameterRange, rangeText } from "../openapi.js";
 import { printable, printJson, printTable } from "../output.js";
-import { autoDisableOf, commandLine, connectionOf, everyRow, inlineOrFile, jsonObject, jsonObjectOrFile, list, paged, printPage, queryList, rateLimitOf, sameConnection, show, sub, wholeIn, wholeInOr, someChange } from "./common.js";
+import { autoDisableOf, commandLine, connectionOf, everyRow, inlineOrFile, jsonObjectOption, jsonObjectOrFile, list, paged, printPage, queryList, rateLimitOf, sameConnection, show, sub, wholeIn, wholeInOr, someChange } from "./common.js";
 
 /** @typedef {import("../client.js").Schemas} S @typedef {S["TokenCreate"]["scopes"][number]} Scope */
 
@@ -416,7 +416,7 @@ export function registerApi(program) {
     .option("--secret <secret...>", "signing secrets, current first")
     .option("--no-verification", "accept unsigned requests (only on purpose)")
     .option(...toleranceOption("SourceCreate"))
-    .option("--hmac <json>", HMAC_HELP, jsonObject)
+    .option("--hmac <json>", HMAC_HELP, jsonObjectOption("--hmac <json>"))
     .option("--shop-domain <domain>", SHOP_DOMAIN_HELP)
     .option("--organization <uid>", "the organization that owns it (its events alone come through); a token limited to several organizations must name one of them")
     .action(async (o) => {
@@ -446,7 +446,7 @@ export function registerApi(program) {
     // Both forms declared, commander leaves it unset unless one is given: nothing is sent then.
     .option("--verification", "check signatures again")
     .option("--no-verification", "accept unsigned requests (only on purpose)")
-    .option("--hmac <json>", `${HMAC_HELP}; replaces the whole configuration (a field left out takes its default)`, jsonObject)
+    .option("--hmac <json>", `${HMAC_HELP}; replaces the whole configuration (a field left out takes its default)`, jsonObjectOption("--hmac <json>"))
     .option("--shop-domain <domain>", SHOP_DOMAIN_HELP)
     .option("--no-shop-domain", "shopify only: accept any shop again (no longer pinned)")
     .action(async (id, o) => {

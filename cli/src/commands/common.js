@@ -84,7 +84,7 @@ export const wholeInOr = (range, word, meaning) => {
  * 64-bit float, as the API reads them from anyone: the same value is stored either way.)
  * @param {string} value
  */
-export function jsonObject(value) {
+function jsonObject(value) {
   let parsed;
   try {
     parsed = JSON.parse(value);
@@ -175,19 +175,22 @@ export function inlineOrFile(value) {
 }
 
 /**
- * The parser of a `<json|@file>` flag (a webhook's filter or transformHeaders): a JSON object
- * given inline or as `@file`. Its error names the flag but not the value, as commander's would:
- * a credential header's expression (`'Bearer …'`) is a secret, not for a terminal or a CI log.
- * @param {string} flag e.g. "--transform-headers"
+ * The parser of a JSON object option (`--hmac <json>`), its text read by `read`. Its error names the
+ * option but not the value, as commander's would: a credential header's expression (`'Bearer …'`)
+ * or an hmac configuration is a secret, not for a terminal or a CI log.
+ * @param {string} flags e.g. "--hmac <json>" @param {(value: string) => string} [read]
  */
-export const jsonObjectOrFile = (flag) => (/** @type {string} */ value) => {
-  const text = inlineOrFile(value);
+export const jsonObjectOption = (flags, read = (value) => value) => (/** @type {string} */ value) => {
+  const text = read(value);
   try {
     return jsonObject(text);
   } catch (err) {
-    throw new CliError(`option '${flag} <json|@file>' is invalid: ${err instanceof Error ? err.message : String(err)}`, { exitCode: 2 });
+    throw new CliError(`option '${flags}' is invalid: ${err instanceof Error ? err.message : String(err)}`, { exitCode: 2 });
   }
 };
+
+/** The parser of a `<json|@file>` flag (a webhook's filter or transformHeaders): a JSON object given inline or as `@file`. @param {string} flag e.g. "--transform-headers" */
+export const jsonObjectOrFile = (flag) => jsonObjectOption(`${flag} <json|@file>`, inlineOrFile);
 
 /** The API's autoDisableAfterMinutes for that value: null for "never". @param {number | "never" | undefined} value */
 export const autoDisableOf = (value) => (value === "never" ? null : value);
