@@ -71,8 +71,21 @@ export const TOKEN_PLACEHOLDER = "<token>";
  */
 export function configFile(flag) {
   if (flag === "") throw new CliError("--config: empty; give the config file's path, or leave it out for the default.", { exitCode: 2 });
-  return flag ?? (process.env.EDGEHOOK_CONFIG || join(process.env.XDG_CONFIG_HOME || join(homedir(), ".config"), "edgehook", "config.json"));
+  return flag ?? (process.env.EDGEHOOK_CONFIG || defaultConfigFile());
 }
+
+/** The config file when neither `--config` nor EDGEHOOK_CONFIG names one: under $XDG_CONFIG_HOME, else ~/.config. */
+const defaultConfigFile = () => join(process.env.XDG_CONFIG_HOME || join(homedir(), ".config"), "edgehook", "config.json");
+
+/** That default as `--help` says it: the path used here, the home folder written `~`. */
+export function defaultConfigShown() {
+  const path = defaultConfigFile();
+  const home = homedir();
+  return path.startsWith(`${home}/`) ? `~${path.slice(home.length)}` : path;
+}
+
+/** EDGEHOOK_URL, or undefined when unset or set to nothing (`EDGEHOOK_URL= edgehook …`), as EDGEHOOK_CONFIG and EDGEHOOK_TIMEOUT are read. */
+export const urlFromEnv = () => process.env.EDGEHOOK_URL || undefined;
 
 /**
  * Where JSON.parse stopped, as a line and column (a filter kept in a file is many lines), from its
@@ -434,9 +447,10 @@ export function saveDeployed(path, deployed, project) {
 export function connection(flags) {
   const path = configFile(flags.config);
   const saved = readSaved(path);
+  const env = urlFromEnv();
   const [raw, from] =
     flags.url !== undefined ? [flags.url, "--url"]
-    : process.env.EDGEHOOK_URL !== undefined ? [process.env.EDGEHOOK_URL, "EDGEHOOK_URL"]
+    : env !== undefined ? [env, "EDGEHOOK_URL"]
     : saved.url !== undefined ? [saved.url, `the URL saved in ${path}`]
     : [DEFAULT_URL, undefined];
   const url = apiUrl(raw, from);

@@ -485,6 +485,19 @@ describe("edgehook setup", () => {
     expect(failed?.stderr).not.toMatch(/^\s+at /m);
   });
 
+  it("--dry-run refusing a provider secret from the environment does not say the steps above are done: it ran none", async () => {
+    const p = project();
+    const failed = await p.edgehook(["setup", "--dry-run"], { PODIUM_WEBHOOK_SECRET: "dev-podium-secret" }).then(
+      () => null,
+      (err: { code: number; stdout: string; stderr: string }) => err,
+    );
+    expect(failed?.code).toBe(2);
+    expect(p.calls()).toEqual([]);
+    expect(failed?.stderr).toContain("PODIUM_WEBHOOK_SECRET in the environment holds a published example's");
+    expect(failed?.stderr).toContain("then run setup again (this dry run ran nothing).");
+    expect(failed?.stderr).not.toContain("the steps above are done");
+  });
+
   it("--dry-run prints every wrangler command and runs none", async () => {
     const p = project();
     const { output } = await p.edgehook(["setup", "--dry-run"]);

@@ -197,6 +197,30 @@ describe("usage errors", () => {
     expect(empty.stderr).toContain("--secret: empty; give the source's signing secret.");
   });
 
+  it("--help says the config file used by default ($XDG_CONFIG_HOME's when set) and that --url falls back on the URL saved there", async () => {
+    const h = cliHome();
+    const xdg = join(h.dir, "xdg");
+    for (const args of [["events", "list", "--help"], ["config", "--help"]]) {
+      const r = await h.edgehook(args, { XDG_CONFIG_HOME: xdg });
+      expect(r.stdout.replace(/\s+/g, " "), args[0]).toContain(`default ${join(xdg, "edgehook", "config.json")})`);
+    }
+    const url = await h.edgehook(["events", "list", "--help"]);
+    expect(url.stdout.replace(/\s+/g, " ")).toContain("--url <url> the API's base URL (env EDGEHOOK_URL; else the one saved in the config file; default http://127.0.0.1:8787)");
+  });
+
+  it("EDGEHOOK_URL set to nothing is read as unset, as EDGEHOOK_CONFIG and EDGEHOOK_TIMEOUT are: the saved URL is used", async () => {
+    const a = await fakeApi({ routes: { "GET /v1/events": { data: [], nextCursor: null } } });
+    const h = cliHome();
+    expect((await h.edgehook(["config", "--url", a.url, "--token", "saved-token"])).code).toBe(0);
+    const r = await h.edgehook(["events", "list"], { EDGEHOOK_URL: "" });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(a.seen.map((s) => s.authorization)).toEqual(["Bearer saved-token"]);
+    const shown = await h.edgehook(["config"], { EDGEHOOK_URL: "" });
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).not.toContain("EDGEHOOK_URL");
+  });
+
   it("tail's --help says --json prints its attempts too, not only events", async () => {
     const r = await cliHome().edgehook(["tail", "--help"]);
     expect(r.code).toBe(0);

@@ -186,6 +186,18 @@ describe("webhooks test", () => {
     expect(JSON.parse((await h.edgehook(["webhooks", "test", "wh_1", "--event", "evt_1", "--json", ...conn(api.url)])).stdout)).toEqual(answer);
   });
 
+  it("names every check that fails in its headline, not the first alone", async () => {
+    const two = { ...answer, checks: answer.checks.map((c) => (c.check === "eventTypes" ? { ...c, passed: false } : c)) };
+    const three = { ...answer, checks: answer.checks.map((c) => (c.check === "owner" ? c : { ...c, passed: false })) };
+    const a = await fakeApi({ routes: { "POST /v1/webhooks/wh_2/test": two, "POST /v1/webhooks/wh_3/test": three } });
+    const h = cliHome();
+    for (const [uid, said] of [["wh_2", "not owed: eventTypes and filter fail"], ["wh_3", "not owed: eventTypes, sources and filter fail"]]) {
+      const r = await h.edgehook(["webhooks", "test", uid!, "--event", "evt_1", ...conn(a.url)]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout.split("\n")[0]).toBe(said);
+    }
+  });
+
   it("says a delivery would be made, or why the transformation fails; without --event it exits 2", async () => {
     const owed = { ...answer, matched: true, checks: answer.checks.map((c) => ({ ...c, passed: true })) };
     const failing = { ...owed, transformError: "T2001: the $ operator needs numbers", request: null };

@@ -202,8 +202,10 @@ export function registerApi(program) {
     .action(async (uid, o) => {
       const t = await unwrap(apiClient(connectionOf(o)).POST("/v1/webhooks/{uid}/test", { params: { path: { uid } }, body: { eventId: o.event } }));
       show(o.json, t, () => {
-        const failed = t.checks.find((c) => !c.passed);
-        process.stdout.write(t.matched ? "owed: a delivery would be made\n" : `not owed: ${printable(failed?.check ?? "a check")} fails\n`);
+        // Every check that fails is named: the first alone hid that mending it would not make the webhook owed.
+        const failed = (t.checks ?? []).filter((c) => !c.passed).map((c) => printable(c.check));
+        const named = failed.length > 1 ? `${failed.slice(0, -1).join(", ")} and ${failed.at(-1)} fail` : `${failed[0] ?? "a check"} fails`;
+        process.stdout.write(t.matched ? "owed: a delivery would be made\n" : `not owed: ${named}\n`);
         printTable(t.checks, [
           ["CHECK", (c) => c.check],
           ["RESULT", (c) => (c.passed ? "pass" : "FAIL")],

@@ -1,7 +1,7 @@
 // Options every command that talks to the API shares.
 import { readFileSync } from "node:fs";
 import { InvalidArgumentError, Option } from "commander";
-import { connection, TOKEN_PLACEHOLDER, whereJsonFails } from "../config.js";
+import { connection, defaultConfigShown, TOKEN_PLACEHOLDER, whereJsonFails } from "../config.js";
 import { CliError } from "../errors.js";
 import { parameterRange, rangeText } from "../openapi.js";
 import { printable, printJson, printTable, shellWord } from "../output.js";
@@ -9,9 +9,9 @@ import { printable, printJson, printTable, shellWord } from "../output.js";
 /** Adds --url, --token, --config and --insecure to a command. @param {import("commander").Command} cmd */
 export function withConnection(cmd) {
   return cmd
-    .addOption(new Option("--url <url>", "the API's base URL (env EDGEHOOK_URL; default http://127.0.0.1:8787)"))
+    .addOption(new Option("--url <url>", "the API's base URL (env EDGEHOOK_URL; else the one saved in the config file; default http://127.0.0.1:8787)"))
     .addOption(new Option("--token <token>", "API token (env EDGEHOOK_TOKEN; else the one saved for this URL; locally .dev.vars' ADMIN_TOKEN)"))
-    .addOption(new Option("--config <file>", "config file (env EDGEHOOK_CONFIG; default ~/.config/edgehook/config.json)"))
+    .addOption(new Option("--config <file>", `config file (env EDGEHOOK_CONFIG; default ${defaultConfigShown()})`))
     .addOption(new Option("--insecure", "allow sending the token over plain http to a host other than this machine (env EDGEHOOK_INSECURE=1)"));
 }
 

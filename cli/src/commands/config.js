@@ -1,6 +1,6 @@
 // `edgehook config`: shows or saves the API URL the other commands use, and the token saved
 // for it. A token is saved for one URL and sent to no other.
-import { DEFAULT_URL, apiUrl, configFile, headerSafe, isLoopback, localToken, readSaved, saveConnection } from "../config.js";
+import { DEFAULT_URL, apiUrl, configFile, defaultConfigShown, headerSafe, isLoopback, localToken, readSaved, saveConnection, urlFromEnv } from "../config.js";
 import { CliError } from "../errors.js";
 
 /**
@@ -22,7 +22,7 @@ export function registerConfig(program) {
     .description("show or save the API URL and the token saved for it (or the local stack's, from .dev.vars)")
     .option("--url <url>", "make this the API base URL the other commands use")
     .option("--token <token>", "save this API token for the URL (--url's, else the one saved)")
-    .option("--config <file>", "the config file (env EDGEHOOK_CONFIG; default ~/.config/edgehook/config.json)")
+    .option("--config <file>", `the config file (env EDGEHOOK_CONFIG; default ${defaultConfigShown()})`)
     .addHelpText(
       "after",
       `
@@ -43,7 +43,8 @@ Against a local URL (loopback) with no token saved, commands send ADMIN_TOKEN of
       // except by a save of --url, which does not read it: that repair is not blocked (null: said below).
       let envUrl;
       try {
-        envUrl = process.env.EDGEHOOK_URL === undefined ? undefined : apiUrl(process.env.EDGEHOOK_URL, "EDGEHOOK_URL");
+        const env = urlFromEnv();
+        envUrl = env === undefined ? undefined : apiUrl(env, "EDGEHOOK_URL");
       } catch (err) {
         if (o.url === undefined) throw err;
         envUrl = null;

@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { answerMisfit } from "../answer-shape.js";
 import { notTheApi } from "../client.js";
-import { apiUrl, DEFAULT_URL, DEV_VARS_FILES, devVarFrom, isLoopback, timeoutMs, timeoutSignal } from "../config.js";
+import { apiUrl, DEFAULT_URL, DEV_VARS_FILES, devVarFrom, isLoopback, timeoutMs, timeoutSignal, urlFromEnv } from "../config.js";
 import { CliError } from "../errors.js";
 import { isObject } from "../guards.js";
 import { rangeText } from "../openapi.js";
@@ -100,7 +100,7 @@ function ingressTarget(o) {
     return o.url;
   }
   if (o.url && /\/webhooks\/?$/.test(path)) return `${o.url.replace(/\/+$/, "")}/${o.source}`;
-  const env = process.env.EDGEHOOK_URL;
+  const env = urlFromEnv();
   const base = o.url ?? (o.port ? `http://127.0.0.1:${o.port}` : env !== undefined ? apiUrl(env, "EDGEHOOK_URL") : DEFAULT_URL);
   return `${base.replace(/\/+$/, "")}/webhooks/${o.source}`;
 }

@@ -158,9 +158,9 @@ export const isExampleSecret = (secret) => keysOf(secret).some((key) => EXAMPLE_
  * key that is not base64 of 24 bytes or more (the API's rule for a new secret; a shorter one is
  * ignored or flagged; `atob`'s base64, which leaves no lone character at the end). Never repeats
  * the value.
- * @param {string} name @param {string} value
+ * @param {string} name @param {string} value @param {boolean} dryRun
  */
-function checkProviderSecret(name, value) {
+function checkProviderSecret(name, value, dryRun) {
   const given = value.split(/\s+/).filter(Boolean);
   const first = given[0] ?? "";
   const key = first.startsWith("whsec_") ? first.slice(6) : null;
@@ -172,7 +172,9 @@ function checkProviderSecret(name, value) {
       : null;
   if (!why) return;
   const other = name === "STANDARD_WEBHOOKS_SECRET" ? "another (`echo whsec_$(openssl rand -base64 32)`, given to the sender too)" : "the one your Podium webhook settings show";
-  throw new CliError(`${name} in the environment ${why}; it was not set. Give ${other}, then run setup again: the steps above are done, and it reuses them.`, { exitCode: 2 });
+  // A dry run did none of the steps above: nothing is there to reuse.
+  const again = dryRun ? "then run setup again (this dry run ran nothing)." : "then run setup again: the steps above are done, and it reuses them.";
+  throw new CliError(`${name} in the environment ${why}; it was not set. Give ${other}, ${again}`, { exitCode: 2 });
 }
 
 /**
@@ -355,7 +357,7 @@ async function setup(o) {
         if (names.has(name)) continue;
         const value = process.env[name];
         if (value) {
-          checkProviderSecret(name, value);
+          checkProviderSecret(name, value, o.dryRun);
           await must(["secret", "put", name], { input: value, note: `if ${name} is set in the environment` });
           put.push(name);
         } else if (o.dryRun) {
