@@ -1,5 +1,6 @@
-import type { Issue } from "./errors";
+import { AppError, type Issue } from "./errors";
 import type { HmacConfig } from "./hmac-config";
+import { hasScope, type Principal } from "./scopes";
 import type { Source } from "./types";
 
 /** A source's verification as a create gives it (a field left out is its default: signature, none) or as a change leaves it. */
@@ -35,3 +36,17 @@ export function sourceProblems(s: Verifying): Issue[] {
 
 /** Why a token limited to locations alone makes no source: the API's refusal, and the dashboard's words where its form would be. */
 export const LOCATIONS_MAKE_NO_SOURCE = "A token limited to locations cannot create sources: a source belongs to an organization.";
+
+/**
+ * Whether `s` is the admin's alone to delete, or to change how it verifies, for `p`: a source that
+ * teaches which organization a location belongs to. The API's check and what the dashboard offers.
+ */
+export const adminAlone = (p: Principal, s: Pick<Source, "teachesLocations">): boolean => s.teachesLocations && !hasScope(p, "admin");
+
+/** The 403 of `what` ("delete", "change secrets of") done by another than the admin to such a source. */
+export function teachingRefusal(what: string): AppError {
+  // Whether it verifies now or not (a source with verification "none" teaches nothing meanwhile): its view's teachesLocations.
+  return new AppError("forbidden", `Only the admin may ${what} a source that teaches which organization a location belongs to while it verifies signatures (teachesLocations).`, {
+    missingScope: "admin",
+  });
+}

@@ -120,6 +120,36 @@ describe("a confirm page of what may not be done", () => {
     expect(html).not.toContain('<form method="post" action="/dashboard/sources/podium/delete"');
   });
 
+  it("of a source that teaches where locations belong, to a token not the admin, answers the 403 its post would, and its row offers neither button", async () => {
+    const p = pipeline();
+    // First in the list's order, so on its first page.
+    const id = `0-teach-${uniqueKey()}`.toLowerCase();
+    const made = await p.api("POST", "/v1/sources", { id, name: "taught", provider: "stripe", secrets: ["a-teaching-secret"] });
+    expect(made.json).toMatchObject({ teachesLocations: true, organizationUid: null });
+    const { token } = await makeToken(p, ["sources:read", "sources:write"]);
+    const cookie = (await dashboardForm("/dashboard/login", null, { token })).headers.get("set-cookie")!.split(";")[0]!;
+    const html = await (await get("/dashboard/sources", cookie)).text();
+    const row = html.slice(html.indexOf(`<span class="muted mono">${id}</span>`), html.indexOf("</tr>", html.indexOf(`<span class="muted mono">${id}</span>`)));
+    expect(text(row)).toContain("the admin's alone");
+    expect(row).not.toContain(`/dashboard/sources/${id}/rotate`);
+    expect(row).not.toContain(`/dashboard/sources/${id}/delete`);
+    const confirm = `/dashboard/sources/${id}/delete`;
+    const asked = await get(confirm, cookie);
+    expect(asked.status).toBe(403);
+    const said = banners(await asked.text(), "alert")[0];
+    expect(said).toContain("Only the admin may delete a source that teaches");
+    // The post is refused in the same words, and the source is there.
+    const posted = await dashboardForm(confirm, cookie, {});
+    expect(banners(await (await get(posted.headers.get("location")!, cookie)).text(), "alert")[0]).toBe(said);
+    expect((await p.api("GET", `/v1/sources/${id}`)).status).toBe(200);
+    // The admin is asked, and offered both.
+    const admin = await dashboardCookie();
+    expect((await get(confirm, admin)).status).toBe(200);
+    const its = await (await get("/dashboard/sources", admin)).text();
+    expect(its).toContain(`/dashboard/sources/${id}/rotate`);
+    expect(its).toContain(`action="/dashboard/sources/${id}/delete"`);
+  });
+
   it("is refused as its post is: deleting or ending the previous secret of a webhook whose types need a data scope the session lacks (403, in the API's words)", async () => {
     const p = pipeline();
     const key = uniqueKey();

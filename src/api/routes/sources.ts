@@ -3,7 +3,7 @@ import { isLimited } from "../../domain/access";
 import { AppError, invalidField, invalidInput, notFound, readOnlySource } from "../../domain/errors";
 import { hasScope, type Principal } from "../../domain/scopes";
 import { settings } from "../../domain/settings";
-import { LOCATIONS_MAKE_NO_SOURCE, sourceProblems } from "../../domain/source-rules";
+import { adminAlone, LOCATIONS_MAKE_NO_SOURCE, sourceProblems, teachingRefusal } from "../../domain/source-rules";
 import type { HmacConfig } from "../../domain/hmac-config";
 import type { Source } from "../../domain/types";
 import { nextVersion, unchangedApartFromVersion } from "../../domain/version";
@@ -102,13 +102,13 @@ function assertMaySkipVerification(p: Principal, verification: string | undefine
  * would undo an admin's stop.
  */
 function allowedChanges<T extends SourceChanges>(p: Principal, current: StoredSource, changes: T, defaultTolerance: number): T {
-  if (!current.teachesLocations || hasScope(p, "admin")) return changes;
+  if (!adminAlone(p, current)) return changes;
   // The tolerance it was shown (a stored null shows the default) written back changes nothing either.
   const tolerance = (t: unknown): unknown => t ?? defaultTolerance;
   const touched = (["secrets", "verification", "hmac", "shopDomain", "toleranceSeconds", "disabled"] as const).filter((k) =>
     k === "toleranceSeconds" ? changes[k] !== undefined && tolerance(changes[k]) !== tolerance(current.toleranceSeconds) : changes[k] !== undefined,
   );
-  if (touched.length > 0) refuseTeaching(`change ${touched.join(", ")} of`);
+  if (touched.length > 0) throw teachingRefusal(`change ${touched.join(", ")} of`);
   // ...and is not stored: a default written back would stop following SIGNATURE_TOLERANCE_S.
   return { ...changes, toleranceSeconds: undefined, disabled: undefined };
 }
@@ -136,14 +136,7 @@ const hmacText = (h: HmacConfig | null): string | null => (h === null ? null : J
 
 /** Deleting such a source is the admin's alone too: a token could make it again under its id with its own secret. */
 function assertMayDelete(p: Principal, current: StoredSource): void {
-  if (current.teachesLocations && !hasScope(p, "admin")) refuseTeaching("delete");
-}
-
-function refuseTeaching(what: string): never {
-  // Whether it verifies now or not (a source with verification "none" teaches nothing meanwhile): its view's teachesLocations.
-  throw new AppError("forbidden", `Only the admin may ${what} a source that teaches which organization a location belongs to while it verifies signatures (teachesLocations).`, {
-    missingScope: "admin",
-  });
+  if (adminAlone(p, current)) throw teachingRefusal("delete");
 }
 
 /** Who owns a new source: a limited token's sources belong to one of its organizations. */

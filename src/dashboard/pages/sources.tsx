@@ -86,6 +86,8 @@ export function SourceList(props: {
   /** The cursor this page was opened with, if any (PageLinks). */
   at: string | undefined;
   canWrite: boolean;
+  /** Whether a source is the admin's alone to change or delete (adminAlone): no button the API would refuse. */
+  adminAlone: (s: SourceJson) => boolean;
   now: number;
   unknown?: RejectionsJson | null;
   invalid?: RejectionsJson | null;
@@ -156,7 +158,8 @@ export function SourceList(props: {
                 <td class="word">
                   {/* Why it has no actions. */}
                   {s.readOnly && <span class="muted">from configuration</span>}
-                  {props.canWrite && !s.readOnly && (
+                  {props.canWrite && !s.readOnly && props.adminAlone(s) && <span class="muted">the admin's alone (it teaches where locations belong)</span>}
+                  {props.canWrite && !s.readOnly && !props.adminAlone(s) && (
                     <div class="actions">
                       {/* A source that checks no signature has no secret to replace: saying "replaced" would read as protected. */}
                       {s.verification === "none" ? (

@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { readOnlySource } from "../../domain/errors";
+import { adminAlone, teachingRefusal } from "../../domain/source-rules";
 import { page as pageOf } from "../../api/schemas/fields";
 import { RejectionsSchema, SourceSchema } from "../../api/schemas/sources";
 import { callApi } from "../api-client";
@@ -41,6 +42,7 @@ async function sourcesPage(c: C, refused?: Refusal<SourceEntered>) {
       nextCursor={list.json.nextCursor}
       at={queryParam(c, "cursor")}
       canWrite={can(c, "sources:write")}
+      adminAlone={(s) => adminAlone(c.get("principal"), s)}
       now={Date.now()}
       unknown={unknown?.ok ? unknown.json : null}
       invalid={invalid?.ok ? invalid.json : null}
@@ -95,8 +97,14 @@ sourceRoutes.post("/sources/:id/rotate", async (c) => {
 
 sourceRoutes.get("/sources/:id/delete", (c) => {
   const id = c.req.param("id");
-  // One declared by configuration cannot be deleted here: asked, its post would answer the API's 409.
-  const refused = (s: { readOnly: boolean }) => (s.readOnly ? { status: 409 as const, error: readOnlySource(id).message } : null);
+  // One declared by configuration cannot be deleted here: asked, its post would answer the API's 409;
+  // one that teaches where locations belong, by another than the admin, its 403.
+  const refused = (s: { readOnly: boolean; teachesLocations: boolean }) =>
+    s.readOnly
+      ? { status: 409 as const, error: readOnlySource(id).message }
+      : adminAlone(c.get("principal"), s)
+        ? { status: 403 as const, error: teachingRefusal("delete").message }
+        : null;
   const of = { api: `/sources/${encodeURIComponent(id)}`, list: LISTS.sources, schema: SourceSchema, refused };
   return confirmPage(c, { title: "Delete source", nav: "/dashboard/sources", question: ASK.deleteSource(id), label: "Delete", back: "/dashboard/sources", scope: "sources:write", of });
 });
