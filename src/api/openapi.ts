@@ -1,4 +1,4 @@
-import { createRoute, OpenAPIHono, type RouteConfig, type z } from "@hono/zod-openapi";
+import { createRoute, OpenAPIHono, type Hook, type RouteConfig, type z } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
 import { invalidInput, MAX_LISTED_ISSUES } from "../domain/errors";
 import { isRecord } from "../domain/guards";
@@ -20,15 +20,17 @@ export const MAX_API_BODY_BYTES = 64 * 1024;
  * text D1 could not store as given.
  */
 export function router() {
-  return new OpenAPIHono<ApiEnv>({
-    defaultHook: (result, c) => {
-      const what = result.target === "json" ? "body" : result.target;
-      if (!result.success) throw (result.target === "query" ? repeatedParam(result.error, c.req.queries()) : null) ?? invalidRequest(result.error, what);
-      const refused = illFormedText(result.data, what);
-      if (refused) throw refused;
-    },
-  });
+  return new OpenAPIHono<ApiEnv>({ defaultHook: validationHook });
 }
+
+/** Every route's validation, unless its own hook (webhook-input.ts) does more before it. */
+export const validationHook = <T, P extends string>(...[result, c]: Parameters<Hook<T, ApiEnv, P, undefined>>): undefined => {
+  const what = result.target === "json" ? "body" : result.target;
+  if (!result.success) throw (result.target === "query" ? repeatedParam(result.error, c.req.queries()) : null) ?? invalidRequest(result.error, what);
+  const refused = illFormedText(result.data, what);
+  if (refused) throw refused;
+  return undefined;
+};
 
 const ERROR_DESCRIPTIONS = {
   400: `invalid_request: the input failed validation (details.issues lists why: the first ${MAX_LISTED_ISSUES} issues, the message saying how many more)`,

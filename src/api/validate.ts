@@ -1,6 +1,6 @@
 import type { z } from "zod";
-import { AppError, invalidField, invalidInput } from "../domain/errors";
-import { isIndexable, isString, objectOf } from "../domain/guards";
+import { AppError, invalidField, invalidInput, type Issue } from "../domain/errors";
+import { isIndexable, isRecord, isString, objectOf } from "../domain/guards";
 import { REPEATED_KEY, repeatedKey } from "../domain/documents";
 import { documentPath, filterIssuePath, type FilterIssue } from "../routing/filter";
 
@@ -31,14 +31,48 @@ function isLengthBesideType(issue: z.core.$ZodIssue, all: z.core.$ZodIssue[]): b
  * range beside it, nor a length beside a type issue), and in a query each parameter it does not take by its name.
  */
 export function invalidRequest(error: z.ZodError, what: string): AppError {
-  return invalidInput(
-    what,
-    error.issues
-      .filter((i) => !isSafeRangeBeside(i, error.issues) && !isLengthBesideType(i, error.issues))
-      .flatMap((i): z.core.$ZodIssue[] => (i.code === "unrecognized_keys" ? i.keys.map((key) => ({ ...i, path: [...i.path, key] })) : [i]))
-      .map((i) => ({ path: issuePath(i), message: what !== "query" && isZodsUnknownKey(i) ? UNKNOWN_FIELD : i.message })),
-  );
+  return invalidInput(what, requestIssues(error, what));
 }
+
+/** invalidRequest's issues. */
+export function requestIssues(error: z.ZodError, what: string): Issue[] {
+  return error.issues
+    .filter((i) => !isSafeRangeBeside(i, error.issues) && !isLengthBesideType(i, error.issues))
+    .flatMap((i): z.core.$ZodIssue[] => (i.code === "unrecognized_keys" ? i.keys.map((key) => ({ ...i, path: [...i.path, key] })) : [i]))
+    .map((i) => ({ path: issuePath(i), message: what !== "query" && isZodsUnknownKey(i) ? UNKNOWN_FIELD : i.message }));
+}
+
+/**
+ * Runs `checks` in order, each whatever the 400s of those before it said: their issues in one 400
+ * (one alone as it was thrown), so a form with several mistakes is mended in one go. Another
+ * refusal (403, 404) stops there, answered unless a 400 came before it, as when each stopped the request.
+ */
+export async function allIssues(what: string, checks: (() => unknown)[]): Promise<void> {
+  const refused: { error: unknown; issues: Issue[] }[] = [];
+  for (const check of checks) {
+    try {
+      await check();
+    } catch (error) {
+      const issues = issuesOf(error);
+      if (issues === null) {
+        if (refused.length > 0) break;
+        throw error;
+      }
+      refused.push({ error, issues });
+    }
+  }
+  if (refused.length === 1) throw refused[0]!.error;
+  if (refused.length > 1) throw invalidInput(what, refused.flatMap((r) => r.issues));
+}
+
+/** A 400's issues (each whole: an event type's `closest` too), else null. */
+function issuesOf(error: unknown): Issue[] | null {
+  if (!(error instanceof AppError) || error.code !== "invalid_request" || !isRecord(error.details) || !Array.isArray(error.details.issues)) return null;
+  const issues = error.details.issues.filter(isIssue);
+  return issues.length > 0 ? issues : null;
+}
+
+const isIssue = objectOf<Issue>({ path: isString, message: isString });
 
 /** A body's field it does not take, by its name as a query's parameter is (zod's "Unrecognized key" had the path ""). */
 const UNKNOWN_FIELD = "not a field this operation takes (a typo?): GET /openapi.json lists each operation's fields";

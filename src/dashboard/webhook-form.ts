@@ -49,11 +49,15 @@ function outOfRange(v: unknown, path: string): string | null {
 }
 
 /** The form's fields as the API's webhook body, or what in them it would not take (a number not in digits, JSON that is not). */
-export function webhookBody(form: Form, creating: boolean): { ok: true; body: Record<string, unknown> } | { ok: false; error: string; field: string } {
+export function webhookBody(
+  form: Form,
+  creating: boolean,
+): { ok: true; body: Record<string, unknown>; words: Record<string, string> } | { ok: false; error: string; field: string } {
   const text = (k: string) => textOf(form, k).trim();
   // An empty box is no types, which the API says is required; an empty entry is refused, not dropped.
   const eventTypes = text("eventTypes") === "" ? { ok: true as const, entries: [] } : commaEntries(text("eventTypes"), WEBHOOK_LABELS.eventTypes);
   if (!eventTypes.ok) return { ok: false, error: eventTypes.error, field: "eventTypes" };
+  const words: Record<string, string> = {};
   const body: Record<string, unknown> = {
     url: text("url"),
     eventTypes: eventTypes.entries,
@@ -69,8 +73,15 @@ export function webhookBody(form: Form, creating: boolean): { ok: true; body: Re
       continue;
     }
     const n = digits.safeParse(textOf(form, k));
-    if (!n.success) return { ok: false, error: `${labelOf(k)}: ${n.error.issues[0]?.message ?? "expected a whole number (decimal digits)"}`, field: k };
-    body[k] = n.data;
+    if (n.success) {
+      body[k] = n.data;
+      continue;
+    }
+    const said = n.error.issues[0]?.message ?? "expected a whole number (decimal digits)";
+    if (!/^\d+$/.test(textOf(form, k))) return { ok: false, error: `${labelOf(k)}: ${said}`, field: k };
+    // Digits past the field's bound: sent, so the API says it beside every other issue, in the form's words (rateLimit's "leave it empty").
+    body[k] = Math.min(Number(textOf(form, k)), Number.MAX_VALUE);
+    words[k] = said;
   }
   if (text("ordering")) body.ordering = text("ordering");
   if (creating && text("organizationUid")) body.organizationUid = text("organizationUid");
@@ -100,5 +111,16 @@ export function webhookBody(form: Form, creating: boolean): { ok: true; body: Re
     if (twice) return { ok: false, error: `${WEBHOOK_LABELS[field]}, ${documentPath(twice)}: ${REPEATED_KEY}`, field };
   }
   if (!creating) for (const field of unchangedFields(form)) delete body[field];
-  return { ok: true, body };
+  return { ok: true, body, words };
+}
+
+/** The API's refusal with the form's own words (`words`, by path) for the issues it has them for. */
+export function inFormWords<A extends { error: string; paths?: string[] | undefined; details?: unknown }>(answer: A, words: Record<string, string>): A {
+  if (!isRecord(answer.details) || !Array.isArray(answer.details.issues)) return answer;
+  const own = (i: unknown) => (isRecord(i) && typeof i.path === "string" && Object.hasOwn(words, i.path) ? words[i.path] : undefined);
+  const [first] = answer.details.issues;
+  const firstSaid = own(first);
+  const error = isRecord(first) && firstSaid !== undefined ? answer.error.replace(`${String(first.path)}: ${String(first.message)}`, `${String(first.path)}: ${firstSaid}`) : answer.error;
+  const issues = answer.details.issues.map((i: unknown) => (isRecord(i) && own(i) !== undefined ? { ...i, message: own(i) } : i));
+  return { ...answer, error, details: { ...answer.details, issues } };
 }

@@ -265,12 +265,12 @@ describe("a webhook form's number not written as the API takes one (decimal digi
         expect(banners(await res.text(), "alert"), what).toEqual([`${WEBHOOK_LABELS[field]}: expected a whole number (decimal digits)`]);
         expect(await row(), what).toEqual(before);
       }
-      // Out of the body's bounds: said in the API's words, before it too.
+      // Out of the body's bounds: said in the API's words, by the API beside any other issue.
       const over = await dashboardForm(`/dashboard/webhooks/${hook.uid}`, c, { ...form, [field]: "99999999" });
       expect(over.status, field).toBe(400);
       const said = banners(await over.text(), "alert")[0] ?? "";
       expect(said.startsWith(`${WEBHOOK_LABELS[field]}: must be at most `), said).toBe(true);
-      expect(said, field).toMatch(/ \d+ \(got 99999999\)$/);
+      expect(said, field).toMatch(/ \d+ \(got 99999999\)\.$/);
       expect(await row(), field).toEqual(before);
     }
     // A new webhook's form is held to the same: none is made.

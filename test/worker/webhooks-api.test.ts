@@ -1312,3 +1312,60 @@ describe("the $regex programs of every webhook's filter together", () => {
     }
   });
 });
+
+describe("a webhook body with several mistakes", () => {
+  const paths = (res: { json: { error: { code: string; details: { issues: { path: string }[] } } } }) => {
+    expect(res.json.error.code).toBe("invalid_request");
+    return res.json.error.details.issues.map((i) => i.path);
+  };
+
+  it("is answered every issue at once, its schema's, its event types' and its URL's, on create and on change", async () => {
+    const p = pipeline();
+    const organizationUid = `org-${uniqueKey()}`;
+    const wrong = { url: "ftp://x", eventTypes: ["message.bad1"], timeoutMs: 50 };
+    const made = await p.api("POST", "/v1/webhooks", { ...wrong, organizationUid });
+    expect(made.status).toBe(400);
+    expect(paths(made)).toEqual(["timeoutMs", "eventTypes.0", "url"]);
+    // Each issue as it is said alone: the type's closest one kept.
+    expect(made.json.error.details.issues[1]).toMatchObject({ closest: expect.any(String) });
+    // Without a schema issue, the two the handler checks.
+    expect(paths(await p.api("POST", "/v1/webhooks", { url: "ftp://x", eventTypes: ["message.bad1"], organizationUid }))).toEqual(["eventTypes.0", "url"]);
+    const w = await p.createWebhook(base());
+    for (const method of ["PATCH", "PUT"]) {
+      const changed = await p.api(method, `/v1/webhooks/${w.uid}`, wrong);
+      expect(changed.status, method).toBe(400);
+      expect(paths(changed).sort(), method).toEqual(["eventTypes.0", "timeoutMs", "url"]);
+      expect(paths(await p.api(method, `/v1/webhooks/${w.uid}`, { url: "ftp://x", eventTypes: ["message.bad1"] })).sort(), method).toEqual(["eventTypes.0", "url"]);
+    }
+    // One issue alone is answered as before, its own words.
+    const alone = await p.api("POST", "/v1/webhooks", { ...base(), eventTypes: ["message.bad1"] });
+    expect(alone.json.error.message).toContain("(GET /v1/event-types lists them.)");
+    // A webhook not there is its 404 once its body is whole; before, the schema's 400 alone.
+    expect(paths(await p.api("PATCH", "/v1/webhooks/wh_none", wrong))).toEqual(["timeoutMs"]);
+  });
+
+  it("is shown on the dashboard's form at once", async () => {
+    const cookie = await dashboardCookie();
+    const res = await dashboardForm("/dashboard/webhooks", cookie, { url: "ftp://x", eventTypes: "message.bad1", timeoutMs: "50", organizationUid: `org-${uniqueKey()}` });
+    expect(res.status).toBe(400);
+    const said = await res.text();
+    for (const words of ["Timeout (ms): must be at least 100", "is not a Podium event type", "URL: must be https:"]) expect(said).toContain(words);
+    // A number past its bound is said in the form's words beside the API's other issues.
+    const rate = await (await dashboardForm("/dashboard/webhooks", cookie, { url: "ftp://x", eventTypes: "message.*", rateLimit: "0" })).text();
+    expect(rate).toContain("Rate limit: 0 is no rate: give 1..1000 attempts a second, or leave it empty for no limit");
+    expect(rate).toContain("URL: must be https:");
+  });
+
+  it("tells a token limited to organizations that gives both owners to give one, not of catch-alls; the admin of catch-alls too", async () => {
+    const p = pipeline();
+    const key = uniqueKey();
+    const both = { url: `https://downstream.test/ok/${key}`, eventTypes: ["message.*"], organizationUid: `org-${key}`, locationUid: `loc-${key}` };
+    const { token } = await makeToken(p, ["webhooks:write", "read_messages"], { organizationUids: [`org-${key}`] });
+    const limited = await as(p, token, "POST", "/v1/webhooks", both);
+    expect(limited.status).toBe(400);
+    expect(limited.json.error.details.issues).toEqual([{ path: "locationUid", message: expect.stringMatching(/^give exactly one of locationUid or organizationUid \(.*\)$/) }]);
+    expect(limited.json.error.message).not.toContain("catch-all");
+    const admin = await p.api("POST", "/v1/webhooks", both);
+    expect(admin.json.error.details.issues[0].message).toMatch(/, or neither for a catch-all$/);
+  });
+});

@@ -36,7 +36,9 @@ import { visibleEvent } from "./events";
 import { testWebhook } from "../webhook-test";
 import { assertSaved, changedMeanwhile } from "../versioned-writes";
 import { etagOf, ifMatchOf, pinnedVersion, type IfMatch } from "../if-match";
-import { checkUrl, planFor, visiblePlacedWebhook, visibleWebhook } from "../webhook-access";
+import { planFor, visiblePlacedWebhook, visibleWebhook } from "../webhook-access";
+import { checkNewUrl, checkTypes, webhookBodyHook } from "../webhook-input";
+import { allIssues } from "../validate";
 import { saveWithinFilterBound } from "../filter-programs";
 
 /**
@@ -57,10 +59,7 @@ function seenBy(p: Principal, w: Webhook) {
 async function mayHave(env: Env, p: Principal, w: Webhook, locations: LocationOrganizations, before?: Webhook) {
   if (before) assertDataScopes(p, before.eventTypes, "change");
   assertMaySubscribe(p, w, locations);
-  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
-  if (before && same(before.eventTypes, w.eventTypes) && same(before.sourceIds, w.sourceIds)) return {};
-  const owners = isLimited(accessOf(p)) ? () => organizationsHeld(env.DB, p) : null;
-  const warnings = await checkSubscriptionTypes(env, w.eventTypes, w.sourceIds, before?.sourceIds ?? [], owners);
+  const warnings = await checkTypes(env, p, w, before);
   return warnings.length > 0 ? { warnings } : {};
 }
 
@@ -176,29 +175,38 @@ async function change(
   const { webhook: current, locations } = await visiblePlacedWebhook(c.env.DB, p, uid);
   // The version read is the one the write checks (changeWebhook): a change landing between them is its 409, or 412.
   const pinned = pinnedVersion(ifMatch, current.updatedAt, "webhook");
-  assertScopeStays(current, { locationUid, organizationUid });
   const secretProblem = changes.secret === undefined || changes.secret === current.secret ? null : webhookSecretProblem(changes.secret);
-  if (secretProblem) throw invalidInput("body", [{ path: "secret", message: secretProblem }]);
   const givenHeaders = changes.transformHeaders;
   // A credential header read back as REDACTED keeps its stored expression.
   const headers = givenHeaders ? { transformHeaders: keepRedacted(givenHeaders, current.transformHeaders) } : {};
   const given = Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined));
   const url = changes.url === undefined ? {} : { url: storedUrl(changes.url, current.url) };
-  if (previousSecretValidSeconds !== undefined && previousSecretValidSeconds !== 0 && (changes.secret === undefined || changes.secret === current.secret)) {
-    // A secret given that is the current one rotates nothing: said as such, not as no secret given.
-    const why = changes.secret === undefined ? "without a new secret" : "the secret given is the webhook's current one, so nothing rotates:";
-    throw invalidInput("body", [{ path: "previousSecretValidSeconds", message: `${why} only 0 is taken (it ends the previous secret now): give the new secret with any other` }]);
-  }
+  const rotatesNothing = previousSecretValidSeconds !== undefined && previousSecretValidSeconds !== 0 && (changes.secret === undefined || changes.secret === current.secret);
   // Its location, organization and confinement stay as read: where its location belongs too (read with it).
   const changed = withRotation(current, withDisabled(current, { ...current, ...given, ...headers, ...url }), previousSecretValidSeconds);
   // A token that holds a location webhook through an organization's grant confines it to that
   // organization, as one it made: following its location into another organization, it would
   // carry events the token cannot read to the URL the token gave it.
   const next = { ...changed, grantOrganizationUid: changed.grantOrganizationUid ?? grantOrganizationOf(p, changed, locations) };
-  // As typed: the stored form percent-encodes what the typed check looks for. A URL that is none is said first, not what it would receive.
-  if (changes.url !== undefined && next.url !== current.url) checkUrl(changes.url, settings(c.env).allowPrivateDestinations, new URL(c.req.url).origin);
-  assertCredentialsStay(current, next, givenHeaders ?? undefined);
-  const warnings = await mayHave(c.env, p, next, locations, current);
+  // Every 400 at once (a URL that is none said before what it would receive); a 403 after them.
+  let warnings: Awaited<ReturnType<typeof mayHave>> = {};
+  await allIssues("body", [
+    () => assertScopeStays(current, { locationUid, organizationUid }),
+    () => {
+      if (secretProblem) throw invalidInput("body", [{ path: "secret", message: secretProblem }]);
+    },
+    () => {
+      if (!rotatesNothing) return;
+      // A secret given that is the current one rotates nothing: said as such, not as no secret given.
+      const why = changes.secret === undefined ? "without a new secret" : "the secret given is the webhook's current one, so nothing rotates:";
+      throw invalidInput("body", [{ path: "previousSecretValidSeconds", message: `${why} only 0 is taken (it ends the previous secret now): give the new secret with any other` }]);
+    },
+    () => checkNewUrl(c.env, new URL(c.req.url).origin, changes.url, current),
+    () => assertCredentialsStay(current, next, givenHeaders ?? undefined),
+    async () => {
+      warnings = await mayHave(c.env, p, next, locations, current);
+    },
+  ]);
   const written = await saveWithinFilterBound(c.env.DB, next, current, accessOf(p), () => changeWebhook(c.env, current, next));
   assertSaved(written, "webhook", next.uid, pinned !== undefined);
   const saved = written === "unchanged" ? current : next;
@@ -213,12 +221,17 @@ export const webhooks = router()
     const draft = newWebhook({ ...b, url: storedUrl(b.url), kind: "webhook" }, s, Date.now());
     const locations = await locationsFor(c.env.DB, p, [draft]);
     const webhook = { ...draft, grantOrganizationUid: grantOrganizationOf(p, draft, locations) };
-    const warnings = await mayHave(c.env, p, webhook, locations);
-    checkUrl(b.url, s.allowPrivateDestinations, new URL(c.req.url).origin);
+    let warnings: Awaited<ReturnType<typeof mayHave>> = {};
+    await allIssues("body", [
+      async () => {
+        warnings = await mayHave(c.env, p, webhook, locations);
+      },
+      () => checkNewUrl(c.env, new URL(c.req.url).origin, b.url),
+    ]);
     await saveWithinFilterBound(c.env.DB, webhook, undefined, accessOf(p), () => insertWebhook(c.env.DB, webhook));
     c.header("ETag", etagOf(webhook.updatedAt));
     return c.json({ ...webhookView(webhook), secret: webhook.secret, ...warnings }, 201);
-  })
+  }, webhookBodyHook(false))
   .openapi(list, async (c) => {
     const q = c.req.valid("query");
     const after = q.cursor === undefined ? undefined : await decodeCreated(c.env, wholeList("webhooks"), q.cursor);
@@ -260,7 +273,7 @@ export const webhooks = router()
     const { view, version } = await change(c, c.req.valid("param").uid, ifMatchOf(c.req.valid("header")["if-match"]), c.req.valid("json"));
     c.header("ETag", etagOf(version));
     return c.json(view, 200);
-  })
+  }, webhookBodyHook(true))
   .openapi(put, async (c) => {
     const b = c.req.valid("json");
     const uid = c.req.valid("param").uid;
@@ -273,7 +286,7 @@ export const webhooks = router()
     });
     c.header("ETag", etagOf(version));
     return c.json(view, 200);
-  })
+  }, webhookBodyHook(true))
   .openapi(test, async (c) => {
     const p = c.get("principal");
     const webhook = await visibleWebhook(c.env.DB, p, c.req.valid("param").uid);

@@ -181,6 +181,9 @@ const warnings = z
   .optional()
   .openapi({ description: "Saved, but worth a look: event types none of the webhook's sources has received or declares. Absent when there is none." });
 
+/** A webhook given both owners; a limited token, which makes no catch-all, is told no more (webhook-input.ts), the others "or neither for a catch-all". */
+export const ONE_OWNER = "give exactly one of locationUid or organizationUid (a webhook belongs to one location or one organization, as in Podium)";
+
 export const WebhookCreated = WebhookSchema.extend({ secret: z.string(), warnings }).openapi("WebhookCreated");
 export const WebhookChanged = WebhookSchema.extend({ warnings }).openapi("WebhookChanged");
 
@@ -219,11 +222,7 @@ export const WebhookCreate = z
     ...changeable,
     secret: webhookFields.secret.optional(),
   })
-  .refine((w) => w.locationUid == null || w.organizationUid == null, {
-    message:
-      "give exactly one of locationUid or organizationUid (a webhook belongs to one location or one organization, as in Podium), or neither for a catch-all",
-    path: ["locationUid"],
-  })
+  .refine((w) => w.locationUid == null || w.organizationUid == null, { message: `${ONE_OWNER}, or neither for a catch-all`, path: ["locationUid"] })
   .openapi("WebhookCreate", { example: { url: EXAMPLE_WEBHOOK_URL, eventTypes: ["message.received"], locationUid: EXAMPLE_IDS.locationUid } });
 
 /** Of a write that changes `secret`: how long the replaced secret keeps signing; without one, 0 ends the previous secret (domain/webhook.ts withRotation). */

@@ -22,7 +22,7 @@ import { retryFrom, retryParams } from "../retry-cursor";
 import { showOnce } from "../reveal";
 import { dashboardPath, type DashEnv } from "../session";
 import { webhookCounts } from "../webhook-counts";
-import { enteredIn, webhookBody } from "../webhook-form";
+import { enteredIn, inFormWords, webhookBody } from "../webhook-form";
 import { WEBHOOK_LABELS } from "../field-labels";
 import { queryParam } from "../query";
 
@@ -70,7 +70,7 @@ webhookRoutes.post("/webhooks", async (c) => {
   const form = webhookBody(sent, true);
   if (!form.ok) return webhookListPage(c, { entered: enteredIn(sent), error: form.error, status: 400, field: form.field });
   const res = await callApi(c, "POST", "/webhooks", WebhookCreated, form.body);
-  if (!res.ok) return webhookListPage(c, refusedBy(enteredIn(sent), res, WEBHOOK_LABELS));
+  if (!res.ok) return webhookListPage(c, refusedBy(enteredIn(sent), inFormWords(res, form.words), WEBHOOK_LABELS));
   const reveal = { title: "Webhook created", nav: "/dashboard/webhooks", what: "webhook", href: `/dashboard/webhooks/${res.json.uid}`, secret: res.json.secret };
   return showOnce(c, reveal, warningBanners(res.json.warnings));
 });
@@ -108,7 +108,7 @@ webhookRoutes.post("/webhooks/:uid", async (c) => {
   if (!form.ok) return webhookPage(c, uid, { entered: enteredIn(sent), error: form.error, status: 400, field: form.field });
   if (Object.keys(form.body).length === 0) return back(c, `/dashboard/webhooks/${encodeURIComponent(uid)}`, { ok: true, error: null }, "Nothing was changed.");
   const res = await callApi(c, "PATCH", `/webhooks/${encodeURIComponent(uid)}`, WebhookChanged, form.body);
-  if (!res.ok) return webhookPage(c, uid, refusedBy(enteredIn(sent), res, WEBHOOK_LABELS));
+  if (!res.ok) return webhookPage(c, uid, refusedBy(enteredIn(sent), inFormWords(res, form.words), WEBHOOK_LABELS));
   return back(c, `/dashboard/webhooks/${encodeURIComponent(uid)}`, res, "Saved.", res.json.warnings);
 });
 
