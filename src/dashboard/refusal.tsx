@@ -105,15 +105,22 @@ export function unknownParamRefusal(
   const known = new Set([...takes, ...own, ...BANNER_PARAMS]);
   const params = new URL(c.req.url).searchParams;
   const name = [...params.keys()].find((n) => !known.has(n));
-  if (name === undefined) {
-    // One it takes given twice: refused here, after the scope and with the list's way back, rather than by queryParam.
-    const repeated = [...takes, ...own].find((n) => params.getAll(n).length > 1);
-    return repeated === undefined ? null : apiRefusal(c, title, list, { status: 400, error: repeatedQueryParam(repeated, params.getAll(repeated).length).message });
-  }
+  if (name === undefined) return repeatedParamRefusal(c, title, list, [...takes, ...own]);
   const named = /^[A-Za-z0-9_.-]{1,64}$/.test(name) ? `${name}: ` : "";
   // One with no name (`?=x`), as the API says of it (api/openapi.ts, namedQuery).
   const refusal = name === "" ? nameless(notAParameter(takes)) : notAParameter(takes);
   return apiRefusal(c, title, list, { status: 400, error: `Invalid query: ${named}${refusal}.` });
+}
+
+/**
+ * A parameter a page reads (`takes`) given more than once: the API's 400 in its words, under the
+ * page's title with its list's way back (after the scope, as a page checks it first), rather than
+ * queryParam's refusal, which knows no page; else null.
+ */
+export function repeatedParamRefusal(c: Context<DashEnv>, title: string, list: { path: string; label: string }, takes: readonly string[]): Response | Promise<Response> | null {
+  const params = new URL(c.req.url).searchParams;
+  const repeated = takes.find((n) => params.getAll(n).length > 1);
+  return repeated === undefined ? null : apiRefusal(c, title, list, { status: 400, error: repeatedQueryParam(repeated, params.getAll(repeated).length).message });
 }
 
 /** A dashboard path no page serves (404), or not with this method (405, naming those it takes, as the API's). */

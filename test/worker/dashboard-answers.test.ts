@@ -126,6 +126,7 @@ describe("a page the API refuses to read", () => {
 
   it("refuses a query parameter given more than once with 400 in the API's words, rather than a page read by its first value", async () => {
     const c = await dashboardCookie();
+    const hook = await pipeline().createWebhook({ url: `https://downstream.test/ok/${uniqueKey()}`, eventTypes: ["message.*"], organizationUid: `org-${uniqueKey()}` });
     const api = await pipeline().api("GET", "/v1/events?eventType=message.sent&eventType=contact.created");
     expect(api.status).toBe(400);
     expect(api.json.error.message).toBe("Invalid query: eventType is given 2 times; give it once.");
@@ -138,15 +139,20 @@ describe("a page the API refuses to read", () => {
       ["/dashboard/sources?cursor=a&cursor=b", "cursor", 2],
       ["/dashboard/tokens?cursor=a&cursor=b", "cursor", 2],
       ["/dashboard/alerts?endpoints=a&endpoints=b", "endpoints", 2],
+      ["/dashboard/alerts?alerts=a&alerts=b", "alerts", 2],
+      [`/dashboard/webhooks/${hook.uid}?test=a&test=b`, "test", 2],
+      [`/dashboard/webhooks/${hook.uid}/test?eventId=a&eventId=b`, "eventId", 2],
     ] as const) {
       const res = await get(path, c);
       expect(res.status, path).toBe(400);
       const html = await res.text();
       expect(banners(html, "alert"), path).toEqual([`Invalid query: ${name} is given ${times} times; give it once.`]);
       expect(html, path).not.toContain("<table");
-      // A list's own parameter given twice is refused under its menu entry, with the way back to its first page.
-      if (path.startsWith("/dashboard/events")) expect(text(html), path).toContain("Back to the events");
-      if (path.startsWith("/dashboard/dead-letters")) expect(text(html), path).toContain("Back to the dead letters");
+      // A page's own parameter given twice is refused under its title and menu entry, with the way back to its list's first page.
+      const list = /^\/dashboard\/([a-z-]+)/.exec(path)![1]!;
+      expect(text(html), path).toContain(`Back to the ${list.replace("-", " ")}`);
+      expect(html, path).toMatch(/<h1>(Events|Dead letters|Webhooks?|Sources|Tokens|Alerts|Test this webhook)<\/h1>/);
+      expect(html, path).toContain(`href="/dashboard/${list}" aria-current="page"`);
     }
     // The sign-in page, without a session, too; a redirect's warnings, one a parameter each, are taken as before.
     const login = await call(new Request(`${ORIGIN}/dashboard/login?next=/dashboard/tokens&next=/dashboard/sources`));
