@@ -188,7 +188,7 @@ async function change(
   // organization, as one it made: following its location into another organization, it would
   // carry events the token cannot read to the URL the token gave it.
   const next = { ...changed, grantOrganizationUid: changed.grantOrganizationUid ?? grantOrganizationOf(p, changed, locations) };
-  // Every 400 at once (a URL that is none said before what it would receive); a 403 after them.
+  // Every 400 at once (a URL that is none said rather than what it would receive); a 403 after them.
   let warnings: Awaited<ReturnType<typeof mayHave>> = {};
   await allIssues("body", [
     () => assertScopeStays(current, { locationUid, organizationUid }),
@@ -201,8 +201,10 @@ async function change(
       const why = changes.secret === undefined ? "without a new secret" : "the secret given is the webhook's current one, so nothing rotates:";
       throw invalidInput("body", [{ path: "previousSecretValidSeconds", message: `${why} only 0 is taken (it ends the previous secret now): give the new secret with any other` }]);
     },
-    () => checkNewUrl(c.env, new URL(c.req.url).origin, changes.url, current),
-    () => assertCredentialsStay(current, next, givenHeaders ?? undefined),
+    () => {
+      checkNewUrl(c.env, new URL(c.req.url).origin, changes.url, current);
+      assertCredentialsStay(current, next, givenHeaders ?? undefined);
+    },
     async () => {
       warnings = await mayHave(c.env, p, next, locations, current);
     },
