@@ -4554,7 +4554,7 @@ export interface operations {
                 after?: number;
                 /** @description Send the last N matching events first. Not with `after` (400): a resume starts at its position. */
                 replay?: number;
-                /** @description After each run of events (ended by a `position` message) the hub waits for `{"type":"ack","position":…}` before sending more: docs/cli.md. */
+                /** @description After each run of events (ended by a `position` message) the hub waits for `{"type":"ack","position":…}` before sending more: docs/cli.md. Needed with `after` or `replay` (400 without). */
                 ack?: "true" | "false";
             };
             header?: never;

@@ -14,7 +14,7 @@ import worker from "../../src/index";
 import type { EventNote, ListenMessage } from "../../src/listen/protocol";
 import { lastEventSeq } from "../../src/store/listen";
 import { locationOrganizations } from "../../src/store/locations";
-import { call, clientAddress, dashboardForm, fetchChecked, podiumHeaders, post } from "./helpers";
+import { ack, call, clientAddress, dashboardForm, fetchChecked, podiumHeaders, post } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
 import { webhookView } from "../../src/api/views";
 import { webhooksByUid } from "../../src/store/webhooks";
@@ -589,7 +589,10 @@ async function listen(p: P, token: string, query: string) {
   ws.addEventListener("message", (m) => {
     if (m.data === "pong") return;
     raw.push(String(m.data));
-    messages.push(JSON.parse(String(m.data)) as ListenMessage);
+    const message = JSON.parse(String(m.data)) as ListenMessage;
+    messages.push(message);
+    // One that asked for acks (as `after` and `replay` need) acks each run, as the CLI does.
+    if (message.type === "position" && query.includes("ack=true")) ack(ws, message.position);
     for (const check of waiting) check();
   });
   /**
@@ -638,7 +641,7 @@ async function checkListen(p: P, r: Rng, w: World, t: Token, say: string): Promi
   const types = TYPES.filter((ty) => t.scopes.has(scopeOf(ty)));
   if (types.length === 0) return false;
   // Resumes from before the world (the store's catch-up), then hears live events.
-  const l = await listen(p, t.token, `after=${w.start}`);
+  const l = await listen(p, t.token, `after=${w.start}&ack=true`);
   const live = Array.from({ length: 2 + r.int(4) }, (_, i) => {
     const f = `live${w.key}n${w.events.length}x${i}z`;
     return toSend(r.chance(0.8) ? w.admin : r.pick(w.sources), r.pick(TYPES), f, randomPlace(r, w), "keep");
@@ -663,7 +666,7 @@ async function checkListen(p: P, r: Rng, w: World, t: Token, say: string): Promi
   l.ws.close(1000);
 
   // The last few it may see, on request: the replay is followed by a position at the end of the store.
-  const replayed = await listen(p, t.token, "replay=3");
+  const replayed = await listen(p, t.token, "replay=3&ack=true");
   await replayed.heard(() => expect(replayed.messages.some((m) => m.type === "position" && m.position >= last!.seq) || replayed.events().some((e) => e.id === last!.id)).toBe(true));
   expect(replayed.events().map((e) => e.id), `${say}: replay=3`).toEqual(expected.slice(-3));
   replayed.ws.close(1000);
@@ -694,7 +697,7 @@ async function checkListen(p: P, r: Rng, w: World, t: Token, say: string): Promi
     }
     const mine = inGrant.filter((h) => scope === "tail" || holdsAll(h)).map((h) => h.uid);
     if (mine.length > 0) {
-      const asHook = await listen(p, t.token, `mode=${scope}&webhookUid=${r.pick(mine)}&after=${w.start}`);
+      const asHook = await listen(p, t.token, `mode=${scope}&webhookUid=${r.pick(mine)}&after=${w.start}&ack=true`);
       await asHook.heard(() => expect(asHook.messages.some((m) => "position" in m && m.position >= last!.seq)).toBe(true));
       expect(asHook.events().filter((e) => !v.visible.has(e.id)), `${say}: listening as a webhook`).toEqual([]);
       expect(secrets.filter((s) => asHook.raw.some((m) => m.includes(s))), `${say}: listening as a webhook`).toEqual([]);

@@ -400,3 +400,12 @@ export function aWebhook(over: Partial<Webhook> = {}): Webhook {
     ...over,
   };
 }
+
+/** A listener socket that asked for acks acks a run's `position`, as the CLI does (one closed meanwhile takes none). */
+export function ack(ws: WebSocket, position: number): void {
+  try {
+    ws.send(JSON.stringify({ type: "ack", position }));
+  } catch {
+    // closed by the test or the hub: nothing more is sent it
+  }
+}

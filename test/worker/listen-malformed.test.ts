@@ -17,7 +17,7 @@ import type { Scope } from "../../src/domain/scopes";
 import { hubOf } from "../../src/listen/announce";
 import { CONFIG_HEADER, SECRET_HEADER, type AttemptNote, type EventNote, type ListenMessage } from "../../src/listen/protocol";
 import { lastEventSeq } from "../../src/store/listen";
-import { ADMIN_TOKEN, clientAddress, fetchChecked, ingestMessage } from "./helpers";
+import { ADMIN_TOKEN, ack, clientAddress, fetchChecked, ingestMessage } from "./helpers";
 import { expectWellFormed } from "./malformed";
 import { pipeline, uniqueKey } from "./pipeline";
 import { deliveryRows, webhookDeliveryRows } from "./rows";
@@ -102,6 +102,8 @@ function collect(ws: WebSocket) {
     }
     if (isMessage(parsed)) messages.push(parsed);
     else junk.push(String(m.data).slice(0, 200));
+    // A socket that asked for acks acks each run, as the CLI does, so it is sent the next.
+    if (isMessage(parsed) && parsed.type === "position" && hello()?.acks) ack(ws, parsed.position);
   });
   ws.addEventListener("close", (e) => void (code = e.code));
   const hello = () => messages.find((m): m is Extract<ListenMessage, { type: "hello" }> => m.type === "hello");
@@ -266,6 +268,8 @@ describe("the listener hub under malformed and hostile input", () => {
         const head = await lastEventSeq(p.env.DB);
         const given = (xs: string[] | null) => (xs ?? []).map((x) => x.replace("<a>", hooks[0]!).replace("<b>", hooks[1]!).replace(/<head([+-]\d+)?>/, (_, d) => String(head + Number(d ?? 0))));
         const parts = [c.mode, c.eventTypes, c.sourceIds, c.webhookUid, c.after, c.replay].flatMap(given);
+        // A catch-up is asked for with acks (400 without), as the CLI does; collect() acks each run.
+        if (c.after || c.replay) parts.push("ack=true");
         if (c.broken) parts.push(c.broken);
         const query = parts.join("&");
         const h = c.who < 0 ? refused[-c.who - 1]! : holders[c.who % holders.length]!;
@@ -449,14 +453,24 @@ describe("bad listener input the property found", () => {
       expect(res.status, after).toBe(400);
       expect(await errorOf(res), after).toMatchObject({ code: "invalid_request", details: { issues: [{ path: "after" }] } });
     }
-    for (const after of ["0", "12", "9007199254740991"]) expect((await open(`after=${after}`)).status, after).toBe(101);
+    for (const after of ["0", "12", "9007199254740991"]) expect((await open(`after=${after}&ack=true`)).status, after).toBe(101);
   });
 
   it("refuses replay beside after rather than ignoring it, and takes ack=true in either mode", async () => {
-    const res = await open("after=0&replay=5");
+    const res = await open("after=0&replay=5&ack=true");
     expect(res.status).toBe(400);
     expect(await errorOf(res)).toMatchObject({ code: "invalid_request", details: { issues: [{ path: "replay" }] } });
-    for (const query of ["after=0&replay=0", "replay=5", "mode=tail&ack=false", "mode=tail&ack=true", "mode=listen&ack=true"]) expect((await open(query)).status, query).toBe(101);
+    for (const query of ["after=0&replay=0&ack=true", "replay=5&ack=true", "replay=0", "mode=tail&ack=false", "mode=tail&ack=true", "mode=listen&ack=true"]) expect((await open(query)).status, query).toBe(101);
+  });
+
+  it("refuses after or replay without ack=true: a catch-up pushed unacked would sit in the hub's memory", async () => {
+    for (const [query, path] of [["after=0", "after"], ["mode=tail&after=12&ack=false", "after"], ["replay=5", "replay"], ["mode=tail&replay=100", "replay"]] as const) {
+      const res = await open(query);
+      expect(res.status, query).toBe(400);
+      const error = await errorOf(res);
+      expect(error, query).toMatchObject({ code: "invalid_request", details: { issues: [{ path }] } });
+      expect(error.message, query).toContain("needs ack=true");
+    }
   });
 
   it("refuses an empty entry in sourceIds or eventTypes rather than dropping it", async () => {

@@ -24,7 +24,7 @@ import type { AttemptNote, EventNote, ListenMessage } from "../../src/listen/pro
 import { outbound } from "../../src/pipeline/outbound";
 import { podium } from "../../src/schemes/podium";
 import { fakeNamespace } from "./fakes";
-import { ADMIN_TOKEN, fetchChecked, ingestMessage, podiumBody } from "./helpers";
+import { ADMIN_TOKEN, ack, fetchChecked, ingestMessage, podiumBody } from "./helpers";
 import { pipeline, uniqueKey } from "./pipeline";
 import { eventSeq, eventStored } from "./rows";
 
@@ -35,7 +35,8 @@ afterEach(() => {
   for (const ws of open.splice(0)) ws.close(1000);
 });
 
-type Opts = { token?: string; headers?: Record<string, string>; onMessage?: (m: ListenMessage) => void };
+/** `acked`: asks for acks (`ack=true`, which `after` and `replay` need) and acks each run as the CLI does. */
+type Opts = { token?: string; headers?: Record<string, string>; onMessage?: (m: ListenMessage) => void; acked?: true };
 
 async function listenResponse(p: P, query: string, opts: Opts = {}) {
   return fetchChecked(
@@ -54,7 +55,7 @@ async function listenResponse(p: P, query: string, opts: Opts = {}) {
 
 /** Opens a listener and collects what it hears. */
 async function connect(p: P, query = "", opts: Opts = {}) {
-  const res = await listenResponse(p, query, opts);
+  const res = await listenResponse(p, opts.acked ? `${query}&ack=true` : query, opts);
   expect(res.status).toBe(101);
   const ws = res.webSocket!;
   ws.accept();
@@ -65,6 +66,7 @@ async function connect(p: P, query = "", opts: Opts = {}) {
     if (m.data === "pong") return void pongs++;
     const message = JSON.parse(String(m.data)) as ListenMessage;
     messages.push(message);
+    if (opts.acked && message.type === "position") ack(ws, message.position);
     opts.onMessage?.(message);
   });
   const events = () => messages.filter((m): m is EventNote => m.type === "event");
@@ -292,7 +294,7 @@ describe("GET /v1/listen", () => {
       filter: { body: { metadata: { eventType: "message.received" } } },
     });
     // The last one it admits: the replay reaches past the one its filter excludes.
-    const l = await connect(p, `webhookUid=${w.uid}&replay=1`);
+    const l = await connect(p, `webhookUid=${w.uid}&replay=1`, { acked: true });
     const live = await p.ingest(body("message.received", org));
     await l.examined(await positionOf(p, live));
     expect(l.events().map((e) => e.id)).toEqual([admitted, live]);
@@ -456,7 +458,7 @@ describe("GET /v1/listen", () => {
 
     const b = await p.ingest(body("invoice.created", org)); // while nobody listened
     const c = await p.ingest(body("invoice.paid", org));
-    const again = await connect(p, `${filter}&after=${seen}`);
+    const again = await connect(p, `${filter}&after=${seen}`, { acked: true });
     await again.examined(await positionOf(p, c));
     const d = await p.ingest(body("invoice.paid", org)); // live
     await again.examined(await positionOf(p, d));
@@ -470,7 +472,7 @@ describe("GET /v1/listen", () => {
     const ids: string[] = [];
     for (let i = 0; i < 4; i++) ids.push(await p.ingest(body(type, org)));
     await p.ingest(body("review.other", org));
-    const l = await connect(p, `eventTypes=${type}&replay=2`);
+    const l = await connect(p, `eventTypes=${type}&replay=2`, { acked: true });
     const live = await p.ingest(body(type, org));
     await l.examined(await positionOf(p, live));
     expect(l.events().map((e) => e.id)).toEqual([ids[2], ids[3], live]);
@@ -684,7 +686,7 @@ describe("the hub's limits", () => {
     await pumped(p); // so the live listener hears nothing before the catch-up connects
     const { ids: fresh, end } = await stored(1, liveType, org);
     const sent = eventsSent();
-    const catchUp = await connect(p, `eventTypes=${backlogType}&after=${backlog.before}`);
+    const catchUp = await connect(p, `eventTypes=${backlogType}&after=${backlog.before}`, { acked: true });
 
     await live.examined(end);
     expect(live.events().map((e) => e.id)).toEqual(fresh);
@@ -1045,6 +1047,7 @@ describe("the hub's limits", () => {
     let stopped: Promise<number> | undefined;
     const l = await connect(p, `eventTypes=${type}&after=${backlog.before}${opts.query ?? ""}`, {
       token: opts.token,
+      acked: true,
       onMessage: (m) => {
         if (m.type === "event") stopped ??= opts.stop().then((status) => (expect(status).toBe(204), sent().length));
       },
@@ -1098,7 +1101,7 @@ describe("the hub's limits", () => {
     expect(l.events().map((e) => e.id)).toEqual(ids.slice(0, 1));
     const resumeAfter = l.told();
     expect(resumeAfter).toBeLessThan((await eventSeq(ids[1]!))!);
-    const again = await connect(p, `eventTypes=${type}&after=${resumeAfter}`);
+    const again = await connect(p, `eventTypes=${type}&after=${resumeAfter}`, { acked: true });
     await again.examined(end);
     expect(again.events().map((e) => e.id)).toEqual(ids.slice(1));
   });
