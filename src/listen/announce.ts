@@ -25,14 +25,16 @@ export function listenerConnected(): void {
 
 async function tell(what: string, call: () => Promise<ListenerCounts>): Promise<void> {
   let timer: ReturnType<typeof setTimeout> | undefined;
+  // Quiet from the call, not the answer: the hub counted before a listener it answers after may
+  // connect, and that listener's catch-up (QUIET_MS + 500 ms later) must follow the quiet's end.
+  const asked = Date.now();
   try {
     const counts = await Promise.race([
       call(),
       new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error("timed out")), CALL_TIMEOUT_MS))),
     ]);
-    const now = Date.now();
-    quietUntil.events = counts.events === 0 ? now + QUIET_MS : 0;
-    quietUntil.attempts = counts.attempts === 0 ? now + QUIET_MS : 0;
+    quietUntil.events = counts.events === 0 ? asked + QUIET_MS : 0;
+    quietUntil.attempts = counts.attempts === 0 ? asked + QUIET_MS : 0;
   } catch (err) {
     console.error("announcing to listeners failed", { what, error: String(err) });
   } finally {

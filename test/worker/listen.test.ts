@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { ALERT_SOURCE } from "../../src/domain/alerts";
 import { REDACTED } from "../../src/domain/credential-headers";
 import type { Scope } from "../../src/domain/scopes";
-import { hubOf, listenerConnected } from "../../src/listen/announce";
+import { QUIET_MS, hubOf, listenerConnected } from "../../src/listen/announce";
 import type { ListenerHub } from "../../src/listen/hub";
 import {
   PAGE,
@@ -1199,6 +1199,27 @@ describe("announcements", () => {
     listenerConnected();
     await p.ingest();
     expect(hub.calls.events).toBe(2);
+  });
+
+  it("are quiet from when the hub was asked, not from its late answer: quiet no longer than a listener connecting meanwhile waits for its catch-up", async () => {
+    const asked = Date.now();
+    const calls = { events: 0 };
+    // A slow hub: it counted nobody at once, and its answer came most of CALL_TIMEOUT_MS later.
+    const namespace = fakeNamespace<ListenerHub>(() => ({
+      async eventsStored() {
+        if (++calls.events === 1) vi.spyOn(Date, "now").mockReturnValue(asked + 900);
+        return { events: 0, attempts: 0 };
+      },
+    }));
+    const p = pipeline({ LISTENERS: namespace });
+    listenerConnected();
+    await p.ingest();
+    expect(calls.events).toBe(1);
+    // A listener that connected as the hub counted gets its catch-up QUIET_MS + 500 ms later: a batch
+    // stored before then is caught up, so one stored after the quiet must be announced again.
+    vi.spyOn(Date, "now").mockReturnValue(asked + QUIET_MS + 100);
+    await p.ingest();
+    expect(calls.events).toBe(2);
   });
 
   it("never fail the ingest: a failing hub is logged and the events are stored and acked", async () => {
