@@ -294,8 +294,13 @@ export class ListenerHub extends DurableObject<Env> {
     // Read as what storage holds, not typed by get<number>: only a time is set as the alarm.
     const catchUpAt: unknown = await this.ctx.storage.get("catchUpAt");
     if (catchUpAt === undefined) return;
-    if (typeof catchUpAt === "number" && catchUpAt > Date.now()) await this.ctx.storage.setAlarm(catchUpAt);
-    else await this.ctx.storage.delete("catchUpAt");
+    if (typeof catchUpAt !== "number" || catchUpAt <= Date.now()) {
+      await this.ctx.storage.delete("catchUpAt");
+      return;
+    }
+    // One set while this ran (events stored, an ack) comes first and is kept: the catch-up, still stored, follows it.
+    const set = await this.ctx.storage.getAlarm();
+    if (set === null || set > catchUpAt) await this.ctx.storage.setAlarm(catchUpAt);
   }
 
   async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {

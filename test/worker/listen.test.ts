@@ -1150,6 +1150,23 @@ describe("the hub's limits", () => {
     }
   });
 
+  it("keeps an alarm set while a run read (events stored, an ack) rather than putting it off to the later catch-up", async () => {
+    const p = pipeline();
+    await connect(p);
+    await pumped(p);
+    await runInDurableObject(hubOf(p.env), async (hub: ListenerHub, state) => {
+      await state.storage.deleteAlarm();
+      const catchUpAt = Date.now() + 60_000;
+      await state.storage.put("catchUpAt", catchUpAt);
+      // Events stored while the run reads: the hub is told, and sets its alarm at once.
+      const run = hub as unknown as { pump(): Promise<boolean> };
+      vi.spyOn(run, "pump").mockImplementation(async () => (await hub.eventsStored(), false));
+      await hub.alarm();
+      expect(await state.storage.getAlarm()).toBeLessThan(catchUpAt);
+      expect(await state.storage.get("catchUpAt")).toBe(catchUpAt);
+    });
+  });
+
   it("drops a stored catch-up time that is no number at its alarm, rather than setting the alarm from it", async () => {
     const p = pipeline();
     await runInDurableObject(hubOf(p.env), async (hub: ListenerHub, state) => {
