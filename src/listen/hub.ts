@@ -241,22 +241,30 @@ export class ListenerHub extends DurableObject<Env> {
     const at: Attachment = { id: crypto.randomUUID(), position, acceptedAt: Date.now(), ...(config.ack && { acked: position }) };
     this.ctx.acceptWebSocket(server, [config.mode, ownerTag(config.principal.tokenId)]);
     server.serializeAttachment(at);
-    await this.ctx.storage.put(`listener:${at.id}`, config);
+    // Known before any await: a pump meanwhile closes an open socket it has no configuration of.
     this.configs.set(at.id, config);
-    await this.sweepListeners();
-    send(server, {
-      type: "hello",
-      listenerId: at.id,
-      mode: config.mode,
-      position,
-      secret: config.secret,
-      webhookUid: config.webhookUid,
-      ...(config.ack && { acks: true as const }),
-    });
-    for (const n of notices) send(server, n);
-    // Pump now (replay or resume), and once more after isolates that thought nobody listened have asked again.
-    await this.ctx.storage.put("catchUpAt", Date.now() + QUIET_MS + 500);
-    await this.ctx.storage.setAlarm(Date.now());
+    try {
+      await this.ctx.storage.put(`listener:${at.id}`, config);
+      await this.sweepListeners();
+      send(server, {
+        type: "hello",
+        listenerId: at.id,
+        mode: config.mode,
+        position,
+        secret: config.secret,
+        webhookUid: config.webhookUid,
+        ...(config.ack && { acks: true as const }),
+      });
+      for (const n of notices) send(server, n);
+      // Pump now (replay or resume), and once more after isolates that thought nobody listened have asked again.
+      await this.ctx.storage.put("catchUpAt", Date.now() + QUIET_MS + 500);
+      await this.ctx.storage.setAlarm(Date.now());
+    } catch (err) {
+      // No client will hold it: closed, and counted toward no cap (its close is never answered).
+      server.serializeAttachment({ ...at, swept: true });
+      await this.forget(server, SEND_FAILED);
+      throw err;
+    }
     return new Response(null, { status: 101, webSocket: client });
   }
 
@@ -424,7 +432,11 @@ export class ListenerHub extends DurableObject<Env> {
       let config = this.configs.get(at.id);
       if (!config) {
         const stored = await this.ctx.storage.get(`listener:${at.id}`);
-        if (!isConfig(stored)) continue;
+        if (!isConfig(stored)) {
+          // Open without what it asked for (its acceptance failed part-way): closed, not left holding a place.
+          if (ws.readyState === WebSocket.OPEN) await this.forget(ws, SEND_FAILED);
+          continue;
+        }
         config = stored;
         this.configs.set(at.id, config);
       }

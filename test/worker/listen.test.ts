@@ -5,7 +5,7 @@ import { ALERT_SOURCE } from "../../src/domain/alerts";
 import { REDACTED } from "../../src/domain/credential-headers";
 import type { Scope } from "../../src/domain/scopes";
 import { QUIET_MS, hubOf, listenerConnected } from "../../src/listen/announce";
-import type { ListenerHub } from "../../src/listen/hub";
+import { ListenerHub } from "../../src/listen/hub";
 import {
   PAGE,
   PAGES_PER_SOCKET,
@@ -1165,6 +1165,31 @@ describe("the hub's limits", () => {
       expect(await state.storage.getAlarm()).toBeLessThan(catchUpAt);
       expect(await state.storage.get("catchUpAt")).toBe(catchUpAt);
     });
+  });
+
+  it("closes a socket whose acceptance failed part-way, and it takes no place of its token's", async () => {
+    const p = pipeline();
+    const token = await makeToken(p, ["events:read"]);
+    // The first write of its acceptance (its configuration) fails.
+    await runInDurableObject(hubOf(p.env), (_, state) => void vi.spyOn(state.storage, "put").mockRejectedValueOnce(new Error("storage failed (test)")));
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    expect((await listenResponse(p, "", { token })).status).toBe(500);
+    vi.restoreAllMocks();
+    for (let i = 0; i < SOCKETS_PER_TOKEN; i++) expect((await tryConnect(p, "", token)).status, `socket ${i + 1}`).toBe(101);
+  });
+
+  it("closes an open socket it has no configuration of, rather than passing it over at each run", async () => {
+    const p = pipeline();
+    const l = await connect(p);
+    await pumped(p);
+    await runInDurableObject(hubOf(p.env), async (_, state) => {
+      await state.storage.delete(`listener:${l.hello.listenerId}`);
+      // Woken from hibernation: what it knew in memory is gone.
+      await new ListenerHub(state, p.env).alarm();
+    });
+    let code: number | undefined;
+    void l.closed.then((c) => (code = c));
+    await vi.waitFor(() => expect(code).toBe(1011), { timeout: 5_000, interval: 20 });
   });
 
   it("drops a stored catch-up time that is no number at its alarm, rather than setting the alarm from it", async () => {
