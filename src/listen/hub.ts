@@ -127,6 +127,8 @@ function sendText(ws: WebSocket, text: string): boolean {
 
 /** Stored listener configurations a new socket's sweep reads at most (storage.delete takes 128 keys a call). */
 const SWEEP_KEYS = 64;
+/** The stored key the next sweep starts after. */
+const SWEPT_TO = "sweptTo";
 
 /** A socket the hub could not send an event to is closed with this: the client resumes from what it got. */
 const SEND_FAILED = 1011;
@@ -196,8 +198,6 @@ function ownerTag(tokenId: string | null): string {
  */
 export class ListenerHub extends DurableObject<Env> {
   private configs = new Map<string, ListenerConfig>();
-  /** Where the next sweep of stored configurations starts (sweepListeners). */
-  private sweptTo: string | undefined;
   /** The ADMIN_TOKEN's fingerprint: a secret changes with a new deployment, which starts a new instance. */
   private adminKey: Promise<string | null> | null = null;
 
@@ -352,14 +352,18 @@ export class ListenerHub extends DurableObject<Env> {
    * so their configurations would stay in storage for good, a listener's at each deploy.
    */
   private async sweepListeners(): Promise<void> {
-    const stored = await this.ctx.storage.list({ prefix: "listener:", startAfter: this.sweptTo, limit: SWEEP_KEYS });
+    // Kept in storage, not memory: a hub woken from hibernation for each new socket would sweep the same first keys.
+    const from: unknown = await this.ctx.storage.get(SWEPT_TO);
+    const stored = await this.ctx.storage.list({ prefix: "listener:", startAfter: typeof from === "string" ? from : undefined, limit: SWEEP_KEYS });
     const open = new Set(this.ctx.getWebSockets().flatMap((ws) => {
       const at: unknown = ws.deserializeAttachment();
       return isAttachment(at) ? [`listener:${at.id}`] : [];
     }));
     const gone = [...stored.keys()].filter((k) => !open.has(k));
     if (gone.length > 0) await this.ctx.storage.delete(gone);
-    this.sweptTo = stored.size < SWEEP_KEYS ? undefined : [...stored.keys()].at(-1);
+    const last = [...stored.keys()].at(-1);
+    if (stored.size < SWEEP_KEYS || last === undefined) await this.ctx.storage.delete(SWEPT_TO);
+    else await this.ctx.storage.put(SWEPT_TO, last);
   }
 
   /** Closes a socket (before any await, so a caller may count again at once) and drops its configuration. */

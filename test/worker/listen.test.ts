@@ -806,6 +806,24 @@ describe("the hub's limits", () => {
     expect(kept.sort()).toEqual([...live].sort());
   });
 
+  it("sweeps on from where the last sweep stopped though the hub hibernated between: stale configurations past 64 open ones go too", async () => {
+    const p = pipeline();
+    // Sorted before any socket's id (and the orphans after): each sweep from the start would read these 64 and no further.
+    const live = Array.from({ length: 64 }, (_, i) => `!live-${uniqueKey()}-${String(i).padStart(2, "0")}`);
+    const orphans = Array.from({ length: 5 }, (_, i) => `listener:~orphan-${uniqueKey()}-${i}`);
+    await runInDurableObject(hubOf(p.env), async (_, state) => {
+      await state.storage.put(Object.fromEntries([...live.map((id) => [`listener:${id}`, { open: true }]), ...orphans.map((k) => [k, { left: "by a deploy" }])]));
+      // Their sockets open (stand-ins: the sweep reads only their attachments).
+      const real = state.getWebSockets.bind(state);
+      const standIns = live.map((id) => ({ deserializeAttachment: () => ({ id, position: 0 }) }) as unknown as WebSocket);
+      vi.spyOn(state, "getWebSockets").mockImplementation((tag) => (tag === undefined ? [...real(), ...standIns] : real(tag)));
+      // Each new socket's sweep by a hub woken afresh (what it held in memory gone).
+      for (let i = 0; i < 3; i++) await (new ListenerHub(state, p.env) as unknown as { sweepListeners(): Promise<void> }).sweepListeners();
+      expect((await state.storage.get(orphans)).size).toBe(0);
+      expect((await state.storage.get(live.map((id) => `listener:${id}`))).size).toBe(live.length);
+    });
+  });
+
   it("advances, in one alarm, more listeners at different positions within a page than an alarm reads pages", async () => {
     const p = pipeline();
     const type = `spread.${uniqueKey()}`;
