@@ -14,7 +14,7 @@ import { grantedWebhooks } from "../store/grants";
 import type { EventContent } from "../store/content";
 import { deliveryContext, eventContents, eventsAfter, eventsUpTo, lastEventSeq, type ListenEvent } from "../store/listen";
 import { liveTokenIds } from "../store/tokens";
-import { getWebhook } from "../store/webhooks";
+import { getWebhook, webhooksByUid } from "../store/webhooks";
 import { QUIET_MS } from "./announce";
 import { admitsContent, hears, principalOf } from "./hears";
 import {
@@ -474,19 +474,13 @@ export class ListenerHub extends DurableObject<Env> {
 
   /** The webhooks listeners act as, read afresh; a listener whose webhook is gone is told and closed. */
   private async webhooksOf(listeners: Listener[]): Promise<{ live: Listener[]; webhooks: Map<string, Webhook> }> {
-    const webhooks = new Map<string, Webhook>();
+    // One read for them all, however many webhooks the sockets listen as.
+    const uids = [...new Set(listeners.flatMap((l) => (l.config.webhookUid === null ? [] : [l.config.webhookUid])))];
+    const webhooks = new Map((await webhooksByUid(this.env.DB, uids)).map((w) => [w.uid, w]));
     const live: Listener[] = [];
     for (const l of listeners) {
       const uid = l.config.webhookUid;
-      if (uid === null) {
-        live.push(l);
-        continue;
-      }
-      if (!webhooks.has(uid)) {
-        const w = await getWebhook(this.env.DB, uid);
-        if (w) webhooks.set(uid, w);
-      }
-      if (webhooks.has(uid)) {
+      if (uid === null || webhooks.has(uid)) {
         live.push(l);
       } else {
         send(l.ws, { type: "notice", code: "webhook_gone", message: `The webhook ${uid} was deleted.` });

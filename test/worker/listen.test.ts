@@ -414,6 +414,22 @@ describe("GET /v1/listen", () => {
     expect(untoldOf.events().map((e) => e.id)).not.toContain(received.ids[0]);
   });
 
+  it("reads the webhooks its sockets listen as in one query, however many they are", async () => {
+    const p = pipeline();
+    const type = `hooks.${uniqueKey()}`;
+    const uids: string[] = [];
+    for (let i = 0; i < 3; i++) uids.push((await p.createWebhook({ url: `https://downstream.test/ok/${uniqueKey()}`, eventTypes: [type], organizationUid: `org-${type}` })).uid);
+    const listeners = await Promise.all(uids.map((uid) => connect(p, `webhookUid=${uid}`)));
+    await pumped(p);
+    const reads = await runInDurableObject(hubOf(p.env), async (hub: ListenerHub) => {
+      const prepare = vi.spyOn((hub as unknown as { env: { DB: D1Database } }).env.DB, "prepare");
+      await hub.alarm(); // a run reads every socket's webhook afresh
+      return prepare.mock.calls.filter(([sql]) => /FROM webhooks/i.test(sql)).length;
+    });
+    expect(reads).toBe(1);
+    for (const l of listeners) expect(l.messages.some((m) => m.type === "notice")).toBe(false);
+  });
+
   it("closes a listener as a webhook at once when the webhook is deleted, with nothing stored after", async () => {
     const p = pipeline();
     const type = `gone.${uniqueKey()}`;
