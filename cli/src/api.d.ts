@@ -461,7 +461,7 @@ export interface paths {
         };
         /**
          * A WebSocket that streams matching events as they are stored (and, in tail mode, delivery attempts)
-         * @description Send `Upgrade: websocket`; each message is one JSON object: docs/cli.md. A token hears only the events it may read; an `eventTypes` pattern it may read none of, or `sourceIds` naming `edgehook` without `admin`, is a 403.
+         * @description Send `Upgrade: websocket`; each message is a JSON object: docs/cli.md. A token hears only what it may read.
          */
         get: operations["streamEvents"];
         put?: never;
@@ -4542,19 +4542,19 @@ export interface operations {
     streamEvents: {
         parameters: {
             query?: {
-                /** @description `listen`: events with their bodies and signature headers; `tail`: events without bodies, and delivery attempts. */
+                /** @description `listen`: events with bodies, signed; `tail`: events without, and delivery attempts. */
                 mode?: "listen" | "tail";
-                /** @description Comma-separated source ids, each existing (400 `invalid_request` names one that does not, as for a webhook's `sourceIds`); default all. */
+                /** @description Comma-separated source ids, each existing (as a webhook's `sourceIds`); default all. */
                 sourceIds?: string;
-                /** @description Comma-separated event types (`message.received`, `message.*`, `*`), each taken or refused as a webhook's eventTypes are; default all. */
+                /** @description Comma-separated event types (`message.*`, `*`), taken or refused as a webhook's; default all. */
                 eventTypes?: string;
                 /** @description Hear what this webhook is owed, signed with its secret (listen needs webhooks:write, tail webhooks:read). */
                 webhookUid?: string;
-                /** @description Resume: send what was stored after this position first. */
+                /** @description Resume: what was stored after this position first (needs `ack=true`). */
                 after?: number;
-                /** @description Send the last N matching events first. Not with `after` (400): a resume starts at its position. */
+                /** @description The last N matching events first (not with `after`; needs `ack=true`). */
                 replay?: number;
-                /** @description After each run of events (ended by a `position` message) the hub waits for `{"type":"ack","position":…}` before sending more: docs/cli.md. Needed with `after` or `replay` (400 without). */
+                /** @description The hub waits for the ack of each run (its `position`) before sending more: docs/cli.md. */
                 ack?: "true" | "false";
             };
             header?: never;
@@ -4626,7 +4626,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: too many failed authentications from this address, or the token holds its 10 listener sockets already, or the hub its 1000 (Retry-After says when to try again) */
+            /** @description rate_limited: too many failed authentications from this address, or the token holds its 10 sockets, or the hub its 1000 (see Retry-After) */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again. */

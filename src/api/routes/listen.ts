@@ -22,7 +22,7 @@ const listen = apiRoute({
   operationId: "streamEvents",
   summary: "A WebSocket that streams matching events as they are stored (and, in tail mode, delivery attempts)",
   description:
-    "Send `Upgrade: websocket`; each message is one JSON object: docs/cli.md. A token hears only the events it may read; an `eventTypes` pattern it may read none of, or `sourceIds` naming `edgehook` without `admin`, is a 403.",
+    "Send `Upgrade: websocket`; each message is a JSON object: docs/cli.md. A token hears only what it may read.",
   ...scoped("events:read"),
   request: { query: ListenQuery },
   responses: {
@@ -30,7 +30,7 @@ const listen = apiRoute({
     426: { description: "upgrade_required: not a WebSocket upgrade", content: { "application/json": { schema: ErrorSchema } } },
     429: errorAnswer(
       429,
-      `rate_limited: too many failed authentications from this address, or the token holds its ${SOCKETS_PER_TOKEN} listener sockets already, or the hub its ${SOCKETS_IN_ALL} (Retry-After says when to try again)`,
+      `rate_limited: too many failed authentications from this address, or the token holds its ${SOCKETS_PER_TOKEN} sockets, or the hub its ${SOCKETS_IN_ALL} (see Retry-After)`,
     ),
     ...errors(404),
   },

@@ -5,16 +5,16 @@ import { SOURCE_ID } from "../../domain/ids";
 import { queryInteger, strictQuery, uid, commaList } from "./fields";
 import { typePattern } from "./webhooks";
 
-const ACK_NEEDED = "needs ack=true: a catch-up is sent a run at a time, each acked before the next";
+const ACK_NEEDED = "needs ack=true: a catch-up goes a run at a time, each acked";
 
 export const ListenQuery = strictQuery({
   mode: z.enum(["listen", "tail"]).default("listen").openapi({
-    description: "`listen`: events with their bodies and signature headers; `tail`: events without bodies, and delivery attempts.",
+    description: "`listen`: events with bodies, signed; `tail`: events without, and delivery attempts.",
   }),
-  sourceIds: commaList(z.string().regex(SOURCE_ID, "a source id"), "Comma-separated source ids, each existing (400 `invalid_request` names one that does not, as for a webhook's `sourceIds`); default all."),
+  sourceIds: commaList(z.string().regex(SOURCE_ID, "a source id"), "Comma-separated source ids, each existing (as a webhook's `sourceIds`); default all."),
   eventTypes: commaList(
     typePattern,
-    "Comma-separated event types (`message.received`, `message.*`, `*`), each taken or refused as a webhook's eventTypes are; default all.",
+    "Comma-separated event types (`message.*`, `*`), taken or refused as a webhook's; default all.",
   ),
   webhookUid: uid.optional().openapi({
     description: "Hear what this webhook is owed, signed with its secret (listen needs webhooks:write, tail webhooks:read).",
@@ -22,13 +22,13 @@ export const ListenQuery = strictQuery({
   // Digits, as a hello or an event gave it: coerced, a blank one would read as 0 and resend the whole store.
   after: queryInteger(0, Number.MAX_SAFE_INTEGER)
     .optional()
-    .openapi({ type: "integer", minimum: 0, description: "Resume: send what was stored after this position first." }),
+    .openapi({ type: "integer", minimum: 0, description: "Resume: what was stored after this position first (needs `ack=true`)." }),
   replay: queryInteger(0, 100)
     .default(0)
-    .openapi({ type: "integer", minimum: 0, maximum: 100, default: 0, description: "Send the last N matching events first. Not with `after` (400): a resume starts at its position." }),
+    .openapi({ type: "integer", minimum: 0, maximum: 100, default: 0, description: "The last N matching events first (not with `after`; needs `ack=true`)." }),
   ack: z.enum(["true", "false"]).optional().openapi({
     description:
-      'After each run of events (ended by a `position` message) the hub waits for `{"type":"ack","position":…}` before sending more: docs/cli.md. Needed with `after` or `replay` (400 without).',
+      "The hub waits for the ack of each run (its `position`) before sending more: docs/cli.md.",
   }),
 })
   // It would be ignored without a word: a resume starts at its position.
