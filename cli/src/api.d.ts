@@ -1367,7 +1367,8 @@ export interface components {
             verification?: "signature" | "none";
             toleranceSeconds?: number | null;
             disabled?: boolean;
-            hmac?: components["schemas"]["HmacConfig"] & unknown;
+            /** @description Replaces the whole configuration: a field left out takes its default (not the source's current value), so send every field you set. null: none, as a GET shows it of any provider but `hmac` (whose source needs one). */
+            hmac?: components["schemas"]["HmacConfig"] | null;
             /**
              * @description Any case, stored lower-case. Shopify only: requests naming another shop are refused (401): docs/providers.md.
              * @example acme.myshopify.com

@@ -159,6 +159,50 @@ describe("/v1/sources", () => {
     expect((await call(post(`/webhooks/${id}`, body, await podiumHeaders(body, "new-secret-2")))).status).toBe(202);
   });
 
+  it("a source sent back as read (what a PATCH takes of its GET, every kind) is a 200 that changes nothing, its version included", async () => {
+    const p = pipeline();
+    const k = uniqueKey();
+    const doc: unknown = await (await call(new Request("https://edgehook.test/openapi.json"))).json();
+    // What a PATCH takes of what a GET answers: the rest (id, provider, ingressUrl, createdAt, …) is read-only, secrets are never read.
+    const patchable = keysAt(doc, "components", "schemas", "SourcePatch", "properties").filter((f) => f !== "secrets");
+    const hmac = { header: "x-sig", prefix: "sha256=", typePath: "type" };
+    const { token } = await makeToken(p, ["sources:read", "sources:write"], { organizationUids: [`org-${k}`] });
+    const tenant = { authorization: `Bearer ${token}` };
+    const unlimited = { authorization: `Bearer ${(await makeToken(p, ["sources:read", "sources:write"])).token}` };
+    const made = [
+      await p.api("POST", "/v1/sources", { name: "plain", provider: "podium", secrets: [`podium-${k}-secret`] }),
+      await p.api("POST", "/v1/sources", { name: "hmac", provider: "hmac", secrets: [`hmac-${k}-secret`], hmac, toleranceSeconds: 60 }),
+      await p.api("POST", "/v1/sources", { name: "shop", provider: "shopify", secrets: [`shop-${k}-secret`], shopDomain: "Acme.myshopify.com" }),
+      await p.api("POST", "/v1/sources", { name: "any shop", provider: "shopify", secrets: [`shop-${k}-secret`], disabled: true }),
+      await p.api("POST", "/v1/sources", { name: "open", provider: "github", verification: "none" }),
+      await apiCall(p.env, "POST", "/v1/sources", { name: "owned", provider: "stripe", secrets: [`stripe-${k}-secret`] }, tenant),
+    ];
+    for (const res of made) expect(res.status, JSON.stringify(res.json)).toBe(201);
+    // Each by the admin and by a token that is not: the ownerless ones teach where locations are, so it may not change how they verify.
+    const writers = [ADMIN, unlimited, tenant];
+    for (const { json: { id } } of made) {
+      for (const auth of writers) {
+        const read = await apiCall(p.env, "GET", `/v1/sources/${id}`, undefined, auth);
+        if (read.status === 404) continue; // the tenant sees its organization's source alone
+        const body = Object.fromEntries(Object.entries(read.json).filter(([f]) => patchable.includes(f)));
+        expect(Object.keys(body).sort(), id).toEqual([...patchable].sort());
+        const res = await apiCall(p.env, "PATCH", `/v1/sources/${id}`, body, auth);
+        // A change answers no rejections (a read's alone has them).
+        const { rejections: _, ...source } = read.json;
+        expect([res.status, res.json], `${id} ${JSON.stringify(body)}`).toEqual([200, source]);
+        expect((await apiCall(p.env, "GET", `/v1/sources/${id}`, undefined, auth)).json, id).toEqual(read.json);
+      }
+    }
+    // null is no configuration: an hmac source's is refused, naming it, and its configuration stays.
+    const none = await p.api("PATCH", `/v1/sources/${made[1]!.json.id}`, { hmac: null });
+    expect([none.status, none.json.error.details.issues]).toEqual([400, [{ path: "hmac", message: expect.stringContaining("required for the hmac provider") }]]);
+    expect((await p.api("GET", `/v1/sources/${made[1]!.json.id}`)).json.hmac).toEqual(made[1]!.json.hmac);
+    // The default tolerance shown and sent back leaves it following the deployment's; null unpins one set.
+    const pinned = await p.api("PATCH", `/v1/sources/${made[1]!.json.id}`, { toleranceSeconds: null });
+    expect(pinned.json.toleranceSeconds).toBe(300);
+    expect((await getStoredSource(env.DB, made[0]!.json.id))?.toleranceSeconds).toBeNull();
+  });
+
   it("two PATCHes of a source within one millisecond each move its version: the second, made from the first's read, is refused", async () => {
     const p = pipeline();
     const id = (await p.api("POST", "/v1/sources", { name: "v", provider: "podium", secrets: ["v-secret-1"] })).json.id;

@@ -114,13 +114,16 @@ function allowedChanges<T extends SourceChanges>(p: Principal, current: StoredSo
 }
 
 /**
- * A PATCH's body without what it writes back as read (verification, hmac in any key order, shopDomain, disabled):
+ * A PATCH's body without what it writes back as read (verification, hmac in any key order, shopDomain, disabled, toleranceSeconds):
  * that changes nothing, not the lock above, the signature header rule, nor the version. Not its secrets, which a
  * token never reads: a 200 for the same ones would tell it whether it guessed the admin's.
  */
-function askedChanges(current: StoredSource, given: SourceChanges): SourceChanges {
+function askedChanges(current: StoredSource, given: SourceChanges, defaultTolerance: number): SourceChanges {
+  // A stored null is shown as the default: that number sent back leaves it following SIGNATURE_TOLERANCE_S (null sent to a pinned one unpins it).
+  const sameTolerance = given.toleranceSeconds === current.toleranceSeconds || (current.toleranceSeconds === null && given.toleranceSeconds === defaultTolerance);
   return {
     ...given,
+    toleranceSeconds: sameTolerance ? undefined : given.toleranceSeconds,
     verification: given.verification === current.verification ? undefined : given.verification,
     hmac: given.hmac !== undefined && hmacText(given.hmac) === hmacText(current.hmac) ? undefined : given.hmac,
     shopDomain: given.shopDomain === current.shopDomain ? undefined : given.shopDomain,
@@ -270,7 +273,8 @@ export const sources = router()
     const pinned = pinnedVersion(ifMatch, current.updatedAt, "source");
     const given = c.req.valid("json");
     assertMaySkipVerification(p, given.verification, current.verification);
-    const b = allowedChanges(p, current, askedChanges(current, given), settings(c.env).signatureToleranceSeconds);
+    const defaultTolerance = settings(c.env).signatureToleranceSeconds;
+    const b = allowedChanges(p, current, askedChanges(current, given, defaultTolerance), defaultTolerance);
     const next = {
       ...current,
       ...Object.fromEntries(Object.entries(b).filter(([, v]) => v !== undefined)),
@@ -294,7 +298,7 @@ export const sources = router()
     // A signature header changed is checked; one stored before that rule is not, so the source stays changeable (the ingress stores it no more).
     const problems = [...secretIssues, ...sourceProblems(next), ...(b.hmac !== undefined ? signatureHeaderIssues(next) : [])];
     if (problems.length > 0) throw invalidInput("body", problems);
-    const view = (s: StoredSource) => sourceView(s, new URL(c.req.url).origin, settings(c.env).signatureToleranceSeconds);
+    const view = (s: StoredSource) => sourceView(s, new URL(c.req.url).origin, defaultTolerance);
     // A change to what it already is writes nothing (docs/api.md): moving the version would make another client's change 409.
     if (unchangedApartFromVersion(current, next)) {
       c.header("ETag", etagOf(current.updatedAt));

@@ -165,8 +165,10 @@ export const SourcePatch = z
       verification: z.enum(["signature", "none"]).optional(),
       toleranceSeconds: z.number().int().min(TOLERANCE_S_LIMITS.min).max(TOLERANCE_S_LIMITS.max).nullable().optional(),
       disabled: z.boolean().optional(),
-      hmac: HmacConfigSchema.optional().openapi({
-        description: "Replaces the whole configuration: a field left out takes its default (not the source's current value), so send every field you set.",
+      // null as a GET shows it of any source but an hmac one, so that what was read can be sent back (an hmac source's is refused: it needs one).
+      hmac: z.union([HmacConfigSchema, z.null()]).optional().openapi({
+        description:
+          "Replaces the whole configuration: a field left out takes its default (not the source's current value), so send every field you set. null: none, as a GET shows it of any provider but `hmac` (whose source needs one).",
       }),
       shopDomain: shopDomain.nullable().optional(),
     },
