@@ -1,7 +1,7 @@
 import { ALERT_SOURCE, isAlertType } from "../domain/alerts";
 import { checkEventTypes, type TypeContext } from "../domain/event-types";
 import { accessOf, isLimited } from "../domain/access";
-import { AppError, notFound } from "../domain/errors";
+import { AppError, notFound, quotedId } from "../domain/errors";
 import type { Principal } from "../domain/scopes";
 import type { Source } from "../domain/types";
 import type { Env } from "../env";
@@ -82,7 +82,7 @@ export async function checkListedSource(env: Env, p: Principal, sourceId: string
   if (unknown.length === 0) return;
   if (!limited && (await nameIds(env.DB, [sourceId])).has(sourceId)) return;
   // The issue names the filter, so that a form (the dashboard's) marks the field to mend.
-  throw notFound("source", sourceId, "GET /v1/sources lists those this token may see", { issues: [{ path: "sourceId", message: `no source "${sourceId.slice(0, 80)}"` }] });
+  throw notFound("source", sourceId, "GET /v1/sources lists those this token may see", { issues: [{ path: "sourceId", message: `no source "${quotedId(sourceId)}"` }] });
 }
 
 /** The providers a webhook listens to: those of its sources (see namedSources), or every one when it names none. */

@@ -1,4 +1,6 @@
 import { oneOf } from "./guards";
+import { cutShort } from "./cut-short";
+import { legible } from "./legible";
 
 /** Every machine-readable error code Edgehook answers with. */
 export const ERROR_CODES = [
@@ -56,9 +58,15 @@ export function pastRetention(): AppError {
 export const readOnlySource = (id: string): AppError =>
   new AppError("conflict", `The source "${id}" is declared by configuration (a Worker secret); change it there.`);
 
-/** 404 for the `what` named `id` (shown cut to 80 characters), with why it may be missing if there is more to say. */
+/**
+ * An id a path or a filter gave, as a refusal quotes it: cut to 80 characters and its controls and
+ * invisible or bidi characters escaped (`\u202e`), so a crafted one cannot make the sentence read as other text.
+ */
+export const quotedId = (id: string): string => legible(cutShort(id, 80));
+
+/** 404 for the `what` named `id` (quotedId), with why it may be missing if there is more to say. */
 export function notFound(what: string, id: string, why?: string, details?: unknown): AppError {
-  return new AppError("not_found", `No ${what} "${id.slice(0, 80)}"${why === undefined ? "" : ` (${why})`}.`, details);
+  return new AppError("not_found", `No ${what} "${quotedId(id)}"${why === undefined ? "" : ` (${why})`}.`, details);
 }
 
 /**

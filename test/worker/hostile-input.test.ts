@@ -186,6 +186,23 @@ describe("the API under arbitrary input", () => {
     void env;
   });
 
+  it("quotes an id its path gives in a 404 escaped and cut short, never a control or bidi character as it came", async () => {
+    const long = "a".repeat(128);
+    const cases: [string, string][] = [
+      ["/v1/webhooks/%E2%80%AE", String.raw`No webhook "\u202e"`],
+      ["/v1/tokens/%00", String.raw`No token "\u0000"`],
+      ["/v1/events/x%E2%80%8By", String.raw`"x\u200by"`],
+      [`/v1/webhooks/${long}`, `No webhook "${"a".repeat(79)}…"`],
+    ];
+    for (const [path, quoted] of cases) {
+      const res = await call(new Request(`https://edgehook.test${path}`, { headers: ADMIN }));
+      const { error } = (await res.json()) as { error: { code: string; message: string } };
+      expect([res.status, error.code], path).toEqual([404, "not_found"]);
+      expect(error.message, path).toContain(quoted);
+      expect(error.message, path).not.toMatch(/[\u0000-\u001f\u200b\u202e]/);
+    }
+  });
+
   it("answers arbitrary list queries with 200 or 400 (404 for a filter naming a webhook, event or source that is not there)", async () => {
     // The filters that name a thing, and the lists they name it in: one that is not there is refused as its own routes refuse it.
     const naming: Record<string, string[]> = { "/v1/deliveries": ["webhookUid", "eventId"], "/v1/events": ["sourceId"], "/v1/stats": ["webhookUids"] };
