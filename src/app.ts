@@ -139,13 +139,22 @@ function apiHint(method: string, path: string): string {
   }
   // An API call without its /v1 (GET /webhooks/{uid}, as Podium's /v4/webhooks has it) meets the
   // ingress's POST-only /webhooks/…: a bare "use POST" would send it to the ingress instead.
-  return servedMethods(app.routes, `/v1${path}`).includes(method) ? ` The API is under /v1: ${method} /v1${path}.` : "";
+  const served = servedMethods(app.routes, `/v1${path}`);
+  if (served.includes(method)) return ` The API is under /v1: ${method} /v1${path}.`;
+  // Another method there (GET /webhooks/{uid}/test): what /v1 serves at it.
+  return served.length > 0 ? ` The API is under /v1, which serves ${served.join(", ")} /v1${path}.` : "";
 }
+
+/**
+ * The routes a 405's Allow is read from: not the ingress's catch-all, which takes a POST of any path
+ * under /webhooks/ only to answer it 404 unknown_source, so "use POST" there would be untrue.
+ */
+const allowingRoutes = app.routes.filter((r) => r.path !== "/webhooks/*");
 
 app.notFound((c) => {
   const { method, path } = c.req;
   const v1 = apiHint(method, path);
-  const allowed = allowedMethods(app.routes, path, method);
+  const allowed = allowedMethods(allowingRoutes, path, method);
   if (allowed.length > 0) return methodNotAllowed(method, allowed, v1);
   // Says where the routes are: a guessed one (GET /v1/attempts/{id}) otherwise ends here.
   return errorResponse(new AppError("not_found", `No route for ${method} ${path}: GET /openapi.json lists the API's routes.${v1}`));

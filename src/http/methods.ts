@@ -44,7 +44,8 @@ function routeMethods(routes: readonly { method: string; path: string }[], path:
       .replace(/\*/g, ".*");
     if (new RegExp(`^${source}$`).test(path)) methods.push(r.method);
   }
-  return methods;
+  // Once each: a route may be registered more than once (an OpenAPI route with its validators).
+  return [...new Set(methods)];
 }
 
 /** The 405 of `method` where `allowed` are served, with its Allow; `hint` goes after its message. */

@@ -425,8 +425,19 @@ describe("answers", () => {
     for (const id of ["%", "Acme", "a.b", "a_b"]) {
       expect((await errorOf(await call(new Request(`https://edgehook.test/webhooks/${id}`)))).message, id).toBe("GET is not served here; use POST.");
     }
-    // Only a method /v1 serves there is pointed to.
-    expect((await errorOf(await call(new Request("https://edgehook.test/webhooks/podium/extra")))).message).toBe("GET is not served here; use POST.");
+    // A path the ingress takes no source id from (empty, or deeper) is no route, whatever the method: its POST
+    // is the ingress's 404 unknown_source, so a 405 saying "use POST" would send the caller there.
+    for (const [method, path, hint] of [
+      ["GET", "/webhooks/", ""],
+      ["GET", "/webhooks/podium/extra", ""],
+      ["GET", `/webhooks/${uid}/test`, ` The API is under /v1, which serves POST /v1/webhooks/${uid}/test.`],
+      ["DELETE", `/webhooks/${uid}/test`, ` The API is under /v1, which serves POST /v1/webhooks/${uid}/test.`],
+    ]) {
+      const res = await call(new Request(`https://edgehook.test${path}`, { method }));
+      expect([res.status, res.headers.get("allow")], `${method} ${path}`).toEqual([404, null]);
+      expect(await errorOf(res), `${method} ${path}`).toEqual({ code: "not_found", message: `No route for ${method} ${path}: GET /openapi.json lists the API's routes.${hint}` });
+    }
+    expect((await errorOf(await call(post(`/webhooks/${uid}/test`, "{}", {})))).code).toBe("unknown_source");
     expect((await errorOf(await call(new Request("https://edgehook.test/nowhere")))).message).toBe("No route for GET /nowhere: GET /openapi.json lists the API's routes.");
   });
 
