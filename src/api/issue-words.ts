@@ -22,6 +22,10 @@ const zodsEnglish = english().localeError;
 
 function typeWords(issue: z.core.$ZodRawIssue & { code: "invalid_type" }): string | undefined {
   if (issue.expected === "int" && typeof issue.input === "number") return `must be a whole number${given(issue.input)}`;
+  // A JSON number past a double's range (1e400) is read as Infinity: what was written is gone, how far it was is not.
+  if ((issue.expected === "number" || issue.expected === "int") && (issue.input === Infinity || issue.input === -Infinity)) {
+    return `must be a number (got one too ${issue.input > 0 ? "large" : "small"} to read, past ${issue.input > 0 ? "" : "-"}1.8e308)`;
+  }
   const expected = issue.expected === "record" ? "object" : issue.expected;
   if (issue.input === undefined) return `required (expected ${expected})`;
   if (issue.expected !== "record") return undefined;
@@ -53,10 +57,10 @@ const UNITS: Partial<Record<string, { verb: string; one: string; many: string }>
 };
 
 /**
- * " (got 500)": said of a number JSON or a query gave exactly, not of an integer past 2^53, which
- * was read other than written (a query's 400 digits read as the largest double).
+ * " (got 500)": said of a number JSON or a query gave exactly; of one past 2^53, which was read other
+ * than written, about what it was (a query's digits say themselves: fields.ts decimalInteger).
  */
-const given = (n: number) => (Math.abs(n) <= Number.MAX_SAFE_INTEGER ? ` (got ${n})` : "");
+const given = (n: number) => (Math.abs(n) <= Number.MAX_SAFE_INTEGER ? ` (got ${n})` : ` (got about ${n.toPrecision(3)})`);
 
 /** A string's length as zod counts it, in code points; an array's or a set's size. */
 function sizeOf(input: unknown): number | null {

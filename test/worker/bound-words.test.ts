@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { MAX_ATTEMPTS_LIMIT, TIMEOUT_MS_LIMITS } from "../../src/domain/delivery";
 import { RATE_LIMIT_MAX } from "../../src/domain/flow";
 import { pipeline, uniqueKey } from "./pipeline";
+import { ADMIN, call } from "./helpers";
 
 /** The 400 `invalid_request` of a request with one issue, saying `message` of `path` in `what` (body, query). */
 const refusal = (what: string, path: string, message: string) => ({
@@ -47,6 +48,23 @@ describe("a value out of bounds", () => {
       expect((await p.api("GET", `${list}?limit=5000`)).json.error, list).toEqual(refusal("query", "limit", "must be at most 100 (got 5000)"));
       expect((await p.api("GET", `${list}?limit=0`)).json.error, list).toEqual(refusal("query", "limit", "must be at least 1 (got 0)"));
     }
+    // Past 2^53 (and past a double's range), the digits as written, not the number they read as.
+    const digits = "99999999999999999999";
+    expect((await p.api("GET", `/v1/events?limit=${digits}`)).json.error).toEqual(refusal("query", "limit", `must be at most 100 (got ${digits})`));
+    const huge = "9".repeat(400);
+    expect((await p.api("GET", `/v1/events?limit=${huge}`)).json.error).toEqual(refusal("query", "limit", `must be at most 100 (got ${"9".repeat(39)}…)`));
+  });
+
+  it("of a JSON number past 2^53 says about what it was; one past a double's range says it is too large", async () => {
+    const big = await p.api("POST", "/v1/webhooks", { ...webhook, maxAttempts: 99999999999999999999 });
+    expect(big.json.error).toEqual(refusal("body", "maxAttempts", `must be at most ${MAX_ATTEMPTS_LIMIT} (got about 1.00e+20)`));
+    const res = await call(new Request("https://edgehook.test/v1/webhooks", {
+      method: "POST",
+      headers: { ...ADMIN, "content-type": "application/json" },
+      body: JSON.stringify(webhook).replace(/}$/, ',"maxAttempts":1e400}'),
+    }));
+    const { error } = (await res.json()) as { error: unknown };
+    expect(error).toEqual(refusal("body", "maxAttempts", "must be a number (got one too large to read, past 1.8e308)"));
   });
 
   it("of a string's length or a list's size says it in characters or items", async () => {

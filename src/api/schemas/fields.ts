@@ -12,6 +12,7 @@ import { signingSecretProblem } from "../../schemes/standard-webhooks";
 import { pastedSecretProblem } from "../../domain/secrets";
 import { issueWords } from "../issue-words";
 import { iso, msAtOrAfter, subMs } from "../../domain/time";
+import { cutShort } from "../../domain/cut-short";
 
 // A value out of a schema's bounds says the bound and what was given, in every schema without its own message.
 z.config({ customError: issueWords });
@@ -68,14 +69,23 @@ export function refineRange(since: string | undefined, until: string | undefined
 /**
  * A whole number of a query (or of a dashboard form), in decimal digits, then checked by `number`
  * (its bounds): coerced, `0x10`, `1e2`, ` 5` read as numbers and an empty one as 0, other than
- * what was meant. Digits past a double's range (Infinity) read as the largest double, so what is
- * said of them is the bound.
+ * what was meant. Digits past 2^53 read as another number (past a double's range, the largest):
+ * refused, the refusal quotes the digits as written (cut short), not that number.
  */
 export const decimalInteger = <T extends z.ZodType<number, number>>(number: T) =>
   z
     .string()
     .regex(/^\d+$/, "expected a whole number (decimal digits)")
-    .transform((digits) => Math.min(Number(digits), Number.MAX_VALUE))
+    .transform((digits, ctx) => {
+      const n = Math.min(Number(digits), Number.MAX_VALUE);
+      if (n <= Number.MAX_SAFE_INTEGER) return n;
+      // An int schema is bounded at 2^53 - 1 besides its own bound: the tightest is the one to say.
+      const issues = number.safeParse(n).error?.issues ?? [];
+      const [bound] = issues.sort((a, b) => (a.code === "too_big" ? Number(a.maximum) : Infinity) - (b.code === "too_big" ? Number(b.maximum) : Infinity));
+      if (bound === undefined) return n;
+      ctx.addIssue({ code: "custom", message: `${bound.message.replace(/ \(got [^)]*\)$/, "")} (got ${cutShort(digits, 40)})`, path: bound.path });
+      return z.NEVER;
+    })
     .pipe(number);
 /** Out of bounds, it says the bound it passed and what was given, as a body's number does (issue-words.ts). */
 export const queryInteger = (min: number, max: number) => decimalInteger(z.number().int().min(min).max(max));
