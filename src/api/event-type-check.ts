@@ -1,5 +1,5 @@
 import { ALERT_SOURCE, isAlertType } from "../domain/alerts";
-import { checkEventTypes, type TypeContext } from "../domain/event-types";
+import { catalogSpelling, checkEventTypes, type TypeContext } from "../domain/event-types";
 import { accessOf, isLimited } from "../domain/access";
 import { AppError, notFound, quotedId } from "../domain/errors";
 import type { Principal } from "../domain/scopes";
@@ -135,6 +135,12 @@ export async function checkFilterType(env: Env, eventType: string, limited: bool
   let check = checkEventTypes([eventType], ctx);
   if (check.invalid.length > 0 && !limited) check = checkEventTypes([eventType], { ...ctx, seen: await seenPatterns(env.DB, [eventType], null) });
   if (check.invalid.length > 0) throw typos(where, check.invalid.map((i) => ({ ...i, path: "eventType" })));
+  // A catalog type in another case (`Message.Received`) matches none of its events: a typo too, unless a
+  // source has received it so spelt (a subscription's is only pointed out: another provider may send it).
+  const spelt = catalogSpelling(eventType);
+  if (spelt !== null && (limited || !(await seenPatterns(env.DB, [eventType], null)).has(eventType))) {
+    throw refusedTypes(where, [{ path: "eventType", message: `"${quotedType(eventType)}" is not an event type as written (types match in their case); did you mean "${spelt}"?`, closest: spelt }]);
+  }
 }
 
 /**
@@ -151,7 +157,11 @@ const QUOTED_TYPE = new RegExp(`^(?=[^]{0,${QUOTED_TYPE_CHARS}}$)[A-Za-z0-9_-]+(
 
 /** The 400 of Podium types that do not exist, each with the closest that does. */
 function typos(where: "body" | "query", invalid: { path: string; pattern: string; closest: string }[]): AppError {
-  const issues = invalid.map((i) => ({ path: i.path, message: `"${quotedType(i.pattern)}" is not a Podium event type; did you mean "${i.closest}"?`, closest: i.closest }));
+  return refusedTypes(where, invalid.map((i) => ({ path: i.path, message: `"${quotedType(i.pattern)}" is not a Podium event type; did you mean "${i.closest}"?`, closest: i.closest })));
+}
+
+/** The 400 of types no event can have, each issue naming the closest that can. */
+function refusedTypes(where: "body" | "query", issues: { path: string; message: string; closest: string }[]): AppError {
   return new AppError("invalid_request", `Invalid ${where}: ${issues[0]!.path}: ${issues[0]!.message} (GET /v1/event-types lists them.)`, { issues });
 }
 

@@ -197,6 +197,17 @@ interface TypeCheck {
   unseen: { pattern: string; closest: string | null }[];
 }
 
+/**
+ * The catalog's spelling of a type given in another case (`Message.Received`: `message.received`),
+ * which matches no event of the catalog's type (types match as written); null when the type is
+ * the catalog's as given, or none differs from it in case alone.
+ */
+export function catalogSpelling(type: string): string | null {
+  const lower = type.toLowerCase();
+  if (EVENT_TYPES.some((t) => t.type === type)) return null;
+  return EVENT_TYPES.find((t) => t.type.toLowerCase() === lower)?.type ?? null;
+}
+
 /** Whether the catalog declares the pattern for one of these providers: an exact type, or types under `object.*`. */
 function declared(pattern: string, providers: ReadonlySet<string> | null): boolean {
   const prefix = pattern.endsWith(".*") ? pattern.slice(0, -1) : null;

@@ -76,12 +76,14 @@ describe("GET /v1/events", () => {
     await storeEvents(env.DB, [1, 2, 3].map((i) => ({ ...row(i, tag), eventType: "review.created" })));
     const { token } = await makeToken(p, ["events:read", "read_messages", "read_contacts", "read_payments"]);
     const meter = meteredD1(env.DB);
-    for (const type of ["review.created", "REVIEW.created"]) {
-      const answer = await meteredApiCall(meter, "GET", `/v1/events?eventType=${type}&limit=100`, undefined, { authorization: `Bearer ${token}` });
-      expect(answer.status, type).toBe(200);
-      expect(answer.json, type).toEqual({ data: [], nextCursor: null });
-      expect(answer.rows, type).toBeLessThanOrEqual(2); // the token, read to authenticate it
-    }
+    const answer = await meteredApiCall(meter, "GET", `/v1/events?eventType=review.created&limit=100`, undefined, { authorization: `Bearer ${token}` });
+    expect(answer.status).toBe(200);
+    expect(answer.json).toEqual({ data: [], nextCursor: null });
+    expect(answer.rows).toBeLessThanOrEqual(2); // the token, read to authenticate it
+    // In another case, a review still, it is refused as a typo (types match as written), walking nothing either.
+    const other = await meteredApiCall(meter, "GET", `/v1/events?eventType=REVIEW.created&limit=100`, undefined, { authorization: `Bearer ${token}` });
+    expect([other.status, other.json.error?.details.issues[0].closest]).toEqual([400, "review.created"]);
+    expect(other.rows).toBeLessThanOrEqual(2);
     // With the scope, they are there.
     const { token: reader } = await makeToken(p, ["events:read", "read_reviews"]);
     const read = await as(p, reader, "GET", `/v1/events?eventType=review.created&limit=100`);

@@ -258,6 +258,27 @@ describe("POST /v1/events/replay (a time range)", () => {
     expect((await p.api("GET", "/v1/events?eventType=charge.succeeded&limit=1")).status).toBe(200);
   });
 
+  it("refuses a type that differs only in case from one the catalog declares, naming its spelling: types match as written", async () => {
+    const p = pipeline(LONG_RETENTION);
+    const t = timeline();
+    await storeEvents(env.DB, [t.row(0)]);
+    const token = await makeToken(p, ["events:read", "events:replay", "read_messages"], { organizationUids: [t.org] });
+    for (const [given, spelt] of [["Message.Received", "message.received"], ["Charge.Refunded", "charge.refunded"]]) {
+      const issue = { path: "eventType", message: `"${given}" is not an event type as written (types match in their case); did you mean "${spelt}"?`, closest: spelt };
+      for (const who of [null, token.token]) {
+        const listed = who === null ? await p.api("GET", `/v1/events?eventType=${given}`) : await as(p, who, "GET", `/v1/events?eventType=${given}`);
+        expect([listed.status, listed.json.error?.details.issues], `${given} ${who}`).toEqual([400, [issue]]);
+      }
+      const replayed = await replay(p, { since: t.at(0), until: t.at(1), eventType: given, dryRun: true });
+      expect([replayed.status, replayed.json.error?.details.issues], given).toEqual([400, [issue]]);
+    }
+    // One a source has received in that case is a filter like any, to a token that sees what sources received.
+    const received = `Message.Received`;
+    await env.DB.prepare("INSERT INTO source_event_types (event_type, source_id, first_seen_at) VALUES (?, ?, 0)").bind(received, t.source).run();
+    onTestFinished(async () => void (await env.DB.prepare("DELETE FROM source_event_types WHERE event_type = ? AND source_id = ?").bind(received, t.source).run()));
+    expect((await p.api("GET", `/v1/events?eventType=${received}&limit=1`)).status).toBe(200);
+  });
+
   it("refuses a search's cursor: taken as its own, it skipped without a word the range before it", async () => {
     const p = pipeline(LONG_RETENTION);
     const t = timeline();
