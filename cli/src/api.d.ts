@@ -134,20 +134,20 @@ export interface paths {
         get: operations["getWebhook"];
         /**
          * Replace the changeable fields (never the location or organization)
-         * @description Saved only if the webhook did not change between this request's read and its write (another client's change; for a webhook, also the maintenance run disabling it for failing): otherwise nothing is saved and the answer is 409 `conflict` (read it again and retry), or 404 if it was deleted meanwhile. With `If-Match` (the `ETag` read), only if it is still at that version: 412 `precondition_failed` otherwise, and nothing is saved.
+         * @description Saved only if the webhook did not change since this request read it (another client's change; for a webhook, also the maintenance run disabling it for failing): else nothing is saved, 409 `conflict` (404 if deleted meanwhile); with `If-Match`, 412 `precondition_failed` unless still at the version it names: docs/api.md#changes-that-race-another-write.
          */
         put: operations["replaceWebhook"];
         post?: never;
         /**
          * Delete a webhook; what it was still owed expires
-         * @description With `If-Match`, only while the webhook is still at the version it names (412 otherwise, and nothing is deleted). Without it, a token but the admin deletes only the version it checked (409 if changed meanwhile). Deleted meanwhile: 404.
+         * @description With `If-Match`, only at the version it names (else 412); a token but the admin's, only at the version it checked (else 409): docs/api.md#changes-that-race-another-write.
          */
         delete: operations["deleteWebhook"];
         options?: never;
         head?: never;
         /**
          * Change some fields (never the location or organization); enabling releases held deliveries
-         * @description Saved only if the webhook did not change between this request's read and its write (another client's change; for a webhook, also the maintenance run disabling it for failing): otherwise nothing is saved and the answer is 409 `conflict` (read it again and retry), or 404 if it was deleted meanwhile. With `If-Match` (the `ETag` read), only if it is still at that version: 412 `precondition_failed` otherwise, and nothing is saved.
+         * @description Saved only if the webhook did not change since this request read it (another client's change; for a webhook, also the maintenance run disabling it for failing): else nothing is saved, 409 `conflict` (404 if deleted meanwhile); with `If-Match`, 412 `precondition_failed` unless still at the version it names: docs/api.md#changes-that-race-another-write.
          */
         patch: operations["updateWebhook"];
         trace?: never;
@@ -293,7 +293,7 @@ export interface paths {
         head?: never;
         /**
          * Change a source; secrets [new, old] rotates
-         * @description Saved only if the source did not change between this request's read and its write (another client's change): otherwise nothing is saved and the answer is 409 `conflict` (read it again and retry), or 404 if it was deleted meanwhile. With `If-Match` (the `ETag` read), only if it is still at that version: 412 `precondition_failed` otherwise, and nothing is saved.
+         * @description Saved only if the source did not change since this request read it (another client's change): else nothing is saved, 409 `conflict` (404 if deleted meanwhile); with `If-Match`, 412 `precondition_failed` unless still at the version it names: docs/api.md#changes-that-race-another-write.
          */
         patch: operations["updateSource"];
         trace?: never;
@@ -519,7 +519,7 @@ export interface paths {
         head?: never;
         /**
          * Change a notification endpoint's URL, alert types, format or disabled
-         * @description Admin tokens only (the `admin` scope): alerts are about the whole installation. Saved only if the endpoint did not change between this request's read and its write (another client's change; for a webhook, also the maintenance run disabling it for failing): otherwise nothing is saved and the answer is 409 `conflict` (read it again and retry), or 404 if it was deleted meanwhile. With `If-Match` (the `ETag` read), only if it is still at that version: 412 `precondition_failed` otherwise, and nothing is saved.
+         * @description Admin tokens only (the `admin` scope): alerts are about the whole installation. Saved only if the endpoint did not change since this request read it (another client's change; for a webhook, also the maintenance run disabling it for failing): else nothing is saved, 409 `conflict` (404 if deleted meanwhile); with `If-Match`, 412 `precondition_failed` unless still at the version it names: docs/api.md#changes-that-race-another-write.
          */
         patch: operations["updateNotificationEndpoint"];
         trace?: never;
@@ -1367,7 +1367,7 @@ export interface components {
             verification?: "signature" | "none";
             toleranceSeconds?: number | null;
             disabled?: boolean;
-            /** @description Replaces the whole configuration: a field left out takes its default (not the source's current value), so send every field you set. null: none, as a GET shows it of any provider but `hmac` (whose source needs one). */
+            /** @description Replaces the whole configuration: a field left out takes its default (not the source's current value), so send every field you set. null: none (as read; an `hmac` source's is refused). */
             hmac?: components["schemas"]["HmacConfig"] | null;
             /**
              * @description Any case, stored lower-case. Shopify only: requests naming another shop are refused (401): docs/providers.md.
@@ -1715,7 +1715,7 @@ export interface operations {
     listEvents: {
         parameters: {
             query?: {
-                /** @description Search: `path=value`, a filter document, or text in the raw body, within `since`..`until` (default: the 24 hours before), newest first. A call examines a bounded number of events, so a page may be short and still have a `nextCursor` (docs/filters-and-transforms.md#search). */
+                /** @description Search: `path=value`, a filter document, or text in the raw body, within `since`..`until` (default: the 24 hours before), newest first: docs/filters-and-transforms.md#search. */
                 q?: string;
                 /** @description Only events of this exact type; an unknown Podium type is a 400 naming the closest. */
                 eventType?: string;
@@ -4098,7 +4098,7 @@ export interface operations {
             query?: {
                 /** @description The `webhooksNextCursor` of the previous answer: the next webhooks. */
                 cursor?: string;
-                /** @description Comma-separated webhook uids (at most 100): `webhooks` holds their counts, in place of a page (no cursor). One it cannot find as `GET /v1/webhooks/{uid}` does answers 404 `not_found` (`details.webhookUids`: all such), and without webhooks:read none is read: docs/api.md. */
+                /** @description Comma-separated webhook uids (at most 100): 	heir counts in `webhooks`, no page; one not found is a 404 (`details.webhookUids`): docs/api.md. */
                 webhookUids?: string;
                 /** @description `true`: `webhooks` starts with those failing now (up to 100): docs/api.md. */
                 failingFirst?: "true" | "false";

@@ -6,7 +6,7 @@ import { preconditionFailed } from "./if-match";
 
 /** What a change racing another write answers, as its route's description says it. */
 export const changedMeanwhile = (what: string, by = "another client's change; for a webhook, also the maintenance run disabling it for failing") =>
-  `Saved only if the ${what} did not change between this request's read and its write (${by}): otherwise nothing is saved and the answer is 409 \`conflict\` (read it again and retry), or 404 if it was deleted meanwhile. With \`If-Match\` (the \`ETag\` read), only if it is still at that version: 412 \`precondition_failed\` otherwise, and nothing is saved.`;
+  `Saved only if the ${what} did not change since this request read it (${by}): else nothing is saved, 409 \`conflict\` (404 if deleted meanwhile); with \`If-Match\`, 412 \`precondition_failed\` unless still at the version it names: docs/api.md#changes-that-race-another-write.`;
 
 /**
  * A change that lost the race to another write (nothing of it saved): 404 when the row is gone, else

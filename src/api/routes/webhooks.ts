@@ -137,7 +137,7 @@ const remove = apiRoute({
   operationId: "deleteWebhook",
   summary: "Delete a webhook; what it was still owed expires",
   description:
-    "With `If-Match`, only while the webhook is still at the version it names (412 otherwise, and nothing is deleted). Without it, a token but the admin deletes only the version it checked (409 if changed meanwhile). Deleted meanwhile: 404.",
+    "With `If-Match`, only at the version it names (else 412); a token but the admin's, only at the version it checked (else 409): docs/api.md#changes-that-race-another-write.",
   ...scoped("webhooks:write"),
   request: { params: UidParam, headers: IfMatchHeader, ...NO_BODY },
   responses: { 204: { description: "Deleted" }, ...errors(404, 409, 412) },

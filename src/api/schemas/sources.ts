@@ -168,7 +168,7 @@ export const SourcePatch = z
       // null as a GET shows it of any source but an hmac one, so that what was read can be sent back (an hmac source's is refused: it needs one).
       hmac: z.union([HmacConfigSchema, z.null()]).optional().openapi({
         description:
-          "Replaces the whole configuration: a field left out takes its default (not the source's current value), so send every field you set. null: none, as a GET shows it of any provider but `hmac` (whose source needs one).",
+          "Replaces the whole configuration: a field left out takes its default (not the source's current value), so send every field you set. null: none (as read; an `hmac` source's is refused).",
       }),
       shopDomain: shopDomain.nullable().optional(),
     },
