@@ -7,7 +7,7 @@ import { DAY_MS } from "../../src/domain/time";
 import type { IngestMessage } from "../../src/domain/types";
 import worker from "../../src/index";
 import { EXPIRED_GRACE_MS } from "../../src/domain/delivery";
-import { retention, runMaintenance } from "../../src/maintenance/cron";
+import { retention, RETENTION_GRID_MS, runMaintenance } from "../../src/maintenance/cron";
 import { RETENTION_START, retentionStep } from "../../src/store/retention";
 import { WebhookFlow } from "../../src/pipeline/flow";
 import { QUEUES } from "../../src/pipeline/queues";
@@ -401,6 +401,36 @@ describe("the retention purge never takes a delivery still owed", () => {
     await runMaintenance(p.env);
     expect((await deliveryRows(owed)).map((d) => d.status)).toEqual(["pending"]);
     expect(await eventStored(settled)).toBe(true);
+  });
+
+  it("expires only what is still owed: a delivery of the same event already made stays succeeded", async () => {
+    const p = pipeline({ RETENTION_DAYS: "2" });
+    const key = uniqueKey();
+    const org = `org-${key}`;
+    const sent = await p.createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["*"], organizationUid: org });
+    const held = await p.createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["*"], organizationUid: org, disabled: true });
+    const eventId = await p.ingest(podiumBody({ organizationUid: org }));
+    await p.deliver();
+    expect(Object.fromEntries(await statuses(eventId))).toEqual({ [sent.uid]: "succeeded", [held.uid]: "held" });
+    await setEvent(eventId, "received_at = received_at - 3 * ?1", DAY_MS);
+    await runMaintenance(p.env);
+    expect(Object.fromEntries(await statuses(eventId))).toEqual({ [sent.uid]: "succeeded", [held.uid]: "expired" });
+  });
+
+  it("takes nothing before RETENTION_DAYS: the ten-minute grid moves the cutoff later, never earlier", async () => {
+    const p = pipeline({ RETENTION_DAYS: "2" });
+    const quiet = `org-${uniqueKey()}`; // no webhook: its events owe nothing
+    const [young, old] = [await p.ingest(podiumBody({ organizationUid: quiet })), await p.ingest(podiumBody({ organizationUid: quiet }))];
+    // A run whose horizon lies halfway between two grid lines (a day is a whole number of them).
+    const base = Date.now();
+    const now = base - (base % RETENTION_GRID_MS) + RETENTION_GRID_MS / 2;
+    const horizon = now - 2 * DAY_MS;
+    await setEvent(young, "received_at = ?1", horizon + 60_000); // a minute short of RETENTION_DAYS
+    await setEvent(old, "received_at = ?1", horizon - RETENTION_GRID_MS - 60_000); // past it by more than the grid
+    await env.DB.prepare("UPDATE retention_marks SET received_at = -1, seq = 0").run();
+    await retention(p.env, now, 2);
+    expect(await eventStored(young)).toBe(true);
+    expect(await eventStored(old)).toBe(false);
   });
 
   it("purges an event whose deliveries are all settled at the retention, without a grace period", async () => {
