@@ -13,6 +13,8 @@ import { alertAfterAttempts, alertIngestDeadLetters, openLastingFailures } from 
 import { purgeClosedAlerts } from "../../src/store/alerts";
 import { recordAttempts } from "../../src/store/deliveries";
 import { markHoursAlertedStatement } from "../../src/store/rejections";
+import { healthState, NO_ATTEMPTS, successRates } from "../../src/domain/health";
+import { HOUR_MS } from "../../src/domain/time";
 import { healthOf, unannouncedFailures, webhooksToAutoDisable } from "../../src/store/health";
 import { getWebhook } from "../../src/store/webhooks";
 import { meteredD1 } from "../../bench/d1-meter";
@@ -1190,6 +1192,27 @@ describe("health counters", () => {
     const h = (await healthOf(env.DB, [uid], Date.now())).get(uid)!;
     expect(h.record).toMatchObject({ consecutiveFailures: 1, failingSince: attempt.startedAt, lastError: "HTTP 500" });
     expect(h.hours.reduce((n, x) => n + x.attempts, 0)).toBe(1);
+  });
+});
+
+describe("health's rules, as docs/alerts.md states them", () => {
+  const enabled = { disabled: false, failingAfterAttempts: 10 };
+  const succeeded = { ...NO_ATTEMPTS, lastSuccessAt: Date.now() };
+
+  it("is degraded under 90% of the last hour's attempts succeeded, though the last one did", () => {
+    expect(healthState(enabled, succeeded, { lastHour: 0.8, lastDay: 0.8 })).toBe("degraded");
+    expect(healthState(enabled, succeeded, { lastHour: 0.9, lastDay: 0.9 })).toBe("healthy");
+  });
+
+  it("rates the last day over the last 24 clock hours, and the last hour with the share of the previous one still inside it", () => {
+    const now = midHour() + 15 * 60_000; // three quarters of an hour into it
+    const current = now - (now % HOUR_MS);
+    const hour = (back: number, attempts: number, ok: number) => ({ hour: current - back * HOUR_MS, attempts, succeeded: ok });
+    // 24 clock hours, this one included, all succeeded; the hour before them failed.
+    const day = [...Array.from({ length: 24 }, (_, back) => hour(back, 1, 1)), hour(24, 1, 0)];
+    expect(successRates(day, now).lastDay).toBe(1);
+    // This hour's one success, and a quarter of the previous hour's four failures.
+    expect(successRates([hour(0, 1, 1), hour(1, 4, 0)], now).lastHour).toBe(0.5);
   });
 });
 
