@@ -509,6 +509,26 @@ describe("GET /v1/listen", () => {
     expect(byWebhook).toEqual({ [ok.uid]: [id, 1, 200, "succeeded"], [failing.uid]: [id, 1, 429, "pending"] });
   });
 
+  it("with sourceIds hears only those sources' events, and a tail shows only their attempts", async () => {
+    const p = pipeline();
+    const k = uniqueKey();
+    const org = `org-${k}`;
+    const secret = "s-secret-1234";
+    const src = (await p.api("POST", "/v1/sources", { id: `src-${k}`, name: "s", provider: "podium", secrets: [secret] })).json.id as string;
+    await p.createWebhook({ url: `https://downstream.test/ok/${k}`, eventTypes: ["*"], organizationUid: org });
+    const all = await connect(p, "mode=tail");
+    const l = await connect(p, `sourceIds=${src}`);
+    const t = await connect(p, `mode=tail&sourceIds=${src}`);
+    await p.ingest(body("message.received", org)); // podium's
+    const mine = await p.ingest(body("message.received", org), { source: src, secret });
+    await p.deliver();
+    await vi.waitFor(() => expect(all.attempts()).toHaveLength(2), { timeout: 5_000 });
+    await l.examined(await positionOf(p, mine));
+    expect(l.events().map((e) => e.id)).toEqual([mine]);
+    await vi.waitFor(() => expect(t.attempts().length).toBeGreaterThan(0), { timeout: 5_000 });
+    expect(t.attempts().map((a) => a.eventId)).toEqual([mine]);
+  });
+
   it("tail as a webhook shows only that webhook's attempts", async () => {
     const p = pipeline();
     const org = `org-${uniqueKey()}`;
