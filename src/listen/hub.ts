@@ -262,7 +262,8 @@ export class ListenerHub extends DurableObject<Env> {
     } catch (err) {
       // No client will hold it: closed, and counted toward no cap (its close is never answered).
       server.serializeAttachment({ ...at, swept: true });
-      await this.forget(server, SEND_FAILED);
+      // (Storage may be what failed: the first error is the one thrown.)
+      await this.forget(server, SEND_FAILED).catch(() => {});
       throw err;
     }
     return new Response(null, { status: 101, webSocket: client });
@@ -362,8 +363,8 @@ export class ListenerHub extends DurableObject<Env> {
     const gone = [...stored.keys()].filter((k) => !open.has(k));
     if (gone.length > 0) await this.ctx.storage.delete(gone);
     const last = [...stored.keys()].at(-1);
-    if (stored.size < SWEEP_KEYS || last === undefined) await this.ctx.storage.delete(SWEPT_TO);
-    else await this.ctx.storage.put(SWEPT_TO, last);
+    if (stored.size === SWEEP_KEYS && last !== undefined) await this.ctx.storage.put(SWEPT_TO, last);
+    else if (from !== undefined) await this.ctx.storage.delete(SWEPT_TO); // (a write: only when there is one)
   }
 
   /** Closes a socket (before any await, so a caller may count again at once) and drops its configuration. */
@@ -438,7 +439,10 @@ export class ListenerHub extends DurableObject<Env> {
         const stored = await this.ctx.storage.get(`listener:${at.id}`);
         if (!isConfig(stored)) {
           // Open without what it asked for (its acceptance failed part-way): closed, not left holding a place.
-          if (ws.readyState === WebSocket.OPEN) await this.forget(ws, SEND_FAILED);
+          if (ws.readyState === WebSocket.OPEN) {
+            ws.serializeAttachment({ ...at, swept: true }); // counted toward no cap while its close is unanswered
+            await this.forget(ws, SEND_FAILED);
+          }
           continue;
         }
         config = stored;

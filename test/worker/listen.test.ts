@@ -1240,6 +1240,12 @@ describe("the hub's limits", () => {
       await state.storage.delete(`listener:${l.hello.listenerId}`);
       // Woken from hibernation: what it knew in memory is gone.
       await new ListenerHub(state, p.env).alarm();
+      // Counted toward no cap from then on, though its close may go unanswered.
+      const left = state.getWebSockets().filter((ws) => {
+        const at: unknown = ws.deserializeAttachment();
+        return typeof at === "object" && at !== null && "id" in at && at.id === l.hello.listenerId;
+      });
+      expect(left.map((ws): unknown => ws.deserializeAttachment())).toEqual([expect.objectContaining({ swept: true })]);
     });
     let code: number | undefined;
     void l.closed.then((c) => (code = c));

@@ -197,10 +197,12 @@ describe("/v1/sources", () => {
     const none = await p.api("PATCH", `/v1/sources/${made[1]!.json.id}`, { hmac: null });
     expect([none.status, none.json.error.details.issues]).toEqual([400, [{ path: "hmac", message: expect.stringContaining("required for the hmac provider") }]]);
     expect((await p.api("GET", `/v1/sources/${made[1]!.json.id}`)).json.hmac).toEqual(made[1]!.json.hmac);
-    // The default tolerance shown and sent back leaves it following the deployment's; null unpins one set.
-    const pinned = await p.api("PATCH", `/v1/sources/${made[1]!.json.id}`, { toleranceSeconds: null });
-    expect(pinned.json.toleranceSeconds).toBe(300);
+    // The default tolerance shown and sent back left it following the deployment's (nothing stored); null unpins one set.
     expect((await getStoredSource(env.DB, made[0]!.json.id))?.toleranceSeconds).toBeNull();
+    expect((await getStoredSource(env.DB, made[1]!.json.id))?.toleranceSeconds).toBe(60);
+    const unpinned = await p.api("PATCH", `/v1/sources/${made[1]!.json.id}`, { toleranceSeconds: null });
+    expect(unpinned.json.toleranceSeconds).toBe(300);
+    expect((await getStoredSource(env.DB, made[1]!.json.id))?.toleranceSeconds).toBeNull();
   });
 
   it("two PATCHes of a source within one millisecond each move its version: the second, made from the first's read, is refused", async () => {
