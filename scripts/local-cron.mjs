@@ -169,13 +169,13 @@ export async function terminalTarget(args, answers = serving) {
 
 /**
  * Why no maintenance run is fired for these arguments and this environment, or null when one is:
- * `EDGEHOOK_DEV_CRON_SECONDS=0` asks for none; with `--local-protocol https` wrangler serves a
+ * `EDGEHOOK_DEV_CRON_SECONDS=0` (or any but a positive number) asks for none; with `--local-protocol https` wrangler serves a
  * certificate of its own making, which a fetch from here would refuse.
  * @param {string[]} args @param {string | undefined} everySeconds EDGEHOOK_DEV_CRON_SECONDS
  */
 export function notFiredWhy(args, everySeconds) {
   const curl = (k = "") => `curl${k} "<url>/cdn-cgi/local/scheduled" runs it`;
-  if (Number(everySeconds ?? 60) <= 0) return `The maintenance run is not fired with EDGEHOOK_DEV_CRON_SECONDS=${everySeconds}: ${curl()}.`;
+  if (!(Number(everySeconds ?? 60) > 0)) return `The maintenance run is not fired with EDGEHOOK_DEV_CRON_SECONDS=${everySeconds}: ${curl()}.`;
   if (argValue(args, "--local-protocol") === "https") return `The maintenance run is not fired with --local-protocol https (wrangler's certificate is its own): ${curl(" -k")}.`;
   return null;
 }

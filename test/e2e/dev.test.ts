@@ -178,6 +178,9 @@ describe("the local cron (scripts/local-cron.mjs)", () => {
     expect(notFiredWhy([], undefined)).toBeNull();
     expect(notFiredWhy(["--port", "8788"], "5")).toBeNull();
     expect(notFiredWhy([], "0")).toContain("not fired with EDGEHOOK_DEV_CRON_SECONDS=0");
+    // Not a number: none either (a NaN period fired at time=NaN and threw).
+    expect(notFiredWhy([], "60s")).toContain("not fired with EDGEHOOK_DEV_CRON_SECONDS=60s");
+    expect(notFiredWhy([], "")).toContain("not fired with EDGEHOOK_DEV_CRON_SECONDS=");
     expect(notFiredWhy(["--local-protocol", "http"], undefined)).toBeNull();
     expect(notFiredWhy(["--local-protocol", "https"], undefined)).toContain("not fired with --local-protocol https");
     expect(notFiredWhy(["--local-protocol=https", "--port", "8788"], "1")).toContain('curl -k "<url>/cdn-cgi/local/scheduled" runs it');
