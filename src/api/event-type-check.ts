@@ -1,6 +1,6 @@
 import { ALERT_SOURCE, isAlertType } from "../domain/alerts";
 import { catalogSpelling, checkEventTypes, type TypeContext } from "../domain/event-types";
-import { accessOf, isLimited } from "../domain/access";
+import { accessOf, isLimited, missingDataScope } from "../domain/access";
 import { AppError, notFound, quotedId } from "../domain/errors";
 import type { Principal } from "../domain/scopes";
 import type { Source } from "../domain/types";
@@ -43,10 +43,10 @@ export async function namedSources(
 ): Promise<{ declared: Source[]; stored: { id: string; provider: string; organizationUid: string | null }[] }> {
   const { declared, stored, unknown } = await knownSources(env, sourceIds, had, owners);
   if (unknown.length > 0) {
-    const issues = unknown.map((id) => ({ path: `sourceIds.${sourceIds.indexOf(id)}`, message: `no source "${id}"` }));
-    // The reserved id is no source a webhook can take: say where its alerts go instead.
-    const alerts = where === "body" && unknown.includes(ALERT_SOURCE) ? ` "${ALERT_SOURCE}" holds Edgehook's alerts, which webhooks never receive: a notification endpoint does (POST /v1/notification-endpoints).` : "";
-    throw new AppError("invalid_request", `Invalid ${where}: sourceIds names no source ${unknown.map((id) => `"${id}"`).join(", ")} (GET /v1/sources lists them).${alerts}`, { issues });
+    // The reserved id is no source a webhook can take: its issue says where its alerts go instead (kept when merged with others).
+    const alerts = where === "body" && unknown.includes(ALERT_SOURCE) ? `"${ALERT_SOURCE}" holds Edgehook's alerts, which webhooks never receive: a notification endpoint does (POST /v1/notification-endpoints).` : "";
+    const issues = unknown.map((id) => ({ path: `sourceIds.${sourceIds.indexOf(id)}`, message: id === ALERT_SOURCE && alerts ? `no source: ${alerts}` : `no source "${id}"` }));
+    throw new AppError("invalid_request", `Invalid ${where}: sourceIds names no source ${unknown.map((id) => `"${id}"`).join(", ")} (GET /v1/sources lists them).${alerts && ` ${alerts}`}`, { issues });
   }
   return { declared, stored };
 }
@@ -130,7 +130,9 @@ export async function checkSubscriptionTypes(
  * closest, where the answer would otherwise be silently empty. Another provider's type is let be. The
  * received types are read (by key) only for such a typo, and not for a limited token (see above).
  */
-export async function checkFilterType(env: Env, eventType: string, limited: boolean, where: "body" | "query"): Promise<void> {
+export async function checkFilterType(env: Env, p: Principal, eventType: string, where: "body" | "query"): Promise<void> {
+  // Nor for a token lacking the type's data scope: whether a source received it is of events it may not read.
+  const limited = isLimited(p) || missingDataScope(p, [eventType]) !== null;
   const ctx: TypeContext = { providers: null, seen: new Set() };
   let check = checkEventTypes([eventType], ctx);
   if (check.invalid.length > 0 && !limited) check = checkEventTypes([eventType], { ...ctx, seen: await seenPatterns(env.DB, [eventType], null) });

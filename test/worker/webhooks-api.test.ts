@@ -1334,14 +1334,53 @@ describe("a webhook body with several mistakes", () => {
     for (const method of ["PATCH", "PUT"]) {
       const changed = await p.api(method, `/v1/webhooks/${w.uid}`, wrong);
       expect(changed.status, method).toBe(400);
-      expect(paths(changed).sort(), method).toEqual(["eventTypes.0", "timeoutMs", "url"]);
-      expect(paths(await p.api(method, `/v1/webhooks/${w.uid}`, { url: "ftp://x", eventTypes: ["message.bad1"] })).sort(), method).toEqual(["eventTypes.0", "url"]);
+      // In one order wherever they are said: the first issue writes the message.
+      expect(paths(changed), method).toEqual(["timeoutMs", "eventTypes.0", "url"]);
+      expect(paths(await p.api(method, `/v1/webhooks/${w.uid}`, { url: "ftp://x", eventTypes: ["message.bad1"] })), method).toEqual(["eventTypes.0", "url"]);
     }
     // One issue alone is answered as before, its own words.
     const alone = await p.api("POST", "/v1/webhooks", { ...base(), eventTypes: ["message.bad1"] });
     expect(alone.json.error.message).toContain("(GET /v1/event-types lists them.)");
     // A webhook not there is its 404 once its body is whole; before, the schema's 400 alone.
     expect(paths(await p.api("PATCH", "/v1/webhooks/wh_none", wrong))).toEqual(["timeoutMs"]);
+  });
+
+  it("of a PUT is checked as the PUT saves it: without sourceIds it has none, so a Podium type's typo is said beside the schema's issue", async () => {
+    const p = pipeline();
+    const stripe = await createSource({ provider: "stripe", secrets: ["s"] });
+    const w = await p.createWebhook({ ...base(), eventTypes: ["*"], sourceIds: [stripe] });
+    const put = await p.api("PUT", `/v1/webhooks/${w.uid}`, { url: base().url, eventTypes: ["message.bad1"], timeoutMs: 50 });
+    expect(paths(put)).toEqual(["timeoutMs", "eventTypes.0"]);
+    // A PATCH keeps the webhook's sources: the type may be Stripe's, a warning once saved.
+    expect(paths(await p.api("PATCH", `/v1/webhooks/${w.uid}`, { eventTypes: ["message.bad1"], timeoutMs: 50 }))).toEqual(["timeoutMs"]);
+  });
+
+  it("tells a token lacking a type's data scope nothing of whether a source received it", async () => {
+    const p = pipeline();
+    const scopes = DATA_SCOPES.filter((s) => s !== "read_contacts");
+    const { token } = await makeToken(p, [...scopes, "webhooks:write", "events:read"]);
+    const typo = `contact.creatd${uniqueKey().slice(0, 6)}`;
+    const body = { ...base(), eventTypes: [typo], timeoutMs: 50 };
+    const answers = async () => [
+      await as(p, token, "POST", "/v1/webhooks", body),
+      await as(p, token, "GET", `/v1/events?eventType=${encodeURIComponent(typo.replace("contact", "Contact"))}`),
+      await as(p, token, "GET", "/v1/events?eventType=Contact.Created"),
+    ].map((r) => ({ status: r.status, error: r.json.error }));
+    const unseen = await answers();
+    const src = await createSource({ secrets: ["s"] });
+    await env.DB.batch([typo, typo.replace("contact", "Contact"), "Contact.Created"].map((t) => env.DB.prepare("INSERT INTO source_event_types (event_type, source_id, first_seen_at) VALUES (?, ?, 0)").bind(t, src)));
+    expect(await answers()).toEqual(unseen);
+    // The body's schema issue alone; without it, the 403 naming the scope.
+    expect(unseen[0]!.error.details.issues.map((i: { path: string }) => i.path)).toEqual(["timeoutMs"]);
+    const whole = await as(p, token, "POST", "/v1/webhooks", { ...body, timeoutMs: undefined });
+    expect(whole.json.error).toMatchObject({ code: "forbidden", details: { missingScope: "read_contacts" } });
+  });
+
+  it("keeps a hint an issue's refusal said beside another issue: the alerts' source is no webhook's", async () => {
+    const p = pipeline();
+    const res = await p.api("POST", "/v1/webhooks", { ...base(), url: "ftp://x", sourceIds: ["edgehook"] });
+    expect(paths(res)).toEqual(["sourceIds.0", "url"]);
+    expect(res.json.error.message).toContain("a notification endpoint does (POST /v1/notification-endpoints)");
   });
 
   it("is shown on the dashboard's form at once", async () => {

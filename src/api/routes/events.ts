@@ -119,7 +119,7 @@ async function timeList(env: Env, p: Principal, scope: CursorScope<"events">, q:
 export const events = router()
   .openapi(list, async (c) => {
     const q = c.req.valid("query");
-    if (q.eventType !== undefined) await checkFilterType(c.env, q.eventType, isLimited(c.get("principal")), "query");
+    if (q.eventType !== undefined) await checkFilterType(c.env, c.get("principal"), q.eventType, "query");
     if (q.sourceId !== undefined) await checkListedSource(c.env, c.get("principal"), q.sourceId);
     // The range as instants, however spelt: with the other filters and q, what a cursor is bound to.
     const range = { since: q.since === undefined ? undefined : msAtOrAfter(q.since), until: q.until === undefined ? undefined : msAtOrAfter(q.until) };

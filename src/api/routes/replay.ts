@@ -119,7 +119,7 @@ export const replay = router()
   .openapi(replayRange, async (c) => {
     const p = c.get("principal");
     const b = c.req.valid("json");
-    if (b.eventType !== undefined) await checkFilterType(c.env, b.eventType, isLimited(p), "body");
+    if (b.eventType !== undefined) await checkFilterType(c.env, p, b.eventType, "body");
     const dryRun = b.dryRun ?? false;
     const plan = await targetsFor(c.env, p, b.webhookUid);
     const bounds = { since: msAtOrAfter(b.since), until: msAtOrAfter(b.until) };

@@ -50,17 +50,20 @@ function seenBy(p: Principal, w: Webhook) {
   return missingDataScope(p, w.eventTypes) && view.disabledReason !== null ? { ...view, disabledReason: "its attempts kept failing" } : view;
 }
 
-/**
- * Checks that the principal may subscribe to the webhook's scope and types and,
- * unless they are unchanged from `before`, that the types exist; answers the warnings they deserve.
- * A change needs the data scopes of the types the webhook had as well as of those it gets: dropping
- * a type in the same change would otherwise take what it holds of those events to a new URL.
- */
-async function mayHave(env: Env, p: Principal, w: Webhook, locations: LocationOrganizations, before?: Webhook) {
-  if (before) assertDataScopes(p, before.eventTypes, "change");
-  assertMaySubscribe(p, w, locations);
+/** Unless they are unchanged from `before`, checks that the types exist; answers the warnings they deserve. */
+async function typeWarnings(env: Env, p: Principal, w: Webhook, before?: Webhook) {
   const warnings = await checkTypes(env, p, w, before);
   return warnings.length > 0 ? { warnings } : {};
+}
+
+/**
+ * Checks that the principal may subscribe to the webhook's scope and types, after the 400s (types, then URL, as
+ * webhook-input.ts says them). A change needs the data scopes of the types the webhook had as well as of those
+ * it gets: dropping a type in the same change would otherwise take what it holds of those events to a new URL.
+ */
+function assertMayHave(p: Principal, w: Webhook, locations: LocationOrganizations, before?: Webhook) {
+  if (before) assertDataScopes(p, before.eventTypes, "change");
+  assertMaySubscribe(p, w, locations);
 }
 
 const create = apiRoute({
@@ -125,7 +128,7 @@ const test = apiRoute({
   operationId: "testWebhook",
   summary: "Test this webhook: run its routing checks, filter and transformation on a stored event, without delivering",
   description:
-    "Whether the webhook is owed the event and why, and the request a delivery would POST; nothing is sent: docs/filters-and-transforms.md#test-this-webhook.",
+    "Whether it is owed the event, why, and what it would be sent: docs/filters-and-transforms.md#test-this-webhook.",
   ...scoped("webhooks:read", "events:read"),
   request: { params: UidParam, ...body(WebhookTestBody) },
   responses: { 200: json(WebhookTestAnswer, "What would happen"), ...errors(404) },
@@ -189,7 +192,7 @@ async function change(
   // carry events the token cannot read to the URL the token gave it.
   const next = { ...changed, grantOrganizationUid: changed.grantOrganizationUid ?? grantOrganizationOf(p, changed, locations) };
   // Every 400 at once (a URL that is none said rather than what it would receive); a 403 after them.
-  let warnings: Awaited<ReturnType<typeof mayHave>> = {};
+  let warnings: Awaited<ReturnType<typeof typeWarnings>> = {};
   await allIssues("body", [
     () => assertScopeStays(current, { locationUid, organizationUid }),
     () => {
@@ -201,13 +204,14 @@ async function change(
       const why = changes.secret === undefined ? "without a new secret" : "the secret given is the webhook's current one, so nothing rotates:";
       throw invalidInput("body", [{ path: "previousSecretValidSeconds", message: `${why} only 0 is taken (it ends the previous secret now): give the new secret with any other` }]);
     },
+    async () => {
+      warnings = await typeWarnings(c.env, p, next, current);
+    },
     () => {
       checkNewUrl(c.env, new URL(c.req.url).origin, changes.url, current);
       assertCredentialsStay(current, next, givenHeaders ?? undefined);
     },
-    async () => {
-      warnings = await mayHave(c.env, p, next, locations, current);
-    },
+    () => assertMayHave(p, next, locations, current),
   ]);
   const written = await saveWithinFilterBound(c.env.DB, next, current, accessOf(p), () => changeWebhook(c.env, current, next));
   assertSaved(written, "webhook", next.uid, pinned !== undefined);
@@ -223,17 +227,18 @@ export const webhooks = router()
     const draft = newWebhook({ ...b, url: storedUrl(b.url), kind: "webhook" }, s, Date.now());
     const locations = await locationsFor(c.env.DB, p, [draft]);
     const webhook = { ...draft, grantOrganizationUid: grantOrganizationOf(p, draft, locations) };
-    let warnings: Awaited<ReturnType<typeof mayHave>> = {};
+    let warnings: Awaited<ReturnType<typeof typeWarnings>> = {};
     await allIssues("body", [
       async () => {
-        warnings = await mayHave(c.env, p, webhook, locations);
+        warnings = await typeWarnings(c.env, p, webhook);
       },
       () => checkNewUrl(c.env, new URL(c.req.url).origin, b.url),
+      () => assertMayHave(p, webhook, locations),
     ]);
     await saveWithinFilterBound(c.env.DB, webhook, undefined, accessOf(p), () => insertWebhook(c.env.DB, webhook));
     c.header("ETag", etagOf(webhook.updatedAt));
     return c.json({ ...webhookView(webhook), secret: webhook.secret, ...warnings }, 201);
-  }, webhookBodyHook(false))
+  }, webhookBodyHook("create"))
   .openapi(list, async (c) => {
     const q = c.req.valid("query");
     const after = q.cursor === undefined ? undefined : await decodeCreated(c.env, wholeList("webhooks"), q.cursor);
@@ -275,7 +280,7 @@ export const webhooks = router()
     const { view, version } = await change(c, c.req.valid("param").uid, ifMatchOf(c.req.valid("header")["if-match"]), c.req.valid("json"));
     c.header("ETag", etagOf(version));
     return c.json(view, 200);
-  }, webhookBodyHook(true))
+  }, webhookBodyHook("patch"))
   .openapi(put, async (c) => {
     const b = c.req.valid("json");
     const uid = c.req.valid("param").uid;
@@ -288,7 +293,7 @@ export const webhooks = router()
     });
     c.header("ETag", etagOf(version));
     return c.json(view, 200);
-  }, webhookBodyHook(true))
+  }, webhookBodyHook("put"))
   .openapi(test, async (c) => {
     const p = c.get("principal");
     const webhook = await visibleWebhook(c.env.DB, p, c.req.valid("param").uid);
