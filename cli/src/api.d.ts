@@ -163,7 +163,7 @@ export interface paths {
         put?: never;
         /**
          * Test this webhook: run its routing checks, filter and transformation on a stored event, without delivering
-         * @description Whether the webhook is owed the event and why, and the request a delivery would POST; nothing is sent: docs/filters-and-transforms.md#test-this-webhook.
+         * @description Whether it is owed the event, why, and what it would be sent: docs/filters-and-transforms.md#test-this-webhook.
          */
         post: operations["testWebhook"];
         delete?: never;
@@ -702,7 +702,7 @@ export interface components {
         };
         WebhookCreated: components["schemas"]["Webhook"] & {
             secret: string;
-            /** @description Saved, but worth a look: event types none of the webhook's sources has received or declares. Absent when there is none. */
+            /** @description Saved, but worth a look: types none of its sources has received or declares; absent when none. */
             warnings?: {
                 /** @enum {string} */
                 code: "unseen_event_type";
@@ -718,11 +718,11 @@ export interface components {
             pending: number;
             /** @description Requests in flight right now. */
             inFlight: number;
-            /** @description Attempts per second over the last 30 seconds; never more than rateLimit. */
+            /** @description Attempts a second over the last 30 seconds; at most rateLimit. */
             deliveriesPerSecond: number;
             /**
              * Format: date-time
-             * @description Nothing starts before this time: the downstream answered 429/503 with Retry-After, or did not answer. null while disabled.
+             * @description Nothing starts before this time: the downstream answered 429/503 with Retry-After, or none. null while disabled.
              * @example 2026-11-28T17:59:31.123Z
              */
             pausedUntil: string | null;
@@ -795,7 +795,7 @@ export interface components {
             disabledAt: string | null;
             /**
              * Format: date-time
-             * @description Read-only: until when the secret replaced by the last rotation still signs; null: none does.
+             * @description Read-only: until when the previous secret still signs; null: none does.
              * @example 2026-11-28T17:59:31.123Z
              */
             previousSecretExpiresAt: string | null;
@@ -939,7 +939,7 @@ export interface components {
             nextCursor: string | null;
         };
         WebhookChanged: components["schemas"]["Webhook"] & {
-            /** @description Saved, but worth a look: event types none of the webhook's sources has received or declares. Absent when there is none. */
+            /** @description Saved, but worth a look: types none of its sources has received or declares; absent when none. */
             warnings?: {
                 /** @enum {string} */
                 code: "unseen_event_type";
@@ -1157,16 +1157,16 @@ export interface components {
                 /** @example body.data.conversation.channel.type is "email", not "phone" */
                 message: string;
             }[];
-            /** @description Why the transformation fails on this event (a delivery would fail for good, not retried); null when it runs. */
+            /** @description Why the transformation fails on this event (a delivery would fail for good); null when it runs. */
             transformError: string | null;
-            /** @description What a delivery would POST, whether or not the webhook is owed the event; null when the transformation fails. */
+            /** @description What a delivery would POST, owed or not; null when the transformation fails. */
             request: {
                 url: string;
                 /** @description The headers sent but the signatures, which each attempt computes over `body`; a credential header of `transformHeaders` shows `"<redacted>"`. */
                 headers: {
                     [key: string]: string;
                 };
-                /** @description The body sent: the transformation's output, or the stored body byte for byte. */
+                /** @description The body sent: the transformation's output, or the stored body. */
                 body: string;
             } | null;
         };

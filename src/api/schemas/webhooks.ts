@@ -125,8 +125,8 @@ const WebhookBacklog = z
     inFlight: z.number().int().openapi({ description: "Requests in flight right now." }),
     deliveriesPerSecond: z
       .number()
-      .openapi({ description: "Attempts per second over the last 30 seconds; never more than rateLimit." }),
-    pausedUntil: time.nullable().openapi({ description: "Nothing starts before this time: the downstream answered 429/503 with Retry-After, or did not answer. null while disabled." }),
+      .openapi({ description: "Attempts a second over the last 30 seconds; at most rateLimit." }),
+    pausedUntil: time.nullable().openapi({ description: "Nothing starts before this time: the downstream answered 429/503 with Retry-After, or none. null while disabled." }),
     estimatedSeconds: z.number().int().nullable().openapi({
       description: "Seconds until held and pending are done, at the recent pace: docs/flow-control.md. null: unknown, or disabled.",
     }),
@@ -166,7 +166,7 @@ export const WebhookSchema = z
     disabledReason: z.string().nullable().openapi({ description: "Read-only: why it was disabled automatically; null when enabled or disabled by hand." }),
     disabledAt: time.nullable().openapi({ description: "Read-only: when it was disabled, while it is." }),
     previousSecretExpiresAt: time.nullable().openapi({
-      description: "Read-only: until when the secret replaced by the last rotation still signs; null: none does.",
+      description: "Read-only: until when the previous secret still signs; null: none does.",
     }),
     heldDeliveries: z.number().int().optional().openapi({ description: "Deliveries held now (as `backlog.held`): in `GET /v1/webhooks/{uid}`, and after the change in `PATCH /v1/webhooks/{uid}` and `PUT /v1/webhooks/{uid}`; not for a token lacking the data scope of one of its types (nor `backlog`)." }),
     backlog: WebhookBacklog.optional().openapi({ description: "In `GET /v1/webhooks/{uid}` only (not for a token lacking the data scope of one of its types): what it is owed and how fast it goes." }),
@@ -179,7 +179,7 @@ export const WebhookSchema = z
 const warnings = z
   .array(z.object({ code: z.literal("unseen_event_type"), eventType: z.string(), message: z.string() }))
   .optional()
-  .openapi({ description: "Saved, but worth a look: event types none of the webhook's sources has received or declares. Absent when there is none." });
+  .openapi({ description: "Saved, but worth a look: types none of its sources has received or declares; absent when none." });
 
 /** A webhook given both owners; a limited token, which makes no catch-all, is told no more (webhook-input.ts), the others "or neither for a catch-all". */
 export const ONE_OWNER = "give exactly one of locationUid or organizationUid (a webhook belongs to one location or one organization, as in Podium)";
@@ -263,7 +263,7 @@ export const WebhookTestAnswer = z
         }),
       )
       .openapi({ description: "Each routing check, in order, with why it passed or failed." }),
-    transformError: z.string().nullable().openapi({ description: "Why the transformation fails on this event (a delivery would fail for good, not retried); null when it runs." }),
+    transformError: z.string().nullable().openapi({ description: "Why the transformation fails on this event (a delivery would fail for good); null when it runs." }),
     request: z
       .object({
         url: z.string(),
@@ -271,9 +271,9 @@ export const WebhookTestAnswer = z
           description:
             `The headers sent but the signatures, which each attempt computes over \`body\`; a credential header of \`transformHeaders\` shows \`"${REDACTED}"\`.`,
         }),
-        body: z.string().openapi({ description: "The body sent: the transformation's output, or the stored body byte for byte." }),
+        body: z.string().openapi({ description: "The body sent: the transformation's output, or the stored body." }),
       })
       .nullable()
-      .openapi({ description: "What a delivery would POST, whether or not the webhook is owed the event; null when the transformation fails." }),
+      .openapi({ description: "What a delivery would POST, owed or not; null when the transformation fails." }),
   })
   .openapi("WebhookTestAnswer");
