@@ -1715,7 +1715,7 @@ export interface operations {
     listEvents: {
         parameters: {
             query?: {
-                /** @description Search: `path=value`, a filter document, or text in the raw body, within `since`..`until` (default: the 24 hours before), newest first: docs/filters-and-transforms.md#search. */
+                /** @description Search: `path=value`, a filter document, or text in the raw body, within `since`..`until` (default: the 24 hours before), newest first; a call examines a bounded number of events, so a short page may have a `nextCursor`: docs/filters-and-transforms.md#search. */
                 q?: string;
                 /** @description Only events of this exact type; an unknown Podium type is a 400 naming the closest. */
                 eventType?: string;

@@ -14,7 +14,8 @@ import { organizationsHeld } from "../store/grants";
 import type { ApiEnv } from "./context";
 import { checkSubscriptionTypes } from "./event-type-check";
 import { validationHook } from "./openapi";
-import { ONE_OWNER, webhookFields } from "./schemas/webhooks";
+import { webhookSecretProblem } from "./schemas/fields";
+import { ONE_OWNER, SCOPE_IMMUTABLE, webhookFields } from "./schemas/webhooks";
 import { allIssues, requestIssues } from "./validate";
 import { checkUrl, visibleWebhook } from "./webhook-access";
 
@@ -37,6 +38,35 @@ export function checkTypes(env: Env, p: Principal, w: Pick<Webhook, "eventTypes"
  */
 export function checkNewUrl(env: Env, self: string, url: string | undefined, current?: Pick<Webhook, "url">): void {
   if (url !== undefined && storedUrl(url, current?.url) !== current?.url) checkUrl(url, settings(env).allowPrivateDestinations, self);
+}
+
+/** What a change gives that its fields' schema cannot judge alone: it needs the webhook changed. */
+export type ChangeGiven = { locationUid?: string | null; organizationUid?: string | null; secret?: string; previousSecretValidSeconds?: number };
+
+/**
+ * A change's own 400s, each a check for allIssues: an owner given that is not the webhook's (a
+ * change may repeat them as read, never give others), a secret that is none, a rotation of nothing.
+ */
+export function changeChecks(current: Webhook, g: ChangeGiven): (() => void)[] {
+  const newSecret = g.secret !== undefined && g.secret !== current.secret;
+  return [
+    () => {
+      const issues = (["locationUid", "organizationUid"] as const)
+        .filter((k) => g[k] !== undefined && (g[k] ?? null) !== current[k])
+        .map((path) => ({ path, message: SCOPE_IMMUTABLE }));
+      if (issues.length > 0) throw invalidInput("body", issues);
+    },
+    () => {
+      const problem = newSecret && g.secret !== undefined ? webhookSecretProblem(g.secret) : null;
+      if (problem) throw invalidInput("body", [{ path: "secret", message: problem }]);
+    },
+    () => {
+      if (g.previousSecretValidSeconds === undefined || g.previousSecretValidSeconds === 0 || newSecret) return;
+      // A secret given that is the current one rotates nothing: said as such, not as no secret given.
+      const why = g.secret === undefined ? "without a new secret" : "the secret given is the webhook's current one, so nothing rotates:";
+      throw invalidInput("body", [{ path: "previousSecretValidSeconds", message: `${why} only 0 is taken (it ends the previous secret now): give the new secret with any other` }]);
+    },
+  ];
 }
 
 /** A webhook given both owners: a limited token, which may make no catch-all, is not offered one. */
@@ -76,8 +106,19 @@ async function refusedWhole(error: z.ZodError, c: Context<ApiEnv>, mode: BodyMod
     sourceIds: sources.success ? (sources.data === undefined ? (kept?.sourceIds ?? null) : sources.data) : null,
   };
   const typesTaken = types.success && sources.success && taken("eventTypes") && taken("sourceIds");
+  // A change's own fields, each as far as the schema took it.
+  const of = <T>(field: string, is: (v: unknown) => v is T): T | undefined => (taken(field) && is(body[field]) ? body[field] : undefined);
+  const text = (v: unknown): v is string => typeof v === "string";
+  const owner = (v: unknown): v is string | null => v === null || typeof v === "string";
+  const changeGiven: ChangeGiven = {
+    locationUid: of("locationUid", owner),
+    organizationUid: of("organizationUid", owner),
+    secret: of("secret", text),
+    previousSecretValidSeconds: of("previousSecretValidSeconds", (v): v is number => typeof v === "number"),
+  };
   await allIssues("body", [
     refused,
+    ...(current ? changeChecks(current, changeGiven) : []),
     ...(typesTaken ? [() => checkTypes(c.env, p, given, current)] : []),
     () => checkNewUrl(c.env, new URL(c.req.url).origin, url.success && taken("url") ? url.data : undefined, current),
   ]);

@@ -1345,6 +1345,20 @@ describe("a webhook body with several mistakes", () => {
     expect(paths(await p.api("PATCH", "/v1/webhooks/wh_none", wrong))).toEqual(["timeoutMs"]);
   });
 
+  it("of a change says its own issues beside the schema's: an owner given that is not the webhook's, a secret that is none, a rotation of nothing", async () => {
+    const p = pipeline();
+    const w = await p.createWebhook(base());
+    for (const method of ["PATCH", "PUT"]) {
+      const whole = method === "PUT" ? { url: base().url, eventTypes: base().eventTypes } : {};
+      const owner = await p.api(method, `/v1/webhooks/${w.uid}`, { ...whole, maxAttempts: 500, organizationUid: `org-${uniqueKey()}`, previousSecretValidSeconds: 60 });
+      expect(paths(owner), method).toEqual(["maxAttempts", "organizationUid", "previousSecretValidSeconds"]);
+      const secret = await p.api(method, `/v1/webhooks/${w.uid}`, { ...whole, maxAttempts: 500, secret: "whsec_!!!!!!!!!!!!!!!!" });
+      expect(paths(secret), method).toEqual(["maxAttempts", "secret"]);
+      // Each as said alone, without the schema's issue.
+      expect(paths(await p.api(method, `/v1/webhooks/${w.uid}`, { ...whole, secret: "whsec_!!!!!!!!!!!!!!!!" })), method).toEqual(["secret"]);
+    }
+  });
+
   it("of a PUT is checked as the PUT saves it: without sourceIds it has none, so a Podium type's typo is said beside the schema's issue", async () => {
     const p = pipeline();
     const stripe = await createSource({ provider: "stripe", secrets: ["s"] });

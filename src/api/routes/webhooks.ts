@@ -2,7 +2,6 @@ import type { z } from "@hono/zod-openapi";
 import { accessOf, assertDataScopes, assertMaySubscribe, grantOrganizationOf, isLimited, missingDataScope, type LocationOrganizations } from "../../domain/access";
 import { assertCredentialsStay, keepRedacted } from "../../domain/credential-headers";
 import { storedUrl } from "../../domain/destination";
-import { invalidInput } from "../../domain/errors";
 import type { Principal } from "../../domain/scopes";
 import { settings } from "../../domain/settings";
 import type { Webhook } from "../../domain/types";
@@ -18,9 +17,8 @@ import { checkSubscriptionTypes } from "../event-type-check";
 import { locationsFor, organizationsHeld } from "../../store/grants";
 import { apiRoute, body, errors, json, NO_BODY, router, scoped, versionedJson } from "../openapi";
 import { decodeCreated, encodeCreated, pageOf, wholeList } from "../cursors";
-import { IfMatchHeader, ListQuery, page, UidParam, webhookSecretProblem } from "../schemas/fields";
+import { IfMatchHeader, ListQuery, page, UidParam } from "../schemas/fields";
 import {
-  SCOPE_IMMUTABLE,
   WebhookChanged,
   WebhookCreate,
   WebhookCreated,
@@ -37,7 +35,7 @@ import { testWebhook } from "../webhook-test";
 import { assertSaved, changedMeanwhile } from "../versioned-writes";
 import { etagOf, ifMatchOf, pinnedVersion, type IfMatch } from "../if-match";
 import { planFor, visiblePlacedWebhook, visibleWebhook } from "../webhook-access";
-import { checkNewUrl, checkTypes, webhookBodyHook } from "../webhook-input";
+import { changeChecks, checkNewUrl, checkTypes, webhookBodyHook } from "../webhook-input";
 import { allIssues } from "../validate";
 import { saveWithinFilterBound } from "../filter-programs";
 
@@ -159,14 +157,6 @@ async function statusOf(env: Env, uid: string): Promise<FlowStatus> {
 /** Where a webhook belongs, as a change may repeat it. */
 type GivenScope = Pick<z.infer<typeof WebhookPut>, "locationUid" | "organizationUid">;
 
-/** A change may repeat the webhook's own location and organization (as read back with its other fields), never give others. */
-function assertScopeStays(current: Webhook, given: GivenScope): void {
-  const issues = (["locationUid", "organizationUid"] as const)
-    .filter((k) => given[k] !== undefined && (given[k] ?? null) !== current[k])
-    .map((path) => ({ path, message: SCOPE_IMMUTABLE }));
-  if (issues.length > 0) throw invalidInput("body", issues);
-}
-
 /** Saves a change of the webhook (with If-Match, only to the version it names); answers the webhook's view and version. */
 async function change(
   c: { env: Env; req: { url: string }; get: (k: "principal") => Principal },
@@ -178,13 +168,11 @@ async function change(
   const { webhook: current, locations } = await visiblePlacedWebhook(c.env.DB, p, uid);
   // The version read is the one the write checks (changeWebhook): a change landing between them is its 409, or 412.
   const pinned = pinnedVersion(ifMatch, current.updatedAt, "webhook");
-  const secretProblem = changes.secret === undefined || changes.secret === current.secret ? null : webhookSecretProblem(changes.secret);
   const givenHeaders = changes.transformHeaders;
   // A credential header read back as REDACTED keeps its stored expression.
   const headers = givenHeaders ? { transformHeaders: keepRedacted(givenHeaders, current.transformHeaders) } : {};
   const given = Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined));
   const url = changes.url === undefined ? {} : { url: storedUrl(changes.url, current.url) };
-  const rotatesNothing = previousSecretValidSeconds !== undefined && previousSecretValidSeconds !== 0 && (changes.secret === undefined || changes.secret === current.secret);
   // Its location, organization and confinement stay as read: where its location belongs too (read with it).
   const changed = withRotation(current, withDisabled(current, { ...current, ...given, ...headers, ...url }), previousSecretValidSeconds);
   // A token that holds a location webhook through an organization's grant confines it to that
@@ -194,16 +182,7 @@ async function change(
   // Every 400 at once (a URL that is none said rather than what it would receive); a 403 after them.
   let warnings: Awaited<ReturnType<typeof typeWarnings>> = {};
   await allIssues("body", [
-    () => assertScopeStays(current, { locationUid, organizationUid }),
-    () => {
-      if (secretProblem) throw invalidInput("body", [{ path: "secret", message: secretProblem }]);
-    },
-    () => {
-      if (!rotatesNothing) return;
-      // A secret given that is the current one rotates nothing: said as such, not as no secret given.
-      const why = changes.secret === undefined ? "without a new secret" : "the secret given is the webhook's current one, so nothing rotates:";
-      throw invalidInput("body", [{ path: "previousSecretValidSeconds", message: `${why} only 0 is taken (it ends the previous secret now): give the new secret with any other` }]);
-    },
+    ...changeChecks(current, { locationUid, organizationUid, secret: changes.secret, previousSecretValidSeconds }),
     async () => {
       warnings = await typeWarnings(c.env, p, next, current);
     },

@@ -61,7 +61,7 @@ export const EventListQuery = strictQuery({
     .max(2000, "at most 2,000 characters, a filter document's too: search for a shorter value, text or document")
     .optional()
     .openapi({
-      description: `Search: \`path=value\`, a filter document, or text in the raw body, within \`since\`..\`until\` (default: the ${SEARCH_BOUND.defaultHours} hours before), newest first: docs/filters-and-transforms.md#search.`,
+      description: `Search: \`path=value\`, a filter document, or text in the raw body, within \`since\`..\`until\` (default: the ${SEARCH_BOUND.defaultHours} hours before), newest first; a call examines a bounded number of events, so a short page may have a \`nextCursor\`: docs/filters-and-transforms.md#search.`,
     }),
   eventType: exactType.optional(),
   sourceId: z.string().regex(SOURCE_ID, "no source has such an id (lowercase letters, digits and -, at most 64)").optional().openapi({
