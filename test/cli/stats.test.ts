@@ -99,4 +99,30 @@ describe("stats", () => {
       expect(r.stdout, args[0]).toMatch(new RegExp(`${id} .*—`));
     }
   });
+  it("a member missing or of another type shows —, never a default that says what the answer did not (enabled, catch-all, 0 parked, NaN%, open)", async () => {
+    const old = { uid: "wh_old", url: "https://a.test/", eventTypes: ["*"] };
+    const api = await fakeApi({
+      routes: {
+        "GET /v1/stats": { ...stats, parkedDeadLetters: undefined, webhooks: [{ ...old, succeeded: 1, failed: 0, pending: 0, held: 0, lastFailureAt: null }] },
+        "GET /v1/webhooks": { data: [old, { ...old, uid: "wh_odd", disabled: "no", organizationUid: 5, locationUid: null }], nextCursor: null },
+        "GET /v1/sources": { data: [{ id: "src_old", provider: "stripe", name: "s", ingressUrl: "https://i.test/" }], nextCursor: null },
+        "GET /v1/dead-letters": { data: [{ id: 1, queue: "q", eventId: "evt_1", deliveryId: null, attempts: 1, receivedAt: "r", reason: "x" }], nextCursor: null },
+      },
+    });
+    const h = cliHome();
+    const conn = ["--url", api.url, "--token", "t"];
+    const st = await h.edgehook(["stats", ...conn]);
+    expect(st.code, st.stderr).toBe(0);
+    expect(st.stdout).toContain("dead letters: 3 open, — parked");
+    expect(st.stdout).toMatch(/wh_old +https:\/\/a\.test\/ +— +1 +0 +0 +0 +— +—\n/);
+    const wh = await h.edgehook(["webhooks", "list", ...conn]);
+    expect(wh.code, wh.stderr).toBe(0);
+    expect(wh.stdout).toMatch(/wh_old +https:\/\/a\.test\/ +\* +— +—\n/);
+    expect(wh.stdout).toMatch(/wh_odd +https:\/\/a\.test\/ +\* +— +—\n/);
+    const src = await h.edgehook(["sources", "list", ...conn]);
+    expect(src.stdout).toMatch(/src_old +stripe +s +— +https:\/\/i\.test\//);
+    const dl = await h.edgehook(["dead-letters", "list", ...conn]);
+    expect(dl.stdout).toMatch(/evt_1 +— +1 +r +— +x/);
+    for (const r of [st, wh, src, dl]) expect(r.stdout).not.toMatch(/enabled|catch-all|NaN|open\b(?!,)/);
+  });
 });

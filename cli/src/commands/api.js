@@ -4,6 +4,7 @@ import { Option } from "commander";
 import { apiClient, unwrap } from "../client.js";
 import { CliError } from "../errors.js";
 import { fieldRange, OPENAPI, parameterRange, rangeText } from "../openapi.js";
+import { isBoolean, isNumber, isString, memberOf } from "../guards.js";
 import { printable, printJson, printTable } from "../output.js";
 import { autoDisableOf, commandLine, connectionOf, everyRow, inlineOrFile, jsonObjectOption, jsonObjectOrFile, list, paged, printPage, queryList, rateLimitOf, sameConnection, show, sub, wholeIn, wholeInOr, someChange } from "./common.js";
 
@@ -38,13 +39,29 @@ const FILTER_HELP = 'content filter, a JSON document: \'{"body":{"data.conversat
 const TRANSFORM_HELP = "JSONata expression whose result is the body sent";
 const HEADERS_HELP = "extra headers, name → JSONata expression: '{\"x-conversation\":\"data.conversation.uid\"}'";
 
+/** A STATE cell: — when the answer does not say (memberOf). @param {unknown} disabled */
+function stateOf(disabled) {
+  const d = memberOf(disabled, isBoolean);
+  return d === undefined ? undefined : d ? "disabled" : "enabled";
+}
+
+/**
+ * A webhook's SCOPE: catch-all only when the answer says it has neither owner (both null).
+ * @param {{ organizationUid?: unknown, locationUid?: unknown }} w
+ */
+function scopeOf(w) {
+  const org = memberOf(w.organizationUid, isString);
+  const loc = memberOf(w.locationUid, isString);
+  return org ? `org ${org}` : loc ? `loc ${loc}` : w.organizationUid === null && w.locationUid === null ? "catch-all" : undefined;
+}
+
 /** @type {[string, (w: S["Webhook"]) => unknown][]} */
 const WEBHOOK_COLUMNS = [
   ["UID", (w) => w.uid],
   ["URL", (w) => w.url],
   ["TYPES", (w) => w.eventTypes.join(",")],
-  ["SCOPE", (w) => (w.organizationUid ? `org ${w.organizationUid}` : w.locationUid ? `loc ${w.locationUid}` : "catch-all")],
-  ["STATE", (w) => (w.disabled ? "disabled" : "enabled")],
+  ["SCOPE", scopeOf],
+  ["STATE", (w) => stateOf(w.disabled)],
 ];
 
 /**
@@ -399,7 +416,7 @@ export function registerApi(program) {
     ["ID", (s) => s.id],
     ["PROVIDER", (s) => s.provider],
     ["NAME", (s) => s.name],
-    ["STATE", (s) => (s.disabled ? "disabled" : "enabled")],
+    ["STATE", (s) => stateOf(s.disabled)],
     ["INGRESS URL", (s) => s.ingressUrl],
   ];
   sub(sources, "list", "list sources").action(async (o) => {
@@ -504,22 +521,25 @@ export function registerApi(program) {
       show(o.json, st, () => {
         const d = st.deliveries;
         // An older deployment's answer may lack a member (answer-shape.js): — for each it does not say.
-        const n = (/** @type {unknown} */ v) => v ?? "—";
+        const n = (/** @type {unknown} */ v) => memberOf(v, isNumber) ?? "—";
         const lines = [
           `events:       ${n(st.events?.total)} (${n(st.events?.last24h)} in the last 24 h)`,
           `deliveries:   ${d ? `${n(d.pending)} pending, ${n(d.held)} held, ${n(d.succeeded)} succeeded, ${n(d.failed)} failed, ${n(d.expired)} expired` : d === null ? "— (this token's grant is too wide to total: see the webhooks)" : "—"}`,
-          ...(st.deadLetters === null ? [] : [`dead letters: ${n(st.deadLetters)} open, ${st.parkedDeadLetters ?? 0} parked`]),
+          ...(st.deadLetters === null ? [] : [`dead letters: ${n(st.deadLetters)} open, ${n(st.parkedDeadLetters)} parked`]),
         ];
         process.stdout.write(`${lines.join("\n")}\n`);
         printTable(st.webhooks, [
           ["WEBHOOK", (w) => w.uid],
           ["URL", (w) => w.url],
-          ["STATE", (w) => (w.disabled ? "disabled" : "enabled")],
+          ["STATE", (w) => stateOf(w.disabled)],
           ["SUCCEEDED", (w) => w.succeeded],
           ["FAILED", (w) => w.failed],
           ["PENDING", (w) => w.pending],
           ["HELD", (w) => w.held],
-          ["DELIVERIES SUCCEEDED", (w) => (w.successRate === null ? null : `${Math.round(w.successRate * 1000) / 10}%`)],
+          ["DELIVERIES SUCCEEDED", (w) => {
+            const rate = memberOf(w.successRate, isNumber);
+            return rate === undefined ? null : `${Math.round(rate * 1000) / 10}%`;
+          }],
           ["LAST FAILURE", (w) => (w.lastFailureAt ? `${w.lastFailureAt} ${w.lastError ?? ""}`.trim() : null)],
         ]);
         if (st.webhooksNextCursor) process.stderr.write(`more webhooks: --cursor ${printable(st.webhooksNextCursor)}\n`);
@@ -547,7 +567,7 @@ export function registerApi(program) {
           ["DELIVERY", (d) => d.deliveryId],
           ["ATTEMPTS", (d) => d.attempts],
           ["RECEIVED", (d) => d.receivedAt],
-          ["REPLAYED", (d) => d.replayedAt ?? "open"],
+          ["REPLAYED", (d) => memberOf(d.replayedAt, isString) ?? (d.replayedAt === null ? "open" : undefined)],
           ["REASON", (d) => d.reason],
         ]),
       );
