@@ -1,9 +1,11 @@
 // A webhook's form as the API's body, and as it was typed (shown again when refused).
 import { webhookFormNumbers } from "../api/schemas/webhooks";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { isIndexable, isRecord } from "../domain/guards";
 import { REPEATED_KEY, repeatedKey } from "../domain/documents";
 import { documentPath, OUT_OF_RANGE, pathStep } from "../routing/filter";
 import { WEBHOOK_LABELS, type FieldLabels } from "./field-labels";
+import { refusedBy, type Refusal } from "./refusal";
 import { commaEntries, textOf, textsOf, type Form } from "./form";
 import type { Entered } from "./pages/webhooks";
 
@@ -52,12 +54,19 @@ function outOfRange(v: unknown, path: string): string | null {
 export function webhookBody(
   form: Form,
   creating: boolean,
-): { ok: true; body: Record<string, unknown>; words: Record<string, string> } | { ok: false; error: string; field: string } {
+): { ok: true; body: Record<string, unknown>; words: Record<string, string>; own: FormIssue[] } | { ok: false; error: string; field: string } {
   const text = (k: string) => textOf(form, k).trim();
   // An empty box is no types, which the API says is required; an empty entry is refused, not dropped.
   const eventTypes = text("eventTypes") === "" ? { ok: true as const, entries: [] } : commaEntries(text("eventTypes"), WEBHOOK_LABELS.eventTypes);
   if (!eventTypes.ok) return { ok: false, error: eventTypes.error, field: "eventTypes" };
   const words: Record<string, string> = {};
+  // What the form cannot read: sent as typed (a string, which the API refuses there, so nothing is
+  // saved) that the API says every other issue beside it (formRefusal).
+  const own: FormIssue[] = [];
+  const unread = (field: string, error: string) => {
+    own.push({ error, field });
+    body[field] = textOf(form, field);
+  };
   const body: Record<string, unknown> = {
     url: text("url"),
     eventTypes: eventTypes.entries,
@@ -78,7 +87,10 @@ export function webhookBody(
       continue;
     }
     const said = n.error.issues[0]?.message ?? "expected a whole number (decimal digits)";
-    if (!/^\d+$/.test(textOf(form, k))) return { ok: false, error: `${labelOf(k)}: ${said}`, field: k };
+    if (!/^\d+$/.test(textOf(form, k))) {
+      unread(k, `${labelOf(k)}: ${said}`);
+      continue;
+    }
     // Digits past the field's bound: sent, so the API says it beside every other issue, in the form's words (rateLimit's "leave it empty").
     body[k] = Math.min(Number(textOf(form, k)), Number.MAX_VALUE);
     words[k] = said;
@@ -101,7 +113,8 @@ export function webhookBody(
     try {
       body[field] = JSON.parse(value);
     } catch (e) {
-      return { ok: false, error: `${WEBHOOK_LABELS[field]} is not valid JSON: ${e instanceof Error ? e.message : String(e)}`, field };
+      unread(field, `${WEBHOOK_LABELS[field]} is not valid JSON: ${e instanceof Error ? e.message : String(e)}`);
+      continue;
     }
     // JSON.parse reads 1e400 as Infinity, which the API's JSON would carry as null: a filter then matching null.
     const far = outOfRange(body[field], "");
@@ -111,11 +124,40 @@ export function webhookBody(
     if (twice) return { ok: false, error: `${WEBHOOK_LABELS[field]}, ${documentPath(twice)}: ${REPEATED_KEY}`, field };
   }
   if (!creating) for (const field of unchangedFields(form)) delete body[field];
-  return { ok: true, body, words };
+  return { ok: true, body, words, own };
+}
+
+/** An issue the form finds itself, in its words. */
+type FormIssue = { error: string; field: string };
+
+/**
+ * The API's refusal of a form with issues of its own (`own`, each sent as typed): the form's issues
+ * first, in its words, then the API's others, instead of its issue of the field the form already names.
+ */
+export function formRefusal(
+  entered: Entered,
+  form: { words: Record<string, string>; own: FormIssue[] },
+  answer: { status: ContentfulStatusCode; error: string; paths?: string[] | undefined; details?: unknown },
+): Refusal<Entered> {
+  const [first, ...more] = form.own;
+  if (!first) return refusedBy(entered, inFormWords(answer, form.words), WEBHOOK_LABELS);
+  const named = new Set(form.own.map((o) => o.field));
+  const issues = isRecord(answer.details) && Array.isArray(answer.details.issues) ? answer.details.issues : undefined;
+  const rest = (issues ?? []).filter((i: unknown) => !(isRecord(i) && named.has(String(i.path))));
+  const [next] = rest;
+  // Another refusal (a grant's 403) said as it is; the API's own issues, as it words a first one.
+  const others =
+    issues === undefined
+      ? answer
+      : isRecord(next)
+        ? { ...answer, error: `Invalid body: ${String(next.path)}: ${String(next.message)}`, paths: rest.map((i) => (isRecord(i) ? String(i.path) : "")), details: { issues: rest } }
+        : undefined;
+  const api = others && refusedBy(entered, inFormWords(others, form.words), WEBHOOK_LABELS);
+  return { entered, error: first.error, field: first.field, status: 400, more: [...more.map((o) => o.error), ...(api ? [api.error, ...(api.more ?? [])] : [])] };
 }
 
 /** The API's refusal with the form's own words (`words`, by path) for the issues it has them for. */
-export function inFormWords<A extends { error: string; paths?: string[] | undefined; details?: unknown }>(answer: A, words: Record<string, string>): A {
+function inFormWords<A extends { error: string; paths?: string[] | undefined; details?: unknown }>(answer: A, words: Record<string, string>): A {
   if (!isRecord(answer.details) || !Array.isArray(answer.details.issues)) return answer;
   const own = (i: unknown) => (isRecord(i) && typeof i.path === "string" && Object.hasOwn(words, i.path) ? words[i.path] : undefined);
   const [first] = answer.details.issues;

@@ -460,6 +460,28 @@ describe("dashboard: filters, transformations and tests", () => {
     expect(past[6]).toBe("And 114 more issues.");
   });
 
+  it("shows what the form cannot read (Attempts not whole, Filter not JSON) beside every issue the API finds in the rest, creating and editing, saving nothing", async () => {
+    const c = await cookie();
+    const key = uniqueKey();
+    const fields = { url: `https://user:pw@downstream.test/ok/${key}`, eventTypes: "", organizationUid: `org-${key}`, maxAttempts: "7.5", filter: "{" };
+    const refused = await form("/dashboard/webhooks", c, fields);
+    expect(refused.status).toBe(400);
+    const all = [
+      "Attempts: expected a whole number (decimal digits)",
+      "Filter is not valid JSON: Expected property name or '}' in JSON at position 1 (line 1 column 2)",
+      "Event types: subscribe to at least one event type",
+      "URL: must not carry credentials.",
+    ];
+    expect(pageBanners(await refused.text(), "alert")).toEqual(all);
+    expect((await pipeline().api("GET", "/v1/webhooks?limit=100")).json.data.some((w: { url: string }) => w.url.includes(key))).toBe(false);
+    const made = await pipeline().createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["message.*"], organizationUid: fields.organizationUid });
+    const edited = await form(`/dashboard/webhooks/${made.uid}`, c, { url: fields.url, eventTypes: "", maxAttempts: "abc", filter: "{" });
+    expect(edited.status).toBe(400);
+    expect(pageBanners(await edited.text(), "alert")).toEqual(all);
+    expect((await pipeline().api("GET", `/v1/webhooks/${made.uid}`)).json).toMatchObject({ url: `https://downstream.test/ok/${key}`, filter: null });
+    await pipeline().api("DELETE", `/v1/webhooks/${made.uid}`);
+  });
+
   it("creates a webhook left at what the form shows with this deployment's DELIVERY_TIMEOUT_MS and MAX_ATTEMPTS, not constants", async () => {
     const deployment = { DELIVERY_TIMEOUT_MS: "2500", MAX_ATTEMPTS: "8" };
     const c = await cookie();

@@ -16,14 +16,13 @@ import { listPressedOn, pageOfList } from "../list-pages";
 import { LISTS } from "../navigation";
 import { ownersOf } from "../owner-field";
 import { WebhookList, WebhookPage, WebhookTestForm, WebhookTestResult, type Entered } from "../pages/webhooks";
-import { apiRefusal, refusedBy, repeatedParamRefusal, type Refusal } from "../refusal";
+import { apiRefusal, repeatedParamRefusal, type Refusal } from "../refusal";
 import { back, can, Ignored, limited, page, redirectTo, scopeRefusal, warningBanners, type C } from "../respond";
 import { retryFrom, retryParams } from "../retry-cursor";
 import { showOnce } from "../reveal";
 import { dashboardPath, type DashEnv } from "../session";
 import { webhookCounts } from "../webhook-counts";
-import { enteredIn, inFormWords, webhookBody } from "../webhook-form";
-import { WEBHOOK_LABELS } from "../field-labels";
+import { enteredIn, formRefusal, webhookBody } from "../webhook-form";
 import { queryParam } from "../query";
 
 const WebhookList_ = pageOf(WebhookSchema, "WebhookPage");
@@ -71,7 +70,7 @@ webhookRoutes.post("/webhooks", async (c) => {
   const form = webhookBody(sent, true);
   if (!form.ok) return webhookListPage(c, { entered: enteredIn(sent), error: form.error, status: 400, field: form.field });
   const res = await callApi(c, "POST", "/webhooks", WebhookCreated, form.body);
-  if (!res.ok) return webhookListPage(c, refusedBy(enteredIn(sent), inFormWords(res, form.words), WEBHOOK_LABELS));
+  if (!res.ok) return webhookListPage(c, formRefusal(enteredIn(sent), form, res));
   const reveal = { title: "Webhook created", nav: "/dashboard/webhooks", what: "webhook", href: `/dashboard/webhooks/${res.json.uid}`, secret: res.json.secret };
   return showOnce(c, reveal, warningBanners(res.json.warnings));
 });
@@ -115,7 +114,7 @@ webhookRoutes.post("/webhooks/:uid", async (c) => {
   if (!form.ok) return webhookPage(c, uid, { entered: enteredIn(sent), error: form.error, status: 400, field: form.field });
   if (Object.keys(form.body).length === 0) return back(c, `/dashboard/webhooks/${encodeURIComponent(uid)}`, { ok: true, error: null }, "Nothing was changed.");
   const res = await callApi(c, "PATCH", `/webhooks/${encodeURIComponent(uid)}`, WebhookChanged, form.body);
-  if (!res.ok) return webhookPage(c, uid, refusedBy(enteredIn(sent), inFormWords(res, form.words), WEBHOOK_LABELS));
+  if (!res.ok) return webhookPage(c, uid, formRefusal(enteredIn(sent), form, res));
   return back(c, `/dashboard/webhooks/${encodeURIComponent(uid)}`, res, "Saved.", res.json.warnings);
 });
 
