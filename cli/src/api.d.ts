@@ -111,7 +111,7 @@ export interface paths {
         put?: never;
         /**
          * Create a webhook (forwarding subscription); the secret is returned this once
-         * @description One of `organizationUid` or `locationUid`, or neither (a catch-all): docs/api.md#tokens-and-scopes.
+         * @description Exactly one of `organizationUid` or `locationUid` (neither: a catch-all, for unlimited tokens only); an owner outside a limited token's grant is a 403 naming its field in `details.issues`, `organizationUid` or `locationUid`: docs/api.md#tokens-and-scopes.
          */
         post: operations["createWebhook"];
         delete?: never;
@@ -140,7 +140,7 @@ export interface paths {
         post?: never;
         /**
          * Delete a webhook; what it was still owed expires
-         * @description Races: docs/api.md#changes-that-race-another-write.
+         * @description With `If-Match`, only at the version it names (else 412); a token but the admin's, only at the version it checked (else 409): docs/api.md#changes-that-race-another-write.
          */
         delete: operations["deleteWebhook"];
         options?: never;
@@ -286,7 +286,7 @@ export interface paths {
         post?: never;
         /**
          * Delete a source; its events stay
-         * @description Races: docs/api.md#changes-that-race-another-write.
+         * @description With `If-Match`, only while the source is still at the version it names (412 otherwise, and nothing is deleted).
          */
         delete: operations["deleteSource"];
         options?: never;
@@ -425,7 +425,7 @@ export interface paths {
         put?: never;
         /**
          * Replay a dead letter: queue the event again, or retry the delivery
-         * @description Once, closing it: docs/api.md.
+         * @description Replays an open dead letter once and closes it (`replayedAt`); when it cannot, 409 `conflict` or 503, the letter left open: docs/api.md.
          */
         post: operations["replayDeadLetter"];
         delete?: never;
@@ -710,7 +710,7 @@ export interface components {
                 message: string;
             }[];
         };
-        /** @description What it is owed and how fast it goes: docs/api.md. */
+        /** @description In `GET /v1/webhooks/{uid}` only (not for a token lacking the data scope of one of its types): what it is owed and how fast it goes. */
         WebhookBacklog: {
             /** @description Deliveries held (the webhook is, or was until just now, disabled). */
             held: number;
@@ -740,7 +740,7 @@ export interface components {
             eventTypes: string[];
             locationUid: string | null;
             organizationUid: string | null;
-            /** @description Read-only: the grant's organization it stays within: docs/api.md. */
+            /** @description Read-only: the organization through which a token limited to organizations made this location webhook, whose grant it stays within: docs/api.md. null: no such limit. */
             grantOrganizationUid: string | null;
             /** @description Neither location nor organization: it is owed every event (of its types and sources). */
             catchAll: boolean;
@@ -799,7 +799,7 @@ export interface components {
              * @example 2026-11-28T17:59:31.123Z
              */
             previousSecretExpiresAt: string | null;
-            /** @description Deliveries held now: docs/api.md. */
+            /** @description Deliveries held now (as `backlog.held`): in `GET /v1/webhooks/{uid}`, and after the change in `PATCH /v1/webhooks/{uid}` and `PUT /v1/webhooks/{uid}`; not for a token lacking the data scope of one of its types (nor `backlog`). */
             heldDeliveries?: number;
             backlog?: components["schemas"]["WebhookBacklog"];
             /** @description Every field in the answer for one webhook (with `backlog`); `state` alone in lists. */

@@ -128,7 +128,7 @@ const replay = apiRoute({
   operationId: "replayDeadLetter",
   summary: "Replay a dead letter: queue the event again, or retry the delivery",
   description:
-    "Once, closing it: docs/api.md.",
+    "Replays an open dead letter once and closes it (`replayedAt`); when it cannot, 409 `conflict` or 503, the letter left open: docs/api.md.",
   ...scoped("admin"),
   request: { params: LetterId, ...NO_BODY },
   responses: { 202: json(DeadLetterReplayed, "Replayed"), ...errors(404, 409, 503) },

@@ -69,7 +69,7 @@ const remove = apiRoute({
   path: "/sources/{id}",
   operationId: "deleteSource",
   summary: "Delete a source; its events stay",
-  description: "Races: docs/api.md#changes-that-race-another-write.",
+  description: "With `If-Match`, only while the source is still at the version it names (412 otherwise, and nothing is deleted).",
   ...scoped("sources:write"),
   request: { params: IdParam, headers: IfMatchHeader, ...NO_BODY },
   responses: { 204: { description: "Deleted" }, ...errors(404, 409, 412) },

@@ -70,7 +70,7 @@ const create = apiRoute({
   operationId: "createWebhook",
   summary: "Create a webhook (forwarding subscription); the secret is returned this once",
   description:
-    "One of `organizationUid` or `locationUid`, or neither (a catch-all): docs/api.md#tokens-and-scopes.",
+    "Exactly one of `organizationUid` or `locationUid` (neither: a catch-all, for unlimited tokens only); an owner outside a limited token's grant is a 403 naming its field in `details.issues`, `organizationUid` or `locationUid`: docs/api.md#tokens-and-scopes.",
   ...scoped("webhooks:write"),
   request: body(WebhookCreate),
   responses: { 201: versionedJson(WebhookCreated, "The webhook, with its secret") },
@@ -138,7 +138,7 @@ const remove = apiRoute({
   operationId: "deleteWebhook",
   summary: "Delete a webhook; what it was still owed expires",
   description:
-    "Races: docs/api.md#changes-that-race-another-write.",
+    "With `If-Match`, only at the version it names (else 412); a token but the admin's, only at the version it checked (else 409): docs/api.md#changes-that-race-another-write.",
   ...scoped("webhooks:write"),
   request: { params: UidParam, headers: IfMatchHeader, ...NO_BODY },
   responses: { 204: { description: "Deleted" }, ...errors(404, 409, 412) },

@@ -143,7 +143,7 @@ export const WebhookSchema = z
     organizationUid: z.string().nullable(),
     grantOrganizationUid: z.string().nullable().openapi({
       description:
-        "Read-only: the grant's organization it stays within: docs/api.md.",
+        "Read-only: the organization through which a token limited to organizations made this location webhook, whose grant it stays within: docs/api.md. null: no such limit.",
     }),
     catchAll: z.boolean().openapi({ description: "Neither location nor organization: it is owed every event (of its types and sources)." }),
     sourceIds: z.array(z.string()).nullable(),
@@ -168,8 +168,8 @@ export const WebhookSchema = z
     previousSecretExpiresAt: time.nullable().openapi({
       description: "Read-only: until when the previous secret still signs; null: none does.",
     }),
-    heldDeliveries: z.number().int().optional().openapi({ description: "Deliveries held now: docs/api.md." }),
-    backlog: WebhookBacklog.optional().openapi({ description: "What it is owed and how fast it goes: docs/api.md." }),
+    heldDeliveries: z.number().int().optional().openapi({ description: "Deliveries held now (as `backlog.held`): in `GET /v1/webhooks/{uid}`, and after the change in `PATCH /v1/webhooks/{uid}` and `PUT /v1/webhooks/{uid}`; not for a token lacking the data scope of one of its types (nor `backlog`)." }),
+    backlog: WebhookBacklog.optional().openapi({ description: "In `GET /v1/webhooks/{uid}` only (not for a token lacking the data scope of one of its types): what it is owed and how fast it goes." }),
     health: WebhookHealth.partial()
       .optional()
       .openapi({ description: "Every field in the answer for one webhook (with `backlog`); `state` alone in lists." }),
