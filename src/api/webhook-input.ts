@@ -114,7 +114,8 @@ async function refusedWhole(error: z.ZodError, c: Context<ApiEnv>, mode: BodyMod
     locationUid: of("locationUid", owner),
     organizationUid: of("organizationUid", owner),
     secret: of("secret", text),
-    previousSecretValidSeconds: of("previousSecretValidSeconds", (v): v is number => typeof v === "number"),
+    // (Beside a secret the schema refused, a rotation is not "without a new secret".)
+    previousSecretValidSeconds: taken("secret") ? of("previousSecretValidSeconds", (v): v is number => typeof v === "number") : undefined,
   };
   await allIssues("body", [
     refused,

@@ -1354,6 +1354,9 @@ describe("a webhook body with several mistakes", () => {
       expect(paths(owner), method).toEqual(["maxAttempts", "organizationUid", "previousSecretValidSeconds"]);
       const secret = await p.api(method, `/v1/webhooks/${w.uid}`, { ...whole, maxAttempts: 500, secret: "whsec_!!!!!!!!!!!!!!!!" });
       expect(paths(secret), method).toEqual(["maxAttempts", "secret"]);
+      // A secret the schema refuses is no rotation of nothing beside it.
+      const unread = await p.api(method, `/v1/webhooks/${w.uid}`, { ...whole, maxAttempts: 500, secret: 12345678, previousSecretValidSeconds: 60 });
+      expect(paths(unread), method).toEqual(["secret", "maxAttempts"]);
       // Each as said alone, without the schema's issue.
       expect(paths(await p.api(method, `/v1/webhooks/${w.uid}`, { ...whole, secret: "whsec_!!!!!!!!!!!!!!!!" })), method).toEqual(["secret"]);
     }
