@@ -86,6 +86,18 @@ describe("notification-endpoints", () => {
     expect(got.stdout).toMatch(/failing\s+17\s+198\s+2026-11-30T10:21:00\.000Z HTTP 410/);
   });
 
+  it("an endpoint whose answer lacks `disabled` and a health (an older deployment's) shows its STATE as —, not enabled", async () => {
+    const { disabled: _, ...older } = endpoint("ne_old");
+    const api = await fakeApi({ routes: { "GET /v1/notification-endpoints": { data: [older], nextCursor: null }, "GET /v1/notification-endpoints/ne_old": older } });
+    const h = cliHome();
+    for (const args of [["list"], ["get", "ne_old"]]) {
+      const r = await h.edgehook(["notification-endpoints", ...args, ...conn(api.url)]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/^ne_old .*standard-webhooks\s+—/m);
+      expect(r.stdout).not.toContain("enabled");
+    }
+  });
+
   it("an unknown alert type, --alerts naming none, an empty update or --enable with --disable exit 2 before anything is sent; an API refusal exits 1 in one line", async () => {
     const api = await fakeApi({
       routes: { "PATCH /v1/notification-endpoints/ne_1": new Status(409, { error: { code: "conflict", message: "Changed meanwhile.", details: { reason: "changed_meanwhile" } } }) },

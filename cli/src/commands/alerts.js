@@ -5,7 +5,7 @@ import { apiClient, unwrap } from "../client.js";
 import { CliError } from "../errors.js";
 import { OPENAPI } from "../openapi.js";
 import { printable, printTable } from "../output.js";
-import { connectionOf, everyRow, list, paged, printPage, show, sub, someChange } from "./common.js";
+import { connectionOf, everyRow, list, paged, printPage, show, stateOf, sub, someChange } from "./common.js";
 
 /** @typedef {import("../client.js").Schemas} S @typedef {S["NotificationEndpointCreate"]["alertTypes"][number]} AlertType */
 
@@ -31,7 +31,7 @@ const ENDPOINT_COLUMNS = [
   ["URL", (e) => e.url],
   ["ALERTS", (e) => e.alertTypes.join(",")],
   ["FORMAT", (e) => e.format],
-  ["STATE", (e) => (e.disabled ? "disabled" : "enabled")],
+  ["STATE", (e) => stateOf(e.disabled)],
 ];
 
 /**
@@ -41,7 +41,7 @@ const ENDPOINT_COLUMNS = [
  */
 const ENDPOINT_HEALTH_COLUMNS = [
   ...ENDPOINT_COLUMNS.filter(([title]) => title !== "STATE"),
-  ["STATE", (e) => (e.health ? e.health.state : e.disabled ? "disabled" : "enabled")],
+  ["STATE", (e) => (e.health ? e.health.state : stateOf(e.disabled))],
   ["FAILED", (e) => e.health?.consecutiveFailures],
   ["WAITING", (e) => e.health && e.health.backlog.pending + e.health.backlog.held],
   ["LAST FAILURE", (e) => e.health?.lastFailure && `${e.health.lastFailure.at} ${e.health.lastFailure.error ?? ""}`.trimEnd()],

@@ -4,9 +4,9 @@ import { Option } from "commander";
 import { apiClient, unwrap } from "../client.js";
 import { CliError } from "../errors.js";
 import { fieldRange, OPENAPI, parameterRange, rangeText } from "../openapi.js";
-import { isBoolean, isNumber, isString, memberOf } from "../guards.js";
+import { isNumber, isString, memberOf } from "../guards.js";
 import { printable, printJson, printTable } from "../output.js";
-import { autoDisableOf, commandLine, connectionOf, everyRow, inlineOrFile, jsonObjectOption, jsonObjectOrFile, list, paged, printPage, queryList, rateLimitOf, sameConnection, show, sub, wholeIn, wholeInOr, someChange } from "./common.js";
+import { autoDisableOf, commandLine, connectionOf, everyRow, inlineOrFile, jsonObjectOption, jsonObjectOrFile, list, paged, printPage, queryList, rateLimitOf, sameConnection, show, stateOf, sub, wholeIn, wholeInOr, someChange } from "./common.js";
 
 /** @typedef {import("../client.js").Schemas} S @typedef {S["TokenCreate"]["scopes"][number]} Scope */
 
@@ -38,12 +38,6 @@ const verificationOf = (v) => (v === undefined ? undefined : v ? "signature" : "
 const FILTER_HELP = 'content filter, a JSON document: \'{"body":{"data.conversation.channel.type":"phone"}}\' (docs/filters-and-transforms.md)';
 const TRANSFORM_HELP = "JSONata expression whose result is the body sent";
 const HEADERS_HELP = "extra headers, name → JSONata expression: '{\"x-conversation\":\"data.conversation.uid\"}'";
-
-/** A STATE cell: — when the answer does not say (memberOf). @param {unknown} disabled */
-function stateOf(disabled) {
-  const d = memberOf(disabled, isBoolean);
-  return d === undefined ? undefined : d ? "disabled" : "enabled";
-}
 
 /**
  * A webhook's SCOPE: catch-all only when the answer says it has neither owner (both null).

@@ -4,6 +4,7 @@ import { InvalidArgumentError, Option } from "commander";
 import { connection, defaultConfigShown, TOKEN_PLACEHOLDER, whereJsonFails } from "../config.js";
 import { CliError } from "../errors.js";
 import { parameterRange, rangeText } from "../openapi.js";
+import { isBoolean, memberOf } from "../guards.js";
 import { printable, printJson, printTable, shellWord } from "../output.js";
 
 /** Adds --url, --token, --config and --insecure to a command. @param {import("commander").Command} cmd */
@@ -191,6 +192,12 @@ export const jsonObjectOption = (flags, read = (value) => value) => (/** @type {
 
 /** The parser of a `<json|@file>` flag (a webhook's filter or transformHeaders): a JSON object given inline or as `@file`. @param {string} flag e.g. "--transform-headers" */
 export const jsonObjectOrFile = (flag) => jsonObjectOption(`${flag} <json|@file>`, inlineOrFile);
+
+/** A STATE cell: — when the answer does not say (memberOf). @param {unknown} disabled */
+export function stateOf(disabled) {
+  const d = memberOf(disabled, isBoolean);
+  return d === undefined ? undefined : d ? "disabled" : "enabled";
+}
 
 /** The API's autoDisableAfterMinutes for that value: null for "never". @param {number | "never" | undefined} value */
 export const autoDisableOf = (value) => (value === "never" ? null : value);
