@@ -141,19 +141,21 @@ export function formRefusal(
 ): Refusal<Entered> {
   const [first, ...more] = form.own;
   if (!first) return refusedBy(entered, inFormWords(answer, form.words), WEBHOOK_LABELS);
-  const named = new Set(form.own.map((o) => o.field));
-  const issues = isRecord(answer.details) && Array.isArray(answer.details.issues) ? answer.details.issues : undefined;
-  const rest = (issues ?? []).filter((i: unknown) => !(isRecord(i) && named.has(String(i.path))));
-  const [next] = rest;
-  // Another refusal (a grant's 403) said as it is; the API's own issues, as it words a first one.
-  const others =
-    issues === undefined
-      ? answer
-      : isRecord(next)
-        ? { ...answer, error: `Invalid body: ${String(next.path)}: ${String(next.message)}`, paths: rest.map((i) => (isRecord(i) ? String(i.path) : "")), details: { issues: rest } }
-        : undefined;
+  const others = issuesBeside(answer, new Set(form.own.map((o) => o.field)));
   const api = others && refusedBy(entered, inFormWords(others, form.words), WEBHOOK_LABELS);
   return { entered, error: first.error, field: first.field, status: 400, more: [...more.map((o) => o.error), ...(api ? [api.error, ...(api.more ?? [])] : [])] };
+}
+
+/**
+ * What the API said beyond the fields the form already named: another refusal (a grant's 403) as it is,
+ * the API's other issues worded as it words a first one, or nothing when the form named them all.
+ */
+function issuesBeside<A extends { error: string; paths?: string[] | undefined; details?: unknown }>(answer: A, named: Set<string>): A | undefined {
+  if (!isRecord(answer.details) || !Array.isArray(answer.details.issues)) return answer;
+  const rest = answer.details.issues.filter((i: unknown) => !(isRecord(i) && named.has(String(i.path))));
+  const [next] = rest;
+  if (!isRecord(next)) return undefined;
+  return { ...answer, error: `Invalid body: ${String(next.path)}: ${String(next.message)}`, paths: rest.map((i) => (isRecord(i) ? String(i.path) : "")), details: { issues: rest } };
 }
 
 /** The API's refusal with the form's own words (`words`, by path) for the issues it has them for. */

@@ -552,6 +552,15 @@ describe("dashboard: filters, transformations and tests", () => {
     // What the dashboard refuses before asking the API: 400.
     expect(await refusedWith(await form("/dashboard/webhooks", limited, { ...fields, filter: "{" }), 400, "url", fields.url)).toContain("Filter is not valid JSON");
     expect((await p.api("GET", `/v1/webhooks?limit=100`)).json.data.filter((w: { organizationUid: string }) => w.organizationUid?.startsWith(org))).toHaveLength(1);
+    // What the dashboard refuses itself beside a refusal without issues (a scope's 403): both said at once.
+    const { token: reader } = await makeToken(p, ["webhooks:read", "read_messages"], { organizationUids: [org] });
+    const readOnly = (await dashboardForm("/dashboard/login", null, { token: reader })).headers.get("set-cookie")!.split(";")[0]!;
+    const both = await form("/dashboard/webhooks", readOnly, { ...fields, filter: "{" });
+    expect(both.status).toBe(400);
+    const said = pageBanners(await both.text(), "alert");
+    expect(said).toHaveLength(2);
+    expect(said[0]).toContain("Filter is not valid JSON");
+    expect(said[1]).toContain("webhooks:write");
 
     // A source id taken (by configuration): 409.
     const taken = await form("/dashboard/sources", await cookie(), { id: "podium", name: `A name ${key}`, provider: "stripe", secret: "whsec-typed-secret-1234" });
