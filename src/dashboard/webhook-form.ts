@@ -51,14 +51,10 @@ function outOfRange(v: unknown, path: string): string | null {
 }
 
 /** The form's fields as the API's webhook body, or what in them it would not take (a number not in digits, JSON that is not). */
-export function webhookBody(
-  form: Form,
-  creating: boolean,
-): { ok: true; body: Record<string, unknown>; words: Record<string, string>; own: FormIssue[] } | { ok: false; error: string; field: string } {
+export function webhookBody(form: Form, creating: boolean): { body: Record<string, unknown>; words: Record<string, string>; own: FormIssue[] } {
   const text = (k: string) => textOf(form, k).trim();
   // An empty box is no types, which the API says is required; an empty entry is refused, not dropped.
   const eventTypes = text("eventTypes") === "" ? { ok: true as const, entries: [] } : commaEntries(text("eventTypes"), WEBHOOK_LABELS.eventTypes);
-  if (!eventTypes.ok) return { ok: false, error: eventTypes.error, field: "eventTypes" };
   const words: Record<string, string> = {};
   // What the form cannot read: sent as typed (a string, which the API refuses there, so nothing is
   // saved) that the API says every other issue beside it (formRefusal).
@@ -67,11 +63,9 @@ export function webhookBody(
     own.push({ error, field });
     body[field] = textOf(form, field);
   };
-  const body: Record<string, unknown> = {
-    url: text("url"),
-    eventTypes: eventTypes.entries,
-    disabled: form.disabled === "on",
-  };
+  const body: Record<string, unknown> = { url: text("url"), disabled: form.disabled === "on" };
+  if (eventTypes.ok) body.eventTypes = eventTypes.entries;
+  else unread("eventTypes", eventTypes.error);
   // Numbers as the API's queries take them, decimal digits within the body's bounds (Number() read
   // `0x10`, `1e3`, `5.0` as numbers and stored them): each read as typed, untrimmed.
   for (const [k, digits] of Object.entries(webhookFormNumbers)) {
@@ -116,15 +110,15 @@ export function webhookBody(
       unread(field, `${WEBHOOK_LABELS[field]} is not valid JSON: ${e instanceof Error ? e.message : String(e)}`);
       continue;
     }
-    // JSON.parse reads 1e400 as Infinity, which the API's JSON would carry as null: a filter then matching null.
+    // JSON.parse reads 1e400 as Infinity, which the API's JSON would carry as null: a filter then
+    // matching null. It keeps the last of a key given twice: sent as parsed, the API would never see the first.
     const far = outOfRange(body[field], "");
-    if (far !== null) return { ok: false, error: `${WEBHOOK_LABELS[field]}, ${far.replace(/^\./, "")}: ${OUT_OF_RANGE}`, field };
-    // JSON.parse keeps the last of a key given twice: sent as parsed, the API would never see the first.
     const twice = repeatedKey(value);
-    if (twice) return { ok: false, error: `${WEBHOOK_LABELS[field]}, ${documentPath(twice)}: ${REPEATED_KEY}`, field };
+    if (far !== null) unread(field, `${WEBHOOK_LABELS[field]}, ${far.replace(/^\./, "")}: ${OUT_OF_RANGE}`);
+    else if (twice) unread(field, `${WEBHOOK_LABELS[field]}, ${documentPath(twice)}: ${REPEATED_KEY}`);
   }
   if (!creating) for (const field of unchangedFields(form)) delete body[field];
-  return { ok: true, body, words, own };
+  return { body, words, own };
 }
 
 /** An issue the form finds itself, in its words. */

@@ -482,6 +482,35 @@ describe("dashboard: filters, transformations and tests", () => {
     await pipeline().api("DELETE", `/v1/webhooks/${made.uid}`);
   });
 
+  it("shows its other refusals (an empty event type entry, a number out of range, a key given twice) beside the API's issues too, creating and editing, saving nothing", async () => {
+    const c = await cookie();
+    const key = uniqueKey();
+    const fields = {
+      url: `https://user:pw@downstream.test/ok/${key}`,
+      eventTypes: "message.*,,contact.*",
+      organizationUid: `org-${key}`,
+      filter: '{"body": {"data.n": 1e400}}',
+      transformHeaders: '{"x-a": "data.uid", "x-a": "data.type"}',
+    };
+    const all = [
+      "Event types: entry 2 of 3 is empty (two commas together, or one at either end).",
+      'Filter, body["data.n"]: not a JSON value (a number out of range: beyond ±1.8e308)',
+      'Extra headers, ["x-a"]: this key is given twice in one object (JSON would keep only the last): give it once',
+      "URL: must not carry credentials",
+    ];
+    const refused = await form("/dashboard/webhooks", c, fields);
+    expect(refused.status).toBe(400);
+    expect(pageBanners(await refused.text(), "alert")).toEqual(all);
+    expect((await pipeline().api("GET", "/v1/webhooks?limit=100")).json.data.some((w: { url: string }) => w.url.includes(key))).toBe(false);
+    const made = await pipeline().createWebhook({ url: `https://downstream.test/ok/${key}`, eventTypes: ["message.*"], organizationUid: fields.organizationUid });
+    const { organizationUid: _, ...edit } = fields;
+    const edited = await form(`/dashboard/webhooks/${made.uid}`, c, edit);
+    expect(edited.status).toBe(400);
+    expect(pageBanners(await edited.text(), "alert")).toEqual(all);
+    expect((await pipeline().api("GET", `/v1/webhooks/${made.uid}`)).json).toMatchObject({ url: `https://downstream.test/ok/${key}`, eventTypes: ["message.*"], filter: null, transformHeaders: null });
+    await pipeline().api("DELETE", `/v1/webhooks/${made.uid}`);
+  });
+
   it("creates a webhook left at what the form shows with this deployment's DELIVERY_TIMEOUT_MS and MAX_ATTEMPTS, not constants", async () => {
     const deployment = { DELIVERY_TIMEOUT_MS: "2500", MAX_ATTEMPTS: "8" };
     const c = await cookie();

@@ -68,7 +68,6 @@ webhookRoutes.get("/webhooks", (c) => scopeRefusal(c, "webhooks:read", "Webhooks
 webhookRoutes.post("/webhooks", async (c) => {
   const sent = await c.req.parseBody();
   const form = webhookBody(sent, true);
-  if (!form.ok) return webhookListPage(c, { entered: enteredIn(sent), error: form.error, status: 400, field: form.field });
   const res = await callApi(c, "POST", "/webhooks", WebhookCreated, form.body);
   if (!res.ok) return webhookListPage(c, formRefusal(enteredIn(sent), form, res));
   const reveal = { title: "Webhook created", nav: "/dashboard/webhooks", what: "webhook", href: `/dashboard/webhooks/${res.json.uid}`, secret: res.json.secret };
@@ -111,7 +110,6 @@ webhookRoutes.post("/webhooks/:uid", async (c) => {
   const uid = c.req.param("uid");
   const sent = await c.req.parseBody();
   const form = webhookBody(sent, false);
-  if (!form.ok) return webhookPage(c, uid, { entered: enteredIn(sent), error: form.error, status: 400, field: form.field });
   if (Object.keys(form.body).length === 0) return back(c, `/dashboard/webhooks/${encodeURIComponent(uid)}`, { ok: true, error: null }, "Nothing was changed.");
   const res = await callApi(c, "PATCH", `/webhooks/${encodeURIComponent(uid)}`, WebhookChanged, form.body);
   if (!res.ok) return webhookPage(c, uid, formRefusal(enteredIn(sent), form, res));
