@@ -191,6 +191,9 @@ export function isFilterProgramBoundAbort(e: unknown): boolean {
   return e instanceof Error && /filter_program_(share_)?bound/.test(e.message);
 }
 
+/** The webhooks a limited token may give one owner (filterOwnerOf): each is owed a row for every event of its owner's. */
+export const WEBHOOKS_PER_OWNER = 100;
+
 /** Every webhook: routing reads them once per queue batch. */
 export async function allWebhooks(db: D1Database): Promise<Webhook[]> {
   const { results } = await db.prepare("SELECT * FROM webhooks ORDER BY created_at, uid").all<WebhookRow>();
@@ -276,14 +279,18 @@ export async function getWebhookPlaced(db: D1Database, uid: string, placed: bool
  * delivery and attempt counters are the admin's alone, before and after it is deleted, until
  * they go at the retention, and the row with them (deleteWebhook, migration 0050).
  */
-export async function insertWebhook(db: D1Database, w: Webhook): Promise<void> {
+export async function insertWebhook(db: D1Database, w: Webhook, ownerBound?: number): Promise<"saved" | "owner full"> {
+  const owner = ownerKey(filterOwnerOf(w));
+  // Bound, the row is written only while its owner has fewer: counted and written in one statement (migration 0061).
+  const bounded = ownerBound !== undefined && owner !== null;
   const insert = db
     .prepare(
       `INSERT INTO webhooks (uid, location_uid, organization_uid, grant_organization_uid, created_at,
          url, event_types, source_ids, secret, previous_secret, previous_secret_expires_at, disabled, timeout_ms, max_attempts, rate_limit,
          max_concurrency, ordering, updated_at, filter, transform, transform_headers, filter_program, kind, auto_disable_after_minutes, failing_after_attempts,
          disabled_reason, disabled_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+       WHERE ?28 IS NULL OR (SELECT count(*) FROM (SELECT 1 FROM webhooks WHERE filter_owner = ?28 LIMIT ?29)) < ?29`,
     )
     .bind(
       w.uid,
@@ -295,17 +302,17 @@ export async function insertWebhook(db: D1Database, w: Webhook): Promise<void> {
       w.updatedAt,
       ...contentColumns(w),
       ...healthColumns(w),
+      bounded ? owner : null,
+      ownerBound ?? 0,
     );
   const learn = w.kind === "notification" ? learnNamesStatement(db, [w.uid]) : null;
-  if (!learn) {
-    await insert.run();
-    return;
-  }
+  if (!learn) return (await insert.run()).meta.changes === 0 ? "owner full" : "saved";
   await db.batch([
     insert,
     learn,
     db.prepare("INSERT INTO alert_webhooks (webhook) SELECT id FROM names WHERE name = ? ON CONFLICT DO NOTHING").bind(w.uid),
   ]);
+  return "saved";
 }
 
 /**

@@ -2,6 +2,7 @@ import type { z } from "@hono/zod-openapi";
 import { accessOf, assertDataScopes, assertMaySubscribe, grantOrganizationOf, isLimited, missingDataScope, type LocationOrganizations } from "../../domain/access";
 import { assertCredentialsStay, keepRedacted } from "../../domain/credential-headers";
 import { storedUrl } from "../../domain/destination";
+import { invalidInput } from "../../domain/errors";
 import type { Principal } from "../../domain/scopes";
 import { settings } from "../../domain/settings";
 import type { Webhook } from "../../domain/types";
@@ -12,7 +13,7 @@ import { IDLE_STATUS, type FlowStatus } from "../../pipeline/flow";
 import { schedulerStatus } from "../../pipeline/schedulers";
 import { countHeld } from "../../store/scheduler-reads";
 import { webhookStateOf } from "../../store/webhook-state";
-import { insertWebhook, listWebhooks } from "../../store/webhooks";
+import { filterOwnerOf, insertWebhook, listWebhooks, WEBHOOKS_PER_OWNER } from "../../store/webhooks";
 import { checkSubscriptionTypes } from "../event-type-check";
 import { locationsFor, organizationsHeld } from "../../store/grants";
 import { apiRoute, body, errors, json, NO_BODY, router, scoped, versionedJson } from "../openapi";
@@ -214,7 +215,13 @@ export const webhooks = router()
       () => checkNewUrl(c.env, new URL(c.req.url).origin, b.url),
       () => assertMayHave(p, webhook, locations),
     ]);
-    await saveWithinFilterBound(c.env.DB, webhook, undefined, accessOf(p), () => insertWebhook(c.env.DB, webhook));
+    // A limited tenant's webhooks are bounded per owner: each adds a row to every event of its owner's, in the consumer every tenant shares.
+    const owner = filterOwnerOf(webhook);
+    const bound = isLimited(accessOf(p)) ? WEBHOOKS_PER_OWNER : undefined;
+    if ((await saveWithinFilterBound(c.env.DB, webhook, undefined, accessOf(p), () => insertWebhook(c.env.DB, webhook, bound))) === "owner full" && owner) {
+      const message = `${owner.kind} ${owner.uid} has ${WEBHOOKS_PER_OWNER} webhooks, the most a limited token may give one owner: delete one it no longer needs`;
+      throw invalidInput("body", [{ path: webhook.organizationUid === null ? "locationUid" : "organizationUid", message }]);
+    }
     c.header("ETag", etagOf(webhook.updatedAt));
     return c.json({ ...webhookView(webhook), secret: webhook.secret, ...warnings }, 201);
   }, webhookBodyHook("create"))
