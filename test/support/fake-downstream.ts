@@ -73,6 +73,8 @@ async function answer(behaviour: string, url: URL, n: number, request: Arrival, 
       return new Response("ok");
     case "fail":
       return new Response("downstream says no", { status: 500 });
+    case "ok-then-fail": // answers the first `ok` requests, then fails every one
+      return n <= param("ok") ? new Response("ok") : new Response("downstream says no now", { status: 500 });
     case "status": { // answers the status `code`, with no body where HTTP allows none
       const code = param("code");
       return new Response([204, 205, 304].includes(code) ? null : `answered ${code}`, { status: code });

@@ -8,6 +8,7 @@ import { meteredD1 } from "../../bench/d1-meter";
 import { backlogView } from "../../src/api/views";
 import { concurrencyOf, drainEstimate, Pacer, paceOf, pauseAfter, RateMeter, Silence } from "../../src/domain/flow";
 import { retryJitter } from "../../src/domain/retry-jitter";
+import { settings } from "../../src/domain/settings";
 import { getWebhook } from "../../src/store/webhooks";
 import { deliveryColumn } from "../../src/store/counters";
 import { nameIdSql } from "../../src/store/names";
@@ -570,6 +571,38 @@ describe("the scheduler's flow", () => {
     const order = (await received(key)).map((r) => r.headers["edgehook-event-id"]);
     expect(order.indexOf(order[order.length - 1]!)).toBeGreaterThan(order.lastIndexOf(order[0]!));
   });
+
+  it.each(["retried by hand", "replayed"] as const)(
+    "FIFO: a delivery %s, then a new one that fails: the flow waits for its backoff, whatever the earlier one left in memory (audit)",
+    async (how) => {
+      // Its retry at the ceiling: a draw near 0 (full jitter, by design) would make it due at once, which the audit took for this.
+      retriesWaitNearTheirCeiling();
+      const p = pipeline();
+      const { key, org, webhook } = await p.webhookOn("ok-then-fail?ok=2", { ordering: "fifo" });
+      // One flow across the steps, as its Durable Object keeps it, told each wake-up as the object is.
+      const flow = new WebhookFlow(p.env, webhook.uid);
+      const run = () => {
+        p.woken.splice(0);
+        for (const { why } of p.wakeReasons.splice(0)) flow.wake(why);
+        return flow.run(RUN);
+      };
+      const first = await p.ingest(podiumBody({ organizationUid: org }));
+      expect(await run()).toBeNull();
+      const sent = (await received(key))[0]!.headers["edgehook-delivery-id"];
+      const again =
+        how === "replayed" ? await p.api("POST", `/v1/events/${first}/replay`, { webhookUid: webhook.uid }) : await p.api("POST", `/v1/deliveries/${sent}/retry`);
+      expect(again.status).toBe(202);
+      expect(await run()).toBeNull();
+      await p.ingest(podiumBody({ organizationUid: org }));
+      const wakeAt = await run();
+      const got = await received(key);
+      expect(got.map((r) => r.status)).toEqual([200, 200, 500]);
+      const d = (await p.api("GET", `/v1/deliveries/${got[2]!.headers["edgehook-delivery-id"]}`)).json;
+      const due = Date.parse(d.nextAttemptAt);
+      expect(due - (Date.parse(d.attempts[0].startedAt) + d.attempts[0].durationMs)).toBe(settings(p.env).retrySchedule[0]! * 1000);
+      expect(wakeAt).toBe(due);
+    },
+  );
 
   it("FIFO: disabling the webhook stops its failing head; enabled again, the head goes first, then the rest in order", async () => {
     // Retries nearly an hour away: the head is not tried again before it is disabled.
