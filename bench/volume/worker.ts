@@ -139,7 +139,7 @@ async function ingestMessages(n: number, places: Place[], now: number): Promise<
       const body = seedBody(rand, "message.received", place.locationUid, place.organizationUid, now);
       return {
         v: 1 as const,
-        eventId: await eventIdFor("podium", { given: dedupeKey }),
+        eventId: await eventIdFor({ id: "podium", eventSalt: null }, { given: dedupeKey }),
         sourceId: "podium",
         dedupeKey,
         eventType: "message.received",

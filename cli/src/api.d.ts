@@ -286,7 +286,7 @@ export interface paths {
         post?: never;
         /**
          * Delete a source; its events stay
-         * @description With `If-Match`, only while the source is still at the version it names (412 otherwise, and nothing is deleted).
+         * @description With `If-Match`, only while the source is still at the version it names (412 otherwise: nothing is deleted).
          */
         delete: operations["deleteSource"];
         options?: never;
@@ -1236,7 +1236,7 @@ export interface components {
             secretBelowRule: boolean;
             /**
              * Format: date-time
-             * @description null for a source declared by configuration (readOnly): it has no row of its own.
+             * @description null for a source declared by configuration (readOnly).
              * @example 2026-11-28T17:59:31.123Z
              */
             createdAt: string | null;
@@ -3621,7 +3621,7 @@ export interface operations {
     getSourceRejections: {
         parameters: {
             query?: {
-                /** @description How many of the latest refused requests to answer, at most 200 (not a paged list). */
+                /** @description How many of the latest refused requests, at most 200: not a paged list. */
                 limit?: number;
             };
             header?: never;

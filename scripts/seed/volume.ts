@@ -314,7 +314,7 @@ export async function seedVolume(db: D1Database, opts: SeedOptions): Promise<See
       const facts = await podium.facts({ headers: new Headers(), raw, now: at }, body, PODIUM_SOURCE);
       rows.push({
         ...facts,
-        eventId: await eventIdFor("podium", facts.dedupeKey),
+        eventId: await eventIdFor(PODIUM_SOURCE, facts.dedupeKey),
         dedupeKey: dedupeKeyText(facts.dedupeKey),
         sourceId: "podium",
         receivedAt: at,

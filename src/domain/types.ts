@@ -33,6 +33,8 @@ export interface Source {
   teachesLocations: boolean;
   /** When the stored source was made (what tells it from one made again under its id); null for one declared by configuration. */
   madeAt: number | null;
+  /** What its events' ids are derived with besides its id (eventIdFor); null for one stored before migration 0060 or declared by configuration. Never shown. */
+  eventSalt: string | null;
 }
 
 /** Whether a source's events teach where locations belong: one the admin or configuration made, while it verifies signatures (anyone may post to one that does not). */

@@ -206,7 +206,7 @@ async function accept(request: Request, sourceId: string, env: Env, judged: Judg
   const facts = await boundFacts(await provider.facts(req, body, source));
   const msg: IngestMessage = {
     v: 1,
-    eventId: await eventIdFor(source.id, facts.dedupeKey),
+    eventId: await eventIdFor(source, facts.dedupeKey),
     sourceId: source.id,
     receivedAt: now,
     headers: storableHeaders(request.headers, source),

@@ -82,6 +82,8 @@ export function declaredSource(c: { id: string; provider: ProviderName; name: st
     organizationUid: null,
     teachesLocations: true,
     madeAt: null,
+    // Its events' ids stay those it always had.
+    eventSalt: null,
   };
 }
 

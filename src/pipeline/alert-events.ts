@@ -65,7 +65,7 @@ export async function announcement(endpoints: Webhook[], e: NewEpisode, closedAt
   const dedupeKey = `${e.id}:${closing ? "closed" : "opened"}`;
   return {
     row: {
-      eventId: await eventIdFor(ALERT_SOURCE, { given: dedupeKey }),
+      eventId: await eventIdFor({ id: ALERT_SOURCE, eventSalt: null }, { given: dedupeKey }),
       sourceId: ALERT_SOURCE,
       dedupeKey,
       eventType: type,

@@ -1,6 +1,7 @@
 import type { HmacConfig } from "../domain/hmac-config";
 import { isProviderName, type ProviderName, type Source } from "../domain/types";
 import type { VersionedWrite } from "../domain/version";
+import { newEventSalt } from "../domain/ids";
 import { isStringArray } from "../domain/guards";
 import { closeSourceEpisodeStatement, sourceGoneSql } from "./alerts";
 import { storedJson } from "./stored-json";
@@ -18,6 +19,7 @@ interface SourceRow {
   shop_domain: string | null;
   organization_uid: string | null;
   teaches_locations: number;
+  event_salt: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -37,6 +39,8 @@ export interface StoredSource {
   organizationUid: string | null;
   /** Whether its events teach where locations belong (made by the admin). */
   teachesLocations: boolean;
+  /** Its events' ids' salt (eventIdFor): set when inserted, never changed, never shown; null for one stored before migration 0060. */
+  eventSalt: string | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -63,6 +67,7 @@ async function toStored(r: SourceRow): Promise<StoredSource> {
     shopDomain: r.shop_domain,
     organizationUid: r.organization_uid,
     teachesLocations: r.teaches_locations === 1,
+    eventSalt: r.event_salt,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
@@ -91,6 +96,7 @@ export async function getSource(db: D1Database, id: string, defaultTolerance: nu
     organizationUid: s.organizationUid,
     teachesLocations: s.teachesLocations,
     madeAt: s.createdAt,
+    eventSalt: s.eventSalt,
   };
 }
 
@@ -122,7 +128,7 @@ export async function listStoredSources(
   return Promise.all(results.map(toStored));
 }
 
-export type NewSource = Omit<StoredSource, "createdAt" | "updatedAt" | "shopDomain"> & { shopDomain?: string | null };
+export type NewSource = Omit<StoredSource, "createdAt" | "updatedAt" | "shopDomain" | "eventSalt"> & { shopDomain?: string | null };
 /** Those of these ids that name stored sources, with their providers and owners. */
 export async function providersOf(db: D1Database, ids: string[]): Promise<{ id: string; provider: string; organizationUid: string | null }[]> {
   const { results } = await db
@@ -149,14 +155,15 @@ function changeableColumns(s: NewSource): unknown[] {
 /** Inserts a source and answers the row as written (a delete right after cannot take it from the caller); null when the id is taken. */
 export async function insertSource(db: D1Database, s: NewSource, now = Date.now()): Promise<StoredSource | null> {
   // (What a deleted source's refusals recorded late is not read as this one's: store/rejections.ts
-  // reads a source's log from its created_at.)
+  // reads a source's log from its created_at.) Nor are a deleted one's stored events its own: a
+  // salt of its own makes its events' ids (eventIdFor).
   const row = await db
     .prepare(
       `INSERT INTO sources (id, provider, name, verification, secrets, tolerance_seconds, disabled, hmac, shop_domain, organization_uid,
-         teaches_locations, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING *`,
+         teaches_locations, event_salt, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING *`,
     )
-    .bind(s.id, s.provider, ...changeableColumns(s), s.organizationUid, s.teachesLocations ? 1 : 0, now, now)
+    .bind(s.id, s.provider, ...changeableColumns(s), s.organizationUid, s.teachesLocations ? 1 : 0, newEventSalt(), now, now)
     .first<SourceRow>();
   return row ? toStored(row) : null;
 }

@@ -102,7 +102,7 @@ describe("counters", () => {
                 const body = podiumBody({ type, eventUid, organizationUid: orgs[(a.org + i) % 3], locationUid: a.loc < 0 ? undefined : locs[a.loc] });
                 msgs.push({
                   v: 1,
-                  eventId: await eventIdFor("podium", { given: eventUid }),
+                  eventId: await eventIdFor({ id: "podium", eventSalt: null }, { given: eventUid }),
                   sourceId: "podium",
                   dedupeKey: eventUid,
                   eventType: type,
@@ -198,7 +198,7 @@ describe("counters", () => {
     const msgs: IngestMessage[] = await Promise.all(
       [0, 1, 2].map(async (i) => ({
         v: 1 as const,
-        eventId: await eventIdFor("podium", { given: `${key}-${i}` }),
+        eventId: await eventIdFor({ id: "podium", eventSalt: null }, { given: `${key}-${i}` }),
         sourceId: "podium",
         dedupeKey: `${key}-${i}`,
         eventType: "message.received",
@@ -317,7 +317,7 @@ describe("counters", () => {
         const type = TYPES[i % TYPES.length]!;
         return {
           v: 1 as const,
-          eventId: await eventIdFor("podium", { given: `${key}-${i}` }),
+          eventId: await eventIdFor({ id: "podium", eventSalt: null }, { given: `${key}-${i}` }),
           sourceId: "podium",
           dedupeKey: `${key}-${i}`,
           eventType: type,

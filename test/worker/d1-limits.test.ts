@@ -112,7 +112,7 @@ describe("D1's documented limits", () => {
     const msgs: IngestMessage[] = await Promise.all(
       Array.from({ length: 100 }, async (_, i) => ({
         v: 1 as const,
-        eventId: await eventIdFor("podium", { given: `${key}-${i}` }),
+        eventId: await eventIdFor({ id: "podium", eventSalt: null }, { given: `${key}-${i}` }),
         sourceId: "podium",
         dedupeKey: `${key}-${i}`,
         eventType: "message.received",

@@ -81,7 +81,7 @@ describe("deliveries' packed rows by webhook", () => {
           const type = (a.at + i) % 4 === 0 ? "contact.updated" : "message.received";
           msgs.push({
             ...ingestMessage({ eventType: type, body: podiumBody({ type, eventUid, organizationUid: org ?? undefined }) }),
-            eventId: await eventIdFor("podium", { given: eventUid }),
+            eventId: await eventIdFor({ id: "podium", eventSalt: null }, { given: eventUid }),
             dedupeKey: eventUid,
             organizationUid: org,
             receivedAt: i < a.old ? now - 11 * DAY - i : now - i,

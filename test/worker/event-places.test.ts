@@ -56,7 +56,7 @@ describe("places rows", () => {
           const [org, loc] = [(a.at + i) % 4 === 3 ? null : orgs[(a.at + i) % 3]!, (a.at * 7 + i) % 5 === 4 ? null : locs[(a.at * 7 + i) % 5]!];
           msgs.push({
             ...ingestMessage({ body: podiumBody({ eventUid, organizationUid: org ?? undefined, locationUid: loc ?? undefined }) }),
-            eventId: await eventIdFor("podium", { given: eventUid }),
+            eventId: await eventIdFor({ id: "podium", eventSalt: null }, { given: eventUid }),
             dedupeKey: eventUid,
             organizationUid: org,
             locationUid: loc,
@@ -107,7 +107,7 @@ describe("places rows", () => {
     const msgs = await Promise.all(
       [0, 1].map(async (i) => ({
         ...ingestMessage({ organizationUid: org, locationUid: loc, body: podiumBody({ eventUid: `${key}-${i}`, organizationUid: org, locationUid: loc }) }),
-        eventId: await eventIdFor("podium", { given: `${key}-${i}` }),
+        eventId: await eventIdFor({ id: "podium", eventSalt: null }, { given: `${key}-${i}` }),
         dedupeKey: `${key}-${i}`,
         organizationUid: org,
         locationUid: loc,
@@ -186,7 +186,7 @@ describe("places rows", () => {
     // Ids as the ingress makes them (a hash: each event's deliveries a narrow range of their own).
     const message = async (i: number) => ({
       ...ingestMessage({ organizationUid: org, body: podiumBody({ organizationUid: org }) }),
-      eventId: await eventIdFor("podium", { given: `${key}-${i}` }),
+      eventId: await eventIdFor({ id: "podium", eventSalt: null }, { given: `${key}-${i}` }),
       dedupeKey: `${key}-${i}`,
     });
     for (let b = 0; b < 12; b++) await p.runIngest(await Promise.all(Array.from({ length: 100 }, (_, i) => message(b * 100 + i))));

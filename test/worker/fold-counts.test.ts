@@ -28,7 +28,7 @@ async function eventsAt(key: string, hour: number, n: number, locations = 3): Pr
       const [org, loc] = [`org-${key}-${i % 2}`, `loc-${key}-${i % locations}`];
       return {
         v: 1 as const,
-        eventId: await eventIdFor("podium", { given: eventUid }),
+        eventId: await eventIdFor({ id: "podium", eventSalt: null }, { given: eventUid }),
         sourceId: "podium",
         dedupeKey: eventUid,
         eventType: "message.received",

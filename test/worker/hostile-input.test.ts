@@ -95,6 +95,7 @@ describe("the ingress under arbitrary input", () => {
       disabled: false,
       fromConfig: false,
       madeAt: null,
+      eventSalt: null,
       organizationUid: null,
       teachesLocations: true,
       hmac: { header: "x-sig", algorithm: "SHA-512", encoding: "base64", prefix: "p=", timestampHeader: "x-ts", typePath: "a.b", dedupePath: "c" },

@@ -775,7 +775,7 @@ describe("a provider's own id that is another event's digest (SHA-256 hex) names
   });
 
   it("an alert keeps the event id it had", async () => {
-    expect(await eventIdFor(ALERT_SOURCE, { given: "alr_pinned:opened" })).toBe("evt_e846693c4a9e22c21394aadc95821ed1");
+    expect(await eventIdFor({ id: ALERT_SOURCE, eventSalt: null }, { given: "alr_pinned:opened" })).toBe("evt_e846693c4a9e22c21394aadc95821ed1");
   });
 });
 

@@ -28,7 +28,7 @@ describe("maintenance runs at once", () => {
         const age = [11 * DAY_MS, 10 * DAY_MS + (i % 3) * HOUR_MS, (i % 5) * HOUR_MS, (i % 7) * HOUR_MS][i % 4]! + round * 420_000 + i;
         msgs.push({
           v: 1,
-          eventId: await eventIdFor("podium", { given: eventUid }),
+          eventId: await eventIdFor({ id: "podium", eventSalt: null }, { given: eventUid }),
           sourceId: "podium",
           dedupeKey: eventUid,
           eventType: i % 2 ? "message.received" : "review.created",

@@ -40,7 +40,7 @@ describe("migration 0014 (volume)", () => {
     const hour = 3_600_000;
     const t0 = Date.now() - 2 * hour;
     const bodies = ['{"data":{"body":"héllo ✓ 𝄞"},"metadata":{"eventUid":"u1"}}', "not json at all\nsecond line", '{"x":1}'];
-    const ids = await Promise.all(["5b6c7d8e-9f0a-4b1c-8d2e-3f4a5b6c7d8e", "plain-key", "u3"].map((k) => eventIdFor("podium", { given: k })));
+    const ids = await Promise.all(["5b6c7d8e-9f0a-4b1c-8d2e-3f4a5b6c7d8e", "plain-key", "u3"].map((k) => eventIdFor({ id: "podium", eventSalt: null }, { given: k })));
     const old = [
       [ids[0], "podium", "5b6c7d8e-9f0a-4b1c-8d2e-3f4a5b6c7d8e", "message.received", "loc-a", "org-a", t0, '{"content-type":"application/json"}', bodies[0]],
       [ids[1], "podium", "plain-key", "review.created", "loc-b", null, t0 + hour, "{}", bodies[1]],

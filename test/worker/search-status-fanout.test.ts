@@ -40,7 +40,7 @@ it(`search with a status over events owed to ${FAN_OUT} webhooks each: every cal
   const typeOf = (i: number) => (i % 10 === 3 ? "message.sent" : i % 10 === 7 ? "message.failed" : "message.received");
   const message = async (i: number) => ({
     ...ingestMessage({ eventType: typeOf(i), organizationUid: org, receivedAt: since + 1000 + Math.floor(i / 3), body: podiumBody({ type: typeOf(i), organizationUid: org, locationUid: placeOf(i) }) }),
-    eventId: await eventIdFor("podium", { given: `${key}-${i}` }),
+    eventId: await eventIdFor({ id: "podium", eventSalt: null }, { given: `${key}-${i}` }),
     dedupeKey: `${key}-${i}`,
   });
   const messages = await Promise.all(Array.from({ length: EVENTS }, (_, i) => message(i)));
@@ -82,7 +82,7 @@ it("decide a search's first event too heavy to decide within the bound (replayed
   const since = Date.now() + 1000;
   const message = async (i: number) => ({
     ...ingestMessage({ organizationUid: org, receivedAt: since + 1000 + i, body: podiumBody({ organizationUid: org }) }),
-    eventId: await eventIdFor("podium", { given: `${key}-${i}` }),
+    eventId: await eventIdFor({ id: "podium", eventSalt: null }, { given: `${key}-${i}` }),
     dedupeKey: `${key}-${i}`,
   });
   const [older, heavy, newer] = await Promise.all([0, 1, 2].map(message));
@@ -129,7 +129,7 @@ it(`search with a status for a token whose grant holds ${LISTED} webhooks: each 
   const messages = await Promise.all(
     Array.from({ length: 200 }, async (_, i) => ({
       ...ingestMessage({ organizationUid: org, receivedAt: since + 1000 + i, body: podiumBody({ organizationUid: org }) }),
-      eventId: await eventIdFor("podium", { given: `${key}-${i}` }),
+      eventId: await eventIdFor({ id: "podium", eventSalt: null }, { given: `${key}-${i}` }),
       dedupeKey: `${key}-${i}`,
     })),
   );
@@ -154,7 +154,7 @@ it("a search's first event purged while the call checks its deliveries: decided 
   const messages = await Promise.all(
     [0, 1, 2].map(async (i) => ({
       ...ingestMessage({ organizationUid: org, receivedAt: since + 1000 + i, body: podiumBody({ organizationUid: org }) }),
-      eventId: await eventIdFor("podium", { given: `${key}-${i}` }),
+      eventId: await eventIdFor({ id: "podium", eventSalt: null }, { given: `${key}-${i}` }),
       dedupeKey: `${key}-${i}`,
     })),
   );
@@ -212,7 +212,7 @@ it(`lists and searches with a status for a token of ${WIDEST} organizations and 
   const messages = await Promise.all(
     [...taught, ...owed].map(async (e, i) => ({
       ...ingestMessage({ eventType: e.type, organizationUid: e.org, locationUid: e.loc, receivedAt: since + 1000 + i, body: podiumBody({ type: e.type, organizationUid: e.org, locationUid: e.loc }) }),
-      eventId: await eventIdFor("podium", { given: `${key}-${i}` }),
+      eventId: await eventIdFor({ id: "podium", eventSalt: null }, { given: `${key}-${i}` }),
       dedupeKey: `${key}-${i}`,
     })),
   );

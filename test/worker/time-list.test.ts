@@ -69,7 +69,7 @@ beforeAll(async () => {
   expect((await p.api("PATCH", `/v1/webhooks/${hook.webhook.uid}`, { disabled: true })).status).toBe(200);
   const held: Stored[] = [];
   for (const s of seconds.slice(60)) {
-    const id = await eventIdFor("podium", { given: `${k}-${s}` });
+    const id = await eventIdFor({ id: "podium", eventSalt: null }, { given: `${k}-${s}` });
     held.push({ id, type: "message.received", org: hook.org, loc: "", source: "podium", at: B + s * 1000, held: true });
   }
   await p.runIngest(held.map((e) => ingestMessage({ eventId: e.id, dedupeKey: `${k}-${(e.at - B) / 1000}`, organizationUid: e.org, receivedAt: e.at, body: podiumBody({ organizationUid: e.org }) })));

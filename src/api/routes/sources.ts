@@ -69,7 +69,7 @@ const remove = apiRoute({
   path: "/sources/{id}",
   operationId: "deleteSource",
   summary: "Delete a source; its events stay",
-  description: "With `If-Match`, only while the source is still at the version it names (412 otherwise, and nothing is deleted).",
+  description: "With `If-Match`, only while the source is still at the version it names (412 otherwise: nothing is deleted).",
   ...scoped("sources:write"),
   request: { params: IdParam, headers: IfMatchHeader, ...NO_BODY },
   responses: { 204: { description: "Deleted" }, ...errors(404, 409, 412) },
@@ -83,7 +83,7 @@ const rejections = apiRoute({
   description:
     "Counted per source and reason, never the body nor a signature; the admin also reads `(unknown)` and `(invalid)`: docs/providers.md.",
   ...scoped("sources:read"),
-  request: { params: IdParam, query: strictQuery({ limit: pageSize(SAMPLES_KEPT).openapi({ description: `How many of the latest refused requests to answer, at most ${SAMPLES_KEPT} (not a paged list).` }) }) },
+  request: { params: IdParam, query: strictQuery({ limit: pageSize(SAMPLES_KEPT).openapi({ description: `How many of the latest refused requests, at most ${SAMPLES_KEPT}: not a paged list.` }) }) },
   responses: { 200: json(RejectionsSchema, "The source's refused requests"), ...errors(404) },
 });
 

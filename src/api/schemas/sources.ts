@@ -91,7 +91,7 @@ export const SourceSchema = z
       description:
         "Whether it verifies signatures with a secret stored before its provider's rule that breaks it: docs/providers.md says how it is verified and rotated.",
     }),
-    createdAt: time.nullable().openapi({ description: "null for a source declared by configuration (readOnly): it has no row of its own." }),
+    createdAt: time.nullable().openapi({ description: "null for a source declared by configuration (readOnly)." }),
     updatedAt: time.nullable().openapi({ description: "null for a source declared by configuration (readOnly)." }),
     rejections: z
       .array(RejectionSummarySchema)
