@@ -165,6 +165,26 @@ describe("POST /v1/events/replay (a time range)", () => {
     expect(await deliveryEvents(hook.uid)).toEqual([{ event_id: `evt_${t.k}_59`, status: "pending" }]);
   });
 
+  it("reads the bodies only of the events of its type the caller may see: others neither cost a filtered page nor cut it short", async () => {
+    const p = pipeline(LONG_RETENTION);
+    const t = timeline();
+    // As above, 59 bodies that would take a filtered page past its characters; these are of another type, or another organization's.
+    const miss = ("a".repeat(299) + "1").repeat(3);
+    const filter = { body: { s: { $regex: "\\pL{300}" } } };
+    const hook = await p.createWebhook({ url: `https://downstream.test/ok/${t.k}`, eventTypes: ["*"], organizationUid: t.org, filter });
+    const others = (row: typeof t.row, over: Partial<EventRow>) => Array.from({ length: 59 }, (_, i) => row(i, { body: JSON.stringify({ s: miss }), ...over }));
+    await storeEvents(env.DB, [...others(t.row, { eventType: "message.sent" }), t.row(59, { eventType: "review.created", body: JSON.stringify({ s: "b".repeat(300) }) })]);
+    const byType = await replay(p, { since: t.at(0), until: t.at(60), webhookUid: hook.uid, eventType: "review.created", dryRun: true });
+    expect(byType).toMatchObject({ status: 200, json: { events: 1, deliveries: 1, nextCursor: null } });
+
+    const u = timeline();
+    const theirs = await p.createWebhook({ url: `https://downstream.test/ok/${u.k}`, eventTypes: ["*"], organizationUid: u.org, filter });
+    await storeEvents(env.DB, [...others(u.row, { organizationUid: `${u.org}-other`, locationUid: `${u.k}-other` }), u.row(59, { body: JSON.stringify({ s: "b".repeat(300) }) })]);
+    const { token } = await makeToken(p, ["events:replay", "webhooks:read", "read_messages"], { organizationUids: [u.org] });
+    const limited = await as(p, token, "POST", "/v1/events/replay", { since: u.at(0), until: u.at(60), webhookUid: theirs.uid, dryRun: true });
+    expect(limited).toMatchObject({ status: 200, json: { events: 1, deliveries: 1, nextCursor: null } });
+  });
+
   it("ends a page once the filters tested have done the call's work bound, each event with a budget of its own, and replays as much", async () => {
     const p = pipeline(LONG_RETENTION);
     const t = timeline();

@@ -1,4 +1,4 @@
-import { canSeeEvent, isLimited, missingDataScope } from "../../domain/access";
+import { accessOf, canSeeEvent, isLimited, missingDataScope } from "../../domain/access";
 import { AppError, pastRetention } from "../../domain/errors";
 import { hasScope, type Principal } from "../../domain/scopes";
 import type { Webhook } from "../../domain/types";
@@ -139,7 +139,9 @@ export const replay = router()
       // Fewer characters when the filters tested (the plan's: the targets' and those spending the budget before them)
       // test each at a greater cost (their $regex patterns), as a search's.
       const maxChars = charsForRegexWeight(plan.tested.reduce((n, w) => n + filterRegexWeight(w), 0), SEARCH_BOUND.chars);
-      const read = await eventsWithBodies(c.env.DB, { ...range, order: "oldest", limit: SEARCH_BOUND.events, maxChars });
+      // As a search's: the bodies of events of another type, or the token may not see, are not read.
+      const filter = b.eventType === undefined ? {} : { eventType: b.eventType };
+      const read = await eventsWithBodies(c.env.DB, { ...range, order: "oldest", limit: SEARCH_BOUND.events, maxChars, filter, access: accessOf(p) });
       page = read.events.map((e) => ({ ...e, content: e }));
       full = read.more;
     } else {
