@@ -353,16 +353,20 @@ describe("the location → organization map", () => {
     // Neither a token holding the location itself nor the admin confines theirs.
     const byLoc = await as(p, tLoc.token, "POST", "/v1/webhooks", hook);
     expect(byLoc.json.grantOrganizationUid).toBeNull();
+    // Nor one holding it both itself and through its organization.
+    const tBoth = await makeToken(p, scopes, { organizationUids: [orgA], locationUids: [loc] });
+    const byBoth = await as(p, tBoth.token, "POST", "/v1/webhooks", hook);
+    expect(byBoth.json.grantOrganizationUid).toBeNull();
     const admins = await p.createWebhook(hook);
     expect(admins.grantOrganizationUid).toBeNull();
 
     const before = await p.ingest(podiumBody({ type: "message.received", organizationUid: orgA, locationUid: loc }));
-    expect((await deliveriesOf(p, before)).map((d) => d.webhookUid).sort()).toEqual([made.json.uid, byLoc.json.uid, admins.uid].sort());
+    expect((await deliveriesOf(p, before)).map((d) => d.webhookUid).sort()).toEqual([made.json.uid, byLoc.json.uid, byBoth.json.uid, admins.uid].sort());
 
     // Podium's own events now place the location in the other organization.
     const after = await p.ingest(podiumBody({ type: "message.received", organizationUid: orgB, locationUid: loc }));
     expect(await locationOrganizations(env.DB, [loc])).toEqual(new Map([[loc, orgB]]));
-    expect((await deliveriesOf(p, after)).map((d) => d.webhookUid).sort()).toEqual([byLoc.json.uid, admins.uid].sort());
+    expect((await deliveriesOf(p, after)).map((d) => d.webhookUid).sort()).toEqual([byLoc.json.uid, byBoth.json.uid, admins.uid].sort());
     const test = await p.api("POST", `/v1/webhooks/${made.json.uid}/test`, { eventId: after });
     expect(test.json.matched).toBe(false);
     expect(test.json.checks.find((c: { check: string }) => c.check === "owner")).toEqual({

@@ -297,6 +297,12 @@ describe("POST /v1/events/replay (a time range)", () => {
     await env.DB.prepare("INSERT INTO source_event_types (event_type, source_id, first_seen_at) VALUES (?, ?, 0)").bind(received, t.source).run();
     onTestFinished(async () => void (await env.DB.prepare("DELETE FROM source_event_types WHERE event_type = ? AND source_id = ?").bind(received, t.source).run()));
     expect((await p.api("GET", `/v1/events?eventType=${received}&limit=1`)).status).toBe(200);
+    // A limited token is judged against the catalog alone, not told what any tenant's sources received (docs/api.md): a typo so received too.
+    const typo = "message.recieved";
+    await env.DB.prepare("INSERT INTO source_event_types (event_type, source_id, first_seen_at) VALUES (?, ?, 0)").bind(typo, t.source).run();
+    onTestFinished(async () => void (await env.DB.prepare("DELETE FROM source_event_types WHERE event_type = ? AND source_id = ?").bind(typo, t.source).run()));
+    expect((await p.api("GET", `/v1/events?eventType=${typo}&limit=1`)).status).toBe(200);
+    for (const given of [received, typo]) expect((await as(p, token.token, "GET", `/v1/events?eventType=${given}&limit=1`)).status, given).toBe(400);
   });
 
   it("refuses a search's cursor: taken as its own, it skipped without a word the range before it", async () => {
