@@ -176,6 +176,11 @@ describe("a confirm page of what may not be done", () => {
     }
     // One of types it holds the scope of: asked.
     for (const act of ["delete", "end-previous-secret"]) expect((await get(`/dashboard/webhooks/${messages.uid}/${act}`, cookie)).status, act).toBe(200);
+    // Nor does a page offer to delete a webhook the session may not change: only the one it may.
+    for (const w of [every, contacts, messages]) {
+      const offered = (await (await get(`/dashboard/webhooks/${w.uid}`, cookie)).text()).includes(`/dashboard/webhooks/${w.uid}/delete`);
+      expect(offered, w.eventTypes.join()).toBe(w === messages);
+    }
   });
 
   it("says a webhook has no previous secret rather than asking to end it, and its post ends none nor says so", async () => {
