@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { REPLAY_PAGE_EVENTS } from "../../src/api/routes/replay";
+import { SEARCH_BOUND } from "../../src/api/schemas/events";
 import { filterBudget, matchesFilter, validateFilter, workSpent } from "../../src/routing/filter";
 import { CALL_FILTER_WORK } from "../../src/routing/search";
 import { storeEvents, type EventRow } from "../../src/store/events";
@@ -183,6 +184,20 @@ describe("POST /v1/events/replay (a time range)", () => {
     const { token } = await makeToken(p, ["events:replay", "webhooks:read", "read_messages"], { organizationUids: [u.org] });
     const limited = await as(p, token, "POST", "/v1/events/replay", { since: u.at(0), until: u.at(60), webhookUid: theirs.uid, dryRun: true });
     expect(limited).toMatchObject({ status: 200, json: { events: 1, deliveries: 1, nextCursor: null } });
+
+    // More of them than a page examines (SEARCH_BOUND.events): the page answers a cursor past them, and the range goes on to the event.
+    const v = timeline();
+    const many = Array.from({ length: SEARCH_BOUND.events + 5 }, (_, i) => v.row(i, { eventType: "message.sent", receivedAt: v.base + i * 100 }));
+    await storeEvents(env.DB, [...many, v.row(1100, { eventType: "review.created", receivedAt: v.base + 200_000, body: JSON.stringify({ s: "b".repeat(300) }) })]);
+    const hookV = await p.createWebhook({ url: `https://downstream.test/ok/${v.k}`, eventTypes: ["*"], organizationUid: v.org, filter });
+    const range = { since: v.at(0), until: v.at(300), webhookUid: hookV.uid, eventType: "review.created", dryRun: true };
+    let page = await replay(p, range);
+    let found = page.json.events;
+    for (let calls = 1; page.json.nextCursor !== null && calls < 10; calls++) {
+      page = await replay(p, { ...range, cursor: page.json.nextCursor });
+      found += page.json.events;
+    }
+    expect([found, page.json.nextCursor]).toEqual([1, null]);
   });
 
   it("ends a page once the filters tested have done the call's work bound, each event with a budget of its own, and replays as much", async () => {

@@ -135,6 +135,8 @@ export const replay = router()
     const withBodies = plan.tested.some((w) => plan.targets.has(w.uid) && w.filter !== null);
     let page: (ReplayEvent & TimePosition & { eventType: string })[];
     let full: boolean;
+    // Where the read ended: past the page's events when it also examined events it does not return (another type's, hidden).
+    let examined: TimePosition | null;
     if (withBodies) {
       // Fewer characters when the filters tested (the plan's: the targets' and those spending the budget before them)
       // test each at a greater cost (their $regex patterns), as a search's.
@@ -144,10 +146,12 @@ export const replay = router()
       const read = await eventsWithBodies(c.env.DB, { ...range, order: "oldest", limit: SEARCH_BOUND.events, maxChars, filter, access: accessOf(p) });
       page = read.events.map((e) => ({ ...e, content: e }));
       full = read.more;
+      examined = read.last;
     } else {
       const limit = dryRun ? DRY_RUN_PAGE_EVENTS : REPLAY_PAGE_EVENTS;
       page = (await eventsInRange(c.env.DB, { ...range, limit })).map((e) => ({ ...e, content: null }));
       full = page.length === limit;
+      examined = page.at(-1) ?? null;
     }
 
     // The events of this page that are owed something, as far as the page's delivery bound and filter work allow.
@@ -162,6 +166,7 @@ export const replay = router()
     for (const e of page) {
       if (last !== null && work.exhausted) {
         full = true; // the rest on the next call
+        examined = null;
         break;
       }
       const targets =
@@ -171,6 +176,7 @@ export const replay = router()
       const owed = targets.length;
       if (!dryRun && deliveries > 0 && deliveries + owed > REPLAY_PAGE_DELIVERIES) {
         full = true; // the rest on the next call
+        examined = null;
         break;
       }
       if (owed > 0) chosen.push({ event: e, targets });
@@ -178,6 +184,8 @@ export const replay = router()
       last = { receivedAt: e.receivedAt, seq: e.seq };
     }
     if (!dryRun) await replayEvents(c.env, chosen);
-    const answer = { dryRun, events: chosen.length, deliveries, nextCursor: full && last ? await sealPosition(c.env, scope, last) : null };
+    // A page gone through whole goes on past what its read examined; one cut short, past its last event gone through.
+    const position = examined ?? last;
+    const answer = { dryRun, events: chosen.length, deliveries, nextCursor: full && position ? await sealPosition(c.env, scope, { receivedAt: position.receivedAt, seq: position.seq }) : null };
     return dryRun ? c.json(answer, 200) : c.json(answer, 202);
   });
