@@ -8,12 +8,19 @@ import { EXAMPLE_SOURCE_SECRETS } from "../../src/domain/secrets";
 import { settings } from "../../src/domain/settings";
 import { EXAMPLE_ADMIN_TOKEN } from "../../src/domain/tokens";
 import { wranglerVars } from "./wrangler-vars";
+import { CRON } from "../../scripts/local-cron.mjs";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const read = (file: string) => readFileSync(join(ROOT, file), "utf8");
 
 describe("settings", () => {
   const names = Object.keys(wranglerVars());
+
+  it("wrangler.toml's cron trigger fires the maintenance every minute (the contract's), as the local cron does", () => {
+    const triggers = /\n\[triggers\]\ncrons = (\[[^\]\n]*\])\n/.exec(read("wrangler.toml"));
+    expect(JSON.parse(triggers?.[1] ?? "null")).toEqual(["* * * * *"]);
+    expect(CRON).toBe("* * * * *");
+  });
 
   it("wrangler.toml has settings to check", () => {
     expect(names).toEqual(expect.arrayContaining(["RETENTION_DAYS", "SIGNATURE_TOLERANCE_S", "MAX_ATTEMPTS"]));

@@ -262,6 +262,10 @@ describe("sources", () => {
     const body = podiumBody();
     const { res } = await sendPodium(body, { "content-type": "application/json" }, `/webhooks/${open}`);
     expect(res.status).toBe(202);
+    // The same unsigned request to a source made without saying so (verification is "signature"): refused.
+    const signed = await createSource({ secrets: ["unused"] });
+    const refused = await sendPodium(body, { "content-type": "application/json" }, `/webhooks/${signed}`);
+    expect(refused.res.status).toBe(401);
   });
 
   it("makes no D1 write on the ack path, and no D1 read once the isolate's cache is warm", async () => {
@@ -302,7 +306,7 @@ describe("sources", () => {
 });
 
 describe("answers", () => {
-  it("answers 503 queue_unavailable with Retry-After when the enqueue fails, and stores nothing", async () => {
+  it("answers 503 queue_unavailable with Retry-After when the enqueue fails (the provider retries)", async () => {
     const body = podiumBody();
     const res = await call(post("/webhooks/podium", body, await podiumHeaders(body)), { INGEST: recordingQueue(true) });
     expect(res.status).toBe(503);

@@ -124,6 +124,7 @@ describe("scope matrix: every route × a token with its scope, and one with ever
     ["PATCH", "/v1/sources/{source}", "sources:write", { name: "renamed" }],
     ["DELETE", "/v1/sources/{source}", "sources:write"],
     ["GET", "/v1/tokens", "admin"],
+    ["GET", "/v1/tokens/{token}", "admin"],
     ["POST", "/v1/tokens", "admin", { name: "x", scopes: ["events:read"] }],
     ["DELETE", "/v1/tokens/{token}", "admin"],
     ["GET", "/v1/stats", "events:read"],
