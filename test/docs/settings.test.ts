@@ -58,6 +58,24 @@ describe("settings", () => {
     }
   });
 
+  it("operations.md's deploy by hand creates every D1 database, R2 bucket and queue wrangler.toml binds, and puts the secrets (the README's Deploy points there)", () => {
+    const toml = read("wrangler.toml");
+    const named = (key: string) => [...new Set([...toml.matchAll(new RegExp(`^${key} = "([^"]+)"`, "gm"))].map((m) => m[1]!))];
+    const ops = read("docs/operations.md");
+    const byHand = ops.slice(ops.indexOf("By hand, the same steps:"), ops.indexOf("## Maintenance"));
+    const steps = [
+      ...named("database_name").map((n) => `npx wrangler d1 create ${n}`),
+      ...named("bucket_name").map((n) => `npx wrangler r2 bucket create ${n}`),
+      ...[...named("queue"), ...named("dead_letter_queue")].map((n) => `npx wrangler queues create ${n}`),
+      "npm run db:migrate:remote",
+      "npx wrangler secret put TOKEN_PEPPER",
+      "npx wrangler secret put ADMIN_TOKEN",
+      "npm run deploy",
+    ];
+    expect(steps.filter((step) => !byHand.includes(step))).toEqual([]);
+    expect(read("README.md")).toContain("docs/operations.md#deploy");
+  });
+
   it("the ADMIN_TOKEN .dev.vars.example publishes is the one the Worker takes only at a loopback host", () => {
     expect(read(".dev.vars.example")).toMatch(new RegExp(`^ADMIN_TOKEN=${EXAMPLE_ADMIN_TOKEN}$`, "m"));
   });
