@@ -1,14 +1,15 @@
 // `npm run dev` fires the Worker's cron itself (wrangler dev does not): scripts/local-cron.mjs
 // against a recording server, then the real script against the real local runtime.
 import { spawn } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { CRON, devBase, devPersistTo, notFiredWhy, readyBase, serving, startLocalCron, terminalTarget, watchReady } from "../../scripts/local-cron.mjs";
-import { migratedState } from "./stack";
+import { podiumEvent, sendPodium } from "./podium";
+import { eventually, migratedState, refusedPort } from "./stack";
 
 const root = resolve(import.meta.dirname, "../..");
 
@@ -197,13 +198,20 @@ describe("the local cron (scripts/local-cron.mjs)", () => {
 /**
  * `npm run dev` (scripts/dev.mjs, its output piped as outside a terminal) on a copy of the e2e stacks'
  * migrated database, so the script's own migration step finds nothing to do; stopped after the test.
+ * `fresh`: as on a fresh clone instead, started as `npm run dev --` in a view of the repository
+ * (its entries linked) without .dev.vars, so the script makes its own and the user's is neither
+ * read nor touched, on an empty state directory.
  */
-function npmRunDev(args: string[]) {
+function npmRunDev(args: string[], { fresh = false } = {}) {
   const state = mkdtempSync(join(tmpdir(), "edgehook-dev-"));
   const env = { ...process.env, EDGEHOOK_DEV_CRON_SECONDS: "1", WRANGLER_SEND_METRICS: "false", PATH: `${join(root, "node_modules/.bin")}:${process.env.PATH}` };
-  cpSync(migratedState(env), state, { recursive: true });
-  const child = spawn(process.execPath, [join(root, "scripts/dev.mjs"), ...args, "--inspector-port", "0", "--persist-to", state, "--show-interactive-dev-session=false"], {
-    cwd: root,
+  const clone = fresh ? freshClone() : undefined;
+  if (!fresh) cpSync(migratedState(env), state, { recursive: true });
+  const inspector = args.includes("--inspector-port") ? [] : ["--inspector-port", "0"];
+  const devArgs = [...args, ...inspector, "--persist-to", state, "--show-interactive-dev-session=false"];
+  const [command, commandArgs] = fresh ? ["npm", ["run", "dev", "--", ...devArgs]] : [process.execPath, [join(root, "scripts/dev.mjs"), ...devArgs]];
+  const child = spawn(command, commandArgs, {
+    cwd: clone ?? root,
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
     env,
@@ -220,6 +228,7 @@ function npmRunDev(args: string[]) {
     }
     await exited;
     rmSync(state, { recursive: true, force: true });
+    if (clone) rmSync(clone, { recursive: true, force: true });
   });
   return {
     state,
@@ -240,7 +249,36 @@ function npmRunDev(args: string[]) {
   };
 }
 
+/** A directory linking every entry of the repository but its local state and .dev.vars: a fresh clone's view. */
+function freshClone(): string {
+  const dir = mkdtempSync(join(tmpdir(), "edgehook-clone-"));
+  for (const entry of readdirSync(root)) if (![".dev.vars", ".wrangler"].includes(entry)) symlinkSync(join(root, entry), join(dir, entry));
+  return dir;
+}
+
 describe("npm run dev", () => {
+  it("on a fresh clone makes .dev.vars, migrates an empty database and serves at the port given: a signed event is received, stored and read back", async () => {
+    const port = await refusedPort();
+    let inspectorPort = await refusedPort();
+    while (inspectorPort === port) inspectorPort = await refusedPort();
+    const dev = npmRunDev(["--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort)], { fresh: true });
+    const base = `http://127.0.0.1:${port}`;
+    await dev.line("Created .dev.vars from .dev.vars.example");
+    await dev.line(`Ready on ${base}`);
+    // The published example values (.dev.vars.example), as the README's tour uses them.
+    const body = podiumEvent();
+    const res = await sendPodium(`${base}/webhooks/podium`, body, "dev-podium-secret");
+    expect(res.status).toBe(202);
+    const { eventId } = (await res.json()) as { eventId: string };
+    const headers = { authorization: "Bearer dev-admin-token-for-local-use-only" };
+    // Stored by the consumer, in tables only the script's migration step made.
+    const event = await eventually(async () => {
+      const got = await fetch(`${base}/v1/events/${eventId}`, { headers });
+      return got.status === 200 ? ((await got.json()) as { id: string; eventType: string; body: string }) : await got.body?.cancel();
+    }, 20_000, "the event stored");
+    expect(event).toMatchObject({ id: eventId, eventType: "message.received", body });
+  }, 60_000);
+
   it("runs the Worker's maintenance (its cron) by itself, through the local runtime, wherever wrangler serves (--port 0)", async () => {
     const dev = npmRunDev(["--ip", "127.0.0.1", "--port", "0"]);
     // The script's own line, printed once the runtime answered that the scheduled handler ended "ok".
