@@ -15,6 +15,9 @@ import { quotedInput } from "../domain/cut-short";
 /** A limited token's organizations (those its locations are known to belong to included), read when needed. */
 type Owners = () => Promise<readonly string[]>;
 
+/** A limited token's organizations, read when needed: null for a token that sees every event. */
+export const heldOrganizations = (env: Env, p: Principal): Owners | null => (isLimited(accessOf(p)) ? () => organizationsHeld(env.DB, p) : null);
+
 interface TypeWarning {
   code: "unseen_event_type";
   eventType: string;
@@ -76,11 +79,10 @@ async function knownSources(env: Env, sourceIds: string[], had: readonly string[
  * tenant's, and would tell it which sources another's events came from. The alerts' source is always one.
  */
 export async function checkListedSource(env: Env, p: Principal, sourceId: string): Promise<void> {
-  const limited = isLimited(accessOf(p));
-  const owners = limited ? () => organizationsHeld(env.DB, p) : null;
+  const owners = heldOrganizations(env, p);
   const { unknown } = await knownSources(env, [sourceId], [ALERT_SOURCE], owners);
   if (unknown.length === 0) return;
-  if (!limited && (await nameIds(env.DB, [sourceId])).has(sourceId)) return;
+  if (owners === null && (await nameIds(env.DB, [sourceId])).has(sourceId)) return;
   // The issue names the filter, so that a form (the dashboard's) marks the field to mend.
   throw notFound("source", sourceId, "GET /v1/sources lists those this token may see", { issues: [{ path: "sourceId", message: `no source "${quotedId(sourceId)}"` }] });
 }

@@ -2,7 +2,7 @@
 // and event types too (each of a field the schema took), in one 400, so a form is mended in one go.
 import type { Hook, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { accessOf, isLimited, missingDataScope } from "../domain/access";
+import { isLimited, missingDataScope } from "../domain/access";
 import { invalidInput, type Issue } from "../domain/errors";
 import { storedUrl } from "../domain/destination";
 import { isRecord } from "../domain/guards";
@@ -10,17 +10,13 @@ import type { Principal } from "../domain/scopes";
 import { settings } from "../domain/settings";
 import type { Webhook } from "../domain/types";
 import type { Env } from "../env";
-import { organizationsHeld } from "../store/grants";
 import type { ApiEnv } from "./context";
-import { checkSubscriptionTypes } from "./event-type-check";
+import { checkSubscriptionTypes, heldOrganizations } from "./event-type-check";
 import { validationHook } from "./openapi";
 import { webhookSecretProblem } from "./schemas/fields";
 import { ONE_OWNER, SCOPE_IMMUTABLE, webhookFields } from "./schemas/webhooks";
 import { allIssues, requestIssues } from "./validate";
 import { checkUrl, visibleWebhook } from "./webhook-access";
-
-/** A limited token's organizations, read when needed: null for a token that sees every event. */
-export const ownersOf = (env: Env, p: Principal) => (isLimited(accessOf(p)) ? () => organizationsHeld(env.DB, p) : null);
 
 /**
  * Checks a subscription's event types, unless they and its sources are `before`'s: the warnings they deserve (event-type-check.ts).
@@ -29,7 +25,7 @@ export const ownersOf = (env: Env, p: Principal) => (isLimited(accessOf(p)) ? ()
 export function checkTypes(env: Env, p: Principal, w: Pick<Webhook, "eventTypes" | "sourceIds">, before?: Pick<Webhook, "eventTypes" | "sourceIds">) {
   const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
   if ((before && same(before.eventTypes, w.eventTypes) && same(before.sourceIds, w.sourceIds)) || missingDataScope(p, [...w.eventTypes, ...(before?.eventTypes ?? [])])) return Promise.resolve([]);
-  return checkSubscriptionTypes(env, w.eventTypes, w.sourceIds, before?.sourceIds ?? [], ownersOf(env, p));
+  return checkSubscriptionTypes(env, w.eventTypes, w.sourceIds, before?.sourceIds ?? [], heldOrganizations(env, p));
 }
 
 /**

@@ -1,4 +1,4 @@
-import { accessOf, assertDataScopes, assertMayHear, isLimited } from "../../domain/access";
+import { assertDataScopes, assertMayHear } from "../../domain/access";
 import { ALERT_SOURCE } from "../../domain/alerts";
 import { AppError, invalidField } from "../../domain/errors";
 import { errorResponse } from "../../http/errors";
@@ -13,8 +13,7 @@ import { apiRoute, errorAnswer, errors, router, scoped } from "../openapi";
 import { ErrorSchema } from "../schemas/fields";
 import { ListenQuery } from "../schemas/listen";
 import { visibleWebhook } from "../webhook-access";
-import { checkSubscriptionTypes, namedSources } from "../event-type-check";
-import { organizationsHeld } from "../../store/grants";
+import { checkSubscriptionTypes, heldOrganizations, namedSources } from "../event-type-check";
 
 const listen = apiRoute({
   method: "get",
@@ -60,7 +59,7 @@ export const listener = router().openapi(listen, async (c) => {
   if (q.sourceIds?.includes(ALERT_SOURCE) && !hasScope(p, "admin")) {
     throw new AppError("forbidden", `sourceIds names "${ALERT_SOURCE}", the source of Edgehook's alerts, which only an admin token hears.`, { missingScope: "admin" });
   }
-  const owners = isLimited(accessOf(p)) ? () => organizationsHeld(c.env.DB, p) : null;
+  const owners = heldOrganizations(c.env, p);
   if (q.eventTypes !== undefined) await checkSubscriptionTypes(c.env, q.eventTypes, q.sourceIds ?? null, [ALERT_SOURCE], owners, "query");
   else if (q.sourceIds !== undefined) await namedSources(c.env, q.sourceIds, [ALERT_SOURCE], owners, "query");
   const given = c.req.header(SECRET_HEADER);
