@@ -6,7 +6,7 @@ import { hasScope, lacksScope, type Scope } from "../domain/scopes";
 import { accessOf, isLimited } from "../domain/access";
 import { bannerParams, type Banners } from "./banners";
 import { Layout } from "./layout";
-import { apiRefusal, type Refusal } from "./refusal";
+import { apiRefusal, repeatedParamRefusal, type Refusal } from "./refusal";
 import type { DashEnv } from "./session";
 
 /** An API answer whose body is not read. */
@@ -93,3 +93,7 @@ export const narrowedEvents = (c: C) => accessOf(c.get("principal")) !== null;
 /** The API's 403 to a session without `scope`, as the page calling it answers it; else null. */
 export const scopeRefusal = (c: C, scope: Scope, title: string, list: { path: string; label: string }) =>
   can(c, scope) ? null : apiRefusal(c, title, list, { status: 403, error: lacksScope(scope) });
+
+/** A page's refusal before it reads anything: the scope it needs, then a parameter it reads (`takes`) given twice; else null. */
+export const pageRefusal = (c: C, scope: Scope, title: string, list: { path: string; label: string }, takes: readonly string[]) =>
+  scopeRefusal(c, scope, title, list) ?? repeatedParamRefusal(c, title, list, takes);

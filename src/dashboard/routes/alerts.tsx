@@ -12,8 +12,8 @@ import { pageOfList } from "../list-pages";
 import { queryParam } from "../query";
 import { LISTS } from "../navigation";
 import { AlertsPage, type EndpointEntered } from "../pages/alerts";
-import { apiRefusal, refusedBy, repeatedParamRefusal, type Refusal } from "../refusal";
-import { back, Ignored, page, scopeRefusal, type C } from "../respond";
+import { apiRefusal, refusedBy, type Refusal } from "../refusal";
+import { back, Ignored, page, pageRefusal, type C } from "../respond";
 import { showOnce } from "../reveal";
 import type { DashEnv } from "../session";
 import { webhookCounts } from "../webhook-counts";
@@ -53,7 +53,7 @@ async function alertsPage(c: C, refused?: Refusal<EndpointEntered>) {
   );
 }
 
-alertRoutes.get("/alerts", (c) => scopeRefusal(c, "admin", "Alerts", LISTS.alerts) ?? repeatedParamRefusal(c, "Alerts", LISTS.alerts, ["alerts", "endpoints"]) ?? alertsPage(c));
+alertRoutes.get("/alerts", (c) => pageRefusal(c, "admin", "Alerts", LISTS.alerts, ["alerts", "endpoints"]) ?? alertsPage(c));
 
 alertRoutes.post("/alerts/endpoints", async (c) => {
   const form = await c.req.parseBody({ all: true });

@@ -13,8 +13,8 @@ import { queryParam } from "../query";
 import { LISTS } from "../navigation";
 import { SourceList, type SourceEntered } from "../pages/sources";
 import { ownersOf } from "../owner-field";
-import { apiRefusal, refusedBy, repeatedParamRefusal, type Refusal } from "../refusal";
-import { back, can, Ignored, limited, page, scopeRefusal, type C } from "../respond";
+import { apiRefusal, refusedBy, type Refusal } from "../refusal";
+import { back, can, Ignored, limited, page, pageRefusal, type C } from "../respond";
 import type { DashEnv } from "../session";
 
 const SourceList_ = pageOf(SourceSchema, "SourceList");
@@ -55,7 +55,7 @@ async function sourcesPage(c: C, refused?: Refusal<SourceEntered>) {
   );
 }
 
-sourceRoutes.get("/sources", (c) => scopeRefusal(c, "sources:read", "Sources", LISTS.sources) ?? repeatedParamRefusal(c, "Sources", LISTS.sources, ["cursor"]) ?? sourcesPage(c));
+sourceRoutes.get("/sources", (c) => pageRefusal(c, "sources:read", "Sources", LISTS.sources, ["cursor"]) ?? sourcesPage(c));
 
 sourceRoutes.post("/sources", async (c) => {
   const form = await c.req.parseBody();

@@ -11,8 +11,8 @@ import { pageOfList } from "../list-pages";
 import { queryParam } from "../query";
 import { LISTS } from "../navigation";
 import { TokenList, type TokenEntered } from "../pages/tokens";
-import { apiRefusal, refusedBy, repeatedParamRefusal, type Refusal } from "../refusal";
-import { back, Ignored, page, scopeRefusal, type C } from "../respond";
+import { apiRefusal, refusedBy, type Refusal } from "../refusal";
+import { back, Ignored, page, pageRefusal, type C } from "../respond";
 import { showOnce } from "../reveal";
 import type { DashEnv } from "../session";
 
@@ -33,7 +33,7 @@ async function tokensPage(c: C, refused?: Refusal<TokenEntered>) {
   );
 }
 
-tokenRoutes.get("/tokens", (c) => scopeRefusal(c, "admin", "Tokens", LISTS.tokens) ?? repeatedParamRefusal(c, "Tokens", LISTS.tokens, ["cursor"]) ?? tokensPage(c));
+tokenRoutes.get("/tokens", (c) => pageRefusal(c, "admin", "Tokens", LISTS.tokens, ["cursor"]) ?? tokensPage(c));
 
 /**
  * A box of uids as the API's list, split at commas (a uid may hold a space), each trimmed. An empty box leaves the field

@@ -16,8 +16,8 @@ import { listPressedOn, pageOfList } from "../list-pages";
 import { LISTS } from "../navigation";
 import { ownersOf } from "../owner-field";
 import { WebhookList, WebhookPage, WebhookTestForm, WebhookTestResult, type Entered } from "../pages/webhooks";
-import { apiRefusal, repeatedParamRefusal, type Refusal } from "../refusal";
-import { back, can, Ignored, limited, page, redirectTo, scopeRefusal, warningBanners, type C } from "../respond";
+import { apiRefusal, type Refusal } from "../refusal";
+import { back, can, Ignored, limited, page, redirectTo, pageRefusal, warningBanners, type C } from "../respond";
 import { retryFrom, retryParams } from "../retry-cursor";
 import { showOnce } from "../reveal";
 import { dashboardPath, type DashEnv } from "../session";
@@ -62,8 +62,7 @@ async function webhookListPage(c: C, refused?: Refused) {
   );
 }
 
-// The scope first, then a parameter given twice, as every list page (events.tsx): under the page's title.
-webhookRoutes.get("/webhooks", (c) => scopeRefusal(c, "webhooks:read", "Webhooks", LISTS.webhooks) ?? repeatedParamRefusal(c, "Webhooks", LISTS.webhooks, ["cursor"]) ?? webhookListPage(c));
+webhookRoutes.get("/webhooks", (c) => pageRefusal(c, "webhooks:read", "Webhooks", LISTS.webhooks, ["cursor"]) ?? webhookListPage(c));
 
 webhookRoutes.post("/webhooks", async (c) => {
   const sent = await c.req.parseBody();
@@ -98,13 +97,7 @@ async function webhookPage(c: C, uid: string, refused?: Refused) {
   );
 }
 
-webhookRoutes.get(
-  "/webhooks/:uid",
-  (c) =>
-    scopeRefusal(c, "webhooks:read", "Webhook", LISTS.webhooks) ??
-    repeatedParamRefusal(c, "Webhook", LISTS.webhooks, ["test", "retryCursor", "retrySig"]) ??
-    webhookPage(c, c.req.param("uid")),
-);
+webhookRoutes.get("/webhooks/:uid", (c) => pageRefusal(c, "webhooks:read", "Webhook", LISTS.webhooks, ["test", "retryCursor", "retrySig"]) ?? webhookPage(c, c.req.param("uid")));
 
 webhookRoutes.post("/webhooks/:uid", async (c) => {
   const uid = c.req.param("uid");
@@ -133,7 +126,7 @@ const testRefused = (c: C, uid: string, eventId: string, res: { ok: false; error
 webhookRoutes.get("/webhooks/:uid/test", async (c) => {
   const uid = c.req.param("uid");
   const here = `/dashboard/webhooks/${encodeURIComponent(uid)}`;
-  const refused = scopeRefusal(c, "webhooks:read", "Test this webhook", LISTS.webhooks) ?? repeatedParamRefusal(c, "Test this webhook", LISTS.webhooks, ["eventId"]);
+  const refused = pageRefusal(c, "webhooks:read", "Test this webhook", LISTS.webhooks, ["eventId"]);
   if (refused) return refused;
   const eventId = queryParam(c, "eventId")?.trim() ?? "";
   // No event (a sign-in sent back here from the test's POST): the webhook's page, whose form asks for one.
