@@ -4098,7 +4098,7 @@ export interface operations {
             query?: {
                 /** @description The `webhooksNextCursor` of the previous answer: the next webhooks. */
                 cursor?: string;
-                /** @description Comma-separated webhook uids (at most 100): 	heir counts in `webhooks`, no page; one not found is a 404 (`details.webhookUids`): docs/api.md. */
+                /** @description Comma-separated webhook uids (at most 100): their counts in `webhooks`, no page; one not found is a 404 (`details.webhookUids`): docs/api.md. */
                 webhookUids?: string;
                 /** @description `true`: `webhooks` starts with those failing now (up to 100): docs/api.md. */
                 failingFirst?: "true" | "false";

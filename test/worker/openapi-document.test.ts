@@ -198,6 +198,13 @@ describe("the OpenAPI document's schemas", () => {
     expect(at(code, "enum")).toEqual([...ERROR_CODES]);
   });
 
+  it("says every summary and description in printable text: no control character (a `\\t` in a template string read as a tab)", async () => {
+    const said = [...objects(await document(), "")].flatMap(([path, o]) =>
+      (["summary", "description"] as const).flatMap((k) => (typeof o[k] === "string" && /[\u0000-\u0009\u000b-\u001f\u007f]/.test(o[k]) ? [`${path}.${k}`] : [])),
+    );
+    expect(said).toEqual([]);
+  });
+
   it("makes no named schema nullable (null is allowed where a field is used, not in what it names)", async () => {
     const doc = await document();
     const components = at(doc, "components", "schemas");

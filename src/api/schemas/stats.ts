@@ -59,7 +59,7 @@ export const StatsQuery = strictQuery({
   cursor: cursor.openapi({ description: "The `webhooksNextCursor` of the previous answer: the next webhooks." }),
   webhookUids: commaList(
     uid,
-    `Comma-separated webhook uids (at most ${STATS_WEBHOOKS}): \their counts in \`webhooks\`, no page; one not found is a 404 (\`details.webhookUids\`): docs/api.md.`,
+    `Comma-separated webhook uids (at most ${STATS_WEBHOOKS}): their counts in \`webhooks\`, no page; one not found is a 404 (\`details.webhookUids\`): docs/api.md.`,
     STATS_WEBHOOKS,
     // (Each uid up to 128 characters, and its comma.)
     STATS_WEBHOOKS * 129,
