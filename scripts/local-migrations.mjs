@@ -20,9 +20,42 @@ const root = resolve(import.meta.dirname, "..");
 const isLocalD1 = (v) => typeof v === "object" && v !== null && "prepare" in v && "batch" in v;
 
 /**
+ * Applies the migrations of `migrationsDir` not yet recorded in `table` of the D1 database `db`
+ * (a local runtime's binding), in order, after the repairs a database migrated at an older commit
+ * needs (migration-renames.mjs), and answers their file names. A migration that fails is named in
+ * the error; those before it stay applied. applyLocalMigrations' work, on a binding the caller
+ * has: its tests bind many databases in one runtime.
+ * @param {LocalD1} db @param {{ migrationsDir: string, table?: string }} o
+ * @returns {Promise<string[]>}
+ */
+export async function applyMigrationsTo(db, o) {
+  const { unstable_splitSqlQuery } = await import("wrangler");
+  const table = `"${(o.table ?? "d1_migrations").replace(/"/g, '""')}"`;
+  await db.prepare(`CREATE TABLE IF NOT EXISTS ${table} (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE, applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL)`).run();
+  const done = new Set((await db.prepare(`SELECT name FROM ${table}`).all()).results.map((r) => String(r.name)));
+  // A database migrated at a commit whose migrations were renamed or edited since (migration-renames.mjs).
+  const schema = (await db.prepare("SELECT type, name, sql FROM sqlite_master").all()).results;
+  const fixes = repairs(done, schema, table);
+  if (fixes.length > 0) {
+    await db.batch(fixes.map((statement) => db.prepare(statement)));
+    for (const r of (await db.prepare(`SELECT name FROM ${table}`).all()).results) done.add(String(r.name));
+  }
+  const due = readdirSync(o.migrationsDir).filter((f) => f.endsWith(".sql") && !done.has(f)).sort();
+  for (const name of due) {
+    const sql = `${readFileSync(join(o.migrationsDir, name), "utf8")}\nINSERT INTO ${table} (name) VALUES ('${name.replace(/'/g, "''")}');`;
+    try {
+      await db.batch(unstable_splitSqlQuery(sql).map((statement) => db.prepare(statement)));
+    } catch (err) {
+      throw new Error(`migration ${name} failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  return due;
+}
+
+/**
  * Applies the migrations not yet recorded in the local D1 database of `binding` under
  * `persistTo` (as `wrangler dev --persist-to` takes it: from the working directory; default the
- * config's `.wrangler/state`), in order,
+ * config's `.wrangler/state`), in order, in one runtime started for it (applyMigrationsTo),
  * and answers their file names. A migration that fails is named in the error; those before it
  * stay applied.
  * @param {{ persistTo?: string, config?: string, binding?: string }} [o]
@@ -32,13 +65,11 @@ export async function applyLocalMigrations(o = {}) {
   const config = resolve(o.config ?? join(root, "wrangler.toml"));
   const binding = o.binding ?? "DB";
   // Wrangler's API (~3 s of CPU to load) only when called.
-  const { getPlatformProxy, unstable_readConfig, unstable_splitSqlQuery } = await import("wrangler");
+  const { getPlatformProxy, unstable_readConfig } = await import("wrangler");
   /** @type {{ binding: string, database_name?: string, database_id?: string, migrations_dir?: string, migrations_table?: string }[]} */
   const databases = unstable_readConfig({ config }, { hideWarnings: true }).d1_databases;
   const d1 = databases.find((d) => d.binding === binding);
   if (!d1?.database_id) throw new Error(`${config} has no D1 database bound as ${binding}`);
-  const migrationsDir = resolve(dirname(config), d1.migrations_dir ?? "migrations");
-  const table = `"${(d1.migrations_table ?? "d1_migrations").replace(/"/g, '""')}"`;
 
   // A runtime with that database alone (by its id, as wrangler dev finds it), not the Worker's
   // other bindings: its Durable Objects would be reported missing.
@@ -51,25 +82,7 @@ export async function applyLocalMigrations(o = {}) {
     proxy = await getPlatformProxy({ configPath: only, persist: { path: join(o.persistTo ? resolve(o.persistTo) : join(dirname(config), ".wrangler/state"), "v3") }, remoteBindings: false });
     const db = proxy.env[binding];
     if (!isLocalD1(db)) throw new Error(`the local runtime has no D1 binding ${binding}`);
-    await db.prepare(`CREATE TABLE IF NOT EXISTS ${table} (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE, applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL)`).run();
-    const done = new Set((await db.prepare(`SELECT name FROM ${table}`).all()).results.map((r) => String(r.name)));
-    // A database migrated at a commit whose migrations were renamed or edited since (migration-renames.mjs).
-    const schema = (await db.prepare("SELECT type, name, sql FROM sqlite_master").all()).results;
-    const fixes = repairs(done, schema, table);
-    if (fixes.length > 0) {
-      await db.batch(fixes.map((statement) => db.prepare(statement)));
-      for (const r of (await db.prepare(`SELECT name FROM ${table}`).all()).results) done.add(String(r.name));
-    }
-    const due = readdirSync(migrationsDir).filter((f) => f.endsWith(".sql") && !done.has(f)).sort();
-    for (const name of due) {
-      const sql = `${readFileSync(join(migrationsDir, name), "utf8")}\nINSERT INTO ${table} (name) VALUES ('${name.replace(/'/g, "''")}');`;
-      try {
-        await db.batch(unstable_splitSqlQuery(sql).map((statement) => db.prepare(statement)));
-      } catch (err) {
-        throw new Error(`migration ${name} failed: ${err instanceof Error ? err.message : String(err)}`);
-      }
-    }
-    return due;
+    return await applyMigrationsTo(db, { migrationsDir: resolve(dirname(config), d1.migrations_dir ?? "migrations"), table: d1.migrations_table });
   } finally {
     await proxy?.dispose();
     rmSync(dir, { recursive: true, force: true });

@@ -9,9 +9,9 @@ import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { getPlatformProxy } from "wrangler";
+import { getPlatformProxy, type PlatformProxy } from "wrangler";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { applyLocalMigrations } from "../../scripts/local-migrations.mjs";
+import { applyLocalMigrations, applyMigrationsTo } from "../../scripts/local-migrations.mjs";
 import { renameRepairs, repairs, repairWith } from "../../scripts/migration-renames.mjs";
 
 const root = resolve(import.meta.dirname, "../..");
@@ -61,9 +61,6 @@ describe("applyLocalMigrations", () => {
   }, 120_000);
 });
 
-// wrangler.toml's database, which local-migrations.mjs finds by its id.
-const DATABASE_ID = "00000000-0000-0000-0000-000000000000";
-
 // Renamed ones were the same statements as their successors (0042_health_disabled but for its comment).
 const RENAMED_FROM: Record<string, string> = {
   "0017_alert_counts.sql": "0016_alert_counts.sql",
@@ -71,42 +68,27 @@ const RENAMED_FROM: Record<string, string> = {
   "0042_rejection_hours.sql": "0044_rejection_hours.sql",
 };
 
+/** What this uses of the local runtime's D1 binding. */
+type Db = { prepare(sql: string): Statement; batch(statements: Statement[]): Promise<unknown> };
+type Statement = { run(): Promise<unknown>; all(): Promise<{ results: Record<string, unknown>[] }> };
+const isDb = (v: unknown): v is Db => typeof v === "object" && v !== null && "prepare" in v && "batch" in v;
+
 /**
  * Applies these files (the current ones, a renamed one's successor, the removed ones of oldDir, or
- * the `edited` one's earlier text) to the local database in `state`.
+ * the `edited` one's earlier text) to `db`, as applyLocalMigrations applies them.
  */
-async function migrateWith(state: string, names: string[], edited?: string) {
-  const project = tempDir("edgehook-old-migrations-");
-  mkdirSync(join(project, "migrations"));
+async function migrateWith(db: Db, names: string[], edited?: string) {
+  const migrationsDir = tempDir("edgehook-old-migrations-");
   for (const name of names) {
     const from =
       name === edited ? join(editedDir, name) : readdirSync(oldDir).includes(name) ? join(oldDir, name) : join(root, "migrations", RENAMED_FROM[name] ?? name);
-    copyFileSync(from, join(project, "migrations", name));
+    copyFileSync(from, join(migrationsDir, name));
   }
-  const config = join(project, "wrangler.json");
-  writeFileSync(config, JSON.stringify({ name: "old", compatibility_date: "2026-11-01", d1_databases: [{ binding: "DB", database_name: "edgehook", database_id: DATABASE_ID, migrations_dir: "migrations" }] }));
-  return applyLocalMigrations({ persistTo: state, config });
+  return applyMigrationsTo(db, { migrationsDir });
 }
 
-/** What this uses of the local runtime's D1 binding. */
-type Db = { prepare(sql: string): Statement; batch(statements: Statement[]): Promise<unknown> };
-type Statement = { all(): Promise<{ results: Record<string, unknown>[] }> };
-const isDb = (v: unknown): v is Db => typeof v === "object" && v !== null && "prepare" in v && "batch" in v;
-
-/** Runs `fn` on the local database in `state`. */
-async function withDb<T>(state: string, fn: (db: Db) => Promise<T>): Promise<T> {
-  const project = tempDir("edgehook-read-");
-  const config = join(project, "wrangler.json");
-  writeFileSync(config, JSON.stringify({ name: "read", compatibility_date: "2026-11-01", d1_databases: [{ binding: "DB", database_name: "edgehook", database_id: DATABASE_ID }] }));
-  const proxy = await getPlatformProxy({ configPath: config, persist: { path: join(state, "v3") }, remoteBindings: false });
-  try {
-    const db = proxy.env.DB;
-    if (!isDb(db)) throw new Error("the local runtime has no D1 binding DB");
-    return await fn(db);
-  } finally {
-    await proxy.dispose();
-  }
-}
+/** The current files applied to `db`, as applyLocalMigrations (npm run dev, db:migrate:local) applies them. */
+const migrate = (db: Db) => applyMigrationsTo(db, { migrationsDir: join(root, "migrations") });
 
 /** Every table, column, index and trigger of the database, not the migrations' record; its SQL without comments or layout. */
 const schemaOf = (db: Db) =>
@@ -135,14 +117,33 @@ const EDITED_STATES: Record<string, string> = {
   "66775c85": "0054_filter_program_bound.sql",
 };
 
+// Each database migrated at such a commit, and a fresh one, bound in one local runtime by ids of
+// their own (a runtime per step of each took ~50 starts, most of the file's time).
+const STATES = [
+  ...Object.entries(OLD_STATES).map(([commit, names]) => ({ commit, names, edited: undefined })),
+  ...Object.entries(EDITED_STATES).map(([commit, edited]) => ({ commit, names: [...before(edited.slice(0, 4)), edited], edited })),
+];
+
 describe("migrations renamed, removed or edited on main", () => {
+  let proxy: PlatformProxy<Record<string, unknown>> | undefined;
+  const db = (binding: string) => {
+    const d = proxy?.env[binding];
+    if (!isDb(d)) throw new Error(`the local runtime has no D1 binding ${binding}`);
+    return d;
+  };
   // A database migrated from the current files, and its sqlite_master.
-  const fresh = tempDir("edgehook-fresh-");
   let freshSchema: Record<string, unknown>[] = [];
   beforeAll(async () => {
-    expect(await applyLocalMigrations({ persistTo: fresh })).toEqual(current);
-    freshSchema = await withDb(fresh, (db) => db.prepare("SELECT type, name, sql FROM sqlite_master").all().then((r) => r.results));
+    const project = tempDir("edgehook-states-");
+    const config = join(project, "wrangler.json");
+    const bindings = ["FRESH", ...STATES.map((s) => `AT_${s.commit}`)];
+    const d1 = bindings.map((binding, i) => ({ binding, database_name: binding, database_id: `00000000-0000-0000-0000-${String(i + 1).padStart(12, "0")}` }));
+    writeFileSync(config, JSON.stringify({ name: "states", compatibility_date: "2026-11-01", d1_databases: d1 }));
+    proxy = await getPlatformProxy<Record<string, unknown>>({ configPath: config, persist: { path: join(project, "v3") }, remoteBindings: false });
+    expect(await migrate(db("FRESH"))).toEqual(current);
+    freshSchema = (await db("FRESH").prepare("SELECT type, name, sql FROM sqlite_master").all()).results;
   }, 120_000);
+  afterAll(() => proxy?.dispose());
 
   it("leave nothing to repair on a database migrated from the current files", () => {
     expect(renameRepairs(current)).toEqual([]);
@@ -172,50 +173,40 @@ describe("migrations renamed, removed or edited on main", () => {
   });
 
   it("a database migrated at each such commit upgrades to a fresh one's schema, its rows kept, and then has nothing to apply", async () => {
-    const want = await withDb(fresh, schemaOf);
+    const want = await schemaOf(db("FRESH"));
 
-    const states = [
-      ...Object.entries(OLD_STATES).map(([commit, names]) => ({ commit, names, edited: undefined })),
-      ...Object.entries(EDITED_STATES).map(([commit, edited]) => ({ commit, names: [...before(edited.slice(0, 4)), edited], edited })),
-    ];
-    for (const { commit, names, edited } of states) {
-      const state = tempDir(`edgehook-at-${commit}-`);
-      await migrateWith(state, names, edited);
-      await withDb(state, (db) =>
-        db.batch([
-          db.prepare("INSERT INTO names (name) VALUES ('kept-name')"),
-          db.prepare("INSERT INTO tokens (id, name, token_hash, scopes, created_at) VALUES ('tok_kept', 'kept', 'ab', '[\"events:read\"]', 1)"),
-          db.prepare("INSERT INTO event_counts (scope, hour, owner, n0) VALUES (1, 500000, 2, 7)"),
-        ]),
-      );
+    for (const { commit, names, edited } of STATES) {
+      const at = db(`AT_${commit}`);
+      expect(await migrateWith(at, names, edited), commit).toEqual(names);
+      await at.batch([
+        at.prepare("INSERT INTO names (name) VALUES ('kept-name')"),
+        at.prepare("INSERT INTO tokens (id, name, token_hash, scopes, created_at) VALUES ('tok_kept', 'kept', 'ab', '[\"events:read\"]', 1)"),
+        at.prepare("INSERT INTO event_counts (scope, hour, owner, n0) VALUES (1, 500000, 2, 7)"),
+      ]);
       // 0041's first delete trigger left an hour's totals row at zero when its last counts went.
       const attempts = edited === "0041_counter_totals.sql";
       if (attempts)
-        await withDb(state, (db) =>
-          db.batch([
-            db.prepare("INSERT INTO attempt_counts (hour, webhook, a0) VALUES (7, 1, 1), (8, 1, 1)"),
-            db.prepare("DELETE FROM attempt_counts WHERE hour = 8"),
-          ]),
-        );
+        await at.batch([
+          at.prepare("INSERT INTO attempt_counts (hour, webhook, a0) VALUES (7, 1, 1), (8, 1, 1)"),
+          at.prepare("DELETE FROM attempt_counts WHERE hour = 8"),
+        ]);
 
       // A renamed one is not applied again: 0016_alert_counts twice would take the alerts out of owner 0's counts twice.
-      const upgraded = await applyLocalMigrations({ persistTo: state });
+      const upgraded = await migrate(at);
       const again = names.flatMap((n) => (n === "0024_place_blocks.sql" ? ["0024_location_block.sql", "0025_organization_block.sql"] : (RENAMED_FROM[n] ?? [])));
       expect(upgraded.filter((n) => again.includes(n)), commit).toEqual([]);
-      await withDb(state, async (db) => {
-        expect.soft(await schemaOf(db), commit).toEqual(want);
-        expect((await db.prepare("SELECT name FROM names WHERE name = 'kept-name'").all()).results, commit).toHaveLength(1);
-        expect((await db.prepare("SELECT name FROM tokens WHERE id = 'tok_kept'").all()).results, commit).toEqual([{ name: "kept" }]);
-        expect((await db.prepare("SELECT n0 FROM event_counts WHERE hour = 500000").all()).results, commit).toEqual([{ n0: 7 }]);
-        if (attempts) {
-          expect((await db.prepare("SELECT hour, a0 FROM attempt_totals").all()).results, commit).toEqual([{ hour: 7, a0: 1 }]);
-          await db.prepare("DELETE FROM attempt_counts WHERE hour = 7").all();
-          expect((await db.prepare("SELECT hour FROM attempt_totals").all()).results, commit).toEqual([]);
-        }
-        const recorded = new Set((await db.prepare("SELECT name FROM d1_migrations").all()).results.map((r) => r.name));
-        expect(current.filter((n) => !recorded.has(n)), commit).toEqual([]);
-      });
-      expect(await applyLocalMigrations({ persistTo: state }), commit).toEqual([]);
+      expect.soft(await schemaOf(at), commit).toEqual(want);
+      expect((await at.prepare("SELECT name FROM names WHERE name = 'kept-name'").all()).results, commit).toHaveLength(1);
+      expect((await at.prepare("SELECT name FROM tokens WHERE id = 'tok_kept'").all()).results, commit).toEqual([{ name: "kept" }]);
+      expect((await at.prepare("SELECT n0 FROM event_counts WHERE hour = 500000").all()).results, commit).toEqual([{ n0: 7 }]);
+      if (attempts) {
+        expect((await at.prepare("SELECT hour, a0 FROM attempt_totals").all()).results, commit).toEqual([{ hour: 7, a0: 1 }]);
+        await at.prepare("DELETE FROM attempt_counts WHERE hour = 7").run();
+        expect((await at.prepare("SELECT hour FROM attempt_totals").all()).results, commit).toEqual([]);
+      }
+      const recorded = new Set((await at.prepare("SELECT name FROM d1_migrations").all()).results.map((r) => r.name));
+      expect(current.filter((n) => !recorded.has(n)), commit).toEqual([]);
+      expect(await migrate(at), commit).toEqual([]);
     }
   }, 600_000);
 });
