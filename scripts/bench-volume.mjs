@@ -48,9 +48,6 @@ const ROUNDS = wholeNumber("rounds", values.rounds, 1, 1000);
 // A round's events are made at once in the Worker's memory, ~1.5 KB of body each.
 const INGEST = wholeNumber("ingest", values.ingest, 1, 100_000, "events a round, made at once in memory");
 const EVENTS = values.events === undefined ? undefined : wholeNumber("events", values.events, 1);
-// The bench's Worker (and wrangler's API under it, ~3 s of CPU to load) only once the arguments
-// are known good: --help, a mistyped flag and a bad number answer at once.
-const { BENCH_ADMIN_TOKEN, startBenchWorker } = await import("../bench/volume/stack.mjs");
 const dir = resolve(values["persist-to"]);
 // What the seed wrote there (seed.mjs); a directory seeded before it did so has the bench's own.
 const marker = [join(dir, "seed.json"), join(dir, "bench-volume.json")].find((f) => existsSync(f));
@@ -88,6 +85,9 @@ if (values.reseed || mixed || seeded?.events !== N) {
   // What the seed printed when it last ran there (what it wrote, and what the database held then), not the database now.
   console.log(`reusing the seed of ${n(N)} events in ${dir} (--reseed to make it again); npm run seed last printed:\n${seeded.output.trim()}`);
 }
+// The bench's Worker (and wrangler's API under it, ~3 s of CPU to load) only once the arguments
+// and the directory are known good: --help, a mistyped flag, a bad number and a directory refused answer at once.
+const { BENCH_ADMIN_TOKEN, startBenchWorker } = await import("../bench/volume/stack.mjs");
 /** The middle value, or the mean of the two middle ones. */
 const median = (/** @type {number[]} */ xs) => {
   const s = [...xs].sort((a, b) => a - b);
