@@ -29,14 +29,23 @@ afterAll(async () => {
   await down?.close();
 });
 
+/** The slow proxy: its URL, and a promise of the moment no request is under way through it. */
+type SlowProxy = { url: string; idle: () => Promise<void>; close: () => Promise<void> };
+
 /**
  * The stack behind a proxy whose answers come LATENCY_MS late: each request reaches the Worker at
  * once, as over a slow network (the browser's own throttling holds the request back instead, and
  * a second press cancels it unsent, which is not what a slow network does).
  */
-async function slowProxy(to: string): Promise<{ url: string; close: () => Promise<void> }> {
+async function slowProxy(to: string): Promise<SlowProxy> {
   const upstream = new URL(to);
+  let inFlight = 0;
+  const waiting: (() => void)[] = [];
   const server = createServer((req, res) => {
+    inFlight++;
+    res.on("close", () => {
+      if (--inFlight === 0) for (const done of waiting.splice(0)) done();
+    });
     const out = request({ host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: req.headers }, (answer) => {
       setTimeout(() => {
         res.writeHead(answer.statusCode ?? 502, answer.headers);
@@ -48,7 +57,11 @@ async function slowProxy(to: string): Promise<{ url: string; close: () => Promis
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, close: () => new Promise((resolve) => (server.close(() => resolve()), server.closeAllConnections())) };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    idle: () => (inFlight === 0 ? Promise.resolve() : new Promise<void>((done) => waiting.push(done))),
+    close: () => new Promise((resolve) => (server.close(() => resolve()), server.closeAllConnections())),
+  };
 }
 
 /** A page signed in as the admin, through the slow proxy. */
@@ -78,7 +91,7 @@ async function listAll<T>(path: "/v1/webhooks" | "/v1/tokens"): Promise<T[]> {
  * Presses `button` twice 600 ms apart, as an impatient reader does, and waits for the page the
  * form leads to. In the page: Playwright's click waits for the navigation the first press starts.
  */
-async function pressTwice(page: Page, button: Locator, leadsTo: RegExp) {
+async function pressTwice(slow: SlowProxy, page: Page, button: Locator, leadsTo: RegExp) {
   // A second press cancels the first's navigation (ERR_ABORTED), not its request: the second's page is waited for then.
   const arrived = page.waitForURL(leadsTo, { timeout: 20_000 }).catch(() => page.waitForURL(leadsTo, { timeout: 20_000 }));
   await button.evaluate((b: HTMLButtonElement) => {
@@ -86,8 +99,9 @@ async function pressTwice(page: Page, button: Locator, leadsTo: RegExp) {
     setTimeout(() => b.click(), 600);
   });
   await arrived;
-  // Whatever a second request would have made is made by now.
-  await page.waitForTimeout(LATENCY_MS + 1_000);
+  // A second press's request would have left 600 ms in, before the first's answer (LATENCY_MS) came:
+  // once nothing is under way through the proxy, whatever it would have made is made.
+  await slow.idle();
 }
 
 describe("a form pressed twice on a slow network", () => {
@@ -100,7 +114,7 @@ describe("a form pressed twice on a slow network", () => {
     const form = page.getByRole("form", { name: "New webhook" });
     await form.getByLabel(/^URL/).fill(`${down.url}/ok/${key}`);
     await form.getByLabel(/^Event types/).fill("message.*");
-    await pressTwice(page, form.getByRole("button", { name: "Create webhook" }), /\/dashboard\/created\//);
+    await pressTwice(slow, page, form.getByRole("button", { name: "Create webhook" }), /\/dashboard\/created\//);
     const hooks = (await listAll<{ url: string }>("/v1/webhooks")).filter((w) => w.url.includes(key));
     expect.soft(hooks).toHaveLength(1);
 
@@ -108,7 +122,7 @@ describe("a form pressed twice on a slow network", () => {
     const tokenForm = page.getByRole("form", { name: "New token" });
     await tokenForm.getByLabel("Name").fill(`twice ${key}`);
     await tokenForm.getByLabel("events:read").check();
-    await pressTwice(page, tokenForm.getByRole("button", { name: "Create token" }), /\/dashboard\/created\//);
+    await pressTwice(slow, page, tokenForm.getByRole("button", { name: "Create token" }), /\/dashboard\/created\//);
     const tokens = (await listAll<{ name: string }>("/v1/tokens")).filter((t) => t.name === `twice ${key}`);
     expect.soft(tokens).toHaveLength(1);
 
@@ -122,7 +136,7 @@ describe("a form pressed twice on a slow network", () => {
     };
     await eventually(async () => (await deliveries()) === 1, 20_000, "the event's delivery");
     await page.goto(`${slow.url}/dashboard/events/${eventId}`);
-    await pressTwice(page, page.getByRole("button", { name: "Replay to every matching webhook" }), /\/dashboard\/events\/[^?]+\?/);
+    await pressTwice(slow, page, page.getByRole("button", { name: "Replay to every matching webhook" }), /\/dashboard\/events\/[^?]+\?/);
     expect(await page.locator("[role=status]").textContent()).toBe("Replayed: 1 new delivery.");
     expect(await deliveries()).toBe(2);
     await page.context().close();
