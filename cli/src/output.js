@@ -1,6 +1,5 @@
 import { once } from "node:events";
 import pc from "picocolors";
-import stringWidth from "string-width";
 
 /**
  * What a terminal may act on rather than show, or shows as nothing: C0 controls, DEL, C1 controls
@@ -102,14 +101,25 @@ function cellOf(cell, row) {
 }
 
 /**
- * Rows as aligned columns, the header dimmed; every cell printable (padded by the columns a terminal
- * shows, string-width's: by UTF-16 length a CJK or emoji name pushed the columns after it).
+ * The columns a terminal shows `text` in: string-width's (by UTF-16 length a CJK or emoji name
+ * pushes the columns after it), loaded only for text beyond printable ASCII, one column a
+ * character: its regexes and segmenter cost every command that prints a table a startup.
+ * @param {string[]} texts @returns {Promise<(text: string) => number>}
+ */
+async function widthFor(texts) {
+  if (texts.every((t) => /^[\x20-\x7e]*$/.test(t))) return (t) => t.length;
+  return (await import("string-width")).default;
+}
+
+/**
+ * Rows as aligned columns, the header dimmed; every cell printable (padded by the columns a terminal shows).
  * @template T
  * @param {T[] | undefined} rows none when the answer has no such list (cellOf)
  * @param {[string, (row: T) => unknown][]} columns title and cell of each column
  */
-export function printTable(rows, columns) {
+export async function printTable(rows, columns) {
   const cells = (Array.isArray(rows) ? rows : []).map((r) => columns.map(([, cell]) => printable(cellOf(cell, r) ?? "—")));
+  const stringWidth = await widthFor([...columns.map(([title]) => title), ...cells.flat()]);
   const widths = columns.map(([title], i) => Math.max(stringWidth(title), ...cells.map((c) => stringWidth(c[i] ?? ""))));
   const line = (/** @type {string[]} */ c) => c.map((s, i) => s + " ".repeat(Math.max(0, (widths[i] ?? 0) - stringWidth(s)))).join("  ").trimEnd();
   process.stdout.write(`${pc.dim(line(columns.map(([title]) => title)))}\n`);

@@ -55,11 +55,11 @@ export function registerAlerts(program) {
   sub(endpoints, "list", "list notification endpoints (never their secrets)").action(async (o) => {
     const client = apiClient(connectionOf(o));
     const r = await everyRow((cursor) => unwrap(client.GET("/v1/notification-endpoints", { params: { query: { limit: 100, cursor } } })));
-    show(o.json, r, () => printTable(r.data, ENDPOINT_HEALTH_COLUMNS));
+    await show(o.json, r, () => printTable(r.data, ENDPOINT_HEALTH_COLUMNS));
   });
   sub(endpoints, "get <uid>", "one notification endpoint (never its secret)").action(async (uid, o) => {
     const e = await unwrap(apiClient(connectionOf(o)).GET("/v1/notification-endpoints/{uid}", { params: { path: { uid } } }));
-    show(o.json, e, () => printTable([e], ENDPOINT_HEALTH_COLUMNS));
+    await show(o.json, e, () => printTable([e], ENDPOINT_HEALTH_COLUMNS));
   });
   sub(endpoints, "create", "register a notification endpoint; its secret is printed this once")
     .requiredOption("--endpoint <url>", "where alerts are POSTed")
@@ -69,8 +69,8 @@ export function registerAlerts(program) {
     .action(async (o) => {
       const body = { url: o.endpoint, alertTypes: alertTypes(o.alerts) ?? [], format: o.format, disabled: o.disabled };
       const e = await unwrap(apiClient(connectionOf(o)).POST("/v1/notification-endpoints", { body }));
-      show(o.json, e, () => {
-        printTable([e], ENDPOINT_COLUMNS);
+      await show(o.json, e, async () => {
+        await printTable([e], ENDPOINT_COLUMNS);
         process.stdout.write(`secret: ${printable(e.secret)}  (shown this once)\n`);
       });
     });
@@ -84,17 +84,17 @@ export function registerAlerts(program) {
       const body = { url: o.endpoint, alertTypes: alertTypes(o.alerts), format: o.format, disabled: o.enable ? false : o.disable ? true : undefined };
       someChange(body);
       const e = await unwrap(apiClient(connectionOf(o)).PATCH("/v1/notification-endpoints/{uid}", { params: { path: { uid } }, body }));
-      show(o.json, e, () => printTable([e], ENDPOINT_COLUMNS));
+      await show(o.json, e, () => printTable([e], ENDPOINT_COLUMNS));
     });
   sub(endpoints, "delete <uid>", "delete a notification endpoint (alerts it was still owed expire)").action(async (uid, o) => {
     await unwrap(apiClient(connectionOf(o)).DELETE("/v1/notification-endpoints/{uid}", { params: { path: { uid } } }));
-    show(o.json, { deleted: uid }, () => process.stdout.write(`deleted ${uid}\n`));
+    await show(o.json, { deleted: uid }, () => process.stdout.write(`deleted ${uid}\n`));
   });
 
   const alerts = program.command("alerts").description("alert episodes (admin only)");
   paged(sub(alerts, "list", "list alert episodes, newest first (one per condition and subject while it lasts)"), "/v1/alerts").action(async (o, cmd) => {
     const page = await unwrap(apiClient(connectionOf(o)).GET("/v1/alerts", { params: { query: { limit: o.limit, cursor: o.cursor } } }));
-    show(o.json, page, () =>
+    await show(o.json, page, () =>
       printPage(page, cmd, [
         ["ID", (a) => a.id],
         ["TYPE", (a) => a.type],

@@ -126,11 +126,11 @@ export function registerApi(program) {
   const webhooks = program.command("webhooks").description("forwarding subscriptions");
   paged(sub(webhooks, "list", "list webhooks"), "/v1/webhooks").action(async (o, cmd) => {
     const page = await unwrap(apiClient(connectionOf(o)).GET("/v1/webhooks", { params: { query: { limit: o.limit, cursor: o.cursor } } }));
-    show(o.json, page, () => printPage(page, cmd, WEBHOOK_COLUMNS));
+    await show(o.json, page, () => printPage(page, cmd, WEBHOOK_COLUMNS));
   });
   sub(webhooks, "get <uid>", "one webhook").action(async (uid, o) => {
     const w = await unwrap(apiClient(connectionOf(o)).GET("/v1/webhooks/{uid}", { params: { path: { uid } } }));
-    show(o.json, w, () => printJson(w));
+    await show(o.json, w, () => printJson(w));
   });
   const create = sub(webhooks, "create", "create a webhook; its secret is printed this once")
     .requiredOption("--endpoint <url>", "the webhook's url: where events are POSTed")
@@ -162,8 +162,8 @@ export function registerApi(program) {
           },
         }),
       );
-      show(o.json, w, () => {
-        printTable([w], WEBHOOK_COLUMNS);
+      await show(o.json, w, async () => {
+        await printTable([w], WEBHOOK_COLUMNS);
         process.stdout.write(`secret: ${printable(w.secret)}  (shown this once)\n`);
         warnOf(w);
       });
@@ -203,8 +203,8 @@ export function registerApi(program) {
       };
       someChange(body);
       const w = await unwrap(apiClient(connectionOf(o)).PATCH("/v1/webhooks/{uid}", { params: { path: { uid } }, body }));
-      show(o.json, w, () => {
-        printTable([w], WEBHOOK_COLUMNS);
+      await show(o.json, w, async () => {
+        await printTable([w], WEBHOOK_COLUMNS);
         warnOf(w);
       });
     });
@@ -212,12 +212,12 @@ export function registerApi(program) {
     .requiredOption("--event <id>", "the stored event to test it on")
     .action(async (uid, o) => {
       const t = await unwrap(apiClient(connectionOf(o)).POST("/v1/webhooks/{uid}/test", { params: { path: { uid } }, body: { eventId: o.event } }));
-      show(o.json, t, () => {
+      await show(o.json, t, async () => {
         // Every check that fails is named: the first alone hid that mending it would not make the webhook owed.
         const failed = (t.checks ?? []).filter((c) => !c.passed).map((c) => printable(c.check));
         const named = failed.length > 1 ? `${failed.slice(0, -1).join(", ")} and ${failed.at(-1)} fail` : `${failed[0] ?? "a check"} fails`;
         process.stdout.write(t.matched ? "owed: a delivery would be made\n" : `not owed: ${named}\n`);
-        printTable(t.checks, [
+        await printTable(t.checks, [
           ["CHECK", (c) => c.check],
           ["RESULT", (c) => (c.passed ? "pass" : "FAIL")],
           ["WHY", (c) => c.message],
@@ -233,7 +233,7 @@ export function registerApi(program) {
     });
   sub(webhooks, "delete <uid>", "delete a webhook (its held deliveries expire)").action(async (uid, o) => {
     await unwrap(apiClient(connectionOf(o)).DELETE("/v1/webhooks/{uid}", { params: { path: { uid } } }));
-    show(o.json, { deleted: uid }, () => process.stdout.write(`deleted ${uid}\n`));
+    await show(o.json, { deleted: uid }, () => process.stdout.write(`deleted ${uid}\n`));
   });
 
   const events = program.command("events").description("stored events");
@@ -260,7 +260,7 @@ export function registerApi(program) {
         cursor: o.cursor,
       };
       const page = await unwrap(apiClient(connectionOf(o)).GET("/v1/events", { params: { query } }));
-      show(o.json, page, () =>
+      await show(o.json, page, () =>
         printPage(page, cmd, [
           ["ID", (e) => e.id],
           ["TYPE", (e) => e.eventType],
@@ -277,11 +277,11 @@ export function registerApi(program) {
       const e = await unwrap(apiClient(connectionOf(o)).GET("/v1/events/{id}", { params: { path: { id } } }));
       // Into a pipe the body goes byte for byte; on a terminal it is text like any other output.
       if (o.body && !o.json) return void process.stdout.write(process.stdout.isTTY ? `${printable(e.body, { lines: true })}\n` : e.body);
-      show(o.json, e, () => {
+      await show(o.json, e, async () => {
         const { body, deliveries, deliveriesNextCursor, ...summary } = e;
         printJson(summary);
         process.stdout.write(`${printable(body, { lines: true })}\n`);
-        printTable(
+        await printTable(
           deliveries.flatMap((d) => (d.attempts.length ? d.attempts : [null]).map((a) => ({ d, a }))),
           [
             ["DELIVERY", ({ d }) => d.id],
@@ -330,7 +330,7 @@ export function registerApi(program) {
         if (r.events > 0 && !r.dryRun) process.stderr.write(`replayed ${r.events} events (${r.deliveries} new deliveries) before this call failed\n`);
         throw err;
       }
-      show(o.json, r, () =>
+      await show(o.json, r, () =>
         process.stdout.write(
           `${r.dryRun ? "would replay" : "replayed"} ${r.events} event${r.events === 1 ? "" : "s"}: ${r.deliveries} ${r.dryRun ? "" : "new "}deliver${r.deliveries === 1 ? "y" : "ies"}\n`,
         ),
@@ -345,7 +345,7 @@ export function registerApi(program) {
     .action(async (o, cmd) => {
       const query = { status: o.status, webhookUid: o.webhook, eventId: o.event, limit: o.limit, cursor: o.cursor };
       const page = await unwrap(apiClient(connectionOf(o)).GET("/v1/deliveries", { params: { query } }));
-      show(o.json, page, () =>
+      await show(o.json, page, () =>
         printPage(page, cmd, [
           ["ID", (d) => d.id],
           ["EVENT", (d) => d.eventId],
@@ -358,10 +358,10 @@ export function registerApi(program) {
     });
   sub(deliveries, "get <id>", "one delivery (the edgehook-delivery-id header of a request sent) with its attempts").action(async (id, o) => {
     const d = await unwrap(apiClient(connectionOf(o)).GET("/v1/deliveries/{id}", { params: { path: { id } } }));
-    show(o.json, d, () => {
+    await show(o.json, d, async () => {
       const { attempts, ...summary } = d;
       printJson(summary);
-      printTable(attempts, [...attemptColumns((a) => a), ["STARTED", (a) => a.startedAt]]);
+      await printTable(attempts, [...attemptColumns((a) => a), ["STARTED", (a) => a.startedAt]]);
     });
   });
   sub(deliveries, "retry [id]", "retry one delivery now, or every delivery matching --status (without --webhook, webhooks' deliveries only: no notification endpoint's alerts)")
@@ -397,7 +397,7 @@ export function registerApi(program) {
         if (r.count > 0) process.stderr.write(`retried ${r.count} deliver${r.count === 1 ? "y" : "ies"} (${r.held} held) before this call failed; running it again starts from the oldest\n`);
         throw err;
       }
-      show(o.json, r, () =>
+      await show(o.json, r, () =>
         process.stdout.write(
           `retrying ${r.count} deliver${r.count === 1 ? "y" : "ies"}${r.held ? ` (${r.held} of them held: their webhook is disabled; they go out when it is enabled)` : ""}\n`,
         ),
@@ -416,11 +416,11 @@ export function registerApi(program) {
   sub(sources, "list", "list sources").action(async (o) => {
     const client = apiClient(connectionOf(o));
     const r = await everyRow((cursor) => unwrap(client.GET("/v1/sources", { params: { query: { limit: 100, cursor } } })));
-    show(o.json, r, () => printTable(r.data, SOURCE_COLUMNS));
+    await show(o.json, r, () => printTable(r.data, SOURCE_COLUMNS));
   });
   sub(sources, "get <id>", "one source (never its secrets)").action(async (id, o) => {
     const s = await unwrap(apiClient(connectionOf(o)).GET("/v1/sources/{id}", { params: { path: { id } } }));
-    show(o.json, s, () => printJson(s));
+    await show(o.json, s, () => printJson(s));
   });
   sub(sources, "create", "create a source; give its ingress URL to the provider")
     .requiredOption("--name <name>", "a name")
@@ -448,7 +448,7 @@ export function registerApi(program) {
           },
         }),
       );
-      show(o.json, s, () => printTable([s], SOURCE_COLUMNS));
+      await show(o.json, s, () => printTable([s], SOURCE_COLUMNS));
     });
   sub(sources, "update <id>", "rename, rotate secrets (current first), change how it verifies, enable or disable a source (never its provider or organization)")
     .option("--name <name>", "new name")
@@ -474,22 +474,22 @@ export function registerApi(program) {
       };
       someChange(body);
       const s = await unwrap(apiClient(connectionOf(o)).PATCH("/v1/sources/{id}", { params: { path: { id } }, body }));
-      show(o.json, s, () => printTable([s], SOURCE_COLUMNS));
+      await show(o.json, s, () => printTable([s], SOURCE_COLUMNS));
     });
   const rejections = parameterRange("/v1/sources/{id}/rejections", "limit");
   sub(sources, "rejections <id>", "requests its ingress refused: counts by reason over the last day, then the latest (the admin may also name (unknown) and (invalid))")
     .option("--limit <n>", `latest refused requests to list (${rangeText(rejections)})`, wholeIn(rejections))
     .action(async (id, o) => {
       const r = await unwrap(apiClient(connectionOf(o)).GET("/v1/sources/{id}/rejections", { params: { path: { id }, query: { limit: o.limit } } }));
-      show(o.json, r, () => {
-        printTable(r.summary, [
+      await show(o.json, r, async () => {
+        await printTable(r.summary, [
           ["REASON", (x) => x.reason],
           ["THIS HOUR", (x) => x.thisHour],
           ["LAST DAY", (x) => x.lastDay],
           ["LAST AT", (x) => x.lastAt],
         ]);
         process.stdout.write("\n");
-        printTable(r.recent, [
+        await printTable(r.recent, [
           ["AT", (x) => x.at],
           ["REASON", (x) => x.reason],
           ["REQUESTED", (x) => x.requested],
@@ -501,7 +501,7 @@ export function registerApi(program) {
     });
   sub(sources, "delete <id>", "delete a source").action(async (id, o) => {
     await unwrap(apiClient(connectionOf(o)).DELETE("/v1/sources/{id}", { params: { path: { id } } }));
-    show(o.json, { deleted: id }, () => process.stdout.write(`deleted ${id}\n`));
+    await show(o.json, { deleted: id }, () => process.stdout.write(`deleted ${id}\n`));
   });
 
   sub(program, "stats", "totals (events, deliveries by status, dead letters) and per webhook counts, 100 webhooks an answer")
@@ -512,7 +512,7 @@ export function registerApi(program) {
     .action(async (o) => {
       const query = { cursor: o.cursor, webhookUids: queryList(o.webhooks), ...(o.failingFirst && { failingFirst: /** @type {const} */ ("true") }) };
       const st = await unwrap(apiClient(connectionOf(o)).GET("/v1/stats", { params: { query } }));
-      show(o.json, st, () => {
+      await show(o.json, st, async () => {
         const d = st.deliveries;
         // An older deployment's answer may lack a member (answer-shape.js): — for each it does not say.
         const n = (/** @type {unknown} */ v) => memberOf(v, isNumber) ?? "—";
@@ -522,7 +522,7 @@ export function registerApi(program) {
           ...(st.deadLetters === null ? [] : [`dead letters: ${n(st.deadLetters)} open, ${n(st.parkedDeadLetters)} parked`]),
         ];
         process.stdout.write(`${lines.join("\n")}\n`);
-        printTable(st.webhooks, [
+        await printTable(st.webhooks, [
           ["WEBHOOK", (w) => w.uid],
           ["URL", (w) => w.url],
           ["STATE", (w) => stateOf(w.disabled)],
@@ -553,7 +553,7 @@ export function registerApi(program) {
         ...(!o.json && { withMessage: /** @type {const} */ ("false") }),
       };
       const page = await unwrap(apiClient(connectionOf(o)).GET("/v1/dead-letters", { params: { query } }));
-      show(o.json, page, () =>
+      await show(o.json, page, () =>
         printPage(page, cmd, [
           ["ID", (d) => d.id],
           ["QUEUE", (d) => d.queue],
@@ -573,13 +573,13 @@ export function registerApi(program) {
     .action(async (id, o) => {
       const d = await unwrap(apiClient(connectionOf(o)).POST("/v1/dead-letters/{id}/replay", { params: { path: { id } } }));
       // A delivery of a disabled webhook is held, not sent: said so, as a bulk retry's held count is.
-      show(o.json, d, () => process.stdout.write(`replayed ${printable(d.id)}${d.held ? ": its delivery is held, its webhook disabled (enabling it sends it)" : ""}\n`));
+      await show(o.json, d, () => process.stdout.write(`replayed ${printable(d.id)}${d.held ? ": its delivery is held, its webhook disabled (enabling it sends it)" : ""}\n`));
     });
   sub(deadLetters, "delete", "clear a dead letter handled otherwise")
     .argument("<id>", "the dead letter's id", deadLetterId)
     .action(async (id, o) => {
       await unwrap(apiClient(connectionOf(o)).DELETE("/v1/dead-letters/{id}", { params: { path: { id } } }));
-      show(o.json, { deleted: id }, () => process.stdout.write(`deleted ${id}\n`));
+      await show(o.json, { deleted: id }, () => process.stdout.write(`deleted ${id}\n`));
     });
 
   const tokens = program.command("tokens").description("scoped API tokens (admin only)");
@@ -594,7 +594,7 @@ export function registerApi(program) {
   sub(tokens, "list", "list tokens (never the tokens themselves)").action(async (o) => {
     const client = apiClient(connectionOf(o));
     const r = await everyRow((cursor) => unwrap(client.GET("/v1/tokens", { params: { query: { limit: 100, cursor } } })));
-    show(o.json, r, () => printTable(r.data, TOKEN_COLUMNS));
+    await show(o.json, r, () => printTable(r.data, TOKEN_COLUMNS));
   });
   sub(tokens, "create", "create a token; printed this once")
     .requiredOption("--name <name>", "a name")
@@ -604,13 +604,13 @@ export function registerApi(program) {
     .action(async (o) => {
       const body = { name: o.name, scopes: scopes(o.scopes), organizationUids: list(o.organizations, "--organizations", "organization"), locationUids: list(o.locations, "--locations", "location") };
       const t = await unwrap(apiClient(connectionOf(o)).POST("/v1/tokens", { body }));
-      show(o.json, t, () => {
-        printTable([t], TOKEN_COLUMNS);
+      await show(o.json, t, async () => {
+        await printTable([t], TOKEN_COLUMNS);
         process.stdout.write(`token: ${printable(t.token)}  (shown this once)\n`);
       });
     });
   sub(tokens, "revoke <id>", "revoke a token: it stops working at once").action(async (id, o) => {
     await unwrap(apiClient(connectionOf(o)).DELETE("/v1/tokens/{id}", { params: { path: { id } } }));
-    show(o.json, { revoked: id }, () => process.stdout.write(`revoked ${id}\n`));
+    await show(o.json, { revoked: id }, () => process.stdout.write(`revoked ${id}\n`));
   });
 }

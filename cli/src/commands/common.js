@@ -223,8 +223,8 @@ export const paged = (cmd, path) => {
  * @template T @param {{ data: T[], nextCursor: string | null }} page @param {import("commander").Command} cmd
  * @param {[string, (row: T) => unknown][]} columns
  */
-export function printPage(page, cmd, columns) {
-  printTable(page.data, columns);
+export async function printPage(page, cmd, columns) {
+  await printTable(page.data, columns);
   if (page.nextCursor) process.stderr.write(`more: ${nextPageCommand(cmd, page.nextCursor)}\n`);
 }
 
@@ -287,5 +287,8 @@ export async function everyRow(pageAt) {
   return { data, nextCursor: null };
 }
 
-/** @param {boolean} json @param {unknown} value @param {() => void} human */
-export const show = (json, value, human) => (json ? printJson(value) : human());
+/** @param {boolean} json @param {unknown} value @param {() => unknown} human awaited (a table loads its width rules as it prints) */
+export async function show(json, value, human) {
+  if (json) printJson(value);
+  else await human();
+}
