@@ -1,11 +1,9 @@
 // `edgehook listen <port|url>` and `edgehook tail`: live events (and attempts) from
 // GET /v1/listen, forwarded to a local server or shown in the terminal.
-import { randomBytes } from "node:crypto";
 import { InvalidArgumentError, Option } from "commander";
 import pc from "picocolors";
 import { holdsCredentials, isLoopback, requireToken } from "../config.js";
 import { CliError } from "../errors.js";
-import { listenState } from "../listen-state.js";
 import { parameterRange, rangeText } from "../openapi.js";
 import { clock, colourStatus, jsonLine, printable, writeOut } from "../output.js";
 import { connectionOf, queryList, wholeIn, withConnection } from "./common.js";
@@ -110,6 +108,9 @@ forwarded, so nothing stored meanwhile (within retention) is missed.`,
       const conn = connectionOf(opts);
       requireToken(conn); // before any state is kept for a listener that cannot connect
       const query = { mode: "listen", sourceIds: queryList(opts.source), eventTypes: queryList(opts.types), webhookUid: opts.webhook };
+      // Loaded here, as the stream is: a usage error, or --help, needs neither what listen keeps between runs nor node:crypto.
+      const { listenState } = await import("../listen-state.js");
+      const { randomBytes } = await import("node:crypto");
       const state = listenState(conn, query);
       // A field edited by hand is said, not dropped unsaid: the listener would start from now.
       const saved = state.read((line) => process.stderr.write(`${pc.yellow(line)}\n`));

@@ -1,5 +1,4 @@
 // `edgehook send` (and its alias `npm run send`): a correctly signed sample Podium event.
-import { createHmac, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { answerMisfit } from "../answer-shape.js";
@@ -29,7 +28,7 @@ const BODY_VALUES = /** @type {const} */ ([["type", "type", "an event type"], ["
  * with its type, event uid, location and organization filled in.
  * @param {string} type @param {string} locationUid @param {string} organizationUid @param {string} [eventUid]
  */
-function sampleEvent(type, locationUid, organizationUid, eventUid = randomUUID()) {
+function sampleEvent(type, locationUid, organizationUid, eventUid = crypto.randomUUID()) {
   return podiumSample(JSON.parse(fixtureOf(type)), { type, eventUid, locationUid, organizationUid });
 }
 
@@ -148,6 +147,8 @@ export function registerSend(program) {
         const why = err instanceof Error && err.name === "TimeoutError" ? `no answer within ${timeout / 1000} s (the event may still have been received)` : (cause instanceof Error ? cause.message : String(cause)).trim();
         throw new CliError(`POST ${url} failed: ${printable(why)}. ${hint}`);
       };
+      // Loaded here, not up front: a usage error, or --help, needs no node:crypto.
+      const { createHmac } = await import("node:crypto");
       let failed = 0;
       /** @type {Set<string>} */
       const hinted = new Set();

@@ -1,14 +1,11 @@
 // `edgehook setup` and `edgehook deploy`: the Cloudflare resources wrangler.toml
-// names, created with wrangler when missing and reused when present.
+// names, created with wrangler when missing and reused when present. Its spinner, TOML parser
+// prompt and node:crypto are imported where used: every other command starts without loading them.
 import { execFileSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { createInterface } from "node:readline/promises";
-import { createSpinner } from "nanospinner";
 import pc from "picocolors";
-import { parse, TomlError } from "smol-toml";
 import { configFile, makeFolders, saveDeployed, saveUnpaired } from "../config.js";
 import { isObject } from "../guards.js";
 import { CliError } from "../errors.js";
@@ -60,8 +57,8 @@ const tablesOf = (v) => (Array.isArray(v) ? v.filter(isObject) : []);
  * BODIES) and every queue (producers, consumers and their dead-letter queues).
  * @param {string} text @param {string} path the file it was read from, for an error
  */
-function resourcesOf(text, path) {
-  const t = tomlOf(text, path);
+async function resourcesOf(text, path) {
+  const t = await tomlOf(text, path);
   const [db] = Array.isArray(t.d1_databases) ? t.d1_databases : [];
   if (!isObject(db) || !db.database_name) throw new CliError("wrangler.toml declares no [[d1_databases]] with a database_name.");
   const buckets = tablesOf(t.r2_buckets);
@@ -84,7 +81,8 @@ function resourcesOf(text, path) {
 }
 
 /** The TOML document of a file; one that is not TOML is said by where it fails, as a config file that is not JSON is. @param {string} text @param {string} path */
-function tomlOf(text, path) {
+async function tomlOf(text, path) {
+  const { parse, TomlError } = await import("smol-toml");
   try {
     return parse(text);
   } catch (err) {
@@ -101,7 +99,7 @@ function tomlOf(text, path) {
  * name with escapes) is said with the id to paste; the database stays, and a rerun reuses it.
  * @param {string} text @param {string} name @param {string} id @param {string} path
  */
-function withDatabaseId(text, name, id, path) {
+async function withDatabaseId(text, name, id, path) {
   const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
   const quoted = `(["'])${escaped}\\1`;
   const blocks = text.split(/(?=^\[)/m);
@@ -113,7 +111,7 @@ function withDatabaseId(text, name, id, path) {
         : b.replace(/^(database_name\s*=.*)$/m, `$1\ndatabase_id = "${id}"`);
     })
     .join("");
-  if (resourcesOf(out, path).database.id !== id) {
+  if ((await resourcesOf(out, path)).database.id !== id) {
     throw new CliError(printable(`Could not write the database id into ${path}: set database_id = "${id}" in its d1_databases entry for ${name} by hand, then run this again (it reuses the database).`));
   }
   return out;
@@ -190,7 +188,7 @@ async function setup(o) {
   } catch {
     throw new CliError(`No wrangler.toml in ${o.dir}: run this in the Edgehook clone (or pass --dir).`);
   }
-  const want = resourcesOf(text, tomlPath);
+  const want = await resourcesOf(text, tomlPath);
   const log = (/** @type {string} */ line) => process.stderr.write(`${line}\n`);
   const wrangler = wranglerRunner({ dir: o.dir, dryRun: o.dryRun, log });
   if (o.dryRun) log(pc.dim("Dry run: the wrangler commands setup runs, none of them run now."));
@@ -203,6 +201,7 @@ async function setup(o) {
    */
   async function step(what, work) {
     if (o.dryRun) return void (await work((fn) => fn()));
+    const { createSpinner } = await import("nanospinner");
     const spinner = createSpinner(what).start();
     /** @type {Aside} */
     const aside = async (fn) => {
@@ -248,7 +247,7 @@ async function setup(o) {
     if (o.dryRun) return void log(pc.dim(`  (its database_id is written into wrangler.toml)`));
     if (!id) throw new CliError(`wrangler d1 create ${want.database.name} ran, but the database is not listed.`);
     if (id !== want.database.id) {
-      writeFileSync(tomlPath, withDatabaseId(readFileSync(tomlPath, "utf8"), want.database.name, id, tomlPath));
+      writeFileSync(tomlPath, await withDatabaseId(readFileSync(tomlPath, "utf8"), want.database.name, id, tomlPath));
       how += ", id written into wrangler.toml";
     }
     return `${how} (${id})`;
@@ -336,6 +335,7 @@ async function setup(o) {
         );
       }
       const names = new Set(listedNames ?? []);
+      const { randomBytes } = await import("node:crypto");
       /** @type {string[]} */
       const put = [];
       for (const name of GENERATED) {
@@ -420,6 +420,7 @@ function noSubdomain(output) {
 
 /** A yes/no question on the terminal. @param {string} question */
 async function ask(question) {
+  const { createInterface } = await import("node:readline/promises");
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
     return /^y(es)?$/i.test((await rl.question(question)).trim());
