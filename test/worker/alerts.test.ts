@@ -75,6 +75,14 @@ async function endpoint(p: P, key: string, extra: Record<string, unknown> = {}) 
     ...extra,
   });
   expect(res.status).toBe(201);
+  const uid = (res.json as { uid: string }).uid;
+  // Every alert goes to every endpoint subscribed to its type: one left enabled would be sent each later
+  // test's alerts too, a flow run and a request each (the file's last tests sent theirs to ~50). Disabled,
+  // not deleted: a test below counts the alerts of every endpoint ever deleted.
+  onTestFinished(async () => {
+    const off = (await pipeline().api("PATCH", `/v1/notification-endpoints/${uid}`, { disabled: true })).status;
+    if (off !== 200 && off !== 404) throw new Error(`disabling notification endpoint ${uid}: ${off}`);
+  });
   return res.json as { uid: string; secret: string };
 }
 
@@ -393,6 +401,8 @@ describe("webhook health, auto-disable and alerts", () => {
     const org = `org-${key}`;
     const slackEndpoint = await endpoint(p, `${key}-slack`, { format: "slack", alertTypes: ["delivery.dead_lettered"] });
     const everything = await p.createWebhook({ url: `https://downstream.test/ok/${key}-all`, eventTypes: ["*"] });
+    // Owed every event of the tests after this one, else.
+    onTestFinished(async () => expect((await pipeline().api("DELETE", `/v1/webhooks/${everything.uid}`)).status).toBe(204));
     const hook = await p.createWebhook({ url: `https://downstream.test/fail/${key}`, eventTypes: ["*"], organizationUid: org, maxAttempts: 1 });
     await p.ingest(podiumBody({ organizationUid: org }));
     await settle(p);
@@ -1471,7 +1481,8 @@ describe("the auto-disable's walk", () => {
     const n = 80;
     const uids: string[] = [];
     for (let i = 0; i < n; i++) {
-      const w = await p.createWebhook({ url: `https://downstream.test/fail/${key}-${i}`, eventTypes: ["*"], failingAfterAttempts: 1, autoDisableAfterMinutes: 1 });
+      // Of an organization of their own: else every later test's event is owed to (held for) all 80.
+      const w = await p.createWebhook({ url: `https://downstream.test/fail/${key}-${i}`, eventTypes: ["*"], organizationUid: `org-${key}`, failingAfterAttempts: 1, autoDisableAfterMinutes: 1 });
       uids.push(w.uid);
     }
     // Each failing for an hour: what recorded attempts leave (store/health.ts).
