@@ -1,7 +1,7 @@
 // A programmable downstream. Inside workerd, miniflare routes the Worker's
 // outbound fetch to it (outboundService); end to end, a real HTTP server on
 // 127.0.0.1 serves it. Behaviour is chosen by path: /{behaviour}/{key}?…;
-// /__requests/{key} lists what arrived under a key.
+// /__requests/{key} lists what arrived under a key (?count: how many).
 
 export type Recorded = {
   url: string;
@@ -43,7 +43,7 @@ export function downstreamHandler() {
   return async function handle(request: Arrival): Promise<Response> {
     const url = new URL(request.url);
     const [, behaviour = "", key = ""] = url.pathname.split("/");
-    if (behaviour === "__requests") return Response.json(seen.get(key) ?? []);
+    if (behaviour === "__requests") return Response.json(url.searchParams.has("count") ? (seen.get(key)?.length ?? 0) : (seen.get(key) ?? []));
 
     const list = seen.get(key) ?? [];
     const inFlight = (answering.get(key) ?? 0) + 1;

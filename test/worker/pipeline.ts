@@ -136,6 +136,12 @@ export async function received(key: string): Promise<Recorded[]> {
   return res.json();
 }
 
+/** How many requests the fake downstream received under a key: for a wait on a long list, which would carry every request each poll. */
+export async function receivedCount(key: string): Promise<number> {
+  const res = await fetch(`https://downstream.test/__requests/${key}?count`);
+  return res.json();
+}
+
 /**
  * A key no other test of the run draws: the fake downstream keeps what it received under it for the
  * whole run, across files. 64 random bits (16 hex digits): 32 made a collision among a run's keys
