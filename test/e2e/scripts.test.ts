@@ -204,7 +204,8 @@ describe("npm run db:migrate:remote (scripts/remote-migrations.mjs)", () => {
     mkdirSync(join(dir, "scripts"));
     for (const f of ["remote-migrations.mjs", "migration-renames.mjs"]) copyFileSync(join(root, "scripts", f), join(dir, "scripts", f));
     mkdirSync(join(dir, "node_modules/wrangler/bin"), { recursive: true });
-    writeFileSync(join(dir, "node_modules/wrangler/package.json"), JSON.stringify({ type: "module" }));
+    // The fake is CommonJS (test/cli/fake-wrangler/package.json says so beside it).
+    copyFileSync(join(root, "test/cli/fake-wrangler/package.json"), join(dir, "node_modules/wrangler/package.json"));
     copyFileSync(join(root, "test/cli/fake-wrangler/wrangler"), join(dir, "node_modules/wrangler/bin/wrangler.js"));
     // A database migrated when 0044_rejection_hours was 0042_rejection_hours: the repair writes.
     writeFileSync(join(dir, "account.json"), JSON.stringify({ d1: [], buckets: [], queues: [], secrets: [], migrated: true, deployed: false, applied: ["0042_rejection_hours.sql"] }));
