@@ -68,14 +68,5 @@ if (holder.edgehookFresh === undefined) {
     await state.storage.deleteAlarm();
     await state.storage.deleteAll();
   });
-  // Something of the file before may still hold the instance (seen once in CI: "Timed out waiting
-  // to evict Durable Object: it still has active references"): wait for it again, twice at most.
-  for (let tries = 1; ; tries++) {
-    try {
-      await evictDurableObject(hub, { webSockets: "close" });
-      break;
-    } catch (err) {
-      if (tries === 3 || !String(err).includes("active references")) throw err;
-    }
-  }
+  await evictDurableObject(hub, { webSockets: "close" });
 }
