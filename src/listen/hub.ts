@@ -264,6 +264,9 @@ export class ListenerHub extends DurableObject<Env> {
       server.serializeAttachment({ ...at, swept: true });
       // (Storage may be what failed: the first error is the one thrown.)
       await this.forget(server, SEND_FAILED).catch(() => {});
+      // Its other end too: left open, the close it waits on held the hub in memory.
+      client.accept();
+      client.close(SEND_FAILED);
       throw err;
     }
     return new Response(null, { status: 101, webSocket: client });
