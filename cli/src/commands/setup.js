@@ -1,5 +1,5 @@
 // `edgehook setup` and `edgehook deploy`: the Cloudflare resources wrangler.toml
-// names, created with wrangler when missing and reused when present. Its spinner, TOML parser
+// names, created with wrangler when missing and reused when present. Its spinner, TOML parser,
 // prompt and node:crypto are imported where used: every other command starts without loading them.
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
